@@ -1,0 +1,106 @@
+//! The command line: `streamlab [serve]`, `streamlab lessons check`.
+//!
+//! Every `serve` flag is also an environment variable (`STREAMLAB_HTTP`, ...), so a lab can
+//! configure a container without a wrapper script.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Streamlab: learn Apache Kafka with lessons, live exercises against a real embedded broker, and a
+/// simulator of replication and the KRaft quorum.
+///
+/// Without a command, `streamlab` serves the course (as `streamlab serve`).
+#[derive(Debug, Parser)]
+#[command(name = "streamlab", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the course on --http, with the embedded broker on --kafka.
+    Serve(ServeArgs),
+    /// Tools for lesson authors.
+    #[command(subcommand)]
+    Lessons(LessonsCommand),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address for the web site (the course, exercises and simulator).
+    #[arg(long, env = "STREAMLAB_HTTP", default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub http: SocketAddr,
+
+    /// Address for the embedded Kafka broker, for the in-page console and learners' own clients.
+    /// Reserved: the broker arrives in a coming release and will listen here.
+    #[arg(long, env = "STREAMLAB_KAFKA", default_value = "127.0.0.1:9092", value_name = "ADDR")]
+    pub kafka: SocketAddr,
+
+    /// Directory for everything Streamlab stores: the progress database and the broker's logs.
+    /// Created if missing.
+    #[arg(long, env = "STREAMLAB_DATA_DIR", default_value = "./streamlab-data", value_name = "DIR")]
+    pub data_dir: PathBuf,
+
+    /// Serve the lessons in this directory instead of the course built into the binary.
+    #[arg(long, env = "STREAMLAB_LESSONS", value_name = "DIR")]
+    pub lessons: Option<PathBuf>,
+
+    /// Authoring mode: reload lessons when their files change and refresh open pages. Without
+    /// --lessons, uses ./lessons when it exists.
+    #[arg(long, env = "STREAMLAB_DEV")]
+    pub dev: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LessonsCommand {
+    /// Check every lesson in DIR: front matter, links between lessons, exercise and simulator
+    /// blocks. Prints `file:line: message` per problem and exits with 1 if there is any.
+    Check {
+        /// The course directory (with course.toml and the lesson files).
+        #[arg(default_value = "lessons", value_name = "DIR")]
+        dir: PathBuf,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_command_means_serve_with_defaults() {
+        let cli = Cli::try_parse_from(["streamlab"]).expect("parses");
+        assert!(cli.command.is_none());
+        assert_eq!(cli.serve.http.to_string(), "127.0.0.1:8080");
+        assert_eq!(cli.serve.kafka.to_string(), "127.0.0.1:9092");
+        assert_eq!(cli.serve.data_dir, PathBuf::from("./streamlab-data"));
+        assert!(!cli.serve.dev);
+    }
+
+    #[test]
+    fn serve_flags_parse() {
+        let cli = Cli::try_parse_from(["streamlab", "serve", "--http", "0.0.0.0:80", "--lessons", "course", "--dev"])
+            .expect("parses");
+        let Some(Command::Serve(args)) = cli.command else { panic!("serve") };
+        assert_eq!(args.http.port(), 80);
+        assert_eq!(args.lessons, Some(PathBuf::from("course")));
+        assert!(args.dev);
+    }
+
+    #[test]
+    fn bad_address_is_a_clear_error() {
+        let error = Cli::try_parse_from(["streamlab", "serve", "--http", "localhost"]).expect_err("invalid");
+        assert!(error.to_string().contains("invalid value 'localhost' for '--http <ADDR>'"), "{error}");
+    }
+}

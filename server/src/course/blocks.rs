@@ -1,0 +1,508 @@
+//! The structured blocks an author puts in a lesson: fenced code blocks whose info string is
+//! `exercise` or `simulator`, with TOML inside.
+//!
+//! This module owns their schema and its validation. Exercises are checked against the learner's
+//! broker and simulators run the broker's replication logic in the browser; both arrive in later
+//! releases, so for now the page renders what the block declares (task, checks, preset), and the
+//! course check makes sure every block is well-formed so lessons written today keep working.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::diagnostic::{line_of_key, toml_error};
+
+/// The info strings that turn a fenced code block into a structured block.
+pub const EXERCISE_INFO: &str = "exercise";
+pub const SIMULATOR_INFO: &str = "simulator";
+
+/// A hands-on task checked against the learner's broker.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exercise {
+    /// Unique across the course; progress is stored under it, so renaming it resets progress.
+    pub id: String,
+    pub title: String,
+    /// Markdown.
+    pub task: String,
+    #[serde(default)]
+    pub hints: Vec<String>,
+    /// Console commands, one per line, that solve the exercise; the test suite runs them.
+    pub solution: String,
+    #[serde(rename = "check")]
+    pub checks: Vec<Check>,
+}
+
+/// One condition the broker must meet, named by `kind`.
+///
+/// The fields use Kafka's vocabulary (`log_end_offset`, `committed_offset`) so an author who knows
+/// Kafka can guess them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Check {
+    Topic(TopicCheck),
+    Records(RecordsCheck),
+    Offsets(OffsetsCheck),
+    Group(GroupCheck),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicCheck {
+    pub topic: String,
+    /// `false` asks for the topic to be absent (after a delete).
+    #[serde(default = "yes")]
+    pub exists: bool,
+    pub partitions: Option<u32>,
+    pub replication_factor: Option<u16>,
+    /// Topic configs that must have exactly these values.
+    #[serde(default)]
+    pub config: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordsCheck {
+    pub topic: String,
+    pub min: Option<u64>,
+    pub max: Option<u64>,
+    pub key: Option<String>,
+    /// A regular expression the record value must match.
+    pub value_pattern: Option<String>,
+    pub partition: Option<u32>,
+    /// All matching records are on one partition.
+    #[serde(default)]
+    pub same_partition: bool,
+    /// These values appear in this order (within their partition).
+    pub values_in_order: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OffsetsCheck {
+    pub topic: String,
+    pub partition: u32,
+    pub log_start_offset: Option<i64>,
+    pub log_end_offset: Option<i64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupCheck {
+    pub group: String,
+    #[serde(default = "yes")]
+    pub exists: bool,
+    pub state: Option<GroupState>,
+    pub members: Option<u32>,
+    pub topic: Option<String>,
+    pub partition: Option<u32>,
+    pub committed_offset: Option<i64>,
+    pub max_lag: Option<i64>,
+}
+
+/// Consumer group states as `kafka-consumer-groups.sh --describe --state` prints them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum GroupState {
+    Empty,
+    Stable,
+    PreparingRebalance,
+    CompletingRebalance,
+    Dead,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A simulator preset: the cluster the in-browser simulator starts from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulatorPreset {
+    pub id: String,
+    pub title: Option<String>,
+    pub brokers: u8,
+    #[serde(default = "one")]
+    pub controllers: u8,
+    #[serde(default, rename = "topic")]
+    pub topics: Vec<SimulatedTopic>,
+    /// What the learner should make happen, in words; the simulator release makes it checkable.
+    pub goal: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulatedTopic {
+    pub name: String,
+    pub partitions: u32,
+    #[serde(default = "one")]
+    pub replication_factor: u8,
+    #[serde(default)]
+    pub configs: BTreeMap<String, String>,
+}
+
+fn one() -> u8 {
+    1
+}
+
+/// A problem inside a block, at a line relative to the block's first content line (1-based).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockError {
+    pub line: usize,
+    pub message: String,
+}
+
+impl BlockError {
+    fn at_key(text: &str, key: &str, message: String) -> Self {
+        Self { line: line_of_key(text, key), message }
+    }
+}
+
+/// Kafka's legal topic names: at most 249 characters of `[a-zA-Z0-9._-]` (and not `.` or `..`).
+pub fn is_valid_topic_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 249
+        && name != "."
+        && name != ".."
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// Lower-case words joined by single hyphens: the shape of slugs and block ids.
+pub fn is_kebab_case(id: &str) -> bool {
+    !id.is_empty()
+        && !id.starts_with('-')
+        && !id.ends_with('-')
+        && !id.contains("--")
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+pub fn parse_exercise(text: &str) -> Result<Exercise, Vec<BlockError>> {
+    let exercise: Exercise = toml::from_str(text).map_err(|e| {
+        let (line, message) = toml_error(text, &e);
+        vec![BlockError { line, message: format!("exercise block: {message}") }]
+    })?;
+    let mut errors = Vec::new();
+    if !is_kebab_case(&exercise.id) {
+        errors.push(BlockError::at_key(
+            text,
+            "id",
+            format!("exercise id `{}` must be kebab-case (a-z, 0-9 and single hyphens)", exercise.id),
+        ));
+    }
+    if exercise.solution.trim().is_empty() {
+        errors.push(BlockError::at_key(text, "solution", "exercise solution is empty".into()));
+    }
+    if exercise.checks.is_empty() {
+        errors.push(BlockError { line: 1, message: "exercise has no checks: add at least one [[check]] table".into() });
+    }
+    for check in &exercise.checks {
+        validate_check(text, check, &mut errors);
+    }
+    if errors.is_empty() { Ok(exercise) } else { Err(errors) }
+}
+
+fn validate_check(text: &str, check: &Check, errors: &mut Vec<BlockError>) {
+    let topic = match check {
+        Check::Topic(c) => Some(&c.topic),
+        Check::Records(c) => Some(&c.topic),
+        Check::Offsets(c) => Some(&c.topic),
+        Check::Group(c) => c.topic.as_ref(),
+    };
+    if let Some(topic) = topic.filter(|t| !is_valid_topic_name(t)) {
+        errors.push(BlockError::at_key(
+            text,
+            "topic",
+            format!("`{topic}` is not a legal Kafka topic name (up to 249 of a-z A-Z 0-9 . _ -)"),
+        ));
+    }
+    match check {
+        Check::Topic(c) => {
+            if !c.exists && (c.partitions.is_some() || c.replication_factor.is_some()) {
+                errors.push(BlockError::at_key(
+                    text,
+                    "exists",
+                    "a check for an absent topic cannot also ask for partitions or a replication factor".into(),
+                ));
+            }
+            if c.partitions == Some(0) {
+                errors.push(BlockError::at_key(text, "partitions", "partitions must be at least 1".into()));
+            }
+        }
+        Check::Records(c) => {
+            if let (Some(min), Some(max)) = (c.min, c.max)
+                && min > max
+            {
+                errors.push(BlockError::at_key(text, "max", format!("min ({min}) is above max ({max})")));
+            }
+            if let Some(pattern) = &c.value_pattern
+                && let Err(e) = regex::Regex::new(pattern)
+            {
+                let first = e.to_string().lines().last().unwrap_or_default().trim().to_owned();
+                errors.push(BlockError::at_key(
+                    text,
+                    "value_pattern",
+                    format!("value_pattern is not a valid regular expression: {first}"),
+                ));
+            }
+        }
+        Check::Offsets(c) => {
+            if c.log_start_offset.is_none() && c.log_end_offset.is_none() {
+                errors.push(BlockError::at_key(
+                    text,
+                    "partition",
+                    "an offsets check needs log_start_offset or log_end_offset".into(),
+                ));
+            }
+        }
+        Check::Group(c) => {
+            if (c.committed_offset.is_some() || c.max_lag.is_some()) && c.topic.is_none() {
+                errors.push(BlockError::at_key(
+                    text,
+                    "group",
+                    "committed_offset and max_lag need a topic (and a partition for committed_offset)".into(),
+                ));
+            }
+            if c.committed_offset.is_some() && c.partition.is_none() {
+                errors.push(BlockError::at_key(text, "committed_offset", "committed_offset needs a partition".into()));
+            }
+        }
+    }
+}
+
+/// The largest cluster a preset may ask for: enough for every lesson, small enough to draw.
+pub const MAX_SIMULATED_BROKERS: u8 = 7;
+pub const MAX_SIMULATED_CONTROLLERS: u8 = 5;
+pub const MAX_SIMULATED_PARTITIONS: u32 = 12;
+
+pub fn parse_simulator(text: &str) -> Result<SimulatorPreset, Vec<BlockError>> {
+    let preset: SimulatorPreset = toml::from_str(text).map_err(|e| {
+        let (line, message) = toml_error(text, &e);
+        vec![BlockError { line, message: format!("simulator block: {message}") }]
+    })?;
+    let mut errors = Vec::new();
+    if !is_kebab_case(&preset.id) {
+        errors.push(BlockError::at_key(
+            text,
+            "id",
+            format!("simulator id `{}` must be kebab-case (a-z, 0-9 and single hyphens)", preset.id),
+        ));
+    }
+    if !(1..=MAX_SIMULATED_BROKERS).contains(&preset.brokers) {
+        errors.push(BlockError::at_key(
+            text,
+            "brokers",
+            format!("brokers must be between 1 and {MAX_SIMULATED_BROKERS}, found {}", preset.brokers),
+        ));
+    }
+    // KIP-595: a quorum of 2f+1 voters survives f failures; an even count adds no tolerance.
+    if !(1..=MAX_SIMULATED_CONTROLLERS).contains(&preset.controllers) || preset.controllers.is_multiple_of(2) {
+        errors.push(BlockError::at_key(
+            text,
+            "controllers",
+            format!("controllers must be 1, 3 or 5 (an odd quorum size), found {}", preset.controllers),
+        ));
+    }
+    for topic in &preset.topics {
+        if !is_valid_topic_name(&topic.name) {
+            errors.push(BlockError::at_key(text, "name", format!("`{}` is not a legal Kafka topic name", topic.name)));
+        }
+        if !(1..=MAX_SIMULATED_PARTITIONS).contains(&topic.partitions) {
+            errors.push(BlockError::at_key(
+                text,
+                "partitions",
+                format!(
+                    "topic {}: partitions must be between 1 and {MAX_SIMULATED_PARTITIONS}, found {}",
+                    topic.name, topic.partitions
+                ),
+            ));
+        }
+        if topic.replication_factor == 0 || topic.replication_factor > preset.brokers {
+            errors.push(BlockError::at_key(
+                text,
+                "replication_factor",
+                format!(
+                    "topic {}: replication_factor {} needs between 1 and {} brokers (the preset has {})",
+                    topic.name, topic.replication_factor, preset.brokers, preset.brokers
+                ),
+            ));
+        }
+    }
+    let mut names: Vec<&str> = preset.topics.iter().map(|t| t.name.as_str()).collect();
+    names.sort_unstable();
+    if let Some(pair) = names.windows(2).find(|pair| pair[0] == pair[1]) {
+        errors.push(BlockError::at_key(text, "name", format!("topic {} is declared twice", pair[0])));
+    }
+    if errors.is_empty() { Ok(preset) } else { Err(errors) }
+}
+
+impl Check {
+    /// The line of the task list this check renders as, in the learner's words.
+    pub fn description(&self) -> String {
+        match self {
+            Check::Topic(c) if !c.exists => format!("Topic `{}` does not exist", c.topic),
+            Check::Topic(c) => {
+                let mut parts = Vec::new();
+                if let Some(p) = c.partitions {
+                    parts.push(plural(u64::from(p), "partition"));
+                }
+                if let Some(rf) = c.replication_factor {
+                    parts.push(format!("replication factor {rf}"));
+                }
+                parts.extend(c.config.iter().map(|(k, v)| format!("`{k}={v}`")));
+                if parts.is_empty() {
+                    format!("Topic `{}` exists", c.topic)
+                } else {
+                    format!("Topic `{}` exists with {}", c.topic, parts.join(", "))
+                }
+            }
+            Check::Records(c) => {
+                let count = match (c.min, c.max) {
+                    (Some(min), Some(max)) if min == max => plural(min, "record"),
+                    (Some(min), Some(max)) => format!("{min} to {max} records"),
+                    (Some(min), None) => format!("at least {}", plural(min, "record")),
+                    (None, Some(max)) => format!("at most {}", plural(max, "record")),
+                    (None, None) => "records".to_owned(),
+                };
+                let mut text = format!("Topic `{}` has {count}", c.topic);
+                if let Some(key) = &c.key {
+                    text.push_str(&format!(" with key `{key}`"));
+                }
+                if let Some(pattern) = &c.value_pattern {
+                    text.push_str(&format!(" whose value matches `{pattern}`"));
+                }
+                if let Some(p) = c.partition {
+                    text.push_str(&format!(" on partition {p}"));
+                }
+                if c.same_partition {
+                    text.push_str(", all on the same partition");
+                }
+                if let Some(values) = &c.values_in_order {
+                    let values: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
+                    text.push_str(&format!(", in the order {}", values.join(", ")));
+                }
+                text
+            }
+            Check::Offsets(c) => {
+                let mut parts = Vec::new();
+                if let Some(o) = c.log_start_offset {
+                    parts.push(format!("log start offset {o}"));
+                }
+                if let Some(o) = c.log_end_offset {
+                    parts.push(format!("log end offset {o}"));
+                }
+                format!("Partition `{}-{}` has {}", c.topic, c.partition, parts.join(" and "))
+            }
+            Check::Group(c) if !c.exists => format!("Consumer group `{}` does not exist", c.group),
+            Check::Group(c) => {
+                let mut parts = Vec::new();
+                if let Some(state) = c.state {
+                    parts.push(format!("is {state:?}"));
+                }
+                if let Some(m) = c.members {
+                    parts.push(format!("has {}", plural(u64::from(m), "member")));
+                }
+                let on = match (&c.topic, c.partition) {
+                    (Some(t), Some(p)) => format!("`{t}-{p}`"),
+                    (Some(t), None) => format!("`{t}`"),
+                    _ => String::new(),
+                };
+                if let Some(o) = c.committed_offset {
+                    parts.push(format!("committed offset {o} on {on}"));
+                }
+                if let Some(lag) = c.max_lag {
+                    parts.push(format!("lag at most {lag} on {on}"));
+                }
+                if parts.is_empty() {
+                    format!("Consumer group `{}` exists", c.group)
+                } else {
+                    format!("Consumer group `{}` {}", c.group, parts.join(", "))
+                }
+            }
+        }
+    }
+}
+
+fn plural(n: u64, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEYED_ORDERS: &str = r#"id = "keyed-orders"
+title = "Keep one user's orders in order"
+task = "Create `orders`."
+solution = "kafka-topics.sh --create --topic orders --partitions 3"
+
+[[check]]
+kind = "topic"
+topic = "orders"
+partitions = 3
+
+[[check]]
+kind = "records"
+topic = "orders"
+key = "user-42"
+min = 3
+same_partition = true
+"#;
+
+    #[test]
+    fn exercise_parses_and_describes_its_checks() {
+        let exercise = parse_exercise(KEYED_ORDERS).expect("valid");
+        let lines: Vec<String> = exercise.checks.iter().map(Check::description).collect();
+        assert_eq!(
+            lines,
+            [
+                "Topic `orders` exists with 3 partitions",
+                "Topic `orders` has at least 3 records with key `user-42`, all on the same partition",
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_check_kind_is_reported_on_its_line() {
+        let text = KEYED_ORDERS.replace("kind = \"records\"", "kind = \"recods\"");
+        let errors = parse_exercise(&text).expect_err("invalid");
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].message.contains("unknown variant `recods`"), "{errors:?}");
+        assert!(errors[0].message.contains("expected one of"), "{errors:?}");
+        assert_eq!(errors[0].line, 12, "the `kind` line");
+    }
+
+    #[test]
+    fn unknown_field_in_a_check_is_reported() {
+        let text = KEYED_ORDERS.replace("partitions = 3", "partition_count = 3");
+        let errors = parse_exercise(&text).expect_err("invalid");
+        assert!(errors[0].message.contains("unknown field `partition_count`"), "{errors:?}");
+    }
+
+    #[test]
+    fn semantic_errors_point_at_the_key() {
+        let text = KEYED_ORDERS.replace("topic = \"orders\"\npartitions", "topic = \"or ders\"\npartitions");
+        let errors = parse_exercise(&text).expect_err("invalid");
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].message.contains("`or ders` is not a legal Kafka topic name"));
+        assert_eq!(errors[0].line, line_of_key(&text, "topic"));
+    }
+
+    #[test]
+    fn simulator_rejects_replication_factor_above_brokers_and_even_quorum() {
+        let text = "id = \"rf\"\nbrokers = 2\ncontrollers = 2\n[[topic]]\nname = \"orders\"\npartitions = 3\nreplication_factor = 3\n";
+        let errors = parse_simulator(text).expect_err("invalid");
+        let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(messages[0].starts_with("controllers must be 1, 3 or 5"));
+        assert_eq!(errors[0].line, 3);
+        assert!(messages[1].contains("replication_factor 3 needs between 1 and 2 brokers"));
+        assert_eq!(errors[1].line, 7);
+    }
+
+    #[test]
+    fn topic_names_follow_kafka_rules() {
+        assert!(is_valid_topic_name("orders.v1_eu-west"));
+        assert!(!is_valid_topic_name(".."));
+        assert!(!is_valid_topic_name("with space"));
+        assert!(!is_valid_topic_name(&"x".repeat(250)));
+    }
+}

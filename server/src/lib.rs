@@ -1,0 +1,24 @@
+//! # Streamlab: the course server
+//!
+//! The `streamlab` binary serves a Kafka course: markdown lessons rendered to pages, learners'
+//! progress in SQLite, and (in coming releases) live exercises against the embedded broker from
+//! the `broker` crate and the in-browser simulator from `wasm-sim`.
+//!
+//! # Layout
+//!
+//! * [`cli`]: the command line (clap); every `serve` flag is also a `STREAMLAB_*` variable.
+//! * [`serve`]: start-up, in order: data directory, database, course, listener, router.
+//! * [`course`]: the lesson engine. Reads `course.toml` and the lesson files, parses front
+//!   matter, renders markdown ([`course::render`]), parses `exercise`/`simulator` blocks
+//!   ([`course::blocks`]) and reports every problem as a `file:line` [`course::Diagnostic`].
+//! * [`progress`]: learners and lesson progress in SQLite (sqlx, migrations in `migrations/`).
+//! * [`web`]: the axum router, the page handlers and templates (`templates/` at the repository
+//!   root), static assets (`static/`), the learner cookie and `--dev` live reload.
+//! * [`check`]: `streamlab lessons check`.
+
+pub mod check;
+pub mod cli;
+pub mod course;
+pub mod progress;
+pub mod serve;
+pub mod web;

@@ -1,0 +1,265 @@
+//! Learners and their progress, stored in SQLite through sqlx.
+//!
+//! The database is one file in the data directory, opened in WAL mode so page reads never wait
+//! for a write. Migrations live in `server/migrations/` and are compiled into the binary.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use uuid::Uuid;
+
+/// The database file inside `--data-dir`.
+pub const DATABASE_FILE: &str = "streamlab.db";
+
+/// A visit refreshes `last_visited_at_ms` at most this often, so re-reading a page is a read,
+/// not a write.
+const VISIT_REFRESH_MS: i64 = 60_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot open the database {path}: {source}")]
+    Open { path: String, source: sqlx::Error },
+    #[error("cannot apply database migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+}
+
+/// Opens (creating if needed) the database in `data_dir` and brings its schema up to date.
+pub async fn open(data_dir: &Path) -> Result<SqlitePool, Error> {
+    let path = data_dir.join(DATABASE_FILE);
+    let options = SqliteConnectOptions::from_str("sqlite:")
+        .map_err(|source| Error::Open { path: path.display().to_string(), source })?
+        .filename(&path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // In WAL mode NORMAL loses at most the last transactions on power loss, never corrupts.
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await
+        .map_err(|source| Error::Open { path: path.display().to_string(), source })?;
+    migrate(&pool).await?;
+    Ok(pool)
+}
+
+pub async fn migrate(pool: &SqlitePool) -> Result<(), Error> {
+    sqlx::migrate!("./migrations").run(pool).await?;
+    Ok(())
+}
+
+/// Where a learner stands in one lesson.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LessonState {
+    NotStarted,
+    Visited,
+    Completed,
+}
+
+impl LessonState {
+    /// The value of the page's `data-progress` attribute, and the CSS class.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LessonState::NotStarted => "not-started",
+            LessonState::Visited => "visited",
+            LessonState::Completed => "completed",
+        }
+    }
+
+    pub fn is_completed(self) -> bool {
+        self == LessonState::Completed
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            LessonState::NotStarted => "Not started",
+            LessonState::Visited => "In progress",
+            LessonState::Completed => "Completed",
+        }
+    }
+}
+
+/// The progress store. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    pool: SqlitePool,
+}
+
+impl Progress {
+    pub fn new(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+
+    /// Every lesson the learner has touched. Lessons absent from the map are not started.
+    pub async fn states(&self, learner: Uuid) -> Result<HashMap<String, LessonState>, Error> {
+        let rows: Vec<(String, Option<i64>)> =
+            sqlx::query_as("SELECT lesson_slug, completed_at_ms FROM lesson_progress WHERE learner_id = ?")
+                .bind(learner.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(slug, completed)| {
+                (slug, if completed.is_some() { LessonState::Completed } else { LessonState::Visited })
+            })
+            .collect())
+    }
+
+    /// Records that the learner opened a lesson and returns its state after the visit.
+    ///
+    /// The first visit inserts a row; later ones only read unless the last refresh is older than
+    /// [`VISIT_REFRESH_MS`].
+    pub async fn visit(&self, learner: Uuid, slug: &str, now_ms: i64) -> Result<LessonState, Error> {
+        let id = learner.to_string();
+        let row: Option<(i64, Option<i64>)> = sqlx::query_as(
+            "SELECT last_visited_at_ms, completed_at_ms FROM lesson_progress WHERE learner_id = ? AND lesson_slug = ?",
+        )
+        .bind(&id)
+        .bind(slug)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some((last, completed)) => {
+                if now_ms - last >= VISIT_REFRESH_MS {
+                    sqlx::query(
+                        "UPDATE lesson_progress SET last_visited_at_ms = ? WHERE learner_id = ? AND lesson_slug = ?",
+                    )
+                    .bind(now_ms)
+                    .bind(&id)
+                    .bind(slug)
+                    .execute(&self.pool)
+                    .await?;
+                }
+                Ok(if completed.is_some() { LessonState::Completed } else { LessonState::Visited })
+            }
+            None => {
+                self.touch(&id, slug, now_ms).await?;
+                Ok(LessonState::Visited)
+            }
+        }
+    }
+
+    /// Marks a lesson completed (idempotent: the first completion time is kept).
+    pub async fn complete(&self, learner: Uuid, slug: &str, now_ms: i64) -> Result<(), Error> {
+        let id = learner.to_string();
+        self.touch(&id, slug, now_ms).await?;
+        sqlx::query(
+            "UPDATE lesson_progress SET completed_at_ms = COALESCE(completed_at_ms, ?) \
+             WHERE learner_id = ? AND lesson_slug = ?",
+        )
+        .bind(now_ms)
+        .bind(&id)
+        .bind(slug)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Ensures the learner and the lesson's progress row exist, in one transaction.
+    async fn touch(&self, learner_id: &str, slug: &str, now_ms: i64) -> Result<(), Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO learners (id, created_at_ms) VALUES (?, ?) ON CONFLICT (id) DO NOTHING")
+            .bind(learner_id)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO lesson_progress (learner_id, lesson_slug, first_visited_at_ms, last_visited_at_ms) \
+             VALUES (?, ?, ?, ?) \
+             ON CONFLICT (learner_id, lesson_slug) DO UPDATE SET last_visited_at_ms = excluded.last_visited_at_ms",
+        )
+        .bind(learner_id)
+        .bind(slug)
+        .bind(now_ms)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Wall-clock milliseconds since the Unix epoch, for timestamps in the database.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ADA: Uuid = Uuid::from_u128(0xada);
+    const BOB: Uuid = Uuid::from_u128(0xb0b);
+
+    #[sqlx::test(migrations = "./migrations")]
+    async fn new_learner_has_no_progress(pool: SqlitePool) {
+        let progress = Progress::new(pool);
+        assert_eq!(progress.states(ADA).await.expect("states"), HashMap::new());
+    }
+
+    #[sqlx::test(migrations = "./migrations")]
+    async fn visit_then_complete(pool: SqlitePool) {
+        let progress = Progress::new(pool.clone());
+        assert_eq!(progress.visit(ADA, "events", 1_000).await.expect("visit"), LessonState::Visited);
+        assert_eq!(
+            progress.states(ADA).await.expect("states"),
+            HashMap::from([("events".into(), LessonState::Visited)])
+        );
+
+        progress.complete(ADA, "events", 2_000).await.expect("complete");
+        progress.complete(ADA, "events", 3_000).await.expect("complete again");
+        assert_eq!(progress.visit(ADA, "events", 4_000).await.expect("visit"), LessonState::Completed);
+        let (completed,): (i64,) =
+            sqlx::query_as("SELECT completed_at_ms FROM lesson_progress").fetch_one(&pool).await.expect("row");
+        assert_eq!(completed, 2_000, "the first completion is kept");
+
+        // Another learner's progress is their own.
+        assert!(progress.states(BOB).await.expect("states").is_empty());
+    }
+
+    #[sqlx::test(migrations = "./migrations")]
+    async fn revisits_refresh_the_timestamp_at_most_once_a_minute(pool: SqlitePool) {
+        let progress = Progress::new(pool.clone());
+        progress.visit(ADA, "offsets", 0).await.expect("visit");
+        progress.visit(ADA, "offsets", 59_999).await.expect("visit");
+        let last = || async {
+            let (ms,): (i64,) =
+                sqlx::query_as("SELECT last_visited_at_ms FROM lesson_progress").fetch_one(&pool).await.expect("row");
+            ms
+        };
+        assert_eq!(last().await, 0);
+        progress.visit(ADA, "offsets", 60_000).await.expect("visit");
+        assert_eq!(last().await, 60_000);
+    }
+
+    #[sqlx::test(migrations = "./migrations")]
+    async fn completing_without_visiting_creates_the_learner(pool: SqlitePool) {
+        let progress = Progress::new(pool.clone());
+        progress.complete(BOB, "events", 5).await.expect("complete");
+        let (learners,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM learners").fetch_one(&pool).await.expect("count");
+        assert_eq!(learners, 1);
+        assert_eq!(progress.states(BOB).await.expect("states")["events"], LessonState::Completed);
+    }
+
+    #[tokio::test]
+    async fn open_creates_a_wal_database_in_the_data_dir() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pool = open(dir.path()).await.expect("open");
+        let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode").fetch_one(&pool).await.expect("pragma");
+        assert_eq!(mode, "wal");
+        assert!(dir.path().join(DATABASE_FILE).exists());
+        // Opening again runs no migration twice.
+        pool.close().await;
+        open(dir.path()).await.expect("reopen");
+    }
+}

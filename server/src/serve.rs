@@ -1,0 +1,111 @@
+//! `streamlab serve`: start-up in the order things depend on each other, then serve until a
+//! shutdown signal.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use tokio::net::TcpListener;
+
+use crate::cli::ServeArgs;
+use crate::course::{Course, CourseSource, highlight};
+use crate::progress::{self, Progress};
+use crate::web::{self, AppState, live_reload};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Database(#[from] progress::Error),
+    #[error("cannot read the lessons in {path}: {source}")]
+    Lessons { path: PathBuf, source: std::io::Error },
+    #[error("cannot listen on {addr}: {source} (is another server using it? choose another address with --http)")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot watch {path} for changes: {source}")]
+    Watch { path: PathBuf, source: notify::Error },
+    #[error("the web server stopped: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Where the course comes from: `--lessons`, else `./lessons` in `--dev` when present, else the
+/// course built into the binary.
+pub fn course_source(args: &ServeArgs) -> CourseSource {
+    match &args.lessons {
+        Some(dir) => CourseSource::Dir(dir.clone()),
+        None if args.dev && std::path::Path::new("lessons").is_dir() => CourseSource::Dir("lessons".into()),
+        None => CourseSource::BuiltIn,
+    }
+}
+
+pub async fn run(args: ServeArgs, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
+    std::fs::create_dir_all(&args.data_dir)
+        .map_err(|source| ServeError::DataDir { path: args.data_dir.clone(), source })?;
+    let pool = progress::open(&args.data_dir).await?;
+
+    let source = course_source(&args);
+    highlight::warm_up();
+    let course = Course::load(&source).map_err(|source_error| ServeError::Lessons {
+        path: source.dir().map(PathBuf::from).unwrap_or_default(),
+        source: source_error,
+    })?;
+    for diagnostic in &course.diagnostics {
+        tracing::warn!("{diagnostic}");
+    }
+    let summary = (course.title.clone(), course.lessons.len(), course.diagnostics.len());
+
+    let listener = TcpListener::bind(args.http).await.map_err(|source| ServeError::Bind { addr: args.http, source })?;
+    let addr = listener.local_addr().map_err(ServeError::Serve)?;
+    let state = AppState::new(course, source.clone(), Progress::new(pool), args.dev);
+
+    // Kept alive until the server stops: dropping the watcher stops watching.
+    let _watcher = match (args.dev, source.dir()) {
+        (true, Some(dir)) => Some(
+            live_reload::watch(state.clone(), dir)
+                .map_err(|source| ServeError::Watch { path: dir.to_owned(), source })?,
+        ),
+        _ => None,
+    };
+
+    let (title, lessons, problems) = summary;
+    tracing::info!(
+        lessons,
+        problems,
+        data_dir = %args.data_dir.display(),
+        lessons_from = %source.dir().map_or_else(|| "built-in course".to_owned(), |d| d.display().to_string()),
+        dev = args.dev,
+        "serving \"{title}\" on http://{addr}/"
+    );
+    tracing::info!(kafka = %args.kafka, "the embedded Kafka broker is not part of this release yet; --kafka is reserved for it");
+
+    axum::serve(listener, web::app(state)).with_graceful_shutdown(shutdown).await.map_err(ServeError::Serve)
+}
+
+/// Resolves on Ctrl-C or SIGTERM (what `docker stop` and systemd send).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,118 @@
+//! The HTTP side: the router, shared state, and the handlers of each page.
+//!
+//! Pages are rendered on the server with askama (templates in `templates/` at the repository
+//! root) and read fine without JavaScript; `static/app.js` only adds live reload in `--dev`.
+
+mod assets;
+mod error;
+mod learner;
+pub mod live_reload;
+mod pages;
+
+use std::sync::{Arc, RwLock};
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware;
+use axum::routing::{get, post};
+use tokio::sync::broadcast;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::course::{Course, CourseSource};
+use crate::progress::Progress;
+
+pub use learner::{LEARNER_COOKIE, Learner};
+
+/// What every handler can reach. Cheap to clone: one `Arc`.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    /// Swapped whole on reload, so a request sees one consistent course.
+    course: RwLock<Arc<Course>>,
+    source: CourseSource,
+    progress: Progress,
+    /// `Some` in `--dev`: every reload of the course is announced here.
+    reloads: Option<broadcast::Sender<()>>,
+}
+
+impl AppState {
+    pub fn new(course: Course, source: CourseSource, progress: Progress, dev: bool) -> Self {
+        let reloads = dev.then(|| broadcast::channel(16).0);
+        Self { inner: Arc::new(Inner { course: RwLock::new(Arc::new(course)), source, progress, reloads }) }
+    }
+
+    pub fn course(&self) -> Arc<Course> {
+        // A poisoned lock only means a reload panicked; the course it guards is still whole.
+        self.inner.course.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn progress(&self) -> &Progress {
+        &self.inner.progress
+    }
+
+    pub fn source(&self) -> &CourseSource {
+        &self.inner.source
+    }
+
+    pub fn is_dev(&self) -> bool {
+        self.inner.reloads.is_some()
+    }
+
+    /// Replaces the course and tells open pages (in `--dev`) to reload.
+    pub fn replace_course(&self, course: Course) {
+        *self.inner.course.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(course);
+        if let Some(reloads) = &self.inner.reloads {
+            // No open page means no receiver; that is fine.
+            let _ = reloads.send(());
+        }
+    }
+
+    fn subscribe_reloads(&self) -> Option<broadcast::Receiver<()>> {
+        self.inner.reloads.as_ref().map(broadcast::Sender::subscribe)
+    }
+}
+
+/// Content-Security-Policy: everything from our own origin, nothing inline.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+/// The whole site.
+pub fn app(state: AppState) -> Router {
+    // Pages know who the learner is; assets and probes do not need to.
+    let pages = Router::new()
+        .route("/", get(pages::course_map))
+        .route("/lessons/{slug}", get(pages::lesson))
+        .route("/lessons/{slug}/complete", post(pages::complete_lesson))
+        .route_layer(middleware::from_fn(learner::identify));
+    let mut router = Router::new()
+        .merge(pages)
+        .route("/static/{*path}", get(assets::static_asset))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(pages::not_found);
+    if state.is_dev() {
+        router = router.route("/dev/reload", get(live_reload::events));
+    }
+    router
+        .layer(CompressionLayer::new())
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("content-security-policy"),
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::new())
+        .with_state(state)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,217 @@
+//! Router tests: the whole app, one request at a time through `oneshot`, on a real SQLite file.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use sqlx::SqlitePool;
+use tower::ServiceExt;
+
+use super::*;
+use crate::course::{Course, CourseSource};
+use crate::progress::Progress;
+
+const COURSE_TOML: &str = "title = \"Test Course\"\n[[module]]\nid = \"basics\"\ntitle = \"Basics\"\n";
+const EVENTS: &str = "+++\ntitle = \"What is an event?\"\nslug = \"events\"\nmodule = \"basics\"\norder = 1\nestimated_minutes = 5\n+++\n\n## Records\n\nSee [offsets](02-offsets.md#commits).\n";
+const OFFSETS: &str = "+++\ntitle = \"Offsets\"\nslug = \"offsets\"\nmodule = \"basics\"\norder = 2\nprerequisites = [\"events\"]\n+++\n\n## Commits\n";
+
+struct TestApp {
+    router: Router,
+    _dir: tempfile::TempDir,
+}
+
+fn test_app(pool: SqlitePool, lessons: &[(&str, &str)], dev: bool) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("course.toml"), COURSE_TOML).expect("write");
+    for (name, text) in lessons {
+        std::fs::write(dir.path().join(name), text).expect("write");
+    }
+    let source = CourseSource::Dir(dir.path().to_owned());
+    let course = Course::load(&source).expect("course");
+    let state = AppState::new(course, source, Progress::new(pool), dev);
+    TestApp { router: app(state), _dir: dir }
+}
+
+fn default_app(pool: SqlitePool) -> TestApp {
+    test_app(pool, &[("01-events.md", EVENTS), ("02-offsets.md", OFFSETS)], false)
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+async fn send(app: &TestApp, method: &str, uri: &str, cookie: Option<&str>) -> Reply {
+    let mut request = Request::builder().method(method).uri(uri);
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    let response = app.router.clone().oneshot(request.body(Body::empty()).expect("request")).await.expect("response");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+}
+
+/// The `name=value` part of the learner cookie the server set.
+fn learner_cookie(reply: &Reply) -> String {
+    let set_cookie = reply.headers.get(header::SET_COOKIE).expect("set-cookie").to_str().expect("ascii");
+    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"), "{set_cookie}");
+    set_cookie.split(';').next().expect("pair").to_owned()
+}
+
+fn progress_of<'a>(body: &'a str, slug: &str) -> &'a str {
+    let marker = format!("data-slug=\"{slug}\" data-progress=\"");
+    let start = body.find(&marker).unwrap_or_else(|| panic!("no item for {slug} in {body}")) + marker.len();
+    let end = body[start..].find('"').expect("closing quote");
+    &body[start..start + end]
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn course_map_lists_lessons_and_gives_a_learner_cookie(pool: SqlitePool) {
+    let app = default_app(pool);
+    let reply = send(&app, "GET", "/", None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
+    assert_eq!(reply.headers[header::CACHE_CONTROL], "private, no-cache");
+    assert!(learner_cookie(&reply).starts_with("streamlab_learner="));
+    assert!(reply.body.contains("<h1>Test Course</h1>"));
+    assert!(reply.body.contains("<h2 id=\"module-basics\">Basics</h2>"));
+    assert_eq!(progress_of(&reply.body, "events"), "not-started");
+    assert_eq!(progress_of(&reply.body, "offsets"), "not-started");
+    assert!(reply.body.contains("<p data-testid=\"course-progress\">0 of 2 lessons completed</p>"));
+    assert!(reply.body.contains("Start: What is an event?"));
+    // Read-only pages work without any script.
+    assert!(!reply.body.contains("<script"));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn visiting_and_completing_a_lesson_shows_on_the_course_map(pool: SqlitePool) {
+    let app = default_app(pool);
+    let cookie = learner_cookie(&send(&app, "GET", "/", None).await);
+
+    let lesson = send(&app, "GET", "/lessons/events", Some(&cookie)).await;
+    assert_eq!(lesson.status, StatusCode::OK);
+    assert!(lesson.headers.get(header::SET_COOKIE).is_none(), "a known learner keeps their cookie");
+    assert!(lesson.body.contains("<h1>What is an event?</h1>"));
+    assert!(lesson.body.contains("<li class=\"outline-level-2\"><a href=\"#records\">Records</a></li>"));
+    assert!(lesson.body.contains("<a href=\"/lessons/offsets#commits\">offsets</a>"));
+    assert!(lesson.body.contains("data-testid=\"lesson-next\" href=\"/lessons/offsets\""));
+    assert!(!lesson.body.contains("data-testid=\"lesson-prev\""));
+    assert!(lesson.body.contains("<span>5 min read</span>"));
+    assert!(lesson.body.contains("data-testid=\"complete-button\""));
+
+    let map = send(&app, "GET", "/", Some(&cookie)).await;
+    assert_eq!(progress_of(&map.body, "events"), "visited");
+    assert_eq!(progress_of(&map.body, "offsets"), "not-started");
+
+    let done = send(&app, "POST", "/lessons/events/complete", Some(&cookie)).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert_eq!(done.headers[header::LOCATION], "/lessons/events#completed");
+
+    let map = send(&app, "GET", "/", Some(&cookie)).await;
+    assert_eq!(progress_of(&map.body, "events"), "completed");
+    assert!(map.body.contains("1 of 2 lessons completed"));
+    assert!(map.body.contains("Continue: Offsets"));
+
+    let lesson = send(&app, "GET", "/lessons/events", Some(&cookie)).await;
+    assert!(lesson.body.contains("data-testid=\"completed-note\""));
+    assert!(!lesson.body.contains("data-testid=\"complete-button\""));
+
+    // Another learner starts from zero.
+    let other = send(&app, "GET", "/", None).await;
+    assert_eq!(progress_of(&other.body, "events"), "not-started");
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn lesson_page_links_prerequisites_and_previous(pool: SqlitePool) {
+    let app = default_app(pool);
+    let reply = send(&app, "GET", "/lessons/offsets", None).await;
+    assert!(
+        reply.body.contains("Read first:\n        <a href=\"/lessons/events\">What is an event?</a>"),
+        "{}",
+        reply.body
+    );
+    assert!(reply.body.contains("data-testid=\"lesson-prev\" href=\"/lessons/events\""));
+    assert!(!reply.body.contains("data-testid=\"lesson-next\""));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn unknown_pages_are_404_with_a_page(pool: SqlitePool) {
+    let app = default_app(pool);
+    for (method, uri) in [
+        ("GET", "/lessons/nope"),
+        ("GET", "/nothing/here"),
+        ("POST", "/lessons/nope/complete"),
+        ("GET", "/static/nope.css"),
+    ] {
+        let reply = send(&app, method, uri, None).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{method} {uri}");
+        assert!(reply.body.contains("data-testid=\"not-found\""), "{method} {uri}");
+    }
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_forged_cookie_gets_a_fresh_learner(pool: SqlitePool) {
+    let app = default_app(pool);
+    let reply = send(&app, "GET", "/", Some("streamlab_learner=' OR 1=1 --")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(learner_cookie(&reply).starts_with("streamlab_learner="));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn static_assets_are_embedded_with_etags(pool: SqlitePool) {
+    let app = default_app(pool);
+    let css = send(&app, "GET", "/static/style.css", None).await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert_eq!(css.headers[header::CONTENT_TYPE], "text/css");
+    assert!(css.headers.get(header::SET_COOKIE).is_none(), "assets do not identify learners");
+    let etag = css.headers[header::ETAG].to_str().expect("etag").to_owned();
+    let request =
+        Request::get("/static/style.css").header(header::IF_NONE_MATCH, &etag).body(Body::empty()).expect("request");
+    let cached = app.router.clone().oneshot(request).await.expect("response");
+    assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn responses_carry_security_headers(pool: SqlitePool) {
+    let app = default_app(pool);
+    let reply = send(&app, "GET", "/healthz", None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body, "ok");
+    assert_eq!(reply.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert!(reply.headers["content-security-policy"].to_str().expect("csp").starts_with("default-src 'self'"));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_broken_lesson_shows_its_errors_instead_of_failing(pool: SqlitePool) {
+    let broken = "+++\ntitle = \"Groups\"\nslug = \"groups\"\nmodule = \"basics\"\norder = 3\n+++\n\n```exercise\nid = \"x\"\n```\n";
+    let app = test_app(pool, &[("01-events.md", EVENTS), ("02-offsets.md", OFFSETS), ("03-groups.md", broken)], false);
+    let lesson = send(&app, "GET", "/lessons/groups", None).await;
+    assert_eq!(lesson.status, StatusCode::OK);
+    assert!(lesson.body.contains("1 problem in the lessons"), "{}", lesson.body);
+    assert!(lesson.body.contains("03-groups.md:9: exercise block: missing field `title`"), "{}", lesson.body);
+    let map = send(&app, "GET", "/", None).await;
+    assert!(map.body.contains("03-groups.md:9: exercise block: missing field `title`"));
+    // Unbroken lessons do not show the other lesson's problem.
+    let events = send(&app, "GET", "/lessons/events", None).await;
+    assert!(!events.body.contains("problem in the lessons"));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn live_reload_exists_only_in_dev(pool: SqlitePool) {
+    let app = default_app(pool.clone());
+    assert_eq!(send(&app, "GET", "/dev/reload", None).await.status, StatusCode::NOT_FOUND);
+    let map = send(&app, "GET", "/", None).await;
+    assert!(!map.body.contains("data-dev-reload"));
+
+    let dev = test_app(pool, &[("01-events.md", EVENTS)], true);
+    let request = Request::get("/dev/reload").body(Body::empty()).expect("request");
+    let response = dev.router.clone().oneshot(request).await.expect("response");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "text/event-stream");
+    let map = send(&dev, "GET", "/", None).await;
+    assert!(map.body.contains("<body data-dev-reload=\"/dev/reload\">"));
+    assert!(map.body.contains("<script type=\"module\" src=\"/static/app.js\"></script>"));
+}
