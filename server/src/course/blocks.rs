@@ -10,35 +10,179 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::diagnostic::{line_of_key, toml_error};
+use super::diagnostic::{line_at, line_of_key, toml_error};
 
 /// The info strings that turn a fenced code block into a structured block.
 pub const EXERCISE_INFO: &str = "exercise";
 pub const SIMULATOR_INFO: &str = "simulator";
 
 /// A hands-on task checked against the learner's broker.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct Exercise {
     /// Unique across the course; progress is stored under it, so renaming it resets progress.
     pub id: String,
     pub title: String,
     /// Markdown.
     pub task: String,
-    #[serde(default)]
     pub hints: Vec<String>,
     /// Console commands, one per line, that solve the exercise; the test suite runs them.
     pub solution: String,
-    #[serde(rename = "check")]
     pub checks: Vec<Check>,
+}
+
+/// An exercise as written. Checks are read as one flat table first (not as a serde-tagged enum)
+/// because a tagged enum buffers its fields and loses their positions: this way a wrong value is
+/// reported on its own line, not on the `[[check]]` header.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExercise {
+    id: String,
+    title: String,
+    task: String,
+    #[serde(default)]
+    hints: Vec<String>,
+    solution: String,
+    #[serde(default, rename = "check")]
+    checks: Vec<toml::Spanned<RawCheck>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum CheckKind {
+    Topic,
+    Records,
+    Offsets,
+    Group,
+}
+
+/// Every field any check kind takes; [`RawCheck::into_check`] keeps those of its kind.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCheck {
+    kind: CheckKind,
+    topic: Option<String>,
+    exists: Option<bool>,
+    partitions: Option<u32>,
+    replication_factor: Option<u16>,
+    config: Option<BTreeMap<String, String>>,
+    min: Option<u64>,
+    max: Option<u64>,
+    key: Option<String>,
+    value_pattern: Option<String>,
+    partition: Option<u32>,
+    same_partition: Option<bool>,
+    values_in_order: Option<Vec<String>>,
+    log_start_offset: Option<i64>,
+    log_end_offset: Option<i64>,
+    group: Option<String>,
+    state: Option<GroupState>,
+    members: Option<u32>,
+    committed_offset: Option<i64>,
+    max_lag: Option<i64>,
+}
+
+impl RawCheck {
+    /// The fields that are set, by name.
+    fn present(&self) -> Vec<&'static str> {
+        let fields = [
+            ("topic", self.topic.is_some()),
+            ("exists", self.exists.is_some()),
+            ("partitions", self.partitions.is_some()),
+            ("replication_factor", self.replication_factor.is_some()),
+            ("config", self.config.is_some()),
+            ("min", self.min.is_some()),
+            ("max", self.max.is_some()),
+            ("key", self.key.is_some()),
+            ("value_pattern", self.value_pattern.is_some()),
+            ("partition", self.partition.is_some()),
+            ("same_partition", self.same_partition.is_some()),
+            ("values_in_order", self.values_in_order.is_some()),
+            ("log_start_offset", self.log_start_offset.is_some()),
+            ("log_end_offset", self.log_end_offset.is_some()),
+            ("group", self.group.is_some()),
+            ("state", self.state.is_some()),
+            ("members", self.members.is_some()),
+            ("committed_offset", self.committed_offset.is_some()),
+            ("max_lag", self.max_lag.is_some()),
+        ];
+        fields.into_iter().filter(|(_, set)| *set).map(|(name, _)| name).collect()
+    }
+
+    /// Keeps the fields of this check's kind; `Err` names the first required field missing or the
+    /// first field that does not apply.
+    fn into_check(self) -> Result<Check, (&'static str, String)> {
+        let (kind, allowed, required): (&str, &[&str], &[&str]) = match self.kind {
+            CheckKind::Topic => {
+                ("topic", &["topic", "exists", "partitions", "replication_factor", "config"], &["topic"])
+            }
+            CheckKind::Records => (
+                "records",
+                &["topic", "min", "max", "key", "value_pattern", "partition", "same_partition", "values_in_order"],
+                &["topic"],
+            ),
+            CheckKind::Offsets => {
+                ("offsets", &["topic", "partition", "log_start_offset", "log_end_offset"], &["topic", "partition"])
+            }
+            CheckKind::Group => (
+                "group",
+                &["group", "exists", "state", "members", "topic", "partition", "committed_offset", "max_lag"],
+                &["group"],
+            ),
+        };
+        let present = self.present();
+        if let Some(field) = present.iter().find(|f| !allowed.contains(f)) {
+            return Err((
+                field,
+                format!("`{field}` does not apply to a `{kind}` check (it takes {})", allowed.join(", ")),
+            ));
+        }
+        if let Some(field) = required.iter().find(|f| !present.contains(f)) {
+            return Err(("kind", format!("a `{kind}` check needs `{field}`")));
+        }
+        let missing = String::new;
+        Ok(match self.kind {
+            CheckKind::Topic => Check::Topic(TopicCheck {
+                topic: self.topic.unwrap_or_else(missing),
+                exists: self.exists.unwrap_or(true),
+                partitions: self.partitions,
+                replication_factor: self.replication_factor,
+                config: self.config.unwrap_or_default(),
+            }),
+            CheckKind::Records => Check::Records(RecordsCheck {
+                topic: self.topic.unwrap_or_else(missing),
+                min: self.min,
+                max: self.max,
+                key: self.key,
+                value_pattern: self.value_pattern,
+                partition: self.partition,
+                same_partition: self.same_partition.unwrap_or(false),
+                values_in_order: self.values_in_order,
+            }),
+            CheckKind::Offsets => Check::Offsets(OffsetsCheck {
+                topic: self.topic.unwrap_or_else(missing),
+                partition: self.partition.unwrap_or_default(),
+                log_start_offset: self.log_start_offset,
+                log_end_offset: self.log_end_offset,
+            }),
+            CheckKind::Group => Check::Group(GroupCheck {
+                group: self.group.unwrap_or_else(missing),
+                exists: self.exists.unwrap_or(true),
+                state: self.state,
+                members: self.members,
+                topic: self.topic,
+                partition: self.partition,
+                committed_offset: self.committed_offset,
+                max_lag: self.max_lag,
+            }),
+        })
+    }
 }
 
 /// One condition the broker must meet, named by `kind`.
 ///
 /// The fields use Kafka's vocabulary (`log_end_offset`, `committed_offset`) so an author who knows
 /// Kafka can guess them.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
+#[derive(Debug, Clone)]
 pub enum Check {
     Topic(TopicCheck),
     Records(RecordsCheck),
@@ -46,22 +190,18 @@ pub enum Check {
     Group(GroupCheck),
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct TopicCheck {
     pub topic: String,
     /// `false` asks for the topic to be absent (after a delete).
-    #[serde(default = "yes")]
     pub exists: bool,
     pub partitions: Option<u32>,
     pub replication_factor: Option<u16>,
     /// Topic configs that must have exactly these values.
-    #[serde(default)]
     pub config: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct RecordsCheck {
     pub topic: String,
     pub min: Option<u64>,
@@ -71,14 +211,12 @@ pub struct RecordsCheck {
     pub value_pattern: Option<String>,
     pub partition: Option<u32>,
     /// All matching records are on one partition.
-    #[serde(default)]
     pub same_partition: bool,
     /// These values appear in this order (within their partition).
     pub values_in_order: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct OffsetsCheck {
     pub topic: String,
     pub partition: u32,
@@ -86,11 +224,9 @@ pub struct OffsetsCheck {
     pub log_end_offset: Option<i64>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct GroupCheck {
     pub group: String,
-    #[serde(default = "yes")]
     pub exists: bool,
     pub state: Option<GroupState>,
     pub members: Option<u32>,
@@ -108,10 +244,6 @@ pub enum GroupState {
     PreparingRebalance,
     CompletingRebalance,
     Dead,
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// A simulator preset: the cluster the in-browser simulator starts from.
@@ -176,11 +308,24 @@ pub fn is_kebab_case(id: &str) -> bool {
 }
 
 pub fn parse_exercise(text: &str) -> Result<Exercise, Vec<BlockError>> {
-    let exercise: Exercise = toml::from_str(text).map_err(|e| {
+    let raw: RawExercise = toml::from_str(text).map_err(|e| {
         let (line, message) = toml_error(text, &e);
         vec![BlockError { line, message: format!("exercise block: {message}") }]
     })?;
     let mut errors = Vec::new();
+    let mut checks = Vec::new();
+    for spanned in raw.checks {
+        let span = spanned.span();
+        match spanned.into_inner().into_check() {
+            Ok(check) => checks.push(check),
+            Err((field, message)) => {
+                let line = line_at(text, span.start) + line_of_key(table_text(text, span.start), field) - 1;
+                errors.push(BlockError { line, message });
+            }
+        }
+    }
+    let exercise =
+        Exercise { id: raw.id, title: raw.title, task: raw.task, hints: raw.hints, solution: raw.solution, checks };
     if !is_kebab_case(&exercise.id) {
         errors.push(BlockError::at_key(
             text,
@@ -266,6 +411,18 @@ fn validate_check(text: &str, check: &Check, errors: &mut Vec<BlockError>) {
             }
         }
     }
+}
+
+/// The text of the table whose header starts at `start`, up to the next table header.
+fn table_text(text: &str, start: usize) -> &str {
+    let rest = &text[start.min(text.len())..];
+    let body_start = rest.find('\n').map_or(rest.len(), |i| i + 1);
+    let end = rest[body_start..]
+        .match_indices('\n')
+        .map(|(i, _)| body_start + i + 1)
+        .find(|&i| rest[i..].trim_start().starts_with('['))
+        .unwrap_or(rest.len());
+    &rest[..end]
 }
 
 /// The largest cluster a preset may ask for: enough for every lesson, small enough to draw.
@@ -475,6 +632,34 @@ same_partition = true
         let text = KEYED_ORDERS.replace("partitions = 3", "partition_count = 3");
         let errors = parse_exercise(&text).expect_err("invalid");
         assert!(errors[0].message.contains("unknown field `partition_count`"), "{errors:?}");
+        assert_eq!(errors[0].line, 9);
+    }
+
+    #[test]
+    fn a_field_of_another_kind_or_a_missing_one_is_reported_on_its_line() {
+        let text = KEYED_ORDERS.replace("same_partition = true", "log_end_offset = 3");
+        let errors = parse_exercise(&text).expect_err("invalid");
+        assert_eq!(
+            errors,
+            [BlockError {
+                line: 16,
+                message: "`log_end_offset` does not apply to a `records` check (it takes topic, min, max, key, \
+                          value_pattern, partition, same_partition, values_in_order)"
+                    .into()
+            }]
+        );
+        let text = KEYED_ORDERS.replace("topic = \"orders\"\npartitions = 3", "partitions = 3");
+        let errors = parse_exercise(&text).expect_err("invalid");
+        assert_eq!(errors, [BlockError { line: 7, message: "a `topic` check needs `topic`".into() }]);
+    }
+
+    #[test]
+    fn a_wrong_value_type_inside_a_check_is_reported_on_its_line() {
+        let text = KEYED_ORDERS.replace("min = 3", "min = \"three\"");
+        let errors = parse_exercise(&text).expect_err("invalid");
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].line, 15);
+        assert!(errors[0].message.starts_with("exercise block: invalid type: string \"three\", expected u64"));
     }
 
     #[test]
