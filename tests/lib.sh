@@ -1,0 +1,80 @@
+# shellcheck shell=bash
+# Shared helpers for tests/run.sh and tests/bench/*.sh. Source it, don't run it:
+#   . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# Print a banner that is easy to spot in a long CI log.
+sl_banner() {
+    printf '\n==== %s ====\n' "$*"
+}
+
+# Print a message to stderr.
+sl_log() {
+    printf '%s\n' "$*" >&2
+}
+
+# Run a command as root: directly when we already are root, through sudo otherwise.
+sl_as_root() {
+    if [[ ${EUID:-$(id -u)} -eq 0 ]]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        sl_log "error: need root (or sudo) to run: $*"
+        return 1
+    fi
+}
+
+# True when the Debian package is installed.
+sl_dpkg_installed() {
+    [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == "install ok installed" ]]
+}
+
+# Install the Debian packages that are missing, and only those.
+# Each argument is PACKAGE or PACKAGE:COMMAND; with a COMMAND the package counts as present when
+# the command is on PATH (even if it came from somewhere else), otherwise when dpkg says it is
+# installed. `apt-get update` runs only when something has to be installed.
+#   sl_ensure_apt chromium:chromium wrk:wrk kcat:kcat
+sl_ensure_apt() {
+    local spec pkg cmd
+    local -a missing=()
+    for spec in "$@"; do
+        pkg=${spec%%:*}
+        cmd=
+        [[ $spec == *:* ]] && cmd=${spec#*:}
+        if [[ -n $cmd ]] && command -v "$cmd" >/dev/null 2>&1; then
+            continue
+        fi
+        if sl_dpkg_installed "$pkg"; then
+            continue
+        fi
+        missing+=("$pkg")
+    done
+    if [[ ${#missing[@]} -eq 0 ]]; then
+        return 0
+    fi
+    sl_log "installing missing Debian packages: ${missing[*]}"
+    sl_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    sl_as_root env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# Print a free TCP port on 127.0.0.1 (the kernel picks it; there is a small race until it is used).
+sl_free_port() {
+    python3 - <<'PY' 2>/dev/null && return 0
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()
+PY
+    # Fallback without python: a random port in the ephemeral range that nothing listens on.
+    local port
+    for _ in $(seq 1 50); do
+        port=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return 0
+        fi
+    done
+    return 1
+}
