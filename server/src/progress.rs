@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use sqlx::SqlitePool;
@@ -87,60 +88,112 @@ impl LessonState {
 }
 
 /// The progress store. Cheap to clone.
+///
+/// Reads are served from a write-through cache of each recent learner's progress: a lesson page
+/// is the hottest request, and a round trip to SQLite for "has this learner seen this lesson?"
+/// costed more than rendering the page (see `tests/bench/http.sh`). The cache is correct because
+/// this process is the database's only writer; a replicated web tier (PostgreSQL, later) must
+/// drop it or invalidate it.
 #[derive(Debug, Clone)]
 pub struct Progress {
     pool: SqlitePool,
+    cache: Arc<Mutex<LearnerCache>>,
+}
+
+/// How many learners' progress the cache holds; past that, learners are evicted (and reloaded
+/// from the database on their next request).
+const CACHED_LEARNERS_MAX: usize = 50_000;
+
+#[derive(Debug, Default)]
+struct LearnerCache {
+    learners: HashMap<Uuid, HashMap<String, CachedLesson>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct CachedLesson {
+    state: LessonState,
+    last_visited_at_ms: i64,
+}
+
+impl LearnerCache {
+    fn insert(&mut self, learner: Uuid, lessons: HashMap<String, CachedLesson>) {
+        if self.learners.len() >= CACHED_LEARNERS_MAX && !self.learners.contains_key(&learner) {
+            // Any victim will do: an evicted learner costs one database read on their next page.
+            if let Some(victim) = self.learners.keys().next().copied() {
+                self.learners.remove(&victim);
+            }
+        }
+        self.learners.insert(learner, lessons);
+    }
 }
 
 impl Progress {
     pub fn new(pool: SqlitePool) -> Self {
-        Self { pool }
+        Self { pool, cache: Arc::default() }
+    }
+
+    fn cache(&self) -> MutexGuard<'_, LearnerCache> {
+        // A panic while holding the lock cannot leave an entry half-written: entries are Copy.
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The learner's lessons as the cache holds them, loading them from the database first.
+    async fn lessons(&self, learner: Uuid) -> Result<HashMap<String, CachedLesson>, Error> {
+        if let Some(lessons) = self.cache().learners.get(&learner) {
+            return Ok(lessons.clone());
+        }
+        let rows: Vec<(String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT lesson_slug, last_visited_at_ms, completed_at_ms FROM lesson_progress WHERE learner_id = ?",
+        )
+        .bind(learner.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        let lessons: HashMap<String, CachedLesson> = rows
+            .into_iter()
+            .map(|(slug, last_visited_at_ms, completed)| {
+                let state = if completed.is_some() { LessonState::Completed } else { LessonState::Visited };
+                (slug, CachedLesson { state, last_visited_at_ms })
+            })
+            .collect();
+        self.cache().insert(learner, lessons.clone());
+        Ok(lessons)
+    }
+
+    fn remember(&self, learner: Uuid, slug: &str, lesson: CachedLesson) {
+        if let Some(lessons) = self.cache().learners.get_mut(&learner) {
+            lessons.insert(slug.to_owned(), lesson);
+        }
     }
 
     /// Every lesson the learner has touched. Lessons absent from the map are not started.
     pub async fn states(&self, learner: Uuid) -> Result<HashMap<String, LessonState>, Error> {
-        let rows: Vec<(String, Option<i64>)> =
-            sqlx::query_as("SELECT lesson_slug, completed_at_ms FROM lesson_progress WHERE learner_id = ?")
-                .bind(learner.to_string())
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(slug, completed)| {
-                (slug, if completed.is_some() { LessonState::Completed } else { LessonState::Visited })
-            })
-            .collect())
+        Ok(self.lessons(learner).await?.into_iter().map(|(slug, lesson)| (slug, lesson.state)).collect())
     }
 
     /// Records that the learner opened a lesson and returns its state after the visit.
     ///
-    /// The first visit inserts a row; later ones only read unless the last refresh is older than
-    /// [`VISIT_REFRESH_MS`].
+    /// The first visit inserts a row; later ones only read (from the cache) unless the last
+    /// refresh is older than [`VISIT_REFRESH_MS`].
     pub async fn visit(&self, learner: Uuid, slug: &str, now_ms: i64) -> Result<LessonState, Error> {
+        let known = self.lessons(learner).await?.get(slug).copied();
         let id = learner.to_string();
-        let row: Option<(i64, Option<i64>)> = sqlx::query_as(
-            "SELECT last_visited_at_ms, completed_at_ms FROM lesson_progress WHERE learner_id = ? AND lesson_slug = ?",
-        )
-        .bind(&id)
-        .bind(slug)
-        .fetch_optional(&self.pool)
-        .await?;
-        match row {
-            Some((last, completed)) => {
-                if now_ms - last >= VISIT_REFRESH_MS {
-                    sqlx::query(
-                        "UPDATE lesson_progress SET last_visited_at_ms = ? WHERE learner_id = ? AND lesson_slug = ?",
-                    )
-                    .bind(now_ms)
-                    .bind(&id)
-                    .bind(slug)
-                    .execute(&self.pool)
-                    .await?;
-                }
-                Ok(if completed.is_some() { LessonState::Completed } else { LessonState::Visited })
+        match known {
+            Some(lesson) if now_ms - lesson.last_visited_at_ms < VISIT_REFRESH_MS => Ok(lesson.state),
+            Some(lesson) => {
+                sqlx::query(
+                    "UPDATE lesson_progress SET last_visited_at_ms = ? WHERE learner_id = ? AND lesson_slug = ?",
+                )
+                .bind(now_ms)
+                .bind(&id)
+                .bind(slug)
+                .execute(&self.pool)
+                .await?;
+                self.remember(learner, slug, CachedLesson { last_visited_at_ms: now_ms, ..lesson });
+                Ok(lesson.state)
             }
             None => {
                 self.touch(&id, slug, now_ms).await?;
+                self.remember(learner, slug, CachedLesson { state: LessonState::Visited, last_visited_at_ms: now_ms });
                 Ok(LessonState::Visited)
             }
         }
@@ -159,6 +212,8 @@ impl Progress {
         .bind(slug)
         .execute(&self.pool)
         .await?;
+        self.lessons(learner).await?;
+        self.remember(learner, slug, CachedLesson { state: LessonState::Completed, last_visited_at_ms: now_ms });
         Ok(())
     }
 
@@ -239,6 +294,29 @@ mod tests {
         assert_eq!(last().await, 0);
         progress.visit(ADA, "offsets", 60_000).await.expect("visit");
         assert_eq!(last().await, 60_000);
+    }
+
+    #[sqlx::test(migrations = "./migrations")]
+    async fn progress_survives_a_restart(pool: SqlitePool) {
+        let before = Progress::new(pool.clone());
+        before.visit(ADA, "events", 1).await.expect("visit");
+        before.complete(ADA, "offsets", 2).await.expect("complete");
+        // A new store over the same database starts with an empty cache, as after a restart.
+        let after = Progress::new(pool);
+        assert_eq!(
+            after.states(ADA).await.expect("states"),
+            HashMap::from([("events".into(), LessonState::Visited), ("offsets".into(), LessonState::Completed)])
+        );
+    }
+
+    #[sqlx::test(migrations = "./migrations")]
+    async fn the_cache_follows_writes_made_after_it_was_filled(pool: SqlitePool) {
+        let progress = Progress::new(pool);
+        assert!(progress.states(ADA).await.expect("states").is_empty());
+        progress.visit(ADA, "events", 1).await.expect("visit");
+        progress.complete(ADA, "events", 2).await.expect("complete");
+        assert_eq!(progress.states(ADA).await.expect("states")["events"], LessonState::Completed);
+        assert_eq!(progress.visit(ADA, "events", 3).await.expect("visit"), LessonState::Completed);
     }
 
     #[sqlx::test(migrations = "./migrations")]
