@@ -5,14 +5,28 @@
 //!
 //! # Layout
 //!
-//! Nothing is implemented yet; this is the shape the broker will take (ARCHITECTURE.md):
-//!
-//! * `core`: the sans-IO core. Partition replicas (log end offset, high watermark, leader epoch,
-//!   ISR), the consumer-group coordinator and the KRaft metadata quorum, driven by
-//!   `handle(now_ms, input)` and drained by `poll_output()`. No tokio, no sockets, no clock:
-//!   builds for `wasm32-unknown-unknown` with default features off.
-//! * `runtime` (feature `runtime`): the tokio driver. Kafka wire protocol over TCP (codec: the
-//!   `kafka-protocol` crate), the on-disk segmented log, timers.
-//! * `sim`: the deterministic simulator (virtual clock, seeded network with faults, invariant
-//!   checkers), used by the test suite, by `wasm-sim` in the browser, and by the server to
-//!   replay a learner's simulator run.
+//! * [`core`]: the sans-IO core — Kafka's semantics with no I/O: topic configs and names, error
+//!   codes, and each partition replica's state (log end offset, high watermark, leader epoch,
+//!   ISR). Time is an argument; it builds for `wasm32-unknown-unknown` with default features off,
+//!   so the browser simulator will run the same code. The consumer-group coordinator and the KRaft
+//!   quorum join it in coming releases.
+//! * [`record`]: the record batch v2 header (61 bytes): parsing, CRC-32C, in-place offset
+//!   rewrite. Pure, also in the wasm build.
+//! * `log` (feature `runtime`): the on-disk segmented log of one partition — segment files
+//!   holding batches as produced, sparse offset and time indexes, roll, retention, crash
+//!   recovery.
+//! * `runtime` (feature `runtime`): the tokio driver — the Kafka port (codec: the
+//!   `kafka-protocol` crate), one module per API under `runtime/api/`, group commit and
+//!   retention timers.
+//! * `sim` (coming): the deterministic simulator for tests and the browser.
+
+pub mod core;
+pub mod record;
+
+#[cfg(feature = "runtime")]
+pub mod log;
+#[cfg(feature = "runtime")]
+pub mod runtime;
+
+#[cfg(feature = "runtime")]
+pub use runtime::{Broker, BrokerConfig, BrokerError};

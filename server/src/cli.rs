@@ -26,6 +26,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve the course on --http, with the embedded broker on --kafka.
     Serve(ServeArgs),
+    /// Run only the embedded Kafka broker, without the course.
+    Broker(BrokerArgs),
     /// Tools for lesson authors.
     #[command(subcommand)]
     Lessons(LessonsCommand),
@@ -37,10 +39,8 @@ pub struct ServeArgs {
     #[arg(long, env = "STREAMLAB_HTTP", default_value = "127.0.0.1:8080", value_name = "ADDR")]
     pub http: SocketAddr,
 
-    /// Address for the embedded Kafka broker, for the in-page console and learners' own clients.
-    /// Reserved: the broker arrives in a coming release and will listen here.
-    #[arg(long, env = "STREAMLAB_KAFKA", default_value = "127.0.0.1:9092", value_name = "ADDR")]
-    pub kafka: SocketAddr,
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
 
     /// Directory for everything Streamlab stores: the progress database and the broker's logs.
     /// Created if missing.
@@ -55,6 +55,43 @@ pub struct ServeArgs {
     /// --lessons, uses ./lessons when it exists.
     #[arg(long, env = "STREAMLAB_DEV")]
     pub dev: bool,
+}
+
+/// The embedded broker's settings, shared by `serve` and `broker`.
+#[derive(Debug, Clone, Args)]
+pub struct KafkaArgs {
+    /// Address of the embedded Kafka broker, for the in-page console and learners' own clients
+    /// (kcat, Python, Java, JavaScript).
+    #[arg(long, env = "STREAMLAB_KAFKA", default_value = "127.0.0.1:9092", value_name = "ADDR")]
+    pub kafka: SocketAddr,
+
+    /// The HOST:PORT clients are told to connect to (Kafka's `advertised.listeners`); defaults to
+    /// --kafka. Set it when clients reach the broker through another name, e.g. in a lab network.
+    #[arg(long, env = "STREAMLAB_KAFKA_ADVERTISED", value_name = "HOST:PORT", value_parser = parse_host_port)]
+    pub kafka_advertised: Option<(String, u16)>,
+
+    /// Create a topic when a client first uses it (Kafka's `auto.create.topics.enable`).
+    #[arg(long, env = "STREAMLAB_AUTO_CREATE_TOPICS", default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub auto_create_topics: bool,
+}
+
+fn parse_host_port(text: &str) -> Result<(String, u16), String> {
+    let (host, port) = text.rsplit_once(':').ok_or_else(|| format!("`{text}` is not HOST:PORT"))?;
+    let port = port.parse().map_err(|_| format!("`{port}` is not a port number"))?;
+    if host.is_empty() {
+        return Err(format!("`{text}` has no host"));
+    }
+    Ok((host.trim_start_matches('[').trim_end_matches(']').to_owned(), port))
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BrokerArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+
+    /// Directory for the broker's logs (under `kafka/`). Created if missing.
+    #[arg(long, env = "STREAMLAB_DATA_DIR", default_value = "./streamlab-data", value_name = "DIR")]
+    pub data_dir: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -83,7 +120,8 @@ mod tests {
         let cli = Cli::try_parse_from(["streamlab"]).expect("parses");
         assert!(cli.command.is_none());
         assert_eq!(cli.serve.http.to_string(), "127.0.0.1:8080");
-        assert_eq!(cli.serve.kafka.to_string(), "127.0.0.1:9092");
+        assert_eq!(cli.serve.kafka.kafka.to_string(), "127.0.0.1:9092");
+        assert!(cli.serve.kafka.auto_create_topics);
         assert_eq!(cli.serve.data_dir, PathBuf::from("./streamlab-data"));
         assert!(!cli.serve.dev);
     }
@@ -96,6 +134,25 @@ mod tests {
         assert_eq!(args.http.port(), 80);
         assert_eq!(args.lessons, Some(PathBuf::from("course")));
         assert!(args.dev);
+    }
+
+    #[test]
+    fn broker_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "streamlab",
+            "broker",
+            "--kafka",
+            "0.0.0.0:9092",
+            "--kafka-advertised",
+            "lab.example:19092",
+            "--auto-create-topics",
+            "false",
+        ])
+        .expect("parses");
+        let Some(Command::Broker(args)) = cli.command else { panic!("broker") };
+        assert_eq!(args.kafka.kafka_advertised, Some(("lab.example".to_owned(), 19092)));
+        assert!(!args.kafka.auto_create_topics);
+        assert!(Cli::try_parse_from(["streamlab", "broker", "--kafka-advertised", "nohost"]).is_err());
     }
 
     #[test]

@@ -15,12 +15,13 @@ fn main() -> ExitCode {
                 _ => ExitCode::FAILURE,
             }
         }
-        Some(Command::Serve(args)) => serve(args),
-        None => serve(cli.serve),
+        Some(Command::Serve(args)) => run(server::serve::run(args, server::serve::shutdown_signal())),
+        Some(Command::Broker(args)) => run(server::serve::run_broker(args, server::serve::shutdown_signal())),
+        None => run(server::serve::run(cli.serve, server::serve::shutdown_signal())),
     }
 }
 
-fn serve(args: server::cli::ServeArgs) -> ExitCode {
+fn run(task: impl std::future::Future<Output = Result<(), server::serve::ServeError>>) -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
@@ -31,7 +32,7 @@ fn serve(args: server::cli::ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(server::serve::run(args, server::serve::shutdown_signal())) {
+    match runtime.block_on(task) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use tokio::net::TcpListener;
 
-use crate::cli::ServeArgs;
+use crate::cli::{BrokerArgs, KafkaArgs, ServeArgs};
 use crate::course::{Course, CourseSource, highlight};
 use crate::progress::{self, Progress};
 use crate::web::{self, AppState, live_reload};
@@ -26,6 +26,31 @@ pub enum ServeError {
     Watch { path: PathBuf, source: notify::Error },
     #[error("the web server stopped: {0}")]
     Serve(std::io::Error),
+    #[error(transparent)]
+    Broker(#[from] broker::BrokerError),
+}
+
+/// The broker's directory inside the data directory, next to the database.
+pub const BROKER_DIR: &str = "kafka";
+
+fn broker_config(kafka: &KafkaArgs, data_dir: &std::path::Path) -> broker::BrokerConfig {
+    let mut config = broker::BrokerConfig::new(kafka.kafka, data_dir.join(BROKER_DIR));
+    config.advertised = kafka.kafka_advertised.clone();
+    config.auto_create_topics = kafka.auto_create_topics;
+    config
+}
+
+/// `streamlab broker`: the broker alone, until a shutdown signal.
+pub async fn run_broker(
+    args: BrokerArgs,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    std::fs::create_dir_all(&args.data_dir)
+        .map_err(|source| ServeError::DataDir { path: args.data_dir.clone(), source })?;
+    let broker = broker::Broker::start(broker_config(&args.kafka, &args.data_dir)).await?;
+    shutdown.await;
+    broker.shutdown().await;
+    Ok(())
 }
 
 /// Where the course comes from: `--lessons`, else `./lessons` in `--dev` when present, else the
@@ -42,6 +67,7 @@ pub async fn run(args: ServeArgs, shutdown: impl Future<Output = ()> + Send + 's
     std::fs::create_dir_all(&args.data_dir)
         .map_err(|source| ServeError::DataDir { path: args.data_dir.clone(), source })?;
     let pool = progress::open(&args.data_dir).await?;
+    let broker = broker::Broker::start(broker_config(&args.kafka, &args.data_dir)).await?;
 
     let source = course_source(&args);
     highlight::warm_up();
@@ -76,9 +102,11 @@ pub async fn run(args: ServeArgs, shutdown: impl Future<Output = ()> + Send + 's
         dev = args.dev,
         "serving \"{title}\" on http://{addr}/"
     );
-    tracing::info!(kafka = %args.kafka, "the embedded Kafka broker is not part of this release yet; --kafka is reserved for it");
 
-    axum::serve(listener, web::app(state)).with_graceful_shutdown(shutdown).await.map_err(ServeError::Serve)
+    let served =
+        axum::serve(listener, web::app(state)).with_graceful_shutdown(shutdown).await.map_err(ServeError::Serve);
+    broker.shutdown().await;
+    served
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what `docker stop` and systemd send).

@@ -1,0 +1,12 @@
+//! The sans-IO core: Kafka's semantics with no sockets, files, clocks or threads.
+//!
+//! Everything here takes time as an argument and builds for `wasm32-unknown-unknown`, so the
+//! same code runs in the broker (driven by [`crate::runtime`]) and, later, in the browser
+//! simulator.
+
+pub mod config;
+pub mod error;
+pub mod replica;
+pub mod topic;
+
+pub use error::ErrorCode;

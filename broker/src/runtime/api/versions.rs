@@ -1,0 +1,97 @@
+//! ApiVersions (key 18) and the table of what this broker speaks.
+//!
+//! The table is ours, not `ApiKey::valid_versions()`: it lists only what we implement, within
+//! what the codec decodes, and keeps the old minimums real clients test for (research brief
+//! kafka-wire.md §5 and pitfall 2).
+
+use kafka_protocol::messages::api_versions_response::ApiVersion;
+use kafka_protocol::messages::{ApiKey, ApiVersionsResponse};
+
+use crate::core::ErrorCode;
+
+/// An API this broker answers: the versions it advertises, and the ones it can decode.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Supported {
+    pub(crate) key: ApiKey,
+    pub(crate) min: i16,
+    pub(crate) max: i16,
+    /// Below this, the version is advertised but refused (see Produce).
+    pub(crate) decode_min: i16,
+}
+
+const fn api(key: ApiKey, min: i16, max: i16) -> Supported {
+    Supported { key, min, max, decode_min: min }
+}
+
+/// What we advertise. Maxima stay below topic-id versions (Fetch 13+, Produce 13) and KIP-890's
+/// Produce 12, which change semantics we do not implement yet.
+pub(crate) const SUPPORTED: &[Supported] = &[
+    // librdkafka < 2.11.1 enables compression only if Produce v0 is in range (KAFKA-18659), so
+    // v0-2 are advertised, as Kafka 4.0 does, and refused: the codec (KIP-896) decodes 3+.
+    Supported { key: ApiKey::Produce, min: 0, max: 11, decode_min: 3 },
+    api(ApiKey::Fetch, 4, 12),
+    api(ApiKey::ListOffsets, 1, 7),
+    api(ApiKey::Metadata, 0, 12),
+    api(ApiKey::ApiVersions, 0, 4),
+    api(ApiKey::CreateTopics, 2, 7),
+    api(ApiKey::DeleteTopics, 1, 6),
+    api(ApiKey::DescribeConfigs, 1, 4),
+    api(ApiKey::OffsetForLeaderEpoch, 2, 4),
+];
+
+pub(crate) fn supported(key: ApiKey) -> Option<&'static Supported> {
+    SUPPORTED.iter().find(|s| s.key == key)
+}
+
+/// The ApiVersions response body: our table, and `error_code` as given.
+pub(crate) fn response(error: ErrorCode) -> ApiVersionsResponse {
+    let mut response = ApiVersionsResponse::default();
+    response.error_code = error.code();
+    response.api_keys = SUPPORTED
+        .iter()
+        .map(|s| {
+            let mut version = ApiVersion::default();
+            version.api_key = s.key as i16;
+            version.min_version = s.min;
+            version.max_version = s.max;
+            version
+        })
+        .collect();
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use kafka_protocol::protocol::Message;
+
+    use super::*;
+
+    /// Every version we decode is one the codec can decode (the crate's own `VERSIONS`, which for
+    /// OffsetCommit and InitProducerId are narrower than `ApiKey::valid_versions()`).
+    #[test]
+    fn advertised_decodable_versions_are_within_the_codec() {
+        use kafka_protocol::messages::*;
+        for s in SUPPORTED {
+            let codec = match s.key {
+                ApiKey::Produce => ProduceRequest::VERSIONS,
+                ApiKey::Fetch => FetchRequest::VERSIONS,
+                ApiKey::ListOffsets => ListOffsetsRequest::VERSIONS,
+                ApiKey::Metadata => MetadataRequest::VERSIONS,
+                ApiKey::ApiVersions => ApiVersionsRequest::VERSIONS,
+                ApiKey::CreateTopics => CreateTopicsRequest::VERSIONS,
+                ApiKey::DeleteTopics => DeleteTopicsRequest::VERSIONS,
+                ApiKey::DescribeConfigs => DescribeConfigsRequest::VERSIONS,
+                ApiKey::OffsetForLeaderEpoch => OffsetForLeaderEpochRequest::VERSIONS,
+                other => panic!("add {other:?} to this test"),
+            };
+            assert!(
+                s.decode_min >= codec.min && s.max <= codec.max,
+                "{:?} {}..{} vs codec {codec}",
+                s.key,
+                s.decode_min,
+                s.max
+            );
+            assert!(s.min <= s.decode_min);
+        }
+    }
+}

@@ -1,0 +1,369 @@
+//! The broker's state: topics, their partitions' logs and replica state, and the group commit
+//! that makes acknowledged writes durable.
+//!
+//! Locking: the topic map is behind an `RwLock` taken briefly; each partition has its own
+//! `Mutex` around its log and replica state, so produce and fetch on different partitions run in
+//! parallel. Log appends and reads go to the page cache and run under that lock on the async
+//! worker; only `fsync` (the flusher) goes to a blocking thread.
+//!
+//! Topic metadata lives in `<data-dir>/metadata.json`, replaced atomically on every change; the
+//! KRaft metadata log replaces it when the controller quorum lands.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Notify, watch};
+
+use crate::core::config::TopicConfigs;
+use crate::core::replica::PartitionReplica;
+use crate::core::topic::Topic;
+use crate::log::{LogConfig, LogError, PartitionLog};
+
+use super::ResolvedConfig as BrokerConfig;
+
+/// The file holding topic metadata, inside the data directory.
+pub(crate) const METADATA_FILE: &str = "metadata.json";
+
+/// One partition: its log and what the core knows about it.
+#[derive(Debug)]
+pub(crate) struct PartitionState {
+    pub(crate) index: i32,
+    inner: Mutex<PartitionInner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct PartitionInner {
+    pub(crate) log: PartitionLog,
+    pub(crate) replica: PartitionReplica,
+}
+
+impl PartitionState {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, PartitionInner> {
+        // A panic under the lock is a bug; the log's own invariants (CRC-checked batches, offsets
+        // assigned only after a successful write) hold regardless, so keep serving.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct TopicState {
+    pub(crate) topic: Topic,
+    pub(crate) partitions: Vec<Arc<PartitionState>>,
+}
+
+/// Group commit: appends mark their partition dirty; the flusher fsyncs every dirty partition
+/// each `flush_interval_ms` and publishes how many flush rounds have completed. A producer with
+/// acks=all waits for the round that started after its append (see [`Cluster::durable`]).
+#[derive(Debug)]
+struct GroupCommit {
+    dirty: Mutex<DirtySet>,
+    completed: watch::Sender<u64>,
+}
+
+/// Partitions written since the last round, and the number of rounds started so far. One lock
+/// for both, so an append either makes the next round or knows it must wait for the one after.
+#[derive(Debug, Default)]
+struct DirtySet {
+    partitions: HashMap<(String, i32), Arc<PartitionState>>,
+    rounds_started: u64,
+}
+
+#[derive(Debug)]
+pub(crate) struct Cluster {
+    pub(crate) config: BrokerConfig,
+    pub(crate) cluster_id: String,
+    topics: RwLock<BTreeMap<String, Arc<TopicState>>>,
+    /// Serialises topic creation and deletion (and the metadata file they rewrite).
+    admin: tokio::sync::Mutex<()>,
+    /// Woken on every append, for fetches waiting on `min_bytes`.
+    pub(crate) appended: Notify,
+    commit: GroupCommit,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ClusterError {
+    #[error("{context}: {source}")]
+    Io { context: String, source: std::io::Error },
+    #[error("cannot read {path}: {message}")]
+    Metadata { path: PathBuf, message: String },
+    #[error(transparent)]
+    Log(#[from] LogError),
+}
+
+/// `metadata.json`: what must survive a restart about each topic.
+#[derive(Debug, Serialize, Deserialize)]
+struct MetadataFile {
+    /// Kafka's `cluster.id`: made once, when the data directory is first used.
+    cluster_id: String,
+    topics: Vec<TopicRecord>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct TopicRecord {
+    name: String,
+    topic_id: String,
+    partitions: u32,
+    replication_factor: u16,
+    configs: BTreeMap<String, String>,
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The log settings of a topic, from its configs.
+pub(crate) fn log_config(configs: &TopicConfigs) -> LogConfig {
+    LogConfig {
+        segment_bytes: u64::try_from(configs.get_i64("segment.bytes")).unwrap_or(1 << 30),
+        segment_ms: configs.get_i64("segment.ms"),
+        retention_ms: configs.get_i64("retention.ms"),
+        retention_bytes: configs.get_i64("retention.bytes"),
+        index_interval_bytes: u32::try_from(configs.get_i64("index.interval.bytes")).unwrap_or(4096),
+        max_message_bytes: usize::try_from(configs.get_i64("max.message.bytes")).unwrap_or(1_048_588),
+    }
+}
+
+fn partition_dir(data_dir: &Path, topic: &str, partition: i32) -> PathBuf {
+    data_dir.join(format!("{topic}-{partition}"))
+}
+
+impl Cluster {
+    /// Loads the topics of `config.data_dir`, recovering every partition log.
+    pub(crate) fn open(config: BrokerConfig) -> Result<Cluster, ClusterError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| ClusterError::Io {
+            context: format!("cannot create the data directory {}", config.data_dir.display()),
+            source,
+        })?;
+        let path = config.data_dir.join(METADATA_FILE);
+        let (cluster_id, records, fresh) = match std::fs::read(&path) {
+            Ok(bytes) => {
+                let file = serde_json::from_slice::<MetadataFile>(&bytes)
+                    .map_err(|e| ClusterError::Metadata { path: path.clone(), message: e.to_string() })?;
+                (file.cluster_id, file.topics, false)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                (uuid::Uuid::new_v4().simple().to_string(), Vec::new(), true)
+            }
+            Err(source) => return Err(ClusterError::Io { context: format!("cannot read {}", path.display()), source }),
+        };
+        let now = now_ms();
+        let mut topics = BTreeMap::new();
+        for record in records {
+            let configs = TopicConfigs::from_pairs(record.configs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                .map_err(|message| ClusterError::Metadata { path: path.clone(), message })?;
+            let topic = Topic {
+                topic_id: parse_topic_id(&record.topic_id)
+                    .ok_or_else(|| ClusterError::Metadata { path: path.clone(), message: "bad topic_id".into() })?,
+                name: record.name,
+                partitions: record.partitions,
+                replication_factor: record.replication_factor,
+                configs,
+            };
+            let state = open_topic(&config, topic, now)?;
+            topics.insert(state.topic.name.clone(), Arc::new(state));
+        }
+        let (completed, _) = watch::channel(0);
+        let cluster = Cluster {
+            config,
+            cluster_id,
+            topics: RwLock::new(topics),
+            admin: tokio::sync::Mutex::new(()),
+            appended: Notify::new(),
+            commit: GroupCommit { dirty: Mutex::new(DirtySet::default()), completed },
+        };
+        if fresh {
+            cluster.write_metadata(&[])?;
+        }
+        Ok(cluster)
+    }
+
+    pub(crate) fn topic(&self, name: &str) -> Option<Arc<TopicState>> {
+        self.topics.read().unwrap_or_else(|e| e.into_inner()).get(name).cloned()
+    }
+
+    pub(crate) fn topics(&self) -> Vec<Arc<TopicState>> {
+        self.topics.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect()
+    }
+
+    /// Creates a topic (the caller validated name, counts and configs). `Ok(None)` if it exists.
+    pub(crate) async fn create_topic(&self, topic: Topic) -> Result<Option<Arc<TopicState>>, ClusterError> {
+        let _admin = self.admin.lock().await;
+        if self.topic(&topic.name).is_some() {
+            return Ok(None);
+        }
+        // Metadata first: a crash before the logs exist leaves a topic whose empty logs are
+        // created at the next start, never a log directory nobody knows about.
+        let mut all: Vec<Topic> = self.topics().iter().map(|t| t.topic.clone()).collect();
+        all.push(topic.clone());
+        self.write_metadata(&all)?;
+        let state = Arc::new(open_topic(&self.config, topic, now_ms())?);
+        self.topics.write().unwrap_or_else(|e| e.into_inner()).insert(state.topic.name.clone(), state.clone());
+        Ok(Some(state))
+    }
+
+    /// Deletes a topic and its logs. `Ok(false)` if it does not exist.
+    pub(crate) async fn delete_topic(&self, name: &str) -> Result<bool, ClusterError> {
+        let _admin = self.admin.lock().await;
+        let Some(state) = self.topic(name) else { return Ok(false) };
+        let remaining: Vec<Topic> =
+            self.topics().iter().filter(|t| t.topic.name != name).map(|t| t.topic.clone()).collect();
+        self.write_metadata(&remaining)?;
+        self.topics.write().unwrap_or_else(|e| e.into_inner()).remove(name);
+        for partition in 0..state.partitions.len() {
+            let dir = partition_dir(&self.config.data_dir, name, i32::try_from(partition).unwrap_or(i32::MAX));
+            if let Err(error) = std::fs::remove_dir_all(&dir) {
+                tracing::warn!(%error, dir = %dir.display(), "could not remove a deleted partition's log");
+            }
+        }
+        Ok(true)
+    }
+
+    /// Writes `metadata.json` atomically: a temporary file, fsync, rename, fsync of the directory.
+    fn write_metadata(&self, topics: &[Topic]) -> Result<(), ClusterError> {
+        let file = MetadataFile {
+            cluster_id: self.cluster_id.clone(),
+            topics: topics
+                .iter()
+                .map(|t| TopicRecord {
+                    name: t.name.clone(),
+                    topic_id: format_topic_id(&t.topic_id),
+                    partitions: t.partitions,
+                    replication_factor: t.replication_factor,
+                    configs: t.configs.overrides().clone(),
+                })
+                .collect(),
+        };
+        let io = |context: &str| {
+            let context = context.to_owned();
+            move |source| ClusterError::Io { context, source }
+        };
+        let path = self.config.data_dir.join(METADATA_FILE);
+        let tmp = self.config.data_dir.join(format!("{METADATA_FILE}.tmp"));
+        let bytes = serde_json::to_vec_pretty(&file)
+            .map_err(|e| ClusterError::Metadata { path: path.clone(), message: e.to_string() })?;
+        {
+            use std::io::Write;
+            let mut out = std::fs::File::create(&tmp).map_err(io("cannot write topic metadata"))?;
+            out.write_all(&bytes).map_err(io("cannot write topic metadata"))?;
+            out.sync_all().map_err(io("cannot sync topic metadata"))?;
+        }
+        std::fs::rename(&tmp, &path).map_err(io("cannot replace topic metadata"))?;
+        if let Ok(dir) = std::fs::File::open(&self.config.data_dir) {
+            let _ = dir.sync_all();
+        }
+        Ok(())
+    }
+
+    /// Records that `partition` has unflushed writes; returns the flush round that will cover them.
+    pub(crate) fn mark_dirty(&self, topic: &str, partition: &Arc<PartitionState>) -> u64 {
+        let mut dirty = self.commit.dirty.lock().unwrap_or_else(|e| e.into_inner());
+        dirty.partitions.insert((topic.to_owned(), partition.index), partition.clone());
+        dirty.rounds_started + 1
+    }
+
+    /// Resolves once flush round `round` has completed.
+    pub(crate) async fn durable(&self, round: u64) {
+        let mut completed = self.commit.completed.subscribe();
+        // The sender lives as long as the cluster; an error means shutdown, and then waiting is moot.
+        let _ = completed.wait_for(|&done| done >= round).await;
+    }
+
+    /// One group-commit round: fsync every partition written since the last round.
+    pub(crate) async fn flush_round(self: &Arc<Self>) {
+        let (partitions, round) = {
+            let mut dirty = self.commit.dirty.lock().unwrap_or_else(|e| e.into_inner());
+            if dirty.partitions.is_empty() {
+                return;
+            }
+            dirty.rounds_started += 1;
+            (std::mem::take(&mut dirty.partitions), dirty.rounds_started)
+        };
+        let flushed = tokio::task::spawn_blocking(move || {
+            for ((topic, index), partition) in partitions {
+                if let Err(error) = partition.lock().log.flush() {
+                    tracing::error!(%error, topic, partition = index, "fsync failed");
+                }
+            }
+        })
+        .await;
+        if let Err(error) = flushed {
+            tracing::error!(%error, "flush task failed");
+        }
+        self.commit.completed.send_replace(round);
+    }
+
+    /// Runs group commit and retention until the process ends.
+    pub(crate) async fn run_background(self: Arc<Self>) {
+        let mut flush = tokio::time::interval(Duration::from_millis(self.config.flush_interval_ms.max(1)));
+        flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut retention =
+            tokio::time::interval(Duration::from_millis(self.config.retention_check_interval_ms.max(1)));
+        retention.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = flush.tick() => self.flush_round().await,
+                _ = retention.tick() => self.enforce_retention(),
+            }
+        }
+    }
+
+    fn enforce_retention(&self) {
+        let now = now_ms();
+        for topic in self.topics() {
+            for partition in &topic.partitions {
+                let mut inner = partition.lock();
+                match inner.log.enforce_retention(now) {
+                    Ok(0) => {}
+                    Ok(deleted) => {
+                        let start = inner.log.log_start_offset();
+                        inner.replica.on_log_start_offset(start);
+                        tracing::info!(topic = %topic.topic.name, partition = partition.index, deleted, log_start_offset = start, "retention deleted segments");
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, topic = %topic.topic.name, partition = partition.index, "retention failed")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Flushes everything now (shutdown).
+    pub(crate) fn flush_all(&self) {
+        for topic in self.topics() {
+            for partition in &topic.partitions {
+                if let Err(error) = partition.lock().log.flush() {
+                    tracing::error!(%error, topic = %topic.topic.name, partition = partition.index, "fsync failed");
+                }
+            }
+        }
+    }
+}
+
+fn open_topic(config: &BrokerConfig, topic: Topic, now: i64) -> Result<TopicState, ClusterError> {
+    let log_config = log_config(&topic.configs);
+    let mut partitions = Vec::new();
+    for index in 0..i32::try_from(topic.partitions).unwrap_or(i32::MAX) {
+        let dir = partition_dir(&config.data_dir, &topic.name, index);
+        let (log, report) = PartitionLog::open(&dir, log_config.clone(), now)?;
+        if report.truncated_bytes > 0 || report.segments_deleted > 0 {
+            tracing::warn!(topic = %topic.name, partition = index, ?report, "recovered a partition log: truncated a torn or corrupt tail");
+        }
+        let replica =
+            PartitionReplica::new(config.node_id, vec![config.node_id], log.log_start_offset(), log.log_end_offset());
+        partitions.push(Arc::new(PartitionState { index, inner: Mutex::new(PartitionInner { log, replica }) }));
+    }
+    Ok(TopicState { topic, partitions })
+}
+
+fn format_topic_id(id: &[u8; 16]) -> String {
+    uuid::Uuid::from_bytes(*id).to_string()
+}
+
+fn parse_topic_id(text: &str) -> Option<[u8; 16]> {
+    uuid::Uuid::parse_str(text).ok().map(|u| *u.as_bytes())
+}

@@ -1,0 +1,322 @@
+//! The broker over real TCP: each API, and the error codes Apache Kafka returns for requests that
+//! are valid but wrong.
+
+mod common;
+
+use bytes::Bytes;
+use common::{TestBroker, batch, records_of};
+use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::records::Compression;
+
+fn name(text: &str) -> TopicName {
+    TopicName(StrBytes::from_string(text.to_owned()))
+}
+
+fn create_request(
+    topic: &str,
+    partitions: i32,
+    replication_factor: i16,
+    configs: &[(&str, &str)],
+) -> CreateTopicsRequest {
+    let mut creatable = CreatableTopic::default();
+    creatable.name = name(topic);
+    creatable.num_partitions = partitions;
+    creatable.replication_factor = replication_factor;
+    creatable.configs = configs
+        .iter()
+        .map(|(k, v)| {
+            let mut config = CreatableTopicConfig::default();
+            config.name = StrBytes::from_string((*k).to_owned());
+            config.value = Some(StrBytes::from_string((*v).to_owned()));
+            config
+        })
+        .collect();
+    let mut request = CreateTopicsRequest::default();
+    request.topics = vec![creatable];
+    request.timeout_ms = 5_000;
+    request
+}
+
+/// Metadata for every topic: `topics` null (v1+), as clients send it.
+fn all_topics() -> MetadataRequest {
+    let mut request = MetadataRequest::default();
+    request.topics = None;
+    request
+}
+
+fn produce_request(topic: &str, partition: i32, acks: i16, records: Bytes) -> ProduceRequest {
+    let mut data = PartitionProduceData::default();
+    data.index = partition;
+    data.records = Some(records);
+    let mut topic_data = TopicProduceData::default();
+    topic_data.name = name(topic);
+    topic_data.partition_data = vec![data];
+    let mut request = ProduceRequest::default();
+    request.acks = acks;
+    request.timeout_ms = 5_000;
+    request.topic_data = vec![topic_data];
+    request
+}
+
+fn fetch_request(topic: &str, partition: i32, offset: i64, max_wait_ms: i32) -> FetchRequest {
+    let mut fetch_partition = FetchPartition::default();
+    fetch_partition.partition = partition;
+    fetch_partition.fetch_offset = offset;
+    fetch_partition.partition_max_bytes = 1 << 20;
+    fetch_partition.current_leader_epoch = -1;
+    let mut fetch_topic = FetchTopic::default();
+    fetch_topic.topic = name(topic);
+    fetch_topic.partitions = vec![fetch_partition];
+    let mut request = FetchRequest::default();
+    request.replica_id = BrokerId(-1);
+    request.max_wait_ms = max_wait_ms;
+    request.min_bytes = 1;
+    request.max_bytes = 50 << 20;
+    request.topics = vec![fetch_topic];
+    request
+}
+
+fn list_offsets_request(topic: &str, partition: i32, timestamp: i64) -> ListOffsetsRequest {
+    let mut requested = ListOffsetsPartition::default();
+    requested.partition_index = partition;
+    requested.timestamp = timestamp;
+    requested.current_leader_epoch = -1;
+    let mut list_topic = ListOffsetsTopic::default();
+    list_topic.name = name(topic);
+    list_topic.partitions = vec![requested];
+    let mut request = ListOffsetsRequest::default();
+    request.replica_id = BrokerId(-1);
+    request.topics = vec![list_topic];
+    request
+}
+
+#[tokio::test]
+async fn api_versions_lists_our_table_and_falls_back_for_unknown_versions() {
+    let broker = TestBroker::start().await;
+    let mut client = broker.client().await;
+    let response = client.send(&ApiVersionsRequest::default(), 3).await;
+    assert_eq!(response.error_code, 0);
+    let produce = response.api_keys.iter().find(|k| k.api_key == 0).expect("produce");
+    assert_eq!((produce.min_version, produce.max_version), (0, 11));
+    let fetch = response.api_keys.iter().find(|k| k.api_key == 1).expect("fetch");
+    assert_eq!((fetch.min_version, fetch.max_version), (4, 12));
+
+    // KIP-511: a newer ApiVersions than we know (v9 here) is answered at v0 with
+    // UNSUPPORTED_VERSION and our table, so the client can retry with a version we speak.
+    let mut request = Vec::new();
+    request.extend_from_slice(&18i16.to_be_bytes());
+    request.extend_from_slice(&9i16.to_be_bytes());
+    request.extend_from_slice(&77i32.to_be_bytes());
+    request.extend_from_slice(&[0, 0, 0]);
+    let mut framed = i32::try_from(request.len()).expect("size").to_be_bytes().to_vec();
+    framed.extend_from_slice(&request);
+    client.write_raw(&framed).await;
+    let frame = client.read_frame().await.expect("response");
+    assert_eq!(frame[..4], 77i32.to_be_bytes(), "response header v0: the correlation id only");
+    let fallback =
+        <ApiVersionsResponse as kafka_protocol::protocol::Decodable>::decode(&mut frame.slice(4..), 0).expect("v0");
+    assert_eq!(fallback.error_code, 35, "UNSUPPORTED_VERSION");
+    assert_eq!(fallback.api_keys.iter().find(|k| k.api_key == 18).map(|k| k.max_version), Some(4));
+}
+
+#[tokio::test]
+async fn create_produce_fetch_and_list_offsets() {
+    let broker = TestBroker::start().await;
+    let mut client = broker.client().await;
+    let created = client.send(&create_request("orders", 3, 1, &[("retention.ms", "3600000")]), 7).await;
+    assert_eq!(created.topics[0].error_code, 0, "{:?}", created.topics[0].error_message);
+    assert_eq!(created.topics[0].num_partitions, 3);
+
+    let mut metadata_request = MetadataRequest::default();
+    let mut wanted = MetadataRequestTopic::default();
+    wanted.name = Some(name("orders"));
+    metadata_request.topics = Some(vec![wanted]);
+    let metadata = client.send(&metadata_request, 12).await;
+    assert_eq!(metadata.brokers.len(), 1);
+    assert_eq!(metadata.brokers[0].port, i32::from(broker.addr.port()));
+    assert_eq!(metadata.topics[0].partitions.len(), 3);
+    assert_eq!(metadata.topics[0].partitions[1].isr_nodes, vec![BrokerId(1)]);
+
+    for (compression, first_offset) in [(Compression::None, 0), (Compression::Gzip, 2), (Compression::Zstd, 4)] {
+        let records = batch(&[(Some("user-42"), "order-1"), (None, "order-2")], 1_700_000_000_000, compression);
+        let produced = client.send(&produce_request("orders", 1, -1, records), 9).await;
+        let partition = &produced.responses[0].partition_responses[0];
+        assert_eq!(partition.error_code, 0, "{:?}", partition.error_message);
+        assert_eq!(partition.base_offset, first_offset);
+    }
+
+    let fetched = client.send(&fetch_request("orders", 1, 0, 100), 12).await;
+    let data = &fetched.responses[0].partitions[0];
+    assert_eq!((data.error_code, data.high_watermark, data.last_stable_offset), (0, 6, 6));
+    let records = records_of(data.records.clone().expect("records"));
+    assert_eq!(records.len(), 6);
+    assert_eq!(records[0], (0, Some("user-42".into()), "order-1".into()));
+    assert_eq!(records[5], (5, None, "order-2".into()));
+
+    // A fetch from the middle of a batch returns the whole batch (clients skip what they read).
+    let mid = client.send(&fetch_request("orders", 1, 3, 100), 12).await;
+    let mid_records = records_of(mid.responses[0].partitions[0].records.clone().expect("records"));
+    assert_eq!(mid_records.first().map(|r| r.0), Some(2));
+
+    let latest = client.send(&list_offsets_request("orders", 1, -1), 7).await;
+    assert_eq!(latest.topics[0].partitions[0].offset, 6);
+    let earliest = client.send(&list_offsets_request("orders", 1, -2), 7).await;
+    assert_eq!(earliest.topics[0].partitions[0].offset, 0);
+    // Timestamps: each batch's records are at t, t+1; the first record at or after t+1 is offset 1.
+    let by_time = client.send(&list_offsets_request("orders", 1, 1_700_000_000_001), 7).await;
+    assert_eq!(
+        (by_time.topics[0].partitions[0].offset, by_time.topics[0].partitions[0].timestamp),
+        (1, 1_700_000_000_001)
+    );
+    let future = client.send(&list_offsets_request("orders", 1, 1_900_000_000_000), 7).await;
+    assert_eq!(future.topics[0].partitions[0].offset, -1);
+}
+
+#[tokio::test]
+async fn fetch_long_polls_until_a_record_arrives() {
+    let broker = TestBroker::start().await;
+    let mut consumer = broker.client().await;
+    let mut producer = broker.client().await;
+    consumer.send(&create_request("events", 1, 1, &[]), 7).await;
+    consumer.send_raw_request(&fetch_request("events", 0, 0, 5_000), 12).await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    producer.send(&produce_request("events", 0, 1, batch(&[(None, "hello")], 1, Compression::None)), 9).await;
+    let fetched = consumer.read_response::<FetchRequest>(12).await.expect("response");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "woken by the append, not the timeout");
+    assert_eq!(records_of(fetched.responses[0].partitions[0].records.clone().expect("records")).len(), 1);
+}
+
+#[tokio::test]
+async fn errors_match_apache_kafka() {
+    let broker = TestBroker::start().await;
+    let mut client = broker.client().await;
+    let code =
+        |r: &CreateTopicsResponse| (r.topics[0].error_code, r.topics[0].error_message.as_ref().map(|m| m.to_string()));
+
+    assert_eq!(code(&client.send(&create_request("bad name", 1, 1, &[]), 7).await).0, 17, "INVALID_TOPIC_EXCEPTION");
+    assert_eq!(code(&client.send(&create_request("t", 0, 1, &[]), 7).await).0, 37, "INVALID_PARTITIONS");
+    let rf = code(&client.send(&create_request("t", 1, 3, &[]), 7).await);
+    assert_eq!(rf.0, 38, "INVALID_REPLICATION_FACTOR");
+    assert_eq!(
+        rf.1.as_deref(),
+        Some(
+            "Unable to replicate the partition 3 time(s): The target replication factor of 3 cannot be reached because only 1 broker(s) are registered."
+        )
+    );
+    let config = code(&client.send(&create_request("t", 1, 1, &[("retention.ms", "soon")]), 7).await);
+    assert_eq!(
+        config,
+        (40, Some("Invalid value soon for configuration retention.ms: Not a number of type LONG".into()))
+    );
+    assert_eq!(code(&client.send(&create_request("t", 1, 1, &[]), 7).await).0, 0);
+    assert_eq!(code(&client.send(&create_request("t", 1, 1, &[]), 7).await).0, 36, "TOPIC_ALREADY_EXISTS");
+
+    let record = || batch(&[(None, "x")], 1, Compression::None);
+    let unknown = client.send(&produce_request("nope", 0, 1, record()), 9).await;
+    assert_eq!(unknown.responses[0].partition_responses[0].error_code, 3, "UNKNOWN_TOPIC_OR_PARTITION");
+    let bad_partition = client.send(&produce_request("t", 7, 1, record()), 9).await;
+    assert_eq!(bad_partition.responses[0].partition_responses[0].error_code, 3);
+    let bad_acks = client.send(&produce_request("t", 0, 2, record()), 9).await;
+    assert_eq!(bad_acks.responses[0].partition_responses[0].error_code, 21, "INVALID_REQUIRED_ACKS");
+
+    let mut corrupt = record().to_vec();
+    let last = corrupt.len() - 1;
+    corrupt[last] ^= 0xff;
+    let crc = client.send(&produce_request("t", 0, 1, Bytes::from(corrupt)), 9).await;
+    assert_eq!(crc.responses[0].partition_responses[0].error_code, 2, "CORRUPT_MESSAGE");
+
+    // One broker cannot satisfy min.insync.replicas=2 for acks=all; acks=1 still works.
+    client.send(&create_request("safe", 1, 1, &[("min.insync.replicas", "2")]), 7).await;
+    let all = client.send(&produce_request("safe", 0, -1, record()), 9).await;
+    assert_eq!(all.responses[0].partition_responses[0].error_code, 19, "NOT_ENOUGH_REPLICAS");
+    let one = client.send(&produce_request("safe", 0, 1, record()), 9).await;
+    assert_eq!(one.responses[0].partition_responses[0].error_code, 0);
+
+    let out_of_range = client.send(&fetch_request("t", 0, 99, 0), 12).await;
+    assert_eq!(out_of_range.responses[0].partitions[0].error_code, 1, "OFFSET_OUT_OF_RANGE");
+    let fetch_unknown = client.send(&fetch_request("nope", 0, 0, 0), 12).await;
+    assert_eq!(fetch_unknown.responses[0].partitions[0].error_code, 3);
+    let list_unknown = client.send(&list_offsets_request("nope", 0, -1), 7).await;
+    assert_eq!(list_unknown.topics[0].partitions[0].error_code, 3);
+
+    // Metadata for an invalid name, and with auto-creation refused by the client.
+    let mut invalid = MetadataRequest::default();
+    let mut topic = MetadataRequestTopic::default();
+    topic.name = Some(name("bad name"));
+    invalid.topics = Some(vec![topic]);
+    assert_eq!(client.send(&invalid, 12).await.topics[0].error_code, 17);
+    let mut no_auto = MetadataRequest::default();
+    let mut topic = MetadataRequestTopic::default();
+    topic.name = Some(name("absent"));
+    no_auto.topics = Some(vec![topic]);
+    no_auto.allow_auto_topic_creation = false;
+    assert_eq!(client.send(&no_auto, 12).await.topics[0].error_code, 3);
+    no_auto.allow_auto_topic_creation = true;
+    let auto = client.send(&no_auto, 12).await;
+    assert_eq!((auto.topics[0].error_code, auto.topics[0].partitions.len()), (0, 1), "auto-created");
+}
+
+#[tokio::test]
+async fn topics_and_records_survive_a_restart() {
+    let mut broker = TestBroker::start().await;
+    {
+        let mut client = broker.client().await;
+        client.send(&create_request("durable", 2, 1, &[("cleanup.policy", "delete")]), 7).await;
+        let produced = client
+            .send(
+                &produce_request("durable", 1, -1, batch(&[(Some("k"), "v1"), (Some("k"), "v2")], 5, Compression::Lz4)),
+                9,
+            )
+            .await;
+        assert_eq!(produced.responses[0].partition_responses[0].error_code, 0);
+    }
+    broker.restart().await;
+    let mut client = broker.client().await;
+    let metadata = client.send(&all_topics(), 12).await;
+    assert_eq!(metadata.topics.iter().map(|t| t.partitions.len()).collect::<Vec<_>>(), [2]);
+    let produced =
+        client.send(&produce_request("durable", 1, 1, batch(&[(None, "v3")], 6, Compression::Snappy)), 9).await;
+    assert_eq!(produced.responses[0].partition_responses[0].base_offset, 2, "offsets continue");
+    let fetched = client.send(&fetch_request("durable", 1, 0, 0), 12).await;
+    let values: Vec<String> = records_of(fetched.responses[0].partitions[0].records.clone().expect("records"))
+        .into_iter()
+        .map(|r| r.2)
+        .collect();
+    assert_eq!(values, ["v1", "v2", "v3"]);
+}
+
+#[tokio::test]
+async fn delete_topics_and_describe_configs() {
+    let broker = TestBroker::start().await;
+    let mut client = broker.client().await;
+    client.send(&create_request("gone", 1, 1, &[("retention.ms", "1000")]), 7).await;
+
+    let mut describe = DescribeConfigsRequest::default();
+    let mut resource = kafka_protocol::messages::describe_configs_request::DescribeConfigsResource::default();
+    resource.resource_type = 2;
+    resource.resource_name = StrBytes::from_static_str("gone");
+    resource.configuration_keys = None;
+    describe.resources = vec![resource];
+    let described = client.send(&describe, 4).await;
+    let configs = &described.results[0].configs;
+    assert!(configs.len() >= 20, "every config with its default, as Kafka");
+    let retention = configs.iter().find(|c| c.name.as_str() == "retention.ms").expect("retention.ms");
+    assert_eq!((retention.value.as_ref().map(|v| v.as_str()), retention.config_source), (Some("1000"), 1));
+    let segment = configs.iter().find(|c| c.name.as_str() == "segment.bytes").expect("segment.bytes");
+    assert_eq!((segment.value.as_ref().map(|v| v.as_str()), segment.config_source), (Some("1073741824"), 5));
+
+    let mut delete = DeleteTopicsRequest::default();
+    delete.topic_names = vec![name("gone"), name("never")];
+    let deleted = client.send(&delete, 5).await;
+    assert_eq!(deleted.responses.iter().map(|r| r.error_code).collect::<Vec<_>>(), [0, 3]);
+    let metadata = client.send(&all_topics(), 12).await;
+    assert!(metadata.topics.is_empty());
+    assert!(!broker.dir.path().join("gone-0").exists());
+}
