@@ -1,6 +1,8 @@
 //! Hostile bytes on the Kafka port: each closes the offending connection, and the broker keeps
 //! serving everyone else.
 
+#![cfg(feature = "runtime")]
+
 mod common;
 
 use common::TestBroker;

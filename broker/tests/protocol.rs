@@ -1,6 +1,8 @@
 //! The broker over real TCP: each API, and the error codes Apache Kafka returns for requests that
 //! are valid but wrong.
 
+#![cfg(feature = "runtime")]
+
 mod common;
 
 use bytes::Bytes;

@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod error;
+pub mod group;
 pub mod replica;
 pub mod topic;
 

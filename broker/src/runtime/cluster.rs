@@ -23,6 +23,8 @@ use crate::core::topic::Topic;
 use crate::log::{LogConfig, LogError, PartitionLog};
 
 use super::ResolvedConfig as BrokerConfig;
+use super::groups::Groups;
+use super::offsets::OffsetRecord;
 
 /// The file holding topic metadata, inside the data directory.
 pub(crate) const METADATA_FILE: &str = "metadata.json";
@@ -68,6 +70,8 @@ struct GroupCommit {
 #[derive(Debug, Default)]
 struct DirtySet {
     partitions: HashMap<(String, i32), Arc<PartitionState>>,
+    /// The committed-offsets file has unflushed appends.
+    offsets: bool,
     rounds_started: u64,
 }
 
@@ -80,6 +84,8 @@ pub(crate) struct Cluster {
     admin: tokio::sync::Mutex<()>,
     /// Woken on every append, for fetches waiting on `min_bytes`.
     pub(crate) appended: Notify,
+    /// Consumer groups and their committed offsets.
+    pub(crate) groups: Groups,
     commit: GroupCommit,
 }
 
@@ -168,12 +174,15 @@ impl Cluster {
             topics.insert(state.topic.name.clone(), Arc::new(state));
         }
         let (completed, _) = watch::channel(0);
+        let groups = Groups::open(&config.data_dir)
+            .map_err(|source| ClusterError::Io { context: "cannot open committed offsets".into(), source })?;
         let cluster = Cluster {
             config,
             cluster_id,
             topics: RwLock::new(topics),
             admin: tokio::sync::Mutex::new(()),
             appended: Notify::new(),
+            groups,
             commit: GroupCommit { dirty: Mutex::new(DirtySet::default()), completed },
         };
         if fresh {
@@ -214,6 +223,11 @@ impl Cluster {
             self.topics().iter().filter(|t| t.topic.name != name).map(|t| t.topic.clone()).collect();
         self.write_metadata(&remaining)?;
         self.topics.write().unwrap_or_else(|e| e.into_inner()).remove(name);
+        // Kafka drops a deleted topic's committed offsets too.
+        self.groups.coordinator().remove_topic_offsets(name);
+        if let Err(error) = self.groups.append(&[OffsetRecord::DeleteTopic { topic: name.to_owned() }]) {
+            tracing::error!(%error, topic = name, "cannot record the deletion of committed offsets");
+        }
         for partition in 0..state.partitions.len() {
             let dir = partition_dir(&self.config.data_dir, name, i32::try_from(partition).unwrap_or(i32::MAX));
             if let Err(error) = std::fs::remove_dir_all(&dir) {
@@ -266,6 +280,13 @@ impl Cluster {
         dirty.rounds_started + 1
     }
 
+    /// Records that the committed-offsets file has unflushed appends; returns the covering round.
+    pub(crate) fn mark_offsets_dirty(&self) -> u64 {
+        let mut dirty = self.commit.dirty.lock().unwrap_or_else(|e| e.into_inner());
+        dirty.offsets = true;
+        dirty.rounds_started + 1
+    }
+
     /// Resolves once flush round `round` has completed.
     pub(crate) async fn durable(&self, round: u64) {
         let mut completed = self.commit.completed.subscribe();
@@ -277,13 +298,18 @@ impl Cluster {
     pub(crate) async fn flush_round(self: &Arc<Self>) {
         let (partitions, round) = {
             let mut dirty = self.commit.dirty.lock().unwrap_or_else(|e| e.into_inner());
-            if dirty.partitions.is_empty() {
+            if dirty.partitions.is_empty() && !dirty.offsets {
                 return;
             }
             dirty.rounds_started += 1;
+            dirty.offsets = false;
             (std::mem::take(&mut dirty.partitions), dirty.rounds_started)
         };
+        let cluster = self.clone();
         let flushed = tokio::task::spawn_blocking(move || {
+            if let Err(error) = cluster.groups.flush() {
+                tracing::error!(%error, "fsync of committed offsets failed");
+            }
             for ((topic, index), partition) in partitions {
                 if let Err(error) = partition.lock().log.flush() {
                     tracing::error!(%error, topic, partition = index, "fsync failed");
@@ -304,10 +330,14 @@ impl Cluster {
         let mut retention =
             tokio::time::interval(Duration::from_millis(self.config.retention_check_interval_ms.max(1)));
         retention.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Group session and rebalance timeouts are seconds long; a tenth of a second is precise enough.
+        let mut groups = tokio::time::interval(Duration::from_millis(100));
+        groups.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = flush.tick() => self.flush_round().await,
                 _ = retention.tick() => self.enforce_retention(),
+                _ = groups.tick() => self.groups.tick(now_ms()),
             }
         }
     }
@@ -334,6 +364,9 @@ impl Cluster {
 
     /// Flushes everything now (shutdown).
     pub(crate) fn flush_all(&self) {
+        if let Err(error) = self.groups.flush() {
+            tracing::error!(%error, "fsync of committed offsets failed");
+        }
         for topic in self.topics() {
             for partition in &topic.partitions {
                 if let Err(error) = partition.lock().log.flush() {

@@ -54,6 +54,7 @@ pub(crate) enum Decoded {
         api: ApiKey,
         version: i16,
         correlation_id: i32,
+        client_id: String,
         body: Box<RequestKind>,
     },
     /// KIP-511: an ApiVersions request of a version we do not know, answered at v0.
@@ -100,11 +101,17 @@ pub(crate) fn decode(mut frame: Bytes) -> Result<Decoded, CloseReason> {
     }
     let malformed = |reason: String| CloseReason::Malformed { api, version, reason };
     let decoded = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        decode_request_header_from_buffer(&mut frame)?;
-        RequestKind::decode(api, &mut frame, version)
+        let header = decode_request_header_from_buffer(&mut frame)?;
+        Ok::<_, anyhow::Error>((header.client_id, RequestKind::decode(api, &mut frame, version)?))
     }));
     match decoded {
-        Ok(Ok(body)) => Ok(Decoded::Request { api, version, correlation_id, body: Box::new(body) }),
+        Ok(Ok((client_id, body))) => Ok(Decoded::Request {
+            api,
+            version,
+            correlation_id,
+            client_id: client_id.map(|c| c.to_string()).unwrap_or_default(),
+            body: Box::new(body),
+        }),
         Ok(Err(error)) => Err(malformed(error.to_string())),
         Err(_) => Err(malformed("the decoder panicked".into())),
     }
@@ -168,9 +175,10 @@ pub(crate) async fn serve(cluster: Arc<Cluster>, stream: TcpStream, peer: Socket
                             }
                         };
                         match decode(frame) {
-                            Ok(Decoded::Request { api, version, correlation_id, body }) => {
+                            Ok(Decoded::Request { api, version, correlation_id, client_id, body }) => {
                                 tracing::trace!(%peer, ?api, version, correlation_id, "request");
-                                let reply = api::dispatch(&cluster, *body, version);
+                                let context = api::RequestContext { client_id, client_host: format!("/{}", peer.ip()) };
+                                let reply = api::dispatch(&cluster, *body, version, context);
                                 pending.push_back(Box::pin(async move { (api, version, correlation_id, reply.await) })
                                     as std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>>);
                             }

@@ -6,6 +6,8 @@
 mod api;
 mod cluster;
 mod connection;
+mod groups;
+mod offsets;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

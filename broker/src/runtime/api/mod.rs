@@ -8,6 +8,7 @@
 
 mod admin;
 mod fetch;
+mod groups;
 mod list_offsets;
 mod metadata;
 mod produce;
@@ -30,8 +31,15 @@ fn ready(response: ResponseKind) -> Reply {
     Box::pin(std::future::ready(Some(response)))
 }
 
+/// Who sent a request: what DescribeGroups shows about members.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestContext {
+    pub(crate) client_id: String,
+    pub(crate) client_host: String,
+}
+
 /// Handles one request. `version` is the request's API version (some fields exist only in some).
-pub(crate) fn dispatch(cluster: &Arc<Cluster>, request: RequestKind, version: i16) -> Reply {
+pub(crate) fn dispatch(cluster: &Arc<Cluster>, request: RequestKind, version: i16, context: RequestContext) -> Reply {
     match request {
         RequestKind::ApiVersions(_) => ready(ResponseKind::ApiVersions(versions::response(ErrorCode::None))),
         RequestKind::Metadata(request) => metadata::handle(cluster, request, version),
@@ -48,6 +56,24 @@ pub(crate) fn dispatch(cluster: &Arc<Cluster>, request: RequestKind, version: i1
         RequestKind::DescribeConfigs(request) => {
             ready(ResponseKind::DescribeConfigs(admin::describe_configs(cluster, request)))
         }
+        RequestKind::FindCoordinator(request) => {
+            ready(ResponseKind::FindCoordinator(groups::find_coordinator(cluster, request, version)))
+        }
+        RequestKind::JoinGroup(request) => groups::join_group(cluster, request, version, context),
+        RequestKind::SyncGroup(request) => groups::sync_group(cluster, request),
+        RequestKind::Heartbeat(request) => ready(ResponseKind::Heartbeat(groups::heartbeat(cluster, request))),
+        RequestKind::LeaveGroup(request) => {
+            ready(ResponseKind::LeaveGroup(groups::leave_group(cluster, request, version)))
+        }
+        RequestKind::OffsetCommit(request) => groups::offset_commit(cluster, request),
+        RequestKind::OffsetFetch(request) => {
+            ready(ResponseKind::OffsetFetch(groups::offset_fetch(cluster, request, version)))
+        }
+        RequestKind::ListGroups(request) => ready(ResponseKind::ListGroups(groups::list_groups(cluster, request))),
+        RequestKind::DescribeGroups(request) => {
+            ready(ResponseKind::DescribeGroups(groups::describe_groups(cluster, request)))
+        }
+        RequestKind::DeleteGroups(request) => groups::delete_groups(cluster, request),
         // The connection only decodes keys from the supported table, so this is unreachable in
         // practice; answering nothing would stall the client, so close instead.
         _ => Box::pin(std::future::ready(None)),

@@ -17,7 +17,6 @@ use kafka_protocol::messages::{ProduceRequest, ProduceResponse, ResponseKind};
 
 use super::{Reply, str_bytes};
 use crate::core::ErrorCode;
-use crate::log::LogError;
 use crate::record::batch::{BatchError, BatchHeader};
 use crate::runtime::cluster::{Cluster, now_ms};
 
@@ -37,7 +36,7 @@ pub(super) fn handle(cluster: &Arc<Cluster>, request: ProduceRequest) -> Reply {
             response.log_append_time_ms = -1;
             response.log_start_offset = -1;
             let outcome = match (&topic, usize::try_from(partition_data.index).ok()) {
-                _ if !matches!(acks, -1..=1) => Err((ErrorCode::InvalidRequiredAcks, None)),
+                _ if !matches!(acks, -1..=1) => Err((ErrorCode::InvalidRequiredAcks.code(), None)),
                 (Some(topic), Some(index)) if index < topic.partitions.len() => {
                     let partition = &topic.partitions[index];
                     let min_insync = topic.topic.configs.get_i64("min.insync.replicas");
@@ -45,7 +44,7 @@ pub(super) fn handle(cluster: &Arc<Cluster>, request: ProduceRequest) -> Reply {
                     let mut inner = partition.lock();
                     if acks == -1 && usize::try_from(min_insync).unwrap_or(usize::MAX) > inner.replica.isr.len() {
                         Err((
-                            ErrorCode::NotEnoughReplicas,
+                            ErrorCode::NotEnoughReplicas.code(),
                             Some(format!(
                                 "The size of the current ISR {:?} is insufficient to satisfy the min.isr requirement of {min_insync} for partition {name}-{index}",
                                 inner.replica.isr
@@ -60,7 +59,7 @@ pub(super) fn handle(cluster: &Arc<Cluster>, request: ProduceRequest) -> Reply {
                         })
                     }
                 }
-                _ => Err((ErrorCode::UnknownTopicOrPartition, None)),
+                _ => Err((ErrorCode::UnknownTopicOrPartition.code(), None)),
             };
             match outcome {
                 Ok((base_offset, log_start_offset, partition)) => {
@@ -69,7 +68,7 @@ pub(super) fn handle(cluster: &Arc<Cluster>, request: ProduceRequest) -> Reply {
                     flush_round = Some(cluster.mark_dirty(&name, &partition));
                 }
                 Err((error, message)) => {
-                    response.error_code = error.code();
+                    response.error_code = error;
                     response.error_message = message.map(str_bytes);
                 }
             }
@@ -103,25 +102,21 @@ fn append(
     log: &mut crate::log::PartitionLog,
     leader_epoch: i32,
     now_ms: i64,
-) -> Result<i64, (ErrorCode, Option<String>)> {
+) -> Result<i64, (i16, Option<String>)> {
     // Kafka's ProduceRequest.validateRecords: v3+ carries exactly one magic-2 batch per partition.
-    let header = BatchHeader::parse(records).map_err(|e| (batch_error_code(&e), Some(e.to_string())))?;
+    let header = BatchHeader::parse(records).map_err(|e| (batch_error_code(&e).code(), Some(e.to_string())))?;
     if header.size_in_bytes() != records.len() {
         return Err((
-            ErrorCode::InvalidRecord,
+            ErrorCode::InvalidRecord.code(),
             Some("Produce requests with version 3 or later must contain exactly one record batch".into()),
         ));
     }
     let mut batch = BytesMut::from(records);
     log.append(&mut batch, leader_epoch, now_ms).map(|info| info.base_offset).map_err(|error| {
-        let code = match &error {
-            LogError::InvalidBatch(batch) => batch_error_code(batch),
-            LogError::MessageTooLarge { .. } => ErrorCode::MessageTooLarge,
-            _ => {
-                tracing::error!(%error, "append failed");
-                ErrorCode::KafkaStorageError
-            }
-        };
+        let code = error.kafka_error_code();
+        if code == ErrorCode::KafkaStorageError.code() {
+            tracing::error!(%error, "append failed");
+        }
         (code, Some(error.to_string()))
     })
 }

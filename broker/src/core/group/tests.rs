@@ -1,0 +1,196 @@
+//! The group protocol, step by step: exact replies for given requests.
+
+use super::*;
+
+const SESSION_MS: i32 = 10_000;
+const REBALANCE_MS: i32 = 30_000;
+
+fn join(member_id: &str, client: &str) -> JoinGroup {
+    JoinGroup {
+        group_id: "shop".into(),
+        member_id: member_id.into(),
+        group_instance_id: None,
+        client_id: client.into(),
+        client_host: "/127.0.0.1".into(),
+        session_timeout_ms: SESSION_MS,
+        rebalance_timeout_ms: REBALANCE_MS,
+        protocol_type: "consumer".into(),
+        protocols: vec![("range".into(), vec![1]), ("roundrobin".into(), vec![2])],
+        require_known_member_id: true,
+    }
+}
+
+fn sync(member_id: &str, generation_id: i32, assignments: &[(&str, &[u8])]) -> SyncGroup {
+    SyncGroup {
+        group_id: "shop".into(),
+        generation_id,
+        member_id: member_id.into(),
+        protocol_type: Some("consumer".into()),
+        protocol_name: Some("range".into()),
+        assignments: assignments.iter().map(|(m, a)| ((*m).to_owned(), a.to_vec())).collect(),
+    }
+}
+
+fn join_result(replies: &[Reply], request: RequestId) -> &JoinResult {
+    replies
+        .iter()
+        .find_map(|r| match r {
+            Reply::Join(id, result) if *id == request => Some(result),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no join reply for {request} in {replies:?}"))
+}
+
+fn sync_result(replies: &[Reply], request: RequestId) -> &SyncResult {
+    replies
+        .iter()
+        .find_map(|r| match r {
+            Reply::Sync(id, result) if *id == request => Some(result),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no sync reply for {request} in {replies:?}"))
+}
+
+/// A member's two-step join (KIP-394) and its sync as the only member; returns its id.
+fn lone_member(coordinator: &mut GroupCoordinator, now: i64) -> String {
+    let replies = coordinator.join_group(now, 1, join("", "app"));
+    let first = join_result(&replies, 1);
+    assert_eq!(first.error, ErrorCode::MemberIdRequired);
+    let member_id = first.member_id.clone();
+    let replies = coordinator.join_group(now, 2, join(&member_id, "app"));
+    let joined = join_result(&replies, 2);
+    assert_eq!((joined.error, joined.generation_id), (ErrorCode::None, 1));
+    assert_eq!(joined.leader_id, member_id);
+    assert_eq!(joined.protocol_name.as_deref(), Some("range"));
+    assert_eq!(joined.members, vec![(member_id.clone(), None, vec![1])]);
+    let replies = coordinator.sync_group(now, 3, sync(&member_id, 1, &[(&member_id, b"p0,p1")]));
+    assert_eq!(sync_result(&replies, 3).assignment, b"p0,p1");
+    member_id
+}
+
+#[test]
+fn a_lone_member_joins_syncs_and_heartbeats() {
+    let mut coordinator = GroupCoordinator::new(7);
+    let member = lone_member(&mut coordinator, 0);
+    assert!(member.starts_with("app-"));
+    let group = coordinator.group("shop").expect("group");
+    assert_eq!(group.state, GroupState::Stable);
+    assert_eq!(coordinator.heartbeat(1_000, "shop", 1, &member), ErrorCode::None);
+    assert_eq!(coordinator.heartbeat(1_000, "shop", 0, &member), ErrorCode::IllegalGeneration);
+    assert_eq!(coordinator.heartbeat(1_000, "shop", 1, "stranger"), ErrorCode::UnknownMemberId);
+    assert_eq!(coordinator.heartbeat(1_000, "other", 1, &member), ErrorCode::UnknownMemberId);
+}
+
+#[test]
+fn a_second_member_triggers_a_rebalance_that_splits_the_work() {
+    let mut coordinator = GroupCoordinator::new(7);
+    let a = lone_member(&mut coordinator, 0);
+    let b = join_result(&coordinator.join_group(10, 10, join("", "app")), 10).member_id.clone();
+    // B's join parks; the group is rebalancing and tells A so on its heartbeat.
+    assert!(coordinator.join_group(10, 11, join(&b, "app")).is_empty());
+    assert_eq!(coordinator.group("shop").map(|g| g.state), Some(GroupState::PreparingRebalance));
+    assert_eq!(coordinator.heartbeat(20, "shop", 1, &a), ErrorCode::RebalanceInProgress);
+    // A rejoins: everyone has, so both joins are answered with generation 2; only A (the leader) gets the members.
+    let replies = coordinator.join_group(30, 12, join(&a, "app"));
+    let (to_a, to_b) = (join_result(&replies, 12), join_result(&replies, 11));
+    assert_eq!((to_a.generation_id, to_b.generation_id), (2, 2));
+    assert_eq!((to_a.leader_id.as_str(), to_b.leader_id.as_str()), (a.as_str(), a.as_str()));
+    assert_eq!(to_a.members.len(), 2);
+    assert!(to_b.members.is_empty());
+    // B's sync waits for the leader's; the leader's completes both.
+    assert!(coordinator.sync_group(40, 13, sync(&b, 2, &[])).is_empty());
+    let replies = coordinator.sync_group(41, 14, sync(&a, 2, &[(&a, b"p0"), (&b, b"p1")]));
+    assert_eq!(sync_result(&replies, 14).assignment, b"p0");
+    assert_eq!(sync_result(&replies, 13).assignment, b"p1");
+    assert_eq!(coordinator.group("shop").map(|g| g.state), Some(GroupState::Stable));
+    let events = coordinator.drain_events();
+    assert!(events.contains(&GroupEvent::RebalanceCompleted { group_id: "shop".into(), generation_id: 2, members: 2 }));
+}
+
+#[test]
+fn a_silent_member_is_removed_after_its_session_timeout() {
+    let mut coordinator = GroupCoordinator::new(7);
+    let a = lone_member(&mut coordinator, 0);
+    assert_eq!(coordinator.next_deadline_ms(), Some(i64::from(SESSION_MS)));
+    assert!(coordinator.tick(i64::from(SESSION_MS) - 1).is_empty());
+    assert_eq!(coordinator.group("shop").map(|g| g.members.len()), Some(1));
+    coordinator.tick(i64::from(SESSION_MS));
+    let group = coordinator.group("shop").expect("group");
+    assert_eq!((group.state, group.members.len(), group.generation_id), (GroupState::Empty, 0, 2));
+    assert_eq!(
+        coordinator.drain_events().last(),
+        Some(&GroupEvent::MemberRemoved {
+            group_id: "shop".into(),
+            member_id: a,
+            reason: "no heartbeat within session.timeout.ms".into()
+        })
+    );
+}
+
+#[test]
+fn a_member_that_does_not_rejoin_is_dropped_at_the_rebalance_timeout() {
+    let mut coordinator = GroupCoordinator::new(7);
+    let a = lone_member(&mut coordinator, 0);
+    let b = join_result(&coordinator.join_group(0, 10, join("", "app")), 10).member_id.clone();
+    assert!(coordinator.join_group(0, 11, join(&b, "app")).is_empty());
+    // A keeps heartbeating (so its session lives) but never rejoins.
+    for t in (1_000..i64::from(REBALANCE_MS)).step_by(1_000) {
+        assert_eq!(coordinator.heartbeat(t, "shop", 1, &a), ErrorCode::RebalanceInProgress);
+        assert!(coordinator.tick(t).is_empty());
+    }
+    let replies = coordinator.tick(i64::from(REBALANCE_MS));
+    let to_b = join_result(&replies, 11);
+    assert_eq!((to_b.generation_id, to_b.leader_id.as_str(), to_b.members.len()), (2, b.as_str(), 1));
+    assert!(!coordinator.group("shop").expect("group").members.contains_key(&a));
+}
+
+#[test]
+fn leaving_rebalances_the_rest_or_empties_the_group() {
+    let mut coordinator = GroupCoordinator::new(7);
+    let a = lone_member(&mut coordinator, 0);
+    let (results, replies) = coordinator.leave_group(5, "shop", &[a.clone(), "ghost".into()]);
+    assert_eq!(results, [ErrorCode::None, ErrorCode::UnknownMemberId]);
+    assert!(replies.is_empty());
+    let group = coordinator.group("shop").expect("group");
+    assert_eq!((group.state, group.generation_id), (GroupState::Empty, 2));
+}
+
+#[test]
+fn mismatched_protocols_and_bad_timeouts_are_refused() {
+    let mut coordinator = GroupCoordinator::new(7);
+    lone_member(&mut coordinator, 0);
+    let mut other = join("", "app");
+    other.require_known_member_id = false;
+    other.protocols = vec![("sticky".into(), vec![])];
+    assert_eq!(
+        join_result(&coordinator.join_group(0, 20, other.clone()), 20).error,
+        ErrorCode::InconsistentGroupProtocol
+    );
+    other.protocols = vec![("range".into(), vec![])];
+    other.session_timeout_ms = 1_000;
+    assert_eq!(join_result(&coordinator.join_group(0, 21, other), 21).error, ErrorCode::InvalidSessionTimeout);
+    assert_eq!(
+        join_result(&coordinator.join_group(0, 22, join("made-up", "app")), 22).error,
+        ErrorCode::UnknownMemberId
+    );
+}
+
+#[test]
+fn commits_follow_the_generation() {
+    let mut coordinator = GroupCoordinator::new(7);
+    // A consumer using assign() commits with generation -1 while the group has no members.
+    assert_eq!(coordinator.check_commit(0, "shop", -1, ""), Ok(()));
+    let a = lone_member(&mut coordinator, 0);
+    assert_eq!(coordinator.check_commit(0, "shop", -1, ""), Err(ErrorCode::IllegalGeneration));
+    assert_eq!(coordinator.check_commit(0, "shop", 0, &a), Err(ErrorCode::IllegalGeneration));
+    assert_eq!(coordinator.check_commit(0, "shop", 1, "ghost"), Err(ErrorCode::UnknownMemberId));
+    assert_eq!(coordinator.check_commit(0, "shop", 1, &a), Ok(()));
+    let committed = CommittedOffset { offset: 42, leader_epoch: 0, metadata: Some("m".into()), commit_timestamp_ms: 9 };
+    coordinator.store_offset("shop", "orders", 0, committed.clone());
+    assert_eq!(coordinator.committed_offset("shop", "orders", 0), Some(&committed));
+    assert_eq!(coordinator.delete_group("shop"), ErrorCode::NonEmptyGroup);
+    assert_eq!(coordinator.delete_group("nope"), ErrorCode::GroupIdNotFound);
+    coordinator.leave_group(1, "shop", &[a]);
+    assert_eq!(coordinator.delete_group("shop"), ErrorCode::None);
+    assert_eq!(coordinator.committed_offset("shop", "orders", 0), None);
+}
