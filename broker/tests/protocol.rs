@@ -6,7 +6,7 @@
 mod common;
 
 use bytes::Bytes;
-use common::{TestBroker, batch, records_of};
+use common::{TestBroker, batch, producer_batch, records_of};
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
@@ -321,4 +321,51 @@ async fn delete_topics_and_describe_configs() {
     let metadata = client.send(&all_topics(), 12).await;
     assert!(metadata.topics.is_empty());
     assert!(!broker.dir.path().join("gone-0").exists());
+}
+
+#[tokio::test]
+async fn idempotent_producers_get_duplicates_answered_with_their_original_offsets() {
+    let broker = TestBroker::start().await;
+    let mut client = broker.client().await;
+    client.send(&create_request("payments", 1, 1, &[]), 7).await;
+    let init = client.send(&InitProducerIdRequest::default(), 4).await;
+    assert_eq!(init.error_code, 0);
+    let (producer_id, epoch) = (init.producer_id.0, init.producer_epoch);
+    assert!(producer_id >= 0);
+    assert_eq!(epoch, 0);
+
+    let first = producer_batch(&[(None, "a"), (None, "b")], 1, Compression::None, (producer_id, epoch, 0));
+    let second = producer_batch(&[(None, "c")], 2, Compression::None, (producer_id, epoch, 2));
+    let offsets = |r: &ProduceResponse| {
+        let p = &r.responses[0].partition_responses[0];
+        (p.error_code, p.base_offset)
+    };
+    assert_eq!(offsets(&client.send(&produce_request("payments", 0, -1, first.clone()), 9).await), (0, 0));
+    assert_eq!(offsets(&client.send(&produce_request("payments", 0, -1, second), 9).await), (0, 2));
+    // A retry of the first batch is not written again: it gets its original offset.
+    assert_eq!(offsets(&client.send(&produce_request("payments", 0, -1, first), 9).await), (0, 0));
+    let fetched = client.send(&fetch_request("payments", 0, 0, 0), 12).await;
+    assert_eq!(records_of(fetched.responses[0].partitions[0].records.clone().expect("records")).len(), 3);
+    // A gap in the sequence is refused.
+    let gap = producer_batch(&[(None, "z")], 3, Compression::None, (producer_id, epoch, 9));
+    assert_eq!(
+        offsets(&client.send(&produce_request("payments", 0, -1, gap), 9).await).0,
+        45,
+        "OUT_OF_ORDER_SEQUENCE_NUMBER"
+    );
+
+    // KIP-360: asking again with the current id and epoch bumps the epoch.
+    let mut bump = InitProducerIdRequest::default();
+    bump.producer_id = ProducerId(producer_id);
+    bump.producer_epoch = epoch;
+    let bumped = client.send(&bump, 4).await;
+    assert_eq!((bumped.producer_id.0, bumped.producer_epoch), (producer_id, 1));
+    let stale = producer_batch(&[(None, "old")], 4, Compression::None, (producer_id, 0, 3));
+    let fresh = producer_batch(&[(None, "new")], 4, Compression::None, (producer_id, 1, 0));
+    assert_eq!(offsets(&client.send(&produce_request("payments", 0, -1, fresh), 9).await), (0, 3));
+    assert_eq!(
+        offsets(&client.send(&produce_request("payments", 0, -1, stale), 9).await).0,
+        47,
+        "INVALID_PRODUCER_EPOCH"
+    );
 }

@@ -7,6 +7,7 @@
 pub mod config;
 pub mod error;
 pub mod group;
+pub mod producer;
 pub mod replica;
 pub mod topic;
 

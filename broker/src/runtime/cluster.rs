@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, watch};
 
 use crate::core::config::TopicConfigs;
+use crate::core::producer::ProducerStates;
 use crate::core::replica::PartitionReplica;
 use crate::core::topic::Topic;
 use crate::log::{LogConfig, LogError, PartitionLog};
@@ -40,6 +41,9 @@ pub(crate) struct PartitionState {
 pub(crate) struct PartitionInner {
     pub(crate) log: PartitionLog,
     pub(crate) replica: PartitionReplica,
+    /// Idempotent producers' recent batches. Not persisted: after a restart, producers learn
+    /// (UNKNOWN_PRODUCER_ID) that they must bump their epoch, as KIP-360 provides.
+    pub(crate) producers: ProducerStates,
 }
 
 impl PartitionState {
@@ -86,6 +90,9 @@ pub(crate) struct Cluster {
     pub(crate) appended: Notify,
     /// Consumer groups and their committed offsets.
     pub(crate) groups: Groups,
+    /// The next producer id InitProducerId hands out. Seeded from the clock at start-up so ids
+    /// are not reused across restarts.
+    pub(crate) next_producer_id: std::sync::atomic::AtomicI64,
     commit: GroupCommit,
 }
 
@@ -183,6 +190,7 @@ impl Cluster {
             admin: tokio::sync::Mutex::new(()),
             appended: Notify::new(),
             groups,
+            next_producer_id: std::sync::atomic::AtomicI64::new(now_ms().saturating_mul(1_000)),
             commit: GroupCommit { dirty: Mutex::new(DirtySet::default()), completed },
         };
         if fresh {
@@ -388,7 +396,10 @@ fn open_topic(config: &BrokerConfig, topic: Topic, now: i64) -> Result<TopicStat
         }
         let replica =
             PartitionReplica::new(config.node_id, vec![config.node_id], log.log_start_offset(), log.log_end_offset());
-        partitions.push(Arc::new(PartitionState { index, inner: Mutex::new(PartitionInner { log, replica }) }));
+        partitions.push(Arc::new(PartitionState {
+            index,
+            inner: Mutex::new(PartitionInner { log, replica, producers: ProducerStates::default() }),
+        }));
     }
     Ok(TopicState { topic, partitions })
 }

@@ -113,6 +113,16 @@ impl Client {
 
 /// A record batch as a producer would send it: records with these (key, value) pairs.
 pub fn batch(records: &[(Option<&str>, &str)], timestamp_ms: i64, compression: Compression) -> Bytes {
+    producer_batch(records, timestamp_ms, compression, (-1, -1, -1))
+}
+
+/// A batch from an idempotent producer: `(producer_id, producer_epoch, base_sequence)`.
+pub fn producer_batch(
+    records: &[(Option<&str>, &str)],
+    timestamp_ms: i64,
+    compression: Compression,
+    (producer_id, producer_epoch, base_sequence): (i64, i16, i32),
+) -> Bytes {
     let records: Vec<Record> = records
         .iter()
         .enumerate()
@@ -122,12 +132,12 @@ pub fn batch(records: &[(Option<&str>, &str)], timestamp_ms: i64, compression: C
                 transactional: false,
                 control: false,
                 partition_leader_epoch: -1,
-                producer_id: -1,
-                producer_epoch: -1,
+                producer_id,
+                producer_epoch,
                 timestamp_type: TimestampType::Creation,
                 offset: i,
                 // One batch needs offset - sequence constant (the crate's encoder splits otherwise).
-                sequence: i32::try_from(i).expect("sequence") - 1,
+                sequence: base_sequence + i32::try_from(i).expect("sequence"),
                 timestamp: timestamp_ms + i,
                 key: key.map(|k| Bytes::copy_from_slice(k.as_bytes())),
                 value: Some(Bytes::copy_from_slice(value.as_bytes())),

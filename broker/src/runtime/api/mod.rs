@@ -9,6 +9,7 @@
 mod admin;
 mod fetch;
 mod groups;
+mod init_producer_id;
 mod list_offsets;
 mod metadata;
 mod produce;
@@ -74,6 +75,9 @@ pub(crate) fn dispatch(cluster: &Arc<Cluster>, request: RequestKind, version: i1
             ready(ResponseKind::DescribeGroups(groups::describe_groups(cluster, request)))
         }
         RequestKind::DeleteGroups(request) => groups::delete_groups(cluster, request),
+        RequestKind::InitProducerId(request) => {
+            ready(ResponseKind::InitProducerId(init_producer_id::handle(cluster, request)))
+        }
         // The connection only decodes keys from the supported table, so this is unreachable in
         // practice; answering nothing would stall the client, so close instead.
         _ => Box::pin(std::future::ready(None)),

@@ -17,8 +17,9 @@ use kafka_protocol::messages::{ProduceRequest, ProduceResponse, ResponseKind};
 
 use super::{Reply, str_bytes};
 use crate::core::ErrorCode;
+use crate::core::producer::{ProducedBatch, SequenceCheck};
 use crate::record::batch::{BatchError, BatchHeader};
-use crate::runtime::cluster::{Cluster, now_ms};
+use crate::runtime::cluster::{Cluster, PartitionInner, now_ms};
 
 pub(super) fn handle(cluster: &Arc<Cluster>, request: ProduceRequest) -> Reply {
     let acks = request.acks;
@@ -51,8 +52,7 @@ pub(super) fn handle(cluster: &Arc<Cluster>, request: ProduceRequest) -> Reply {
                             )),
                         ))
                     } else {
-                        let leader_epoch = inner.replica.leader_epoch;
-                        append(&records, &mut inner.log, leader_epoch, now).map(|base_offset| {
+                        append(&records, &mut inner, now).map(|base_offset| {
                             let log_end_offset = inner.log.log_end_offset();
                             inner.replica.on_leader_append(log_end_offset);
                             (base_offset, inner.log.log_start_offset(), partition.clone())
@@ -96,13 +96,9 @@ pub(super) fn handle(cluster: &Arc<Cluster>, request: ProduceRequest) -> Reply {
     })
 }
 
-/// Validates and appends one partition's records; returns the base offset they got.
-fn append(
-    records: &[u8],
-    log: &mut crate::log::PartitionLog,
-    leader_epoch: i32,
-    now_ms: i64,
-) -> Result<i64, (i16, Option<String>)> {
+/// Validates and appends one partition's records; returns the base offset they got (for a
+/// retried idempotent batch, the offset it got the first time).
+fn append(records: &[u8], inner: &mut PartitionInner, now_ms: i64) -> Result<i64, (i16, Option<String>)> {
     // Kafka's ProduceRequest.validateRecords: v3+ carries exactly one magic-2 batch per partition.
     let header = BatchHeader::parse(records).map_err(|e| (batch_error_code(&e).code(), Some(e.to_string())))?;
     if header.size_in_bytes() != records.len() {
@@ -111,14 +107,43 @@ fn append(
             Some("Produce requests with version 3 or later must contain exactly one record batch".into()),
         ));
     }
+    if header.is_transactional() {
+        return Err((
+            ErrorCode::InvalidRecord.code(),
+            Some("transactions are not supported by this broker yet".into()),
+        ));
+    }
+    let idempotent = header.producer_id >= 0;
+    let last_sequence = header.base_sequence.wrapping_add(header.last_offset_delta) & i32::MAX;
+    if idempotent {
+        match inner.producers.check(header.producer_id, header.producer_epoch, header.base_sequence, last_sequence) {
+            SequenceCheck::Append => {}
+            SequenceCheck::Duplicate { base_offset } => return Ok(base_offset),
+            SequenceCheck::Reject(error) => return Err((error.code(), None)),
+        }
+    }
     let mut batch = BytesMut::from(records);
-    log.append(&mut batch, leader_epoch, now_ms).map(|info| info.base_offset).map_err(|error| {
+    let leader_epoch = inner.replica.leader_epoch;
+    let info = inner.log.append(&mut batch, leader_epoch, now_ms).map_err(|error| {
         let code = error.kafka_error_code();
         if code == ErrorCode::KafkaStorageError.code() {
             tracing::error!(%error, "append failed");
         }
         (code, Some(error.to_string()))
-    })
+    })?;
+    if idempotent {
+        inner.producers.on_append(
+            header.producer_id,
+            header.producer_epoch,
+            ProducedBatch {
+                first_sequence: header.base_sequence,
+                last_sequence,
+                base_offset: info.base_offset,
+                last_offset: info.last_offset,
+            },
+        );
+    }
+    Ok(info.base_offset)
 }
 
 fn batch_error_code(error: &BatchError) -> ErrorCode {

@@ -48,6 +48,8 @@ pub(crate) const SUPPORTED: &[Supported] = &[
     api(ApiKey::DescribeGroups, 0, 5),
     api(ApiKey::ListGroups, 0, 5),
     api(ApiKey::DeleteGroups, 0, 2),
+    // Not 6: the codec decodes up to 5 (kafka-wire.md §2.4).
+    api(ApiKey::InitProducerId, 0, 5),
 ];
 
 pub(crate) fn supported(key: ApiKey) -> Option<&'static Supported> {
@@ -103,6 +105,7 @@ mod tests {
                 ApiKey::DescribeGroups => DescribeGroupsRequest::VERSIONS,
                 ApiKey::ListGroups => ListGroupsRequest::VERSIONS,
                 ApiKey::DeleteGroups => DeleteGroupsRequest::VERSIONS,
+                ApiKey::InitProducerId => InitProducerIdRequest::VERSIONS,
                 other => panic!("add {other:?} to this test"),
             };
             assert!(

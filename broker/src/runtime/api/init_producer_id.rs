@@ -1,0 +1,29 @@
+//! InitProducerId (key 22): a producer id and epoch for an idempotent producer (KIP-98), and the
+//! epoch bump a producer asks for after losing track of its sequences (KIP-360, v3+).
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
+
+use crate::core::ErrorCode;
+use crate::runtime::cluster::Cluster;
+
+pub(super) fn handle(cluster: &Arc<Cluster>, request: InitProducerIdRequest) -> InitProducerIdResponse {
+    let mut response = InitProducerIdResponse::default();
+    if request.transactional_id.as_ref().is_some_and(|id| !id.0.is_empty()) {
+        // Transactions need a transaction coordinator, which this broker does not have yet.
+        response.error_code = ErrorCode::UnsupportedVersion.code();
+        response.producer_id = ProducerId(-1);
+        response.producer_epoch = -1;
+        return response;
+    }
+    let (producer_id, producer_epoch) = match (request.producer_id.0, request.producer_epoch) {
+        // KIP-360: the same producer asks again; same id, next epoch (a fresh id if it would overflow).
+        (id, epoch) if id >= 0 && epoch >= 0 && epoch < i16::MAX => (id, epoch + 1),
+        _ => (cluster.next_producer_id.fetch_add(1, Ordering::Relaxed), 0),
+    };
+    response.producer_id = ProducerId(producer_id);
+    response.producer_epoch = producer_epoch;
+    response
+}
