@@ -78,3 +78,24 @@ PY
     done
     return 1
 }
+
+# The Python venv with the Kafka clients (tests/clients/requirements.txt), at tests/.venv.
+# Created when missing, reinstalled when the requirements change (stamp file); prints its path.
+#   venv=$(sl_ensure_python_venv)
+sl_ensure_python_venv() {
+    local venv=tests/.venv requirements=tests/clients/requirements.txt
+    local stamp=$venv/.streamlab-requirements-stamp want
+    want="$(sha256sum "$requirements" | cut -d' ' -f1) $(python3 --version 2>&1)"
+    if [[ -x $venv/bin/python && -f $stamp && "$(cat "$stamp")" == "$want" ]]; then
+        echo "$venv"
+        return 0
+    fi
+    if ! python3 -m venv --help >/dev/null 2>&1; then
+        sl_ensure_apt python3-venv >&2
+    fi
+    sl_log "creating the Python venv $venv from $requirements"
+    python3 -m venv "$venv" >&2
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements" >&2
+    printf '%s\n' "$want" >"$stamp"
+    echo "$venv"
+}

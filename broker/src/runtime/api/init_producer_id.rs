@@ -20,7 +20,7 @@ pub(super) fn handle(cluster: &Arc<Cluster>, request: InitProducerIdRequest) -> 
     }
     let (producer_id, producer_epoch) = match (request.producer_id.0, request.producer_epoch) {
         // KIP-360: the same producer asks again; same id, next epoch (a fresh id if it would overflow).
-        (id, epoch) if id >= 0 && epoch >= 0 && epoch < i16::MAX => (id, epoch + 1),
+        (id, epoch) if id >= 0 && (0..i16::MAX).contains(&epoch) => (id, epoch + 1),
         _ => (cluster.next_producer_id.fetch_add(1, Ordering::Relaxed), 0),
     };
     response.producer_id = ProducerId(producer_id);
