@@ -369,3 +369,68 @@ async fn idempotent_producers_get_duplicates_answered_with_their_original_offset
         "INVALID_PRODUCER_EPOCH"
     );
 }
+
+#[tokio::test]
+async fn configs_can_be_altered_and_partitions_added() {
+    use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
+    use kafka_protocol::messages::incremental_alter_configs_request::{AlterConfigsResource, AlterableConfig};
+
+    let mut broker = TestBroker::start().await;
+    let mut client = broker.client().await;
+    client.send(&create_request("orders", 2, 1, &[]), 7).await;
+
+    let alter = |name: &str, operation: i8, value: Option<&str>| {
+        let mut config = AlterableConfig::default();
+        config.name = StrBytes::from_string(name.to_owned());
+        config.config_operation = operation;
+        config.value = value.map(|v| StrBytes::from_string(v.to_owned()));
+        let mut resource = AlterConfigsResource::default();
+        resource.resource_type = 2;
+        resource.resource_name = StrBytes::from_static_str("orders");
+        resource.configs = vec![config];
+        let mut request = IncrementalAlterConfigsRequest::default();
+        request.resources = vec![resource];
+        request
+    };
+    let set = client.send(&alter("retention.ms", 0, Some("60000")), 1).await;
+    assert_eq!(set.responses[0].error_code, 0);
+    let bad = client.send(&alter("retention.ms", 0, Some("-7")), 1).await;
+    assert_eq!(bad.responses[0].error_code, 40, "INVALID_CONFIG");
+    let append = client.send(&alter("cleanup.policy", 2, Some("compact")), 1).await;
+    assert_eq!(append.responses[0].error_code, 0);
+
+    let grow = |count| {
+        let mut topic = CreatePartitionsTopic::default();
+        topic.name = name("orders");
+        topic.count = count;
+        let mut request = CreatePartitionsRequest::default();
+        request.topics = vec![topic];
+        request
+    };
+    let shrink = client.send(&grow(1), 3).await;
+    assert_eq!(shrink.results[0].error_code, 37, "INVALID_PARTITIONS");
+    assert_eq!(
+        shrink.results[0].error_message.as_ref().map(|m| m.to_string()).as_deref(),
+        Some("Topic currently has 2 partitions, which is higher than the requested 1.")
+    );
+    assert_eq!(client.send(&grow(4), 3).await.results[0].error_code, 0);
+
+    // Both changes survive a restart.
+    broker.restart().await;
+    let mut client = broker.client().await;
+    assert_eq!(client.send(&all_topics(), 12).await.topics[0].partitions.len(), 4);
+    let mut describe = DescribeConfigsRequest::default();
+    let mut resource = kafka_protocol::messages::describe_configs_request::DescribeConfigsResource::default();
+    resource.resource_type = 2;
+    resource.resource_name = StrBytes::from_static_str("orders");
+    resource.configuration_keys = None;
+    describe.resources = vec![resource];
+    let configs = client.send(&describe, 4).await.results.remove(0).configs;
+    let value = |key: &str| {
+        configs.iter().find(|c| c.name.as_str() == key).and_then(|c| c.value.as_ref()).map(|v| v.to_string())
+    };
+    assert_eq!(value("retention.ms").as_deref(), Some("60000"));
+    assert_eq!(value("cleanup.policy").as_deref(), Some("delete,compact"));
+    let cluster = client.send(&DescribeClusterRequest::default(), 1).await;
+    assert_eq!((cluster.brokers.len(), cluster.controller_id), (1, BrokerId(1)));
+}

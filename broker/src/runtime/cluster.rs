@@ -223,6 +223,77 @@ impl Cluster {
         Ok(Some(state))
     }
 
+    /// Changes a topic's configs with `change` (which validates), applying the new log settings
+    /// to every partition. The inner `Err` is the client's mistake: unknown topic or bad value.
+    pub(crate) async fn alter_topic_configs(
+        &self,
+        name: &str,
+        validate_only: bool,
+        change: impl FnOnce(&mut TopicConfigs) -> Result<(), String>,
+    ) -> Result<Result<(), AdminRefusal>, ClusterError> {
+        let _admin = self.admin.lock().await;
+        let Some(state) = self.topic(name) else { return Ok(Err(AdminRefusal::UnknownTopic)) };
+        let mut topic = state.topic.clone();
+        if let Err(message) = change(&mut topic.configs) {
+            return Ok(Err(AdminRefusal::InvalidConfig(message)));
+        }
+        if validate_only {
+            return Ok(Ok(()));
+        }
+        self.replace_topic(TopicState { topic, partitions: state.partitions.clone() })?;
+        let log_config = log_config(&self.topic(name).map(|t| t.topic.configs.clone()).unwrap_or_default());
+        for partition in &state.partitions {
+            partition.lock().log.set_config(log_config.clone());
+        }
+        Ok(Ok(()))
+    }
+
+    /// Grows a topic to `count` partitions (Kafka never shrinks one).
+    pub(crate) async fn add_partitions(
+        &self,
+        name: &str,
+        count: i32,
+        validate_only: bool,
+    ) -> Result<Result<(), AdminRefusal>, ClusterError> {
+        let _admin = self.admin.lock().await;
+        let Some(state) = self.topic(name) else { return Ok(Err(AdminRefusal::UnknownTopic)) };
+        let current = i32::try_from(state.partitions.len()).unwrap_or(i32::MAX);
+        if count <= current {
+            return Ok(Err(AdminRefusal::InvalidPartitions(format!(
+                "Topic currently has {current} partitions, which is higher than the requested {count}."
+            ))));
+        }
+        if count > super::api::MAX_PARTITIONS_PER_TOPIC {
+            return Ok(Err(AdminRefusal::InvalidPartitions(format!(
+                "Number of partitions {count} exceeds this broker's limit of {} per topic.",
+                super::api::MAX_PARTITIONS_PER_TOPIC
+            ))));
+        }
+        if validate_only {
+            return Ok(Ok(()));
+        }
+        let mut topic = state.topic.clone();
+        topic.partitions = u32::try_from(count).unwrap_or(topic.partitions);
+        let mut partitions = state.partitions.clone();
+        let log_config = log_config(&topic.configs);
+        let now = now_ms();
+        for index in current..count {
+            partitions.push(Arc::new(open_partition(&self.config, &topic.name, index, &log_config, now)?));
+        }
+        self.replace_topic(TopicState { topic, partitions })?;
+        Ok(Ok(()))
+    }
+
+    /// Swaps in a changed topic and persists the metadata.
+    fn replace_topic(&self, state: TopicState) -> Result<(), ClusterError> {
+        let mut all: Vec<Topic> =
+            self.topics().iter().filter(|t| t.topic.name != state.topic.name).map(|t| t.topic.clone()).collect();
+        all.push(state.topic.clone());
+        self.write_metadata(&all)?;
+        self.topics.write().unwrap_or_else(|e| e.into_inner()).insert(state.topic.name.clone(), Arc::new(state));
+        Ok(())
+    }
+
     /// Deletes a topic and its logs. `Ok(false)` if it does not exist.
     pub(crate) async fn delete_topic(&self, name: &str) -> Result<bool, ClusterError> {
         let _admin = self.admin.lock().await;
@@ -385,23 +456,46 @@ impl Cluster {
     }
 }
 
+/// Why an admin request is refused (the client's mistake, not a broker failure).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AdminRefusal {
+    UnknownTopic,
+    InvalidConfig(String),
+    InvalidPartitions(String),
+}
+
 fn open_topic(config: &BrokerConfig, topic: Topic, now: i64) -> Result<TopicState, ClusterError> {
     let log_config = log_config(&topic.configs);
     let mut partitions = Vec::new();
     for index in 0..i32::try_from(topic.partitions).unwrap_or(i32::MAX) {
-        let dir = partition_dir(&config.data_dir, &topic.name, index);
-        let (log, report) = PartitionLog::open(&dir, log_config.clone(), now)?;
-        if report.truncated_bytes > 0 || report.segments_deleted > 0 {
-            tracing::warn!(topic = %topic.name, partition = index, ?report, "recovered a partition log: truncated a torn or corrupt tail");
-        }
-        let replica =
-            PartitionReplica::new(config.node_id, vec![config.node_id], log.log_start_offset(), log.log_end_offset());
-        partitions.push(Arc::new(PartitionState {
-            index,
-            inner: Mutex::new(PartitionInner { log, replica, producers: ProducerStates::default() }),
-        }));
+        partitions.push(Arc::new(open_partition(config, &topic.name, index, &log_config, now)?));
     }
     Ok(TopicState { topic, partitions })
+}
+
+fn open_partition(
+    config: &BrokerConfig,
+    topic: &str,
+    index: i32,
+    log_config: &LogConfig,
+    now: i64,
+) -> Result<PartitionState, ClusterError> {
+    let dir = partition_dir(&config.data_dir, topic, index);
+    let (log, report) = PartitionLog::open(&dir, log_config.clone(), now)?;
+    if report.truncated_bytes > 0 || report.segments_deleted > 0 {
+        tracing::warn!(
+            topic,
+            partition = index,
+            ?report,
+            "recovered a partition log: truncated a torn or corrupt tail"
+        );
+    }
+    let replica =
+        PartitionReplica::new(config.node_id, vec![config.node_id], log.log_start_offset(), log.log_end_offset());
+    Ok(PartitionState {
+        index,
+        inner: Mutex::new(PartitionInner { log, replica, producers: ProducerStates::default() }),
+    })
 }
 
 fn format_topic_id(id: &[u8; 16]) -> String {

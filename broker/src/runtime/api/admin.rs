@@ -5,21 +5,25 @@
 
 use std::sync::Arc;
 
+use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
 use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, CreatableTopicResult};
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
+use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
 use kafka_protocol::messages::describe_configs_response::{
     DescribeConfigsResourceResult, DescribeConfigsResult, DescribeConfigsSynonym,
 };
 use kafka_protocol::messages::{
-    CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest, DeleteTopicsResponse, DescribeConfigsRequest,
-    DescribeConfigsResponse, ResponseKind,
+    AlterConfigsRequest, AlterConfigsResponse, BrokerId, CreatePartitionsRequest, CreatePartitionsResponse,
+    CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest, DeleteTopicsResponse, DescribeClusterRequest,
+    DescribeClusterResponse, DescribeConfigsRequest, DescribeConfigsResponse, IncrementalAlterConfigsRequest,
+    IncrementalAlterConfigsResponse, ResponseKind,
 };
 
 use super::{Reply, str_bytes, topic_name};
 use crate::core::ErrorCode;
 use crate::core::config::{ConfigKind, ConfigSource, TopicConfigs, config_def};
 use crate::core::topic::{Topic, validate_topic_name};
-use crate::runtime::cluster::Cluster;
+use crate::runtime::cluster::{AdminRefusal, Cluster, ClusterError};
 
 /// Most partitions one topic may have here. Kafka sets no limit, but a learning broker on a
 /// laptop should refuse a typo that asks for a million directories.
@@ -282,5 +286,172 @@ pub(super) fn describe_configs(cluster: &Arc<Cluster>, request: DescribeConfigsR
         }
         response.results.push(result);
     }
+    response
+}
+
+/// The answer to one resource of an AlterConfigs or IncrementalAlterConfigs request.
+fn alter_outcome(name: &str, outcome: Result<Result<(), AdminRefusal>, ClusterError>) -> (ErrorCode, Option<String>) {
+    match outcome {
+        Ok(Ok(())) => {
+            tracing::info!(topic = name, "altered topic configs");
+            (ErrorCode::None, None)
+        }
+        Ok(Err(AdminRefusal::UnknownTopic)) => {
+            (ErrorCode::UnknownTopicOrPartition, Some(format!("Topic {name} does not exist")))
+        }
+        Ok(Err(AdminRefusal::InvalidConfig(message))) => (ErrorCode::InvalidConfig, Some(message)),
+        Ok(Err(AdminRefusal::InvalidPartitions(message))) => (ErrorCode::InvalidPartitions, Some(message)),
+        Err(error) => {
+            tracing::error!(%error, topic = name, "cannot alter topic");
+            (ErrorCode::KafkaStorageError, Some(error.to_string()))
+        }
+    }
+}
+
+/// IncrementalAlterConfigs (44, KIP-339): set, delete, append to or subtract from single configs,
+/// what `kafka-configs.sh --alter --add-config/--delete-config` sends.
+pub(super) fn incremental_alter_configs(cluster: &Arc<Cluster>, request: IncrementalAlterConfigsRequest) -> Reply {
+    let cluster = cluster.clone();
+    Box::pin(async move {
+        let mut response = IncrementalAlterConfigsResponse::default();
+        for resource in request.resources {
+            let name = resource.resource_name.to_string();
+            let (error, message) = if resource.resource_type != RESOURCE_TOPIC {
+                (ErrorCode::InvalidRequest, Some("broker configs are set at start-up and cannot be altered".to_owned()))
+            } else {
+                let changes: Vec<(String, i8, Option<String>)> = resource
+                    .configs
+                    .iter()
+                    .map(|c| (c.name.to_string(), c.config_operation, c.value.as_ref().map(|v| v.to_string())))
+                    .collect();
+                let outcome = cluster
+                    .alter_topic_configs(&name, request.validate_only, |configs| {
+                        for (config, operation, value) in changes {
+                            match operation {
+                                // SET
+                                0 => configs.set(&config, value.as_deref().unwrap_or_default())?,
+                                // DELETE: back to the default.
+                                1 => {
+                                    config_def(&config)
+                                        .ok_or_else(|| format!("Unknown topic config name: {config}"))?;
+                                    configs.remove(&config);
+                                }
+                                // APPEND / SUBTRACT: list configs (cleanup.policy) only.
+                                2 | 3 => {
+                                    let def = config_def(&config)
+                                        .ok_or_else(|| format!("Unknown topic config name: {config}"))?;
+                                    if !matches!(def.kind, ConfigKind::List(_)) {
+                                        return Err(format!(
+                                            "Config {config} is not a list; APPEND and SUBTRACT apply to lists"
+                                        ));
+                                    }
+                                    let current = configs.get(&config).unwrap_or_default().to_owned();
+                                    let mut items: Vec<String> = current
+                                        .split(',')
+                                        .map(str::trim)
+                                        .filter(|v| !v.is_empty())
+                                        .map(str::to_owned)
+                                        .collect();
+                                    for item in value
+                                        .as_deref()
+                                        .unwrap_or_default()
+                                        .split(',')
+                                        .map(str::trim)
+                                        .filter(|v| !v.is_empty())
+                                    {
+                                        if operation == 2 && !items.iter().any(|i| i == item) {
+                                            items.push(item.to_owned());
+                                        } else if operation == 3 {
+                                            items.retain(|i| i != item);
+                                        }
+                                    }
+                                    configs.set(&config, &items.join(","))?;
+                                }
+                                other => return Err(format!("Unknown config operation {other}")),
+                            }
+                        }
+                        Ok(())
+                    })
+                    .await;
+                alter_outcome(&name, outcome)
+            };
+            let mut result =
+                kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse::default();
+            result.error_code = error.code();
+            result.error_message = message.map(str_bytes);
+            result.resource_type = resource.resource_type;
+            result.resource_name = resource.resource_name;
+            response.responses.push(result);
+        }
+        Some(ResponseKind::IncrementalAlterConfigs(response))
+    })
+}
+
+/// AlterConfigs (33): the legacy form, which replaces every override of the resource.
+pub(super) fn alter_configs(cluster: &Arc<Cluster>, request: AlterConfigsRequest) -> Reply {
+    let cluster = cluster.clone();
+    Box::pin(async move {
+        let mut response = AlterConfigsResponse::default();
+        for resource in request.resources {
+            let name = resource.resource_name.to_string();
+            let (error, message) = if resource.resource_type != RESOURCE_TOPIC {
+                (ErrorCode::InvalidRequest, Some("broker configs are set at start-up and cannot be altered".to_owned()))
+            } else {
+                let pairs: Vec<(String, String)> = resource
+                    .configs
+                    .iter()
+                    .filter_map(|c| c.value.as_ref().map(|v| (c.name.to_string(), v.to_string())))
+                    .collect();
+                let outcome = cluster
+                    .alter_topic_configs(&name, request.validate_only, |configs| {
+                        *configs = TopicConfigs::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+                        Ok(())
+                    })
+                    .await;
+                alter_outcome(&name, outcome)
+            };
+            let mut result = kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse::default();
+            result.error_code = error.code();
+            result.error_message = message.map(str_bytes);
+            result.resource_type = resource.resource_type;
+            result.resource_name = resource.resource_name;
+            response.responses.push(result);
+        }
+        Some(ResponseKind::AlterConfigs(response))
+    })
+}
+
+/// CreatePartitions (37): `kafka-topics.sh --alter --partitions N`.
+pub(super) fn create_partitions(cluster: &Arc<Cluster>, request: CreatePartitionsRequest) -> Reply {
+    let cluster = cluster.clone();
+    Box::pin(async move {
+        let mut response = CreatePartitionsResponse::default();
+        for topic in request.topics {
+            let name = topic.name.0.to_string();
+            let outcome = cluster.add_partitions(&name, topic.count, request.validate_only).await;
+            let (error, message) = alter_outcome(&name, outcome);
+            let mut result = CreatePartitionsTopicResult::default();
+            result.name = topic.name;
+            result.error_code = error.code();
+            result.error_message = message.map(str_bytes);
+            response.results.push(result);
+        }
+        Some(ResponseKind::CreatePartitions(response))
+    })
+}
+
+/// DescribeCluster (60): the brokers, the controller and the cluster id.
+pub(super) fn describe_cluster(cluster: &Arc<Cluster>, _request: DescribeClusterRequest) -> DescribeClusterResponse {
+    let config = &cluster.config;
+    let mut broker = DescribeClusterBroker::default();
+    broker.broker_id = BrokerId(config.node_id);
+    broker.host = str_bytes(config.advertised_host.clone());
+    broker.port = i32::from(config.advertised_port);
+    let mut response = DescribeClusterResponse::default();
+    response.endpoint_type = 1;
+    response.cluster_id = str_bytes(cluster.cluster_id.clone());
+    response.controller_id = BrokerId(config.node_id);
+    response.brokers = vec![broker];
+    response.cluster_authorized_operations = i32::MIN;
     response
 }

@@ -15,6 +15,8 @@ mod metadata;
 mod produce;
 pub(crate) mod versions;
 
+pub(crate) use admin::MAX_PARTITIONS_PER_TOPIC;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -75,6 +77,12 @@ pub(crate) fn dispatch(cluster: &Arc<Cluster>, request: RequestKind, version: i1
             ready(ResponseKind::DescribeGroups(groups::describe_groups(cluster, request)))
         }
         RequestKind::DeleteGroups(request) => groups::delete_groups(cluster, request),
+        RequestKind::IncrementalAlterConfigs(request) => admin::incremental_alter_configs(cluster, request),
+        RequestKind::AlterConfigs(request) => admin::alter_configs(cluster, request),
+        RequestKind::CreatePartitions(request) => admin::create_partitions(cluster, request),
+        RequestKind::DescribeCluster(request) => {
+            ready(ResponseKind::DescribeCluster(admin::describe_cluster(cluster, request)))
+        }
         RequestKind::InitProducerId(request) => {
             ready(ResponseKind::InitProducerId(init_producer_id::handle(cluster, request)))
         }

@@ -50,6 +50,10 @@ pub(crate) const SUPPORTED: &[Supported] = &[
     api(ApiKey::DeleteGroups, 0, 2),
     // Not 6: the codec decodes up to 5 (kafka-wire.md §2.4).
     api(ApiKey::InitProducerId, 0, 5),
+    api(ApiKey::CreatePartitions, 0, 3),
+    api(ApiKey::AlterConfigs, 0, 2),
+    api(ApiKey::IncrementalAlterConfigs, 0, 1),
+    api(ApiKey::DescribeCluster, 0, 1),
 ];
 
 pub(crate) fn supported(key: ApiKey) -> Option<&'static Supported> {
@@ -106,6 +110,10 @@ mod tests {
                 ApiKey::ListGroups => ListGroupsRequest::VERSIONS,
                 ApiKey::DeleteGroups => DeleteGroupsRequest::VERSIONS,
                 ApiKey::InitProducerId => InitProducerIdRequest::VERSIONS,
+                ApiKey::CreatePartitions => CreatePartitionsRequest::VERSIONS,
+                ApiKey::AlterConfigs => AlterConfigsRequest::VERSIONS,
+                ApiKey::IncrementalAlterConfigs => IncrementalAlterConfigsRequest::VERSIONS,
+                ApiKey::DescribeCluster => DescribeClusterRequest::VERSIONS,
                 other => panic!("add {other:?} to this test"),
             };
             assert!(
