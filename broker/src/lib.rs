@@ -30,3 +30,6 @@ pub mod runtime;
 
 #[cfg(feature = "runtime")]
 pub use runtime::{Broker, BrokerConfig, BrokerError};
+
+#[cfg(feature = "testkit")]
+pub mod testkit;

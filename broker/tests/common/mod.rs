@@ -1,16 +1,11 @@
-//! A minimal Kafka client for tests: speaks the protocol with the same codec, over real TCP.
+//! Test helpers: an in-process broker on a temporary directory; the client is `broker::testkit`.
 
 #![allow(dead_code, unreachable_pub)]
 
 use std::net::SocketAddr;
 
+pub use broker::testkit::*;
 use broker::{Broker, BrokerConfig};
-use bytes::{Buf, BufMut, Bytes, BytesMut};
-use kafka_protocol::messages::RequestHeader;
-use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
-use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 pub struct TestBroker {
     pub broker: Option<Broker>,
@@ -44,125 +39,4 @@ pub async fn start_in(dir: &std::path::Path) -> Broker {
     let mut config = BrokerConfig::new("127.0.0.1:0".parse().expect("addr"), dir.to_owned());
     config.flush_interval_ms = 2;
     Broker::start(config).await.expect("broker starts")
-}
-
-pub struct Client {
-    pub stream: TcpStream,
-    correlation_id: i32,
-}
-
-impl Client {
-    pub async fn connect(addr: SocketAddr) -> Client {
-        Client { stream: TcpStream::connect(addr).await.expect("connect"), correlation_id: 0 }
-    }
-
-    /// Sends `request` at `version` and reads its response.
-    pub async fn send<R: Request>(&mut self, request: &R, version: i16) -> R::Response {
-        self.send_raw_request(request, version).await;
-        self.read_response::<R>(version).await.expect("a response")
-    }
-
-    pub async fn send_raw_request<R: Request>(&mut self, request: &R, version: i16) {
-        self.correlation_id += 1;
-        let mut header = RequestHeader::default();
-        header.request_api_key = R::KEY;
-        header.request_api_version = version;
-        header.correlation_id = self.correlation_id;
-        header.client_id = Some(StrBytes::from_static_str("streamlab-test"));
-        let mut body = BytesMut::new();
-        header.encode(&mut body, R::header_version(version)).expect("header");
-        request.encode(&mut body, version).expect("body");
-        let mut frame = BytesMut::new();
-        frame.put_i32(i32::try_from(body.len()).expect("size"));
-        frame.extend_from_slice(&body);
-        self.stream.write_all(&frame).await.expect("write");
-    }
-
-    /// Reads one response; `None` if the broker closed the connection.
-    pub async fn read_response<R: Request>(&mut self, version: i16) -> Option<R::Response> {
-        let mut frame = self.read_frame().await?;
-        let header_version = <R::Response as HeaderVersion>::header_version(version);
-        let header =
-            kafka_protocol::messages::ResponseHeader::decode(&mut frame, header_version).expect("response header");
-        assert_eq!(header.correlation_id, self.correlation_id);
-        Some(R::Response::decode(&mut frame, version).expect("response body"))
-    }
-
-    pub async fn read_frame(&mut self) -> Option<Bytes> {
-        let mut size = [0u8; 4];
-        self.stream.read_exact(&mut size).await.ok()?;
-        let mut frame = vec![0; usize::try_from(i32::from_be_bytes(size)).expect("size")];
-        self.stream.read_exact(&mut frame).await.ok()?;
-        Some(Bytes::from(frame))
-    }
-
-    /// Writes arbitrary bytes (hostile-input tests).
-    pub async fn write_raw(&mut self, bytes: &[u8]) {
-        let _ = self.stream.write_all(bytes).await;
-    }
-
-    /// True once the broker has closed the connection (reads EOF or reset).
-    pub async fn is_closed(&mut self) -> bool {
-        let mut byte = [0u8; 1];
-        matches!(
-            tokio::time::timeout(std::time::Duration::from_secs(5), self.stream.read(&mut byte)).await,
-            Ok(Ok(0) | Err(_))
-        )
-    }
-}
-
-/// A record batch as a producer would send it: records with these (key, value) pairs.
-pub fn batch(records: &[(Option<&str>, &str)], timestamp_ms: i64, compression: Compression) -> Bytes {
-    producer_batch(records, timestamp_ms, compression, (-1, -1, -1))
-}
-
-/// A batch from an idempotent producer: `(producer_id, producer_epoch, base_sequence)`.
-pub fn producer_batch(
-    records: &[(Option<&str>, &str)],
-    timestamp_ms: i64,
-    compression: Compression,
-    (producer_id, producer_epoch, base_sequence): (i64, i16, i32),
-) -> Bytes {
-    let records: Vec<Record> = records
-        .iter()
-        .enumerate()
-        .map(|(i, (key, value))| {
-            let i = i64::try_from(i).expect("index");
-            Record {
-                transactional: false,
-                control: false,
-                partition_leader_epoch: -1,
-                producer_id,
-                producer_epoch,
-                timestamp_type: TimestampType::Creation,
-                offset: i,
-                // One batch needs offset - sequence constant (the crate's encoder splits otherwise).
-                sequence: base_sequence + i32::try_from(i).expect("sequence"),
-                timestamp: timestamp_ms + i,
-                key: key.map(|k| Bytes::copy_from_slice(k.as_bytes())),
-                value: Some(Bytes::copy_from_slice(value.as_bytes())),
-                headers: Default::default(),
-                delete_horizon: false,
-            }
-        })
-        .collect();
-    let mut out = BytesMut::new();
-    RecordBatchEncoder::encode(&mut out, &records, &RecordEncodeOptions { version: 2, compression }).expect("encode");
-    out.freeze()
-}
-
-/// Every record in a fetch response's bytes: (offset, key, value).
-pub fn records_of(mut bytes: Bytes) -> Vec<(i64, Option<String>, String)> {
-    let mut out = Vec::new();
-    while bytes.remaining() > 0 {
-        let set = kafka_protocol::records::RecordBatchDecoder::decode(&mut bytes).expect("decodes");
-        for record in set.records {
-            out.push((
-                record.offset,
-                record.key.map(|k| String::from_utf8_lossy(&k).into_owned()),
-                String::from_utf8_lossy(&record.value.unwrap_or_default()).into_owned(),
-            ));
-        }
-    }
-    out
 }
