@@ -6,6 +6,8 @@
 mod api;
 mod cluster;
 mod connection;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod groups;
 mod offsets;
 
