@@ -434,3 +434,58 @@ async fn configs_can_be_altered_and_partitions_added() {
     let cluster = client.send(&DescribeClusterRequest::default(), 1).await;
     assert_eq!((cluster.brokers.len(), cluster.controller_id), (1, BrokerId(1)));
 }
+
+#[tokio::test]
+async fn committed_offsets_survive_a_restart_and_groups_can_be_listed_and_deleted() {
+    use kafka_protocol::messages::offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};
+    use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
+
+    let mut broker = TestBroker::start().await;
+    let mut client = broker.client().await;
+    client.send(&create_request("orders", 2, 1, &[]), 7).await;
+    // A consumer that assigns partitions itself commits with generation -1 and no member id.
+    let mut partition = OffsetCommitRequestPartition::default();
+    partition.partition_index = 1;
+    partition.committed_offset = 42;
+    partition.committed_metadata = Some(StrBytes::from_static_str("checkpoint"));
+    let mut topic = OffsetCommitRequestTopic::default();
+    topic.name = name("orders");
+    topic.partitions = vec![partition];
+    let mut commit = OffsetCommitRequest::default();
+    commit.group_id = GroupId(StrBytes::from_static_str("billing"));
+    commit.generation_id_or_member_epoch = -1;
+    commit.topics = vec![topic];
+    let committed = client.send(&commit, 8).await;
+    assert_eq!(committed.topics[0].partitions[0].error_code, 0);
+
+    broker.restart().await;
+    let mut client = broker.client().await;
+    let mut wanted = OffsetFetchRequestTopic::default();
+    wanted.name = name("orders");
+    wanted.partition_indexes = vec![0, 1];
+    let mut fetch = OffsetFetchRequest::default();
+    fetch.group_id = GroupId(StrBytes::from_static_str("billing"));
+    fetch.topics = Some(vec![wanted]);
+    let fetched = client.send(&fetch, 7).await;
+    let partitions = &fetched.topics[0].partitions;
+    assert_eq!((partitions[0].partition_index, partitions[0].committed_offset), (0, -1), "nothing committed");
+    assert_eq!(
+        (partitions[1].committed_offset, partitions[1].metadata.as_ref().map(|m| m.to_string())),
+        (42, Some("checkpoint".into()))
+    );
+
+    let listed = client.send(&ListGroupsRequest::default(), 4).await;
+    assert_eq!(
+        listed.groups.iter().map(|g| (g.group_id.0.to_string(), g.group_state.to_string())).collect::<Vec<_>>(),
+        [("billing".to_owned(), "Empty".to_owned())]
+    );
+    let mut delete = DeleteGroupsRequest::default();
+    delete.groups_names =
+        vec![GroupId(StrBytes::from_static_str("billing")), GroupId(StrBytes::from_static_str("ghost"))];
+    let deleted = client.send(&delete, 2).await;
+    assert_eq!(
+        deleted.results.iter().map(|r| r.error_code).collect::<Vec<_>>(),
+        [0, 69],
+        "GROUP_ID_NOT_FOUND for the unknown one"
+    );
+}
