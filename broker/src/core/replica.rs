@@ -5,6 +5,8 @@
 //! watermark follows the log end offset at once. The shape is the one replication extends: each
 //! follower's fetch position feeds [`PartitionReplica::high_watermark`] through the ISR.
 
+use super::ErrorCode;
+
 /// Broker ids, as in the protocol.
 pub type BrokerId = i32;
 
@@ -62,6 +64,18 @@ impl PartitionReplica {
     pub fn on_log_start_offset(&mut self, log_start_offset: i64) {
         self.log_start_offset = log_start_offset;
         self.high_watermark = self.high_watermark.max(log_start_offset);
+    }
+
+    /// KIP-320: a client sends the leader epoch it knows; a newer one than ours means this
+    /// broker is behind (UNKNOWN_LEADER_EPOCH), an older one means the client is (FENCED_LEADER_EPOCH).
+    /// -1 skips the check.
+    pub fn check_leader_epoch(&self, current_leader_epoch: i32) -> Option<ErrorCode> {
+        match current_leader_epoch {
+            -1 => None,
+            e if e > self.leader_epoch => Some(ErrorCode::UnknownLeaderEpoch),
+            e if e < self.leader_epoch => Some(ErrorCode::FencedLeaderEpoch),
+            _ => None,
+        }
     }
 
     fn record_replica_position(&mut self, replica: BrokerId, log_end_offset: i64) {

@@ -60,6 +60,13 @@ pub(crate) struct TopicState {
     pub(crate) partitions: Vec<Arc<PartitionState>>,
 }
 
+impl TopicState {
+    /// The partition with this (wire) index, if the topic has it.
+    pub(crate) fn partition(&self, index: i32) -> Option<&Arc<PartitionState>> {
+        usize::try_from(index).ok().and_then(|i| self.partitions.get(i))
+    }
+}
+
 /// Group commit: appends mark their partition dirty; the flusher fsyncs every dirty partition
 /// each `flush_interval_ms` and publishes how many flush rounds have completed. A producer with
 /// acks=all waits for the round that started after its append (see [`Cluster::durable`]).

@@ -72,7 +72,13 @@ impl RequestPath {
                     }
                     let context = RequestContext { client_id, client_host: "/127.0.0.1".into() };
                     let reply = api::dispatch(&self.cluster, *body, version, context);
-                    (api, version, correlation_id, self.runtime.block_on(reply))
+                    // A JoinGroup may park until other members rejoin, which the broker's timer
+                    // settles; here the paused clock jumps to the timeout instead of waiting.
+                    let bounded = async { tokio::time::timeout(std::time::Duration::from_secs(600), reply).await };
+                    match self.runtime.block_on(bounded) {
+                        Ok(response) => (api, version, correlation_id, response),
+                        Err(_) => continue,
+                    }
                 }
                 // The connection would be closed: nothing more to read from it.
                 Err(_) => return,

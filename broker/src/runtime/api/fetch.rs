@@ -69,9 +69,7 @@ fn read(cluster: &Cluster, request: &FetchRequest) -> (FetchResponse, usize, boo
             data.log_start_offset = -1;
             data.preferred_read_replica = BrokerId(-1);
             data.aborted_transactions = read_committed.then(Vec::new);
-            let partition = topic
-                .as_ref()
-                .and_then(|t| usize::try_from(fetch_partition.partition).ok().and_then(|i| t.partitions.get(i)));
+            let partition = topic.as_ref().and_then(|t| t.partition(fetch_partition.partition));
             let Some(partition) = partition else {
                 data.error_code = ErrorCode::UnknownTopicOrPartition.code();
                 errors = true;
@@ -83,14 +81,7 @@ fn read(cluster: &Cluster, request: &FetchRequest) -> (FetchResponse, usize, boo
             data.high_watermark = replica.high_watermark;
             data.last_stable_offset = replica.high_watermark;
             data.log_start_offset = replica.log_start_offset;
-            // KIP-320: a client that knows a newer epoch talks to a stale leader, an older one is fenced.
-            let epoch_error = match fetch_partition.current_leader_epoch {
-                -1 => None,
-                e if e > replica.leader_epoch => Some(ErrorCode::UnknownLeaderEpoch),
-                e if e < replica.leader_epoch => Some(ErrorCode::FencedLeaderEpoch),
-                _ => None,
-            };
-            if let Some(error) = epoch_error {
+            if let Some(error) = replica.check_leader_epoch(fetch_partition.current_leader_epoch) {
                 data.error_code = error.code();
                 errors = true;
             } else if (replica.high_watermark..=replica.log_end_offset).contains(&fetch_partition.fetch_offset) {

@@ -189,9 +189,7 @@ pub(super) fn offset_commit(cluster: &Arc<Cluster>, request: OffsetCommitRequest
         let state = cluster.topic(&name);
         let mut partitions = Vec::new();
         for partition in topic.partitions {
-            let exists = state
-                .as_ref()
-                .is_some_and(|t| usize::try_from(partition.partition_index).is_ok_and(|i| i < t.partitions.len()));
+            let exists = state.as_ref().is_some_and(|t| t.partition(partition.partition_index).is_some());
             let error = match checked {
                 Err(error) => error,
                 Ok(()) if !exists => ErrorCode::UnknownTopicOrPartition,

@@ -16,7 +16,6 @@ use kafka_protocol::messages::{
 use kafka_protocol::records::RecordBatchDecoder;
 
 use crate::core::ErrorCode;
-use crate::core::replica::PartitionReplica;
 use crate::runtime::cluster::{Cluster, PartitionInner};
 
 const LATEST_TIMESTAMP: i64 = -1;
@@ -34,14 +33,12 @@ pub(super) fn handle(cluster: &Arc<Cluster>, request: ListOffsetsRequest, versio
             answer.timestamp = -1;
             answer.offset = -1;
             answer.leader_epoch = -1;
-            let partition = state
-                .as_ref()
-                .and_then(|t| usize::try_from(requested.partition_index).ok().and_then(|i| t.partitions.get(i)));
+            let partition = state.as_ref().and_then(|t| t.partition(requested.partition_index));
             match partition {
                 None => answer.error_code = ErrorCode::UnknownTopicOrPartition.code(),
                 Some(partition) => {
                     let inner = partition.lock();
-                    if let Some(error) = epoch_error(requested.current_leader_epoch, &inner.replica) {
+                    if let Some(error) = inner.replica.check_leader_epoch(requested.current_leader_epoch) {
                         answer.error_code = error.code();
                     } else {
                         // The field exists from v4; the codec refuses to encode it below.
@@ -66,17 +63,6 @@ pub(super) fn handle(cluster: &Arc<Cluster>, request: ListOffsetsRequest, versio
         response.topics.push(topic_response);
     }
     response
-}
-
-/// KIP-320 epoch validation shared with Fetch: a newer epoch than ours means we are behind, an
-/// older one means the client is.
-fn epoch_error(current_leader_epoch: i32, replica: &PartitionReplica) -> Option<ErrorCode> {
-    match current_leader_epoch {
-        -1 => None,
-        e if e > replica.leader_epoch => Some(ErrorCode::UnknownLeaderEpoch),
-        e if e < replica.leader_epoch => Some(ErrorCode::FencedLeaderEpoch),
-        _ => None,
-    }
 }
 
 /// `(offset, timestamp)` for a ListOffsets timestamp; `(-1, -1)` when no record qualifies.
@@ -125,14 +111,12 @@ pub(super) fn offset_for_leader_epoch(
             answer.partition = requested.partition;
             answer.leader_epoch = -1;
             answer.end_offset = -1;
-            let partition = state
-                .as_ref()
-                .and_then(|t| usize::try_from(requested.partition).ok().and_then(|i| t.partitions.get(i)));
+            let partition = state.as_ref().and_then(|t| t.partition(requested.partition));
             match partition {
                 None => answer.error_code = ErrorCode::UnknownTopicOrPartition.code(),
                 Some(partition) => {
                     let inner = partition.lock();
-                    if let Some(error) = epoch_error(requested.current_leader_epoch, &inner.replica) {
+                    if let Some(error) = inner.replica.check_leader_epoch(requested.current_leader_epoch) {
                         answer.error_code = error.code();
                     } else if requested.leader_epoch <= inner.replica.leader_epoch {
                         // One leader epoch so far: it ends at the log end.

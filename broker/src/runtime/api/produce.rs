@@ -36,10 +36,11 @@ pub(super) fn handle(cluster: &Arc<Cluster>, request: ProduceRequest) -> Reply {
             response.base_offset = -1;
             response.log_append_time_ms = -1;
             response.log_start_offset = -1;
-            let outcome = match (&topic, usize::try_from(partition_data.index).ok()) {
+            let index = partition_data.index;
+            let partition = topic.as_ref().and_then(|t| t.partition(index).map(|p| (t, p)));
+            let outcome = match partition {
                 _ if !matches!(acks, -1..=1) => Err((ErrorCode::InvalidRequiredAcks.code(), None)),
-                (Some(topic), Some(index)) if index < topic.partitions.len() => {
-                    let partition = &topic.partitions[index];
+                Some((topic, partition)) => {
                     let min_insync = topic.topic.configs.get_i64("min.insync.replicas");
                     let records = partition_data.records.unwrap_or_default();
                     let mut inner = partition.lock();
@@ -59,7 +60,7 @@ pub(super) fn handle(cluster: &Arc<Cluster>, request: ProduceRequest) -> Reply {
                         })
                     }
                 }
-                _ => Err((ErrorCode::UnknownTopicOrPartition.code(), None)),
+                None => Err((ErrorCode::UnknownTopicOrPartition.code(), None)),
             };
             match outcome {
                 Ok((base_offset, log_start_offset, partition)) => {
