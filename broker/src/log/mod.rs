@@ -123,6 +123,26 @@ impl LogError {
     }
 }
 
+/// Files to fsync, taken from a log by [`PartitionLog::take_sync_work`].
+#[derive(Debug)]
+pub struct SyncWork {
+    files: Vec<std::fs::File>,
+}
+
+impl SyncWork {
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// fsyncs every file (data only: sizes are part of it on Linux's `fdatasync`).
+    pub fn sync(&self) -> std::io::Result<()> {
+        for file in &self.files {
+            file.sync_data()?;
+        }
+        Ok(())
+    }
+}
+
 /// What [`PartitionLog::open`] found and repaired, for the startup log line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RecoveryReport {
@@ -434,6 +454,34 @@ impl PartitionLog {
             }
         }
         best.map(|segment| (segment.offset_of_max_timestamp(), segment.max_timestamp()))
+    }
+
+    /// Group commit without blocking appends: returns the files written since the last flush,
+    /// already marked as synced, for the caller to `fsync` outside whatever lock guards this log
+    /// (see [`SyncWork::sync`]). A failed sync must be reported with
+    /// [`PartitionLog::mark_offline`].
+    pub fn take_sync_work(&mut self) -> Result<SyncWork, LogError> {
+        if self.offline {
+            return Err(LogError::Offline);
+        }
+        let mut files = Vec::new();
+        for segment in &mut self.segments {
+            files.extend(segment.take_sync_files().inspect_err(|_| self.offline = true)?);
+        }
+        if self.dir_changed {
+            // The directory entry of a new segment must be durable too.
+            files.push(std::fs::File::open(&self.dir).map_err(|source| LogError::Io {
+                context: format!("cannot open {} to fsync it", self.dir.display()),
+                source,
+            })?);
+            self.dir_changed = false;
+        }
+        Ok(SyncWork { files })
+    }
+
+    /// Takes the log offline after a failed sync: it refuses writes until reopened (recovery).
+    pub fn mark_offline(&mut self) {
+        self.offline = true;
     }
 
     /// Makes every append so far durable: fsyncs the log and index files of segments written

@@ -451,6 +451,23 @@ impl Segment {
         Ok(())
     }
 
+    /// Handles to the files a flush must fsync (log and indexes), and marks them as synced: the
+    /// caller syncs them without holding the log, so appends go on meanwhile.
+    pub(crate) fn take_sync_files(&mut self) -> Result<Vec<File>, LogError> {
+        if !self.needs_sync {
+            return Ok(Vec::new());
+        }
+        let clone = |file: &File| file.try_clone().map_err(io_error("cannot duplicate a file handle to fsync it"));
+        let mut files = vec![clone(&self.log)?];
+        if let Some(index) = &self.index_files {
+            files.push(clone(&index.offset_index)?);
+            files.push(clone(&index.time_index)?);
+        }
+        self.unflushed_bytes = 0;
+        self.needs_sync = false;
+        Ok(files)
+    }
+
     /// fsyncs the log and index files if anything was appended since the last flush.
     pub(crate) fn flush(&mut self) -> Result<(), LogError> {
         if !self.needs_sync {

@@ -692,3 +692,24 @@ fn default_config_is_kafkas() {
     assert_eq!(config.index_interval_bytes, 4_096);
     assert_eq!(config.max_message_bytes, 1_048_588);
 }
+
+#[test]
+fn sync_work_is_taken_once_per_write_and_can_be_synced_outside_the_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut log, _) = open(&dir, small_config());
+    // A fresh log created its directory: the first flush syncs that too.
+    let first = log.take_sync_work().expect("work");
+    first.sync().expect("fsync");
+    assert!(log.take_sync_work().expect("work").is_empty(), "nothing written since");
+    append(&mut log, batch(3, 1_000));
+    assert!(log.unflushed_bytes() > 0);
+    let work = log.take_sync_work().expect("work");
+    assert!(!work.is_empty());
+    assert_eq!(log.unflushed_bytes(), 0, "marked synced when taken");
+    // Appends may go on before the taken work is synced.
+    append(&mut log, batch(1, 2_000));
+    work.sync().expect("fsync");
+    assert!(!log.take_sync_work().expect("work").is_empty(), "the later append is the next round's");
+    log.mark_offline();
+    assert!(matches!(log.take_sync_work(), Err(LogError::Offline)));
+}

@@ -397,8 +397,12 @@ impl Cluster {
                 tracing::error!(%error, "fsync of committed offsets failed");
             }
             for ((topic, index), partition) in partitions {
-                if let Err(error) = partition.lock().log.flush() {
-                    tracing::error!(%error, topic, partition = index, "fsync failed");
+                // Take the files under the lock, fsync them without it: producers keep appending.
+                let work = partition.lock().log.take_sync_work();
+                let synced = work.map_err(|e| e.to_string()).and_then(|work| work.sync().map_err(|e| e.to_string()));
+                if let Err(error) = synced {
+                    partition.lock().log.mark_offline();
+                    tracing::error!(%error, topic, partition = index, "fsync failed; the partition is offline until restart");
                 }
             }
         })
