@@ -99,3 +99,18 @@ sl_ensure_python_venv() {
     printf '%s\n' "$want" >"$stamp"
     echo "$venv"
 }
+
+# `npm ci` in DIR when its node_modules is missing or package-lock.json / the node version changed
+# (stamp file in node_modules, like the browser tests' step in tests/run.sh).
+#   sl_ensure_npm_ci tests/clients/js
+sl_ensure_npm_ci() {
+    local dir=$1
+    local stamp=$dir/node_modules/.streamlab-npm-stamp want
+    want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1) node-$(node --version)"
+    if [[ -d $dir/node_modules && -f $stamp && "$(cat "$stamp")" == "$want" ]]; then
+        echo "up to date (package-lock.json unchanged)"
+        return 0
+    fi
+    (cd "$dir" && npm ci --no-audit --no-fund)
+    printf '%s\n' "$want" >"$stamp"
+}

@@ -3,7 +3,8 @@
 #
 # Works on a fresh Debian clone with only the Rust toolchain: it installs what is missing
 # (Debian packages, the browser tests' npm packages) and skips that work on a re-run.
-# Steps, in order: rustfmt, clippy, Rust tests, release build, browser tests.
+# Steps, in order: rustfmt, clippy, the broker core's wasm32 build, Rust tests, release build,
+# browser tests, Kafka client tests.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -49,10 +50,14 @@ else
 fi
 
 # --- Python venv / Kafka clients ---------------------------------------------------------------
-# TODO(kafka-clients issue): create tests/.venv here (python3 -m venv, pip install from a pinned
-# requirements file, only when missing or changed, with a stamp file like npm's above) and
-# install kcat (sl_ensure_apt kcat:kcat); the Kafka client compatibility tests then run after
-# the release build. Not implemented yet.
+# The Kafka client compatibility suite (tests/clients/) runs after the release build: kcat (Debian),
+# confluent-kafka + kafka-python + pytest in tests/.venv (tests/clients/requirements.txt), kafkajs
+# and its codecs in tests/clients/js (npm ci; zstd-napi is built from source once, then stamped).
+step "Kafka clients: kcat, tests/.venv, npm ci (tests/clients/js)"
+sl_ensure_apt kcat:kcat
+venv=$(sl_ensure_python_venv)
+echo "venv: $venv ($("$venv/bin/python" -c 'import confluent_kafka, kafka; print("confluent-kafka", confluent_kafka.__version__, "librdkafka", confluent_kafka.libversion()[0], "kafka-python", kafka.__version__)'))"
+sl_ensure_npm_ci tests/clients/js
 
 # --- Rust --------------------------------------------------------------------------------------
 step "cargo fmt --all -- --check"
@@ -60,6 +65,14 @@ cargo fmt --all -- --check
 
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
+
+# The broker's sans-IO core must stay free of tokio, sockets, clocks and C code: it will run in
+# the browser. Building it for wasm32 with the runtime feature off proves that on every run.
+step "broker core builds for wasm32-unknown-unknown"
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    rustup target add wasm32-unknown-unknown
+fi
+cargo build -p broker --no-default-features --target wasm32-unknown-unknown
 
 if cargo nextest --version >/dev/null 2>&1; then
     step "cargo nextest run --workspace"
@@ -79,5 +92,15 @@ step "browser tests (node --test tests/browser)"
 # Relative paths are taken from the repo root; honours CARGO_TARGET_DIR.
 export STREAMLAB_BIN=${STREAMLAB_BIN:-${CARGO_TARGET_DIR:-target}/release/streamlab}
 (cd "$browser_dir" && node --test)
+
+# --- Kafka client compatibility tests ------------------------------------------------------------
+# Real clients against `streamlab broker` (each test starts its own on a free port): kcat,
+# confluent-kafka and kafka-python under pytest, kafkajs under node --test. Both halves run even if
+# the first fails, so one CI log shows every client's state.
+step "Kafka client tests (pytest tests/clients, node --test tests/clients/js)"
+clients_failed=0
+"$venv/bin/python" -m pytest tests/clients --durations=5 || clients_failed=1
+(cd tests/clients/js && node --test) || clients_failed=1
+[[ $clients_failed -eq 0 ]]
 
 current_step="done"

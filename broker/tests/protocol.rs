@@ -489,3 +489,24 @@ async fn committed_offsets_survive_a_restart_and_groups_can_be_listed_and_delete
         "GROUP_ID_NOT_FOUND for the unknown one"
     );
 }
+
+#[tokio::test]
+async fn a_retry_after_a_restart_is_still_a_duplicate() {
+    let mut broker = TestBroker::start().await;
+    let mut client = broker.client().await;
+    client.send(&create_request("retries", 1, 1, &[]), 7).await;
+    let init = client.send(&InitProducerIdRequest::default(), 4).await;
+    let ids = (init.producer_id.0, init.producer_epoch, 0);
+    let first = producer_batch(&[(None, "a"), (None, "b")], 1, Compression::None, ids);
+    let produced = client.send(&produce_request("retries", 0, -1, first.clone()), 9).await;
+    assert_eq!(produced.responses[0].partition_responses[0].base_offset, 0);
+    // The broker goes down after writing; the producer retries once it is back.
+    broker.restart().await;
+    let mut client = broker.client().await;
+    let retried = client.send(&produce_request("retries", 0, -1, first), 9).await;
+    let partition = &retried.responses[0].partition_responses[0];
+    assert_eq!((partition.error_code, partition.base_offset), (0, 0), "answered with the original offset");
+    let next = producer_batch(&[(None, "c")], 2, Compression::None, (ids.0, ids.1, 2));
+    let next = client.send(&produce_request("retries", 0, -1, next), 9).await;
+    assert_eq!(next.responses[0].partition_responses[0].base_offset, 2, "and the sequence goes on");
+}

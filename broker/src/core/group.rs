@@ -100,6 +100,10 @@ pub struct Group {
     pending_members: BTreeMap<String, i64>,
     /// When the current rebalance gives up on members that have not rejoined.
     rebalance_deadline_ms: Option<i64>,
+    /// A rebalance of an empty group waits until then for more members to arrive
+    /// (`group.initial.rebalance.delay.ms`), so that consumers starting together share one
+    /// generation instead of rebalancing once per member.
+    initial_delay_until_ms: Option<i64>,
     pub offsets: BTreeMap<(String, i32), CommittedOffset>,
 }
 
@@ -115,6 +119,7 @@ impl Group {
             members: BTreeMap::new(),
             pending_members: BTreeMap::new(),
             rebalance_deadline_ms: None,
+            initial_delay_until_ms: None,
             offsets: BTreeMap::new(),
         }
     }
@@ -208,6 +213,7 @@ pub enum GroupEvent {
 #[derive(Debug, Clone)]
 pub struct GroupCoordinator {
     groups: BTreeMap<String, Group>,
+    initial_rebalance_delay_ms: i64,
     /// Part of every member id, so ids from an earlier run never collide with new ones.
     instance_tag: u64,
     next_member_seq: u64,
@@ -216,8 +222,15 @@ pub struct GroupCoordinator {
 
 impl GroupCoordinator {
     /// `instance_tag` should differ between runs (the driver passes a random number).
-    pub fn new(instance_tag: u64) -> Self {
-        GroupCoordinator { groups: BTreeMap::new(), instance_tag, next_member_seq: 0, events: Vec::new() }
+    /// `initial_rebalance_delay_ms` is Kafka's `group.initial.rebalance.delay.ms` (Kafka: 3000).
+    pub fn new(instance_tag: u64, initial_rebalance_delay_ms: i64) -> Self {
+        GroupCoordinator {
+            groups: BTreeMap::new(),
+            initial_rebalance_delay_ms,
+            instance_tag,
+            next_member_seq: 0,
+            events: Vec::new(),
+        }
     }
 
     pub fn group(&self, group_id: &str) -> Option<&Group> {
@@ -321,6 +334,9 @@ impl GroupCoordinator {
         group.protocol_type = Some(join.protocol_type);
 
         let reason = if is_new { format!("member {member_id} joined") } else { format!("member {member_id} rejoined") };
+        if group.state == GroupState::Empty && self.initial_rebalance_delay_ms > 0 {
+            group.initial_delay_until_ms = Some(now_ms + self.initial_rebalance_delay_ms);
+        }
         if group.state != GroupState::PreparingRebalance {
             replies.extend(Self::start_rebalance(&mut self.events, group, now_ms, reason));
         }
@@ -350,10 +366,14 @@ impl GroupCoordinator {
         if group.state != GroupState::PreparingRebalance {
             return Vec::new();
         }
+        if !timed_out && group.initial_delay_until_ms.is_some_and(|until| now_ms < until) {
+            return Vec::new();
+        }
         let all_joined = group.members.values().all(|m| m.awaiting_join.is_some());
         if !all_joined && !timed_out {
             return Vec::new();
         }
+        group.initial_delay_until_ms = None;
         let stragglers: Vec<String> =
             group.members.values().filter(|m| m.awaiting_join.is_none()).map(|m| m.member_id.clone()).collect();
         for member_id in stragglers {
@@ -604,6 +624,8 @@ impl GroupCoordinator {
             if group.state == GroupState::PreparingRebalance && group.rebalance_deadline_ms.is_some_and(|d| d <= now_ms)
             {
                 replies.extend(Self::try_complete_join(&mut self.events, group, now_ms, true));
+            } else if group.initial_delay_until_ms.is_some_and(|until| until <= now_ms) {
+                replies.extend(Self::try_complete_join(&mut self.events, group, now_ms, false));
             }
         }
         replies
@@ -618,6 +640,7 @@ impl GroupCoordinator {
                     .values()
                     .map(|m| m.last_heartbeat_ms + i64::from(m.session_timeout_ms))
                     .chain(g.rebalance_deadline_ms)
+                    .chain(g.initial_delay_until_ms)
                     .chain(g.pending_members.values().copied())
             })
             .min()

@@ -456,6 +456,22 @@ impl PartitionLog {
         best.map(|segment| (segment.offset_of_max_timestamp(), segment.max_timestamp()))
     }
 
+    /// Headers of the most recent batches, oldest first, from about the last `window_bytes` of
+    /// the log (across the last segments). Rebuilds idempotent producers' state after a restart,
+    /// as Kafka does from its log; the window bounds the start-up cost.
+    pub fn recent_batch_headers(&self, window_bytes: u64) -> Result<Vec<BatchHeader>, LogError> {
+        let mut remaining = window_bytes;
+        let mut chunks = Vec::new();
+        for segment in self.segments.iter().rev() {
+            if remaining == 0 {
+                break;
+            }
+            chunks.push(segment.tail_headers(remaining)?);
+            remaining = remaining.saturating_sub(segment.size_bytes());
+        }
+        Ok(chunks.into_iter().rev().flatten().collect())
+    }
+
     /// Group commit without blocking appends: returns the files written since the last flush,
     /// already marked as synced, for the caller to `fsync` outside whatever lock guards this log
     /// (see [`SyncWork::sync`]). A failed sync must be reported with

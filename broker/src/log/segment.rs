@@ -534,6 +534,27 @@ impl Segment {
         LogError::Corrupt { segment_base_offset: self.base_offset, position, source }
     }
 
+    /// Headers of the batches in roughly the last `window_bytes` of the segment, oldest first:
+    /// the scan starts at the last index entry at least that far from the end (or the start).
+    pub(crate) fn tail_headers(&self, window_bytes: u64) -> Result<Vec<BatchHeader>, LogError> {
+        let from = self.size_bytes.saturating_sub(window_bytes);
+        let entry = self.offset_index.iter().rev().find(|entry| u64::from(entry.position) <= from);
+        let mut position = entry.map_or(0, |entry| u64::from(entry.position));
+        if let Some(entry) = entry {
+            let expected_offset = self.base_offset.saturating_add(i64::from(entry.relative_offset));
+            if !self.read_header(position).is_ok_and(|header| header.base_offset == expected_offset) {
+                position = 0;
+            }
+        }
+        let mut headers = Vec::new();
+        while position < self.size_bytes {
+            let header = self.read_header(position)?;
+            position += header.size_in_bytes() as u64;
+            headers.push(header);
+        }
+        Ok(headers)
+    }
+
     /// Position and header of the batch containing `offset`: the first batch whose last offset
     /// is `>= offset` (Kafka `LogSegment.translateOffset`), found from the sparse index entry
     /// at or before `offset` and a scan of batch headers. `None` if `offset` is past the end.

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, watch};
 
 use crate::core::config::TopicConfigs;
-use crate::core::producer::ProducerStates;
+use crate::core::producer::{ProducedBatch, ProducerStates};
 use crate::core::replica::PartitionReplica;
 use crate::core::topic::Topic;
 use crate::log::{LogConfig, LogError, PartitionLog};
@@ -26,6 +26,10 @@ use crate::log::{LogConfig, LogError, PartitionLog};
 use super::ResolvedConfig as BrokerConfig;
 use super::groups::Groups;
 use super::offsets::OffsetRecord;
+
+/// How much of each partition's log tail is read at start-up to rebuild idempotent producers'
+/// state: retries come within seconds, so the last batches are the ones that matter.
+const PRODUCER_STATE_WINDOW_BYTES: u64 = 32 * 1024 * 1024;
 
 /// The file holding topic metadata, inside the data directory.
 pub(crate) const METADATA_FILE: &str = "metadata.json";
@@ -41,8 +45,7 @@ pub(crate) struct PartitionState {
 pub(crate) struct PartitionInner {
     pub(crate) log: PartitionLog,
     pub(crate) replica: PartitionReplica,
-    /// Idempotent producers' recent batches. Not persisted: after a restart, producers learn
-    /// (UNKNOWN_PRODUCER_ID) that they must bump their epoch, as KIP-360 provides.
+    /// Idempotent producers' recent batches, rebuilt from the log tail at start-up.
     pub(crate) producers: ProducerStates,
 }
 
@@ -188,7 +191,7 @@ impl Cluster {
             topics.insert(state.topic.name.clone(), Arc::new(state));
         }
         let (completed, _) = watch::channel(0);
-        let groups = Groups::open(&config.data_dir)
+        let groups = Groups::open(&config.data_dir, config.group_initial_rebalance_delay_ms)
             .map_err(|source| ClusterError::Io { context: "cannot open committed offsets".into(), source })?;
         let cluster = Cluster {
             config,
@@ -503,10 +506,24 @@ fn open_partition(
     }
     let replica =
         PartitionReplica::new(config.node_id, vec![config.node_id], log.log_start_offset(), log.log_end_offset());
-    Ok(PartitionState {
-        index,
-        inner: Mutex::new(PartitionInner { log, replica, producers: ProducerStates::default() }),
-    })
+    // Idempotent producers' recent batches, from the log, so that a batch retried across a
+    // restart is still recognised as a duplicate (Kafka rebuilds this state from its log too).
+    let mut producers = ProducerStates::default();
+    for header in log.recent_batch_headers(PRODUCER_STATE_WINDOW_BYTES)? {
+        if header.producer_id >= 0 {
+            producers.on_append(
+                header.producer_id,
+                header.producer_epoch,
+                ProducedBatch {
+                    first_sequence: header.base_sequence,
+                    last_sequence: header.base_sequence.wrapping_add(header.last_offset_delta) & i32::MAX,
+                    base_offset: header.base_offset,
+                    last_offset: header.last_offset(),
+                },
+            );
+        }
+    }
+    Ok(PartitionState { index, inner: Mutex::new(PartitionInner { log, replica, producers }) })
 }
 
 fn format_topic_id(id: &[u8; 16]) -> String {

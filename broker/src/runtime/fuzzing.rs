@@ -42,6 +42,7 @@ impl RequestPath {
             flush_interval_ms: 5,
             retention_check_interval_ms: 60_000,
             max_request_bytes: 1 << 20,
+            group_initial_rebalance_delay_ms: 0,
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()

@@ -20,10 +20,10 @@ pub(crate) struct Groups {
 }
 
 impl Groups {
-    pub(crate) fn open(dir: &Path) -> std::io::Result<Groups> {
+    pub(crate) fn open(dir: &Path, initial_rebalance_delay_ms: i64) -> std::io::Result<Groups> {
         // Member ids carry a per-run tag so that ids from before a restart never collide.
         let tag = u64::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or([0; 8]));
-        let mut coordinator = GroupCoordinator::new(tag);
+        let mut coordinator = GroupCoordinator::new(tag, initial_rebalance_delay_ms);
         let store = OffsetStore::open(dir, &mut coordinator)?;
         Ok(Groups {
             coordinator: Mutex::new(coordinator),

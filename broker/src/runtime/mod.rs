@@ -44,6 +44,9 @@ pub struct BrokerConfig {
     pub max_request_bytes: usize,
     /// Most concurrent client connections.
     pub max_connections: usize,
+    /// How long a new group waits for more members before its first rebalance completes
+    /// (`group.initial.rebalance.delay.ms`; Kafka: 3000, shorter here so demos feel immediate).
+    pub group_initial_rebalance_delay_ms: i64,
 }
 
 impl BrokerConfig {
@@ -59,6 +62,7 @@ impl BrokerConfig {
             retention_check_interval_ms: 60_000,
             max_request_bytes: 8 * 1024 * 1024,
             max_connections: 4096,
+            group_initial_rebalance_delay_ms: 500,
         }
     }
 }
@@ -75,6 +79,7 @@ pub(crate) struct ResolvedConfig {
     pub(crate) flush_interval_ms: u64,
     pub(crate) retention_check_interval_ms: u64,
     pub(crate) max_request_bytes: usize,
+    pub(crate) group_initial_rebalance_delay_ms: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +116,7 @@ impl Broker {
             flush_interval_ms: config.flush_interval_ms,
             retention_check_interval_ms: config.retention_check_interval_ms,
             max_request_bytes: config.max_request_bytes,
+            group_initial_rebalance_delay_ms: config.group_initial_rebalance_delay_ms,
         };
         let data_dir = config.data_dir.clone();
         let cluster = tokio::task::spawn_blocking(move || Cluster::open(resolved))

@@ -138,7 +138,7 @@ mod tests {
     #[test]
     fn commits_survive_reopen_and_a_torn_last_line_is_skipped() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut coordinator = GroupCoordinator::new(1);
+        let mut coordinator = GroupCoordinator::new(1, 0);
         let mut store = OffsetStore::open(dir.path(), &mut coordinator).expect("open");
         let commit = |offset| OffsetRecord::Commit {
             group: "g".into(),
@@ -158,7 +158,7 @@ mod tests {
         let mut file = OpenOptions::new().append(true).open(&path).expect("open");
         file.write_all(b"{\"type\":\"commit\",\"gro").expect("write");
 
-        let mut reopened = GroupCoordinator::new(2);
+        let mut reopened = GroupCoordinator::new(2, 0);
         OffsetStore::open(dir.path(), &mut reopened).expect("reopen");
         assert_eq!(
             reopened.committed_offset("g", "t", 0).map(|c| (c.offset, c.metadata.clone())),

@@ -70,7 +70,7 @@ fn lone_member(coordinator: &mut GroupCoordinator, now: i64) -> String {
 
 #[test]
 fn a_lone_member_joins_syncs_and_heartbeats() {
-    let mut coordinator = GroupCoordinator::new(7);
+    let mut coordinator = GroupCoordinator::new(7, 0);
     let member = lone_member(&mut coordinator, 0);
     assert!(member.starts_with("app-"));
     let group = coordinator.group("shop").expect("group");
@@ -83,7 +83,7 @@ fn a_lone_member_joins_syncs_and_heartbeats() {
 
 #[test]
 fn a_second_member_triggers_a_rebalance_that_splits_the_work() {
-    let mut coordinator = GroupCoordinator::new(7);
+    let mut coordinator = GroupCoordinator::new(7, 0);
     let a = lone_member(&mut coordinator, 0);
     let b = join_result(&coordinator.join_group(10, 10, join("", "app")), 10).member_id.clone();
     // B's join parks; the group is rebalancing and tells A so on its heartbeat.
@@ -109,7 +109,7 @@ fn a_second_member_triggers_a_rebalance_that_splits_the_work() {
 
 #[test]
 fn a_silent_member_is_removed_after_its_session_timeout() {
-    let mut coordinator = GroupCoordinator::new(7);
+    let mut coordinator = GroupCoordinator::new(7, 0);
     let a = lone_member(&mut coordinator, 0);
     assert_eq!(coordinator.next_deadline_ms(), Some(i64::from(SESSION_MS)));
     assert!(coordinator.tick(i64::from(SESSION_MS) - 1).is_empty());
@@ -129,7 +129,7 @@ fn a_silent_member_is_removed_after_its_session_timeout() {
 
 #[test]
 fn a_member_that_does_not_rejoin_is_dropped_at_the_rebalance_timeout() {
-    let mut coordinator = GroupCoordinator::new(7);
+    let mut coordinator = GroupCoordinator::new(7, 0);
     let a = lone_member(&mut coordinator, 0);
     let b = join_result(&coordinator.join_group(0, 10, join("", "app")), 10).member_id.clone();
     assert!(coordinator.join_group(0, 11, join(&b, "app")).is_empty());
@@ -146,7 +146,7 @@ fn a_member_that_does_not_rejoin_is_dropped_at_the_rebalance_timeout() {
 
 #[test]
 fn leaving_rebalances_the_rest_or_empties_the_group() {
-    let mut coordinator = GroupCoordinator::new(7);
+    let mut coordinator = GroupCoordinator::new(7, 0);
     let a = lone_member(&mut coordinator, 0);
     let (results, replies) = coordinator.leave_group(5, "shop", &[a.clone(), "ghost".into()]);
     assert_eq!(results, [ErrorCode::None, ErrorCode::UnknownMemberId]);
@@ -157,7 +157,7 @@ fn leaving_rebalances_the_rest_or_empties_the_group() {
 
 #[test]
 fn mismatched_protocols_and_bad_timeouts_are_refused() {
-    let mut coordinator = GroupCoordinator::new(7);
+    let mut coordinator = GroupCoordinator::new(7, 0);
     lone_member(&mut coordinator, 0);
     let mut other = join("", "app");
     other.require_known_member_id = false;
@@ -177,7 +177,7 @@ fn mismatched_protocols_and_bad_timeouts_are_refused() {
 
 #[test]
 fn commits_follow_the_generation() {
-    let mut coordinator = GroupCoordinator::new(7);
+    let mut coordinator = GroupCoordinator::new(7, 0);
     // A consumer using assign() commits with generation -1 while the group has no members.
     assert_eq!(coordinator.check_commit(0, "shop", -1, ""), Ok(()));
     let a = lone_member(&mut coordinator, 0);
@@ -193,4 +193,24 @@ fn commits_follow_the_generation() {
     coordinator.leave_group(1, "shop", &[a]);
     assert_eq!(coordinator.delete_group("shop"), ErrorCode::None);
     assert_eq!(coordinator.committed_offset("shop", "orders", 0), None);
+}
+
+#[test]
+fn an_empty_group_waits_the_initial_delay_so_members_starting_together_share_a_generation() {
+    let mut coordinator = GroupCoordinator::new(7, 500);
+    let join_now = |coordinator: &mut GroupCoordinator, now, request| {
+        let id = join_result(&coordinator.join_group(now, request, join("", "app")), request).member_id.clone();
+        assert!(coordinator.join_group(now, request + 1, join(&id, "app")).is_empty(), "parked");
+        id
+    };
+    let a = join_now(&mut coordinator, 0, 1);
+    let b = join_now(&mut coordinator, 100, 3);
+    assert_eq!(coordinator.next_deadline_ms(), Some(500));
+    assert!(coordinator.tick(499).is_empty());
+    let replies = coordinator.tick(500);
+    let (to_a, to_b) = (join_result(&replies, 2), join_result(&replies, 4));
+    assert_eq!((to_a.generation_id, to_b.generation_id), (1, 1), "one generation for both");
+    assert_eq!(to_a.leader_id, a);
+    assert_eq!(to_a.members.len() + to_b.members.len(), 2);
+    assert_ne!(a, b);
 }

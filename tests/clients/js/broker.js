@@ -1,0 +1,193 @@
+// Start a real `streamlab broker` for the kafkajs tests: a free 127.0.0.1 port, a fresh temp data
+// dir, ready when the port accepts connections; stop() = SIGTERM, then SIGKILL; restart() keeps
+// the port and the data dir. Same approach as tests/clients/conftest.py.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+/** The binary: $STREAMLAB_BIN (relative paths from the repo root), default target/release/streamlab. */
+export function streamlabBin() {
+  return path.resolve(REPO_ROOT, process.env.STREAMLAB_BIN || 'target/release/streamlab');
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port) {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: '127.0.0.1', port });
+    const done = (ok) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(500, () => done(false));
+    sock.once('connect', () => done(true));
+    sock.once('error', () => done(false));
+  });
+}
+
+// Brokers still running when the test process exits are killed.
+const live = new Set();
+process.on('exit', () => {
+  for (const child of live) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
+const MAX_LOG = 256 * 1024;
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+/**
+ * Start a broker. Returns { bootstrap, port, dataDir, log(), stop(), kill(), restart({ crash }) }.
+ * Call stop() in an after()/finally; it also removes the data dir (unless keepDataDir).
+ */
+export async function startBroker({ timeoutMs = 20_000, extraArgs = [] } = {}) {
+  const bin = streamlabBin();
+  const port = await freePort();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'streamlab-kafkajs-'));
+  const bootstrap = `127.0.0.1:${port}`;
+  const args = ['broker', '--kafka', bootstrap, '--data-dir', dataDir, ...extraArgs];
+  let log = '';
+  let child = null;
+  let exitPromise = null;
+  let exited = null;
+  let starts = 0;
+
+  const append = (chunk) => {
+    log += chunk.toString().replace(ANSI, '');
+    if (log.length > MAX_LOG) log = log.slice(-MAX_LOG);
+  };
+
+  async function start() {
+    starts += 1;
+    log += `\n---- start #${starts}: ${bin} ${args.join(' ')}\n`;
+    exited = null;
+    let spawnError = null;
+    child = spawn(bin, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { RUST_LOG: 'info', ...process.env, NO_COLOR: '1' },
+    });
+    live.add(child);
+    child.stdout.on('data', append);
+    child.stderr.on('data', append);
+    const me = child;
+    exitPromise = new Promise((resolve) => {
+      me.on('exit', (code, signal) => {
+        exited = { code, signal };
+        live.delete(me);
+        resolve(exited);
+      });
+      me.on('error', (err) => {
+        spawnError = err;
+        exited = { code: null, signal: null, error: err };
+        live.delete(me);
+        resolve(exited);
+      });
+    });
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (spawnError) {
+        throw new Error(`cannot start ${bin} (${spawnError.message}): build it with ` +
+          '`cargo build --release -p server` or set STREAMLAB_BIN');
+      }
+      if (exited) {
+        throw new Error(`the broker exited (code ${exited.code}, signal ${exited.signal}) before accepting ` +
+          `connections\n${log}`);
+      }
+      if (await canConnect(port)) return;
+      if (Date.now() > deadline) {
+        await kill();
+        throw new Error(`the broker did not accept connections within ${timeoutMs} ms\n${log}`);
+      }
+      await sleep(50);
+    }
+  }
+
+  /** SIGTERM, SIGKILL after 10 s; resolves to { code, signal }. */
+  async function stopProcess() {
+    if (!child) return null;
+    const c = child;
+    child = null;
+    if (!exited) {
+      c.kill('SIGTERM');
+      let timer;
+      const timeout = new Promise((r) => {
+        timer = setTimeout(() => r(null), 10_000);
+      });
+      const done = await Promise.race([exitPromise, timeout]);
+      clearTimeout(timer);
+      if (!done) {
+        c.kill('SIGKILL');
+        await exitPromise;
+      }
+    }
+    return exited;
+  }
+
+  async function kill() {
+    if (!child) return;
+    const c = child;
+    child = null;
+    if (!exited) {
+      c.kill('SIGKILL');
+      await exitPromise;
+    }
+  }
+
+  await start();
+
+  return {
+    bootstrap,
+    port,
+    dataDir,
+    log: () => log,
+    /** Stop and remove the data dir; returns the exit status of the SIGTERM stop. */
+    async stop() {
+      const status = await stopProcess();
+      await rm(dataDir, { recursive: true, force: true });
+      return status;
+    },
+    kill,
+    /** Restart on the same port and data dir (crash: SIGKILL instead of SIGTERM). */
+    async restart({ crash = false } = {}) {
+      if (crash) {
+        await kill();
+      } else {
+        const status = await stopProcess();
+        if (!status || status.code !== 0) {
+          throw new Error(`the broker did not exit cleanly on SIGTERM: ${JSON.stringify(status)}\n${log}`);
+        }
+      }
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await start();
+          return;
+        } catch (err) {
+          if (!/Address already in use/.test(err.message) || attempt >= 50) throw err;
+          await sleep(100);
+        }
+      }
+    },
+  };
+}
