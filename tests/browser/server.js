@@ -122,7 +122,13 @@ export async function startServer({ extraArgs = [], timeoutMs = 20_000 } = {}) {
     stopped = true;
     if (exited === null && spawnError === null) {
       child.kill('SIGTERM');
-      const done = await Promise.race([exitPromise, sleep(5000).then(() => 'timeout')]);
+      // Clear the timer once the server exits, or it keeps node alive for its full 5 s.
+      let timer;
+      const timeout = new Promise((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), 5000);
+      });
+      const done = await Promise.race([exitPromise, timeout]);
+      clearTimeout(timer);
       if (done === 'timeout') {
         child.kill('SIGKILL');
         await exitPromise;
