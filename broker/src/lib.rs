@@ -18,6 +18,8 @@
 //! * `runtime` (feature `runtime`): the tokio driver — the Kafka port (codec: the
 //!   `kafka-protocol` crate), one module per API under `runtime/api/`, group commit and
 //!   retention timers.
+//! * `client` (feature `client`): a Kafka client connection over the same codec, for the server's
+//!   console and exercise checks and for tests.
 //! * `sim` (coming): the deterministic simulator for tests and the browser.
 
 pub mod core;
@@ -31,5 +33,7 @@ pub mod runtime;
 #[cfg(feature = "runtime")]
 pub use runtime::{Broker, BrokerConfig, BrokerError};
 
+#[cfg(feature = "client")]
+pub mod client;
 #[cfg(feature = "testkit")]
 pub mod testkit;

@@ -5,74 +5,52 @@
 
 use std::net::SocketAddr;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
-use kafka_protocol::messages::RequestHeader;
-use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
+use bytes::{Buf, Bytes, BytesMut};
+use kafka_protocol::protocol::Request;
 use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
+use crate::client::Connection;
+
+/// A test client: [`Connection`] with failures turned into panics (test code only).
 #[derive(Debug)]
 pub struct Client {
-    pub stream: TcpStream,
-    correlation_id: i32,
+    connection: Connection,
 }
 
 impl Client {
     pub async fn connect(addr: SocketAddr) -> Client {
-        Client { stream: TcpStream::connect(addr).await.expect("connect"), correlation_id: 0 }
+        Client { connection: Connection::connect(addr, "streamlab-test").await.expect("connect") }
     }
 
     /// Sends `request` at `version` and reads its response.
     pub async fn send<R: Request>(&mut self, request: &R, version: i16) -> R::Response {
-        self.send_raw_request(request, version).await;
-        self.read_response::<R>(version).await.expect("a response")
+        self.connection.send(request, version).await.expect("a response")
     }
 
     pub async fn send_raw_request<R: Request>(&mut self, request: &R, version: i16) {
-        self.correlation_id += 1;
-        let mut header = RequestHeader::default();
-        header.request_api_key = R::KEY;
-        header.request_api_version = version;
-        header.correlation_id = self.correlation_id;
-        header.client_id = Some(StrBytes::from_static_str("streamlab-test"));
-        let mut body = BytesMut::new();
-        header.encode(&mut body, R::header_version(version)).expect("header");
-        request.encode(&mut body, version).expect("body");
-        let mut frame = BytesMut::new();
-        frame.put_i32(i32::try_from(body.len()).expect("size"));
-        frame.extend_from_slice(&body);
-        self.stream.write_all(&frame).await.expect("write");
+        self.connection.write_request(request, version).await.expect("write");
     }
 
     /// Reads one response; `None` if the broker closed the connection.
     pub async fn read_response<R: Request>(&mut self, version: i16) -> Option<R::Response> {
-        let mut frame = self.read_frame().await?;
-        let header_version = <R::Response as HeaderVersion>::header_version(version);
-        let header =
-            kafka_protocol::messages::ResponseHeader::decode(&mut frame, header_version).expect("response header");
-        assert_eq!(header.correlation_id, self.correlation_id);
-        Some(R::Response::decode(&mut frame, version).expect("response body"))
+        self.connection.read_response::<R>(version).await.ok()
     }
 
     pub async fn read_frame(&mut self) -> Option<Bytes> {
-        let mut size = [0u8; 4];
-        self.stream.read_exact(&mut size).await.ok()?;
-        let mut frame = vec![0; usize::try_from(i32::from_be_bytes(size)).expect("size")];
-        self.stream.read_exact(&mut frame).await.ok()?;
-        Some(Bytes::from(frame))
+        self.connection.read_frame().await.ok()
     }
 
     /// Writes arbitrary bytes (hostile-input tests).
     pub async fn write_raw(&mut self, bytes: &[u8]) {
-        let _ = self.stream.write_all(bytes).await;
+        let _ = self.connection.stream_mut().write_all(bytes).await;
     }
 
     /// True once the broker has closed the connection (reads EOF or reset).
     pub async fn is_closed(&mut self) -> bool {
         let mut byte = [0u8; 1];
         matches!(
-            tokio::time::timeout(std::time::Duration::from_secs(5), self.stream.read(&mut byte)).await,
+            tokio::time::timeout(std::time::Duration::from_secs(5), self.connection.stream_mut().read(&mut byte)).await,
             Ok(Ok(0) | Err(_))
         )
     }

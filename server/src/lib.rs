@@ -14,11 +14,15 @@
 //! * [`progress`]: learners and lesson progress in SQLite (sqlx, migrations in `migrations/`).
 //! * [`web`]: the axum router, the page handlers and templates (`templates/` at the repository
 //!   root), static assets (`static/`), the learner cookie and `--dev` live reload.
+//! * [`kafka`]: the server's Kafka client, over the wire protocol only (never broker internals).
+//! * [`exercises`]: exercise checks asked of the broker, with messages that say what was found.
 //! * [`check`]: `streamlab lessons check`.
 
 pub mod check;
 pub mod cli;
 pub mod course;
+pub mod exercises;
+pub mod kafka;
 pub mod progress;
 pub mod serve;
 pub mod web;

@@ -217,6 +217,53 @@ impl Progress {
         Ok(())
     }
 
+    /// Records a check run of an exercise; the first passing run marks the exercise passed.
+    pub async fn record_exercise_run(
+        &self,
+        learner: Uuid,
+        exercise_id: &str,
+        passed: bool,
+        now_ms: i64,
+    ) -> Result<(), Error> {
+        let id = learner.to_string();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO learners (id, created_at_ms) VALUES (?, ?) ON CONFLICT (id) DO NOTHING")
+            .bind(&id)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO exercise_runs (learner_id, exercise_id, passed, ran_at_ms) VALUES (?, ?, ?, ?)")
+            .bind(&id)
+            .bind(exercise_id)
+            .bind(i64::from(passed))
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        if passed {
+            sqlx::query(
+                "INSERT INTO exercise_progress (learner_id, exercise_id, passed_at_ms) VALUES (?, ?, ?) \
+                 ON CONFLICT (learner_id, exercise_id) DO NOTHING",
+            )
+            .bind(&id)
+            .bind(exercise_id)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The exercises this learner has passed.
+    pub async fn passed_exercises(&self, learner: Uuid) -> Result<Vec<String>, Error> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT exercise_id FROM exercise_progress WHERE learner_id = ? ORDER BY exercise_id")
+                .bind(learner.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
     /// Ensures the learner and the lesson's progress row exist, in one transaction.
     async fn touch(&self, learner_id: &str, slug: &str, now_ms: i64) -> Result<(), Error> {
         let mut tx = self.pool.begin().await?;

@@ -82,7 +82,8 @@ pub async fn run(args: ServeArgs, shutdown: impl Future<Output = ()> + Send + 's
 
     let listener = TcpListener::bind(args.http).await.map_err(|source| ServeError::Bind { addr: args.http, source })?;
     let addr = listener.local_addr().map_err(ServeError::Serve)?;
-    let state = AppState::new(course, source.clone(), Progress::new(pool), args.dev);
+    let kafka = crate::kafka::Kafka::new(broker.local_addr());
+    let state = AppState::new(course, source.clone(), Progress::new(pool), kafka, args.dev);
 
     // Kept alive until the server stops: dropping the watcher stops watching.
     let _watcher = match (args.dev, source.dir()) {

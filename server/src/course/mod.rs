@@ -113,6 +113,11 @@ impl Course {
         (prev, self.lessons.get(i + 1))
     }
 
+    /// The exercise with this id and the lesson it is in.
+    pub fn exercise(&self, id: &str) -> Option<(&Lesson, &Exercise)> {
+        self.lessons.iter().find_map(|lesson| lesson.exercises.iter().find(|e| e.id == id).map(|e| (lesson, e)))
+    }
+
     pub fn module(&self, id: &str) -> Option<&Module> {
         self.modules.iter().find(|m| m.id == id)
     }

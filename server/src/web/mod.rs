@@ -3,6 +3,7 @@
 //! Pages are rendered on the server with askama (templates in `templates/` at the repository
 //! root) and read fine without JavaScript; `static/app.js` only adds live reload in `--dev`.
 
+mod api;
 mod assets;
 mod error;
 mod learner;
@@ -22,6 +23,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::course::{Course, CourseSource};
+use crate::kafka::Kafka;
 use crate::progress::Progress;
 
 pub use learner::{LEARNER_COOKIE, Learner};
@@ -40,12 +42,18 @@ struct Inner {
     progress: Progress,
     /// `Some` in `--dev`: every reload of the course is announced here.
     reloads: Option<broadcast::Sender<()>>,
+    /// The learners' broker, reached through the Kafka protocol.
+    kafka: Kafka,
 }
 
 impl AppState {
-    pub fn new(course: Course, source: CourseSource, progress: Progress, dev: bool) -> Self {
+    pub fn new(course: Course, source: CourseSource, progress: Progress, kafka: Kafka, dev: bool) -> Self {
         let reloads = dev.then(|| broadcast::channel(16).0);
-        Self { inner: Arc::new(Inner { course: RwLock::new(Arc::new(course)), source, progress, reloads }) }
+        Self { inner: Arc::new(Inner { course: RwLock::new(Arc::new(course)), source, progress, reloads, kafka }) }
+    }
+
+    pub fn kafka(&self) -> &Kafka {
+        &self.inner.kafka
     }
 
     pub fn course(&self) -> Arc<Course> {
@@ -89,11 +97,13 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(pages::course_map))
         .route("/lessons/{slug}", get(pages::lesson))
         .route("/lessons/{slug}/complete", post(pages::complete_lesson))
+        .route("/api/exercises/{id}/check", post(api::check_exercise))
         .route_layer(middleware::from_fn(learner::identify));
     let mut router = Router::new()
         .merge(pages)
         .route("/static/{*path}", get(assets::static_asset))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/api/{*path}", axum::routing::any(api::not_found))
         .fallback(pages::not_found);
     if state.is_dev() {
         router = router.route("/dev/reload", get(live_reload::events));

@@ -9,6 +9,7 @@ use tower::ServiceExt;
 
 use super::*;
 use crate::course::{Course, CourseSource};
+use crate::kafka::Kafka;
 use crate::progress::Progress;
 
 const COURSE_TOML: &str = "title = \"Test Course\"\n[[module]]\nid = \"basics\"\ntitle = \"Basics\"\n";
@@ -28,7 +29,9 @@ fn test_app(pool: SqlitePool, lessons: &[(&str, &str)], dev: bool) -> TestApp {
     }
     let source = CourseSource::Dir(dir.path().to_owned());
     let course = Course::load(&source).expect("course");
-    let state = AppState::new(course, source, Progress::new(pool), dev);
+    // Pages never ask the broker; an address nothing listens on proves it.
+    let kafka = Kafka::new(([127, 0, 0, 1], 9).into());
+    let state = AppState::new(course, source, Progress::new(pool), kafka, dev);
     TestApp { router: app(state), _dir: dir }
 }
 
@@ -214,4 +217,122 @@ async fn live_reload_exists_only_in_dev(pool: SqlitePool) {
     let map = send(&dev, "GET", "/", None).await;
     assert!(map.body.contains("<body data-dev-reload=\"/dev/reload\">"));
     assert!(map.body.contains("<script type=\"module\" src=\"/static/app.js\"></script>"));
+}
+
+const EXERCISE_LESSON: &str = "+++\ntitle = \"Keys\"\nslug = \"keys\"\nmodule = \"basics\"\norder = 3\n+++\n\n```exercise\nid = \"keyed-orders\"\ntitle = \"Keyed orders\"\ntask = \"Create `orders`.\"\nsolution = \"kafka-topics.sh --create --topic orders --partitions 3\"\n\n[[check]]\nkind = \"topic\"\ntopic = \"orders\"\npartitions = 3\n\n[[check]]\nkind = \"records\"\ntopic = \"orders\"\nkey = \"user-42\"\nmin = 2\nsame_partition = true\n\n[[check]]\nkind = \"offsets\"\ntopic = \"orders\"\npartition = 0\nlog_start_offset = 0\n```\n";
+
+/// The app with a real broker on a free port, as `streamlab serve` runs it.
+async fn app_with_broker(pool: SqlitePool) -> (TestApp, broker::Broker, tempfile::TempDir) {
+    let broker_dir = tempfile::tempdir().expect("tempdir");
+    let broker =
+        broker::Broker::start(broker::BrokerConfig::new(([127, 0, 0, 1], 0).into(), broker_dir.path().to_owned()))
+            .await
+            .expect("broker");
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("course.toml"), COURSE_TOML).expect("write");
+    std::fs::write(dir.path().join("03-keys.md"), EXERCISE_LESSON).expect("write");
+    let source = CourseSource::Dir(dir.path().to_owned());
+    let course = Course::load(&source).expect("course");
+    assert_eq!(course.diagnostics, []);
+    let state = AppState::new(course, source, Progress::new(pool), Kafka::new(broker.local_addr()), false);
+    (TestApp { router: app(state), _dir: dir }, broker, broker_dir)
+}
+
+fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn exercise_checks_ask_the_broker_and_say_what_is_missing(pool: SqlitePool) {
+    use broker::testkit::{Client, batch};
+    use kafka_protocol::messages::create_topics_request::CreatableTopic;
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    use kafka_protocol::messages::{CreateTopicsRequest, ProduceRequest, TopicName};
+    use kafka_protocol::protocol::StrBytes;
+
+    let (app, broker, _broker_dir) = app_with_broker(pool.clone()).await;
+    let cookie = learner_cookie(&send(&app, "GET", "/", None).await);
+
+    let reply = send(&app, "POST", "/api/exercises/keyed-orders/check", Some(&cookie)).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let result = json(&reply.body);
+    assert_eq!(result["passed"], false);
+    assert_eq!(result["checks"][0]["description"], "Topic `orders` exists with 3 partitions");
+    assert_eq!(result["checks"][0]["passed"], false);
+    assert_eq!(result["checks"][0]["message"], "topic orders does not exist");
+
+    // The learner creates the topic with one partition too few, and produces with their key.
+    let mut client = Client::connect(broker.local_addr()).await;
+    let mut topic = CreatableTopic::default();
+    topic.name = TopicName(StrBytes::from_static_str("orders"));
+    topic.num_partitions = 2;
+    topic.replication_factor = 1;
+    let mut create = CreateTopicsRequest::default();
+    create.topics = vec![topic];
+    assert_eq!(client.send(&create, 7).await.topics[0].error_code, 0);
+    let result = json(&send(&app, "POST", "/api/exercises/keyed-orders/check", Some(&cookie)).await.body);
+    assert_eq!(result["checks"][0]["message"], "topic orders has 2 partitions, expected 3");
+
+    let mut delete = kafka_protocol::messages::DeleteTopicsRequest::default();
+    delete.topic_names = vec![TopicName(StrBytes::from_static_str("orders"))];
+    client.send(&delete, 5).await;
+    topic = CreatableTopic::default();
+    topic.name = TopicName(StrBytes::from_static_str("orders"));
+    topic.num_partitions = 3;
+    topic.replication_factor = 1;
+    create.topics = vec![topic];
+    assert_eq!(client.send(&create, 7).await.topics[0].error_code, 0);
+    let mut data = PartitionProduceData::default();
+    data.index = 1;
+    data.records = Some(batch(
+        &[(Some("user-42"), "order-1"), (Some("user-42"), "order-2")],
+        1,
+        kafka_protocol::records::Compression::None,
+    ));
+    let mut topic_data = TopicProduceData::default();
+    topic_data.name = TopicName(StrBytes::from_static_str("orders"));
+    topic_data.partition_data = vec![data];
+    let mut produce = ProduceRequest::default();
+    produce.acks = -1;
+    produce.timeout_ms = 5_000;
+    produce.topic_data = vec![topic_data];
+    assert_eq!(client.send(&produce, 9).await.responses[0].partition_responses[0].error_code, 0);
+
+    let result = json(&send(&app, "POST", "/api/exercises/keyed-orders/check", Some(&cookie)).await.body);
+    assert_eq!(result["passed"], true, "{result}");
+    assert_eq!(result["checks"][1]["message"], "topic orders has 2 record(s) with key user-42");
+    assert_eq!(result["checks"][2]["message"], "partition orders-0 spans offsets 0 to 0");
+    let passed: Vec<(String,)> =
+        sqlx::query_as("SELECT exercise_id FROM exercise_progress").fetch_all(&pool).await.expect("rows");
+    assert_eq!(passed, [("keyed-orders".to_owned(),)]);
+    let (runs,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM exercise_runs").fetch_one(&pool).await.expect("count");
+    assert_eq!(runs, 3);
+    broker.shutdown().await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn api_errors_are_json(pool: SqlitePool) {
+    let app = default_app(pool);
+    let unknown = send(&app, "POST", "/api/exercises/no-such-exercise/check", None).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(json(&unknown.body)["error"], "no exercise has the id `no-such-exercise`");
+    let nowhere = send(&app, "GET", "/api/nothing", None).await;
+    assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
+    assert_eq!(json(&nowhere.body)["error"], "no such API endpoint");
+    let wrong_method = send(&app, "GET", "/api/exercises/x/check", None).await;
+    assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_unreachable_broker_is_a_503_with_a_reason(pool: SqlitePool) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("course.toml"), COURSE_TOML).expect("write");
+    std::fs::write(dir.path().join("03-keys.md"), EXERCISE_LESSON).expect("write");
+    let source = CourseSource::Dir(dir.path().to_owned());
+    let course = Course::load(&source).expect("course");
+    let state = AppState::new(course, source, Progress::new(pool), Kafka::new(([127, 0, 0, 1], 9).into()), false);
+    let app = TestApp { router: app(state), _dir: dir };
+    let reply = send(&app, "POST", "/api/exercises/keyed-orders/check", None).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(json(&reply.body)["error"].as_str().expect("text").starts_with("the Kafka broker could not be asked"));
 }

@@ -1,0 +1,240 @@
+//! Exercise checks: each `[[check]]` of an exercise block, asked of the broker through the
+//! Kafka protocol ([`crate::kafka`]), with a message that says what was found when it fails
+//! ("topic orders has 1 partition, expected 3").
+
+use crate::course::blocks::{Check, Exercise, GroupCheck, OffsetsCheck, RecordsCheck, TopicCheck};
+use crate::kafka::{Kafka, KafkaError, RecordView};
+
+/// Most records read per partition for a `records` check: exercises produce a handful; the cap
+/// keeps a learner who produced a million from slowing everyone's checks.
+const RECORDS_READ_MAX: usize = 10_000;
+
+/// The result of one check, as the page and `POST /api/exercises/{id}/check` show it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CheckOutcome {
+    pub description: String,
+    pub passed: bool,
+    pub message: String,
+}
+
+/// Runs every check of `exercise`. A broker that cannot be reached is an error for the whole run
+/// (the learner sees "the broker is not reachable", not a list of false failures).
+pub async fn run_checks(kafka: &Kafka, exercise: &Exercise) -> Result<Vec<CheckOutcome>, KafkaError> {
+    let mut outcomes = Vec::new();
+    for check in &exercise.checks {
+        let (passed, message) = match check {
+            Check::Topic(c) => topic(kafka, c).await?,
+            Check::Records(c) => records(kafka, c).await?,
+            Check::Offsets(c) => offsets(kafka, c).await?,
+            Check::Group(c) => group(kafka, c).await?,
+        };
+        outcomes.push(CheckOutcome { description: check.description(), passed, message });
+    }
+    Ok(outcomes)
+}
+
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
+async fn topic(kafka: &Kafka, check: &TopicCheck) -> Result<(bool, String), KafkaError> {
+    let name = &check.topic;
+    let Some(topic) = kafka.topic(name).await? else {
+        return Ok(if check.exists {
+            (false, format!("topic {name} does not exist"))
+        } else {
+            (true, format!("topic {name} does not exist"))
+        });
+    };
+    if !check.exists {
+        return Ok((false, format!("topic {name} still exists")));
+    }
+    if let Some(expected) = check.partitions
+        && topic.partitions.len() != expected as usize
+    {
+        return Ok((
+            false,
+            format!("topic {name} has {}, expected {expected}", plural(topic.partitions.len(), "partition")),
+        ));
+    }
+    if let Some(expected) = check.replication_factor {
+        let actual = topic.partitions.first().map_or(0, |p| p.replicas.len());
+        if actual != usize::from(expected) {
+            return Ok((false, format!("topic {name} has replication factor {actual}, expected {expected}")));
+        }
+    }
+    if !check.config.is_empty() {
+        let configs = kafka.topic_configs(name).await?;
+        for (key, expected) in &check.config {
+            let actual = configs.get(key).map_or("(not set)", String::as_str);
+            if actual != expected {
+                return Ok((false, format!("topic {name} has {key}={actual}, expected {key}={expected}")));
+            }
+        }
+    }
+    Ok((true, format!("topic {name} exists with {}", plural(topic.partitions.len(), "partition"))))
+}
+
+async fn records(kafka: &Kafka, check: &RecordsCheck) -> Result<(bool, String), KafkaError> {
+    let name = &check.topic;
+    let Some(topic) = kafka.topic(name).await? else {
+        return Ok((false, format!("topic {name} does not exist")));
+    };
+    // Patterns were validated by `lessons check`; an invalid one here matches nothing.
+    let pattern = check.value_pattern.as_deref().map(regex::Regex::new).transpose().ok().flatten();
+    let mut matching: Vec<RecordView> = Vec::new();
+    for partition in &topic.partitions {
+        if check.partition.is_some_and(|p| p as i32 != partition.partition) {
+            continue;
+        }
+        let records = kafka.records(name, partition.partition, 0, RECORDS_READ_MAX).await?;
+        matching.extend(records.into_iter().filter(|r| {
+            check.key.as_ref().is_none_or(|key| r.key.as_ref() == Some(key))
+                && pattern.as_ref().is_none_or(|re| r.value.as_deref().is_some_and(|v| re.is_match(v)))
+        }));
+    }
+    let what = match (&check.key, check.partition) {
+        (Some(key), _) => format!("record(s) with key {key}"),
+        (None, Some(p)) => format!("record(s) on partition {p}"),
+        (None, None) => "record(s)".to_owned(),
+    };
+    let count = matching.len() as u64;
+    if let Some(min) = check.min
+        && count < min
+    {
+        return Ok((false, format!("topic {name} has {count} {what}, expected at least {min}")));
+    }
+    if let Some(max) = check.max
+        && count > max
+    {
+        return Ok((false, format!("topic {name} has {count} {what}, expected at most {max}")));
+    }
+    if check.same_partition {
+        let mut partitions: Vec<i32> = matching.iter().map(|r| r.partition).collect();
+        partitions.sort_unstable();
+        partitions.dedup();
+        if partitions.len() > 1 {
+            let list: Vec<String> = partitions.iter().map(ToString::to_string).collect();
+            return Ok((
+                false,
+                format!("the {what} are spread over partitions {}, expected one partition", list.join(", ")),
+            ));
+        }
+    }
+    if let Some(expected) = &check.values_in_order {
+        // In order within their partition, where Kafka guarantees order.
+        let found = expected_in_order(&matching, expected);
+        if found < expected.len() {
+            return Ok((
+                false,
+                format!("found {found} of the {} values in order; next expected `{}`", expected.len(), expected[found]),
+            ));
+        }
+    }
+    Ok((true, format!("topic {name} has {count} {what}")))
+}
+
+/// How many of `expected` appear, in that order, among one partition's values.
+fn expected_in_order(records: &[RecordView], expected: &[String]) -> usize {
+    let mut best = 0;
+    let mut partitions: Vec<i32> = records.iter().map(|r| r.partition).collect();
+    partitions.sort_unstable();
+    partitions.dedup();
+    for partition in partitions {
+        let mut found = 0;
+        for record in records.iter().filter(|r| r.partition == partition) {
+            if found < expected.len() && record.value.as_deref() == Some(expected[found].as_str()) {
+                found += 1;
+            }
+        }
+        best = best.max(found);
+    }
+    best
+}
+
+async fn offsets(kafka: &Kafka, check: &OffsetsCheck) -> Result<(bool, String), KafkaError> {
+    let place = format!("{}-{}", check.topic, check.partition);
+    let Some((log_start, log_end)) = kafka.offsets(&check.topic, check.partition as i32).await? else {
+        return Ok((false, format!("partition {place} does not exist")));
+    };
+    if let Some(expected) = check.log_start_offset
+        && expected != log_start
+    {
+        return Ok((false, format!("partition {place} has log start offset {log_start}, expected {expected}")));
+    }
+    if let Some(expected) = check.log_end_offset
+        && expected != log_end
+    {
+        return Ok((false, format!("partition {place} has log end offset {log_end}, expected {expected}")));
+    }
+    Ok((true, format!("partition {place} spans offsets {log_start} to {log_end}")))
+}
+
+async fn group(kafka: &Kafka, check: &GroupCheck) -> Result<(bool, String), KafkaError> {
+    let name = &check.group;
+    let Some(group) = kafka.group(name).await? else {
+        return Ok(if check.exists {
+            (false, format!("consumer group {name} does not exist"))
+        } else {
+            (true, format!("consumer group {name} does not exist"))
+        });
+    };
+    if !check.exists {
+        return Ok((false, format!("consumer group {name} still exists")));
+    }
+    if let Some(state) = check.state
+        && format!("{state:?}") != group.state
+    {
+        return Ok((false, format!("consumer group {name} is {}, expected {state:?}", group.state)));
+    }
+    if let Some(members) = check.members
+        && group.members != members as usize
+    {
+        return Ok((
+            false,
+            format!("consumer group {name} has {}, expected {members}", plural(group.members, "member")),
+        ));
+    }
+    if let Some(topic) = &check.topic
+        && (check.committed_offset.is_some() || check.max_lag.is_some())
+    {
+        let Some(info) = kafka.topic(topic).await? else {
+            return Ok((false, format!("topic {topic} does not exist")));
+        };
+        let partitions: Vec<i32> = match check.partition {
+            Some(p) => vec![p as i32],
+            None => info.partitions.iter().map(|p| p.partition).collect(),
+        };
+        let committed = kafka.committed_offsets(name, topic, &partitions).await?;
+        if let (Some(expected), Some(partition)) = (check.committed_offset, check.partition) {
+            match committed.get(&(partition as i32)) {
+                None => {
+                    return Ok((false, format!("consumer group {name} has no committed offset on {topic}-{partition}")));
+                }
+                Some(&actual) if actual != expected => {
+                    return Ok((
+                        false,
+                        format!(
+                            "consumer group {name} committed offset {actual} on {topic}-{partition}, expected {expected}"
+                        ),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(max_lag) = check.max_lag {
+            for partition in &partitions {
+                let end = kafka.offsets(topic, *partition).await?.map_or(0, |(_, end)| end);
+                // Kafka's lag: log end offset minus committed offset (everything, if none committed).
+                let lag = end - committed.get(partition).copied().unwrap_or(0);
+                if lag > max_lag {
+                    return Ok((
+                        false,
+                        format!("consumer group {name} lags {lag} on {topic}-{partition}, expected at most {max_lag}"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok((true, format!("consumer group {name} is {} with {}", group.state, plural(group.members, "member"))))
+}
