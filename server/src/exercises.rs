@@ -209,7 +209,10 @@ async fn group(kafka: &Kafka, check: &GroupCheck) -> Result<(bool, String), Kafk
         if let (Some(expected), Some(partition)) = (check.committed_offset, check.partition) {
             match committed.get(&(partition as i32)) {
                 None => {
-                    return Ok((false, format!("consumer group {name} has no committed offset on {topic}-{partition}")));
+                    return Ok((
+                        false,
+                        format!("consumer group {name} has no committed offset on {topic}-{partition}"),
+                    ));
                 }
                 Some(&actual) if actual != expected => {
                     return Ok((

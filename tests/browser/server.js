@@ -70,20 +70,21 @@ const MAX_LOG = 64 * 1024;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Start `streamlab serve --http 127.0.0.1:PORT --kafka 127.0.0.1:0 --data-dir TMP [...extraArgs]`
+ * Start `streamlab serve --http 127.0.0.1:PORT --kafka 127.0.0.1:KAFKA_PORT --data-dir TMP [...extraArgs]`
  * and wait until GET /healthz answers 200.
  *
- * Returns { baseUrl, port, dataDir, output(), stop() }. stop() kills the server and removes the
+ * Returns { baseUrl, port, kafka (its bootstrap address), dataDir, output(), stop() }. stop() kills the server and removes the
  * data dir; call it in an `after`/`finally`.
  */
 export async function startServer({ extraArgs = [], timeoutMs = 20_000 } = {}) {
   const bin = serverBinary();
   const port = await freePort();
+  const kafkaPort = await freePort();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'streamlab-test-'));
   const args = [
     'serve',
     '--http', `127.0.0.1:${port}`,
-    '--kafka', '127.0.0.1:0',
+    '--kafka', `127.0.0.1:${kafkaPort}`,
     '--data-dir', dataDir,
     ...extraArgs,
   ];
@@ -171,5 +172,5 @@ export async function startServer({ extraArgs = [], timeoutMs = 20_000 } = {}) {
     await sleep(100);
   }
 
-  return { baseUrl, port, dataDir, output: () => log, stop };
+  return { baseUrl, port, kafka: `127.0.0.1:${kafkaPort}`, dataDir, output: () => log, stop };
 }

@@ -272,8 +272,8 @@ fn exercise_html(exercise: &Exercise) -> String {
         escape(&exercise.title),
         render_fragment(&exercise.task),
     );
-    for check in &exercise.checks {
-        html.push_str(&format!("<li>{}</li>\n", inline_code(&check.description())));
+    for (index, check) in exercise.checks.iter().enumerate() {
+        html.push_str(&format!("<li data-check-index=\"{index}\">{}</li>\n", inline_code(&check.description())));
     }
     html.push_str("</ul>\n");
     if !exercise.hints.is_empty() {
@@ -286,10 +286,13 @@ fn exercise_html(exercise: &Exercise) -> String {
         }
         html.push_str("</ol>\n</details>\n");
     }
-    html.push_str(
-        "<p class=\"block-note\">Checking this exercise against the live broker arrives with the embedded broker. \
-         Try the task with your own Kafka client meanwhile.</p>\n</section>\n",
-    );
+    // The Check button asks the broker through `POST /api/exercises/{id}/check` (static/app.js).
+    html.push_str(&format!(
+        "<div class=\"exercise-actions\">\n<button type=\"button\" class=\"button\" data-testid=\"check-button\" \
+         data-exercise-id=\"{id}\">Check</button>\n<p class=\"check-result\" data-testid=\"check-result\" role=\"status\" \
+         aria-live=\"polite\" hidden></p>\n<noscript><p class=\"block-note\">Checking needs JavaScript; labs can call \
+         <code>POST /api/exercises/{id}/check</code>.</p></noscript>\n</div>\n</section>\n"
+    ));
     html
 }
 
@@ -527,10 +530,12 @@ mod tests {
             "<section class=\"exercise\" id=\"exercise-make-topic\" data-exercise-id=\"make-topic\" aria-labelledby=\"exercise-make-topic-title\">\n\
              <p class=\"block-kind\">Exercise</p>\n<h3 class=\"block-title\" id=\"exercise-make-topic-title\">Make a topic</h3>\n\
              <div class=\"exercise-task\"><p>Create <code>orders</code>.</p>\n</div>\n\
-             <ul class=\"exercise-checks\">\n<li>Topic <code>orders</code> exists with 3 partitions</li>\n</ul>\n\
+             <ul class=\"exercise-checks\">\n<li data-check-index=\"0\">Topic <code>orders</code> exists with 3 partitions</li>\n</ul>\n\
              <details class=\"hints\">\n<summary>Hints (1)</summary>\n<ol>\n<li>Use <code>--partitions</code></li>\n</ol>\n</details>\n\
-             <p class=\"block-note\">Checking this exercise against the live broker arrives with the embedded broker. \
-             Try the task with your own Kafka client meanwhile.</p>\n</section>\n"
+             <div class=\"exercise-actions\">\n<button type=\"button\" class=\"button\" data-testid=\"check-button\" \
+             data-exercise-id=\"make-topic\">Check</button>\n<p class=\"check-result\" data-testid=\"check-result\" role=\"status\" \
+             aria-live=\"polite\" hidden></p>\n<noscript><p class=\"block-note\">Checking needs JavaScript; labs can call \
+             <code>POST /api/exercises/make-topic/check</code>.</p></noscript>\n</div>\n</section>\n"
         );
         assert_eq!(out.exercises.len(), 1);
         assert_eq!(out.exercises[0].0, 10, "the fence line");
