@@ -282,6 +282,296 @@ impl Kafka {
     }
 }
 
+/// A record to produce: `(key, value)`.
+pub type ProducerRecord = (Option<String>, String);
+
+/// Kafka's answer to an admin request that it refused: the error code and its message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: i16,
+    pub message: String,
+}
+
+impl Kafka {
+    /// Every topic name, sorted.
+    pub async fn list_topics(&self) -> Result<Vec<String>, KafkaError> {
+        let mut request = MetadataRequest::default();
+        request.topics = None;
+        request.allow_auto_topic_creation = false;
+        let response = self.call(&request, 12).await?;
+        let mut names: Vec<String> =
+            response.topics.into_iter().filter_map(|t| t.name.map(|n| n.0.to_string())).collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// CreateTopics; the inner `Err` is Kafka's refusal (TOPIC_ALREADY_EXISTS, INVALID_CONFIG, ...).
+    pub async fn create_topic(
+        &self,
+        name: &str,
+        partitions: Option<i32>,
+        replication_factor: Option<i16>,
+        configs: &[(String, String)],
+    ) -> Result<Result<(), Refusal>, KafkaError> {
+        use kafka_protocol::messages::CreateTopicsRequest;
+        use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
+        let mut topic = CreatableTopic::default();
+        topic.name = topic_name(name);
+        topic.num_partitions = partitions.unwrap_or(-1);
+        topic.replication_factor = replication_factor.unwrap_or(-1);
+        topic.configs = configs
+            .iter()
+            .map(|(k, v)| {
+                let mut config = CreatableTopicConfig::default();
+                config.name = StrBytes::from_string(k.clone());
+                config.value = Some(StrBytes::from_string(v.clone()));
+                config
+            })
+            .collect();
+        let mut request = CreateTopicsRequest::default();
+        request.topics = vec![topic];
+        request.timeout_ms = 30_000;
+        let response = self.call(&request, 7).await?;
+        let result = response.topics.into_iter().next().ok_or(KafkaError::Broker(-1))?;
+        Ok(refusal(result.error_code, result.error_message.map(|m| m.to_string())))
+    }
+
+    pub async fn delete_topic(&self, name: &str) -> Result<Result<(), Refusal>, KafkaError> {
+        let mut request = kafka_protocol::messages::DeleteTopicsRequest::default();
+        request.topic_names = vec![topic_name(name)];
+        request.timeout_ms = 30_000;
+        let response = self.call(&request, 5).await?;
+        let result = response.responses.into_iter().next().ok_or(KafkaError::Broker(-1))?;
+        Ok(refusal(result.error_code, result.error_message.map(|m| m.to_string())))
+    }
+
+    pub async fn create_partitions(&self, name: &str, count: i32) -> Result<Result<(), Refusal>, KafkaError> {
+        use kafka_protocol::messages::CreatePartitionsRequest;
+        use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
+        let mut topic = CreatePartitionsTopic::default();
+        topic.name = topic_name(name);
+        topic.count = count;
+        let mut request = CreatePartitionsRequest::default();
+        request.topics = vec![topic];
+        request.timeout_ms = 30_000;
+        let response = self.call(&request, 3).await?;
+        let result = response.results.into_iter().next().ok_or(KafkaError::Broker(-1))?;
+        Ok(refusal(result.error_code, result.error_message.map(|m| m.to_string())))
+    }
+
+    /// IncrementalAlterConfigs on a topic: set these, delete those (back to defaults).
+    pub async fn alter_topic_configs(
+        &self,
+        name: &str,
+        set: &[(String, String)],
+        delete: &[String],
+    ) -> Result<Result<(), Refusal>, KafkaError> {
+        use kafka_protocol::messages::IncrementalAlterConfigsRequest;
+        use kafka_protocol::messages::incremental_alter_configs_request::{AlterConfigsResource, AlterableConfig};
+        let config = |key: &str, operation: i8, value: Option<&str>| {
+            let mut config = AlterableConfig::default();
+            config.name = StrBytes::from_string(key.to_owned());
+            config.config_operation = operation;
+            config.value = value.map(|v| StrBytes::from_string(v.to_owned()));
+            config
+        };
+        let mut resource = AlterConfigsResource::default();
+        resource.resource_type = 2;
+        resource.resource_name = StrBytes::from_string(name.to_owned());
+        resource.configs =
+            set.iter().map(|(k, v)| config(k, 0, Some(v))).chain(delete.iter().map(|k| config(k, 1, None))).collect();
+        let mut request = IncrementalAlterConfigsRequest::default();
+        request.resources = vec![resource];
+        let response = self.call(&request, 1).await?;
+        let result = response.responses.into_iter().next().ok_or(KafkaError::Broker(-1))?;
+        Ok(refusal(result.error_code, result.error_message.map(|m| m.to_string())))
+    }
+
+    /// Produces records as the Java producer would place them: a keyed record goes to
+    /// `murmur2(key) % partitions`; unkeyed records all go to one partition per call (the
+    /// sticky partitioner of KIP-480 fills a batch before moving on). Returns each record's
+    /// (partition, offset).
+    pub async fn produce(
+        &self,
+        topic: &str,
+        records: &[ProducerRecord],
+        acks: i16,
+    ) -> Result<Result<Vec<(i32, i64)>, Refusal>, KafkaError> {
+        use kafka_protocol::messages::ProduceRequest;
+        use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+        let Some(info) = self.topic(topic).await? else {
+            return Ok(Err(Refusal {
+                code: UNKNOWN_TOPIC_OR_PARTITION,
+                message: format!("Topic {topic} not present in metadata"),
+            }));
+        };
+        let count = i32::try_from(info.partitions.len()).unwrap_or(1).max(1);
+        let sticky = i32::try_from(
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos()),
+        )
+        .unwrap_or(0)
+            % count;
+        let mut by_partition: BTreeMap<i32, Vec<(usize, &ProducerRecord)>> = BTreeMap::new();
+        for (index, record) in records.iter().enumerate() {
+            let partition = record.0.as_ref().map_or(sticky, |key| partition_for_key(key.as_bytes(), count));
+            by_partition.entry(partition).or_default().push((index, record));
+        }
+        let now = i64::try_from(
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis()),
+        )
+        .unwrap_or(0);
+        let mut placed = vec![(0, -1); records.len()];
+        for (partition, batch_records) in by_partition {
+            let encoded = encode_batch(batch_records.iter().map(|(_, r)| *r), now)?;
+            let mut data = PartitionProduceData::default();
+            data.index = partition;
+            data.records = Some(encoded);
+            let mut topic_data = TopicProduceData::default();
+            topic_data.name = topic_name(topic);
+            topic_data.partition_data = vec![data];
+            let mut request = ProduceRequest::default();
+            request.acks = acks;
+            request.timeout_ms = 30_000;
+            request.topic_data = vec![topic_data];
+            let response = self.call(&request, 9).await?;
+            let answer = response.responses.into_iter().next().and_then(|t| t.partition_responses.into_iter().next());
+            let Some(answer) = answer else { return Err(KafkaError::Broker(-1)) };
+            if answer.error_code != 0 {
+                return Ok(Err(Refusal {
+                    code: answer.error_code,
+                    message: answer
+                        .error_message
+                        .map_or_else(|| format!("error code {}", answer.error_code), |m| m.to_string()),
+                }));
+            }
+            for (i, (index, _)) in batch_records.iter().enumerate() {
+                placed[*index] = (partition, answer.base_offset + i64::try_from(i).unwrap_or(0));
+            }
+        }
+        Ok(Ok(placed))
+    }
+}
+
+fn refusal(code: i16, message: Option<String>) -> Result<(), Refusal> {
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(Refusal { code, message: message.unwrap_or_else(|| format!("error code {code}")) })
+    }
+}
+
+/// One uncompressed record batch.
+fn encode_batch<'a>(
+    records: impl Iterator<Item = &'a (Option<String>, String)>,
+    now_ms: i64,
+) -> Result<bytes::Bytes, KafkaError> {
+    use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+    let records: Vec<Record> = records
+        .enumerate()
+        .map(|(i, (key, value))| {
+            let i = i64::try_from(i).unwrap_or(0);
+            Record {
+                transactional: false,
+                control: false,
+                partition_leader_epoch: -1,
+                producer_id: -1,
+                producer_epoch: -1,
+                timestamp_type: TimestampType::Creation,
+                offset: i,
+                // The encoder keeps records in one batch only while offset - sequence is constant.
+                sequence: i32::try_from(i).unwrap_or(0) - 1,
+                timestamp: now_ms,
+                key: key.as_ref().map(|k| bytes::Bytes::copy_from_slice(k.as_bytes())),
+                value: Some(bytes::Bytes::copy_from_slice(value.as_bytes())),
+                headers: Default::default(),
+                delete_horizon: false,
+            }
+        })
+        .collect();
+    let mut out = bytes::BytesMut::new();
+    RecordBatchEncoder::encode(&mut out, &records, &RecordEncodeOptions { version: 2, compression: Compression::None })
+        .map_err(|e| KafkaError::Client(ClientError::Codec(e.to_string())))?;
+    Ok(out.freeze())
+}
+
+/// Kafka's default partitioner for keyed records (`BuiltInPartitioner.partitionForKey`):
+/// `toPositive(murmur2(key)) % numPartitions`, so the console places keys where the Java
+/// producer (and `kafka-console-producer.sh`) would.
+pub fn partition_for_key(key: &[u8], partitions: i32) -> i32 {
+    let positive = murmur2(key) & 0x7fff_ffff;
+    positive % partitions.max(1)
+}
+
+/// Kafka's `Utils.murmur2` (MurmurHash2, seed 0x9747b28c), bit for bit.
+pub fn murmur2(data: &[u8]) -> i32 {
+    const SEED: u32 = 0x9747_b28c;
+    const M: u32 = 0x5bd1_e995;
+    const R: u32 = 24;
+    let length = data.len();
+    let mut h: u32 = SEED ^ (length as u32);
+    let chunks = data.chunks_exact(4);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        let mut k = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        k = k.wrapping_mul(M);
+        k ^= k >> R;
+        k = k.wrapping_mul(M);
+        h = h.wrapping_mul(M);
+        h ^= k;
+    }
+    match tail.len() {
+        3 => {
+            h ^= u32::from(tail[2]) << 16;
+            h ^= u32::from(tail[1]) << 8;
+            h ^= u32::from(tail[0]);
+            h = h.wrapping_mul(M);
+        }
+        2 => {
+            h ^= u32::from(tail[1]) << 8;
+            h ^= u32::from(tail[0]);
+            h = h.wrapping_mul(M);
+        }
+        1 => {
+            h ^= u32::from(tail[0]);
+            h = h.wrapping_mul(M);
+        }
+        _ => {}
+    }
+    h ^= h >> 13;
+    h = h.wrapping_mul(M);
+    h ^= h >> 15;
+    h as i32
+}
+
 fn topic_name(name: &str) -> TopicName {
     TopicName(StrBytes::from_string(name.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Test vectors from Kafka's `UtilsTest.testMurmur2`.
+    #[test]
+    fn murmur2_matches_kafka() {
+        let cases: [(&[u8], i32); 4] = [
+            (b"21", -973932308),
+            (b"foobar", -790332482),
+            (b"a-little-bit-long-string", -985981536),
+            (b"a-little-bit-longer-string", -1486304829),
+        ];
+        for (key, expected) in cases {
+            assert_eq!(murmur2(key), expected, "{}", String::from_utf8_lossy(key));
+        }
+    }
+
+    /// The placements the topics-and-partitions lesson shows.
+    #[test]
+    fn keys_land_where_the_lesson_says() {
+        let partition = |key: &str| partition_for_key(key.as_bytes(), 3);
+        assert_eq!(
+            [partition("user-8"), partition("user-42"), partition("user-13"), partition("user-7")],
+            [0, 1, 1, 2]
+        );
+    }
 }
