@@ -20,6 +20,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod console;
 pub mod course;
 pub mod exercises;
 pub mod kafka;
