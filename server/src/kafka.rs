@@ -155,6 +155,84 @@ impl Kafka {
             .collect())
     }
 
+    /// A topic's configs with where each value comes from (DescribeConfigs `config_source`:
+    /// 1 set on the topic, 5 Kafka's default, ...).
+    pub async fn topic_config_entries(&self, name: &str) -> Result<Option<Vec<(String, String, i8)>>, KafkaError> {
+        let mut resource = DescribeConfigsResource::default();
+        resource.resource_type = 2;
+        resource.resource_name = StrBytes::from_string(name.to_owned());
+        resource.configuration_keys = None;
+        let mut request = DescribeConfigsRequest::default();
+        request.resources = vec![resource];
+        let response = self.call(&request, 4).await?;
+        let result = response.results.into_iter().next().ok_or(KafkaError::Broker(-1))?;
+        match result.error_code {
+            0 => {}
+            UNKNOWN_TOPIC_OR_PARTITION => return Ok(None),
+            code => return Err(KafkaError::Broker(code)),
+        }
+        Ok(Some(
+            result
+                .configs
+                .into_iter()
+                .map(|c| (c.name.to_string(), c.value.map(|v| v.to_string()).unwrap_or_default(), c.config_source))
+                .collect(),
+        ))
+    }
+
+    /// ListOffsets for one partition at a protocol timestamp (-1 latest, -2 earliest, -3 max
+    /// timestamp, or milliseconds); `Ok(None)` when no record qualifies.
+    pub async fn offset_at(&self, topic: &str, partition: i32, timestamp: i64) -> Result<Option<i64>, KafkaError> {
+        let mut requested = ListOffsetsPartition::default();
+        requested.partition_index = partition;
+        requested.timestamp = timestamp;
+        requested.current_leader_epoch = -1;
+        let mut list_topic = ListOffsetsTopic::default();
+        list_topic.name = topic_name(topic);
+        list_topic.partitions = vec![requested];
+        let mut request = ListOffsetsRequest::default();
+        request.replica_id = BrokerId(-1);
+        request.topics = vec![list_topic];
+        let response = self.call(&request, 7).await?;
+        let answer = response.topics.into_iter().next().and_then(|t| t.partitions.into_iter().next());
+        let Some(answer) = answer else { return Err(KafkaError::Broker(-1)) };
+        if answer.error_code != 0 {
+            return Err(KafkaError::Broker(answer.error_code));
+        }
+        Ok((answer.offset >= 0).then_some(answer.offset))
+    }
+
+    /// Commits offsets for a group that has no active members (a "simple" commit, generation -1,
+    /// as a consumer using `assign()` makes).
+    pub async fn commit_offsets(
+        &self,
+        group: &str,
+        topic: &str,
+        offsets: &[(i32, i64)],
+    ) -> Result<Result<(), Refusal>, KafkaError> {
+        use kafka_protocol::messages::OffsetCommitRequest;
+        use kafka_protocol::messages::offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};
+        let mut commit_topic = OffsetCommitRequestTopic::default();
+        commit_topic.name = topic_name(topic);
+        commit_topic.partitions = offsets
+            .iter()
+            .map(|&(partition, offset)| {
+                let mut p = OffsetCommitRequestPartition::default();
+                p.partition_index = partition;
+                p.committed_offset = offset;
+                p
+            })
+            .collect();
+        let mut request = OffsetCommitRequest::default();
+        request.group_id = GroupId(StrBytes::from_string(group.to_owned()));
+        request.generation_id_or_member_epoch = -1;
+        request.topics = vec![commit_topic];
+        let response = self.call(&request, 8).await?;
+        let code =
+            response.topics.iter().flat_map(|t| &t.partitions).map(|p| p.error_code).find(|&c| c != 0).unwrap_or(0);
+        Ok(refusal(code, None))
+    }
+
     /// `(log start offset, log end offset)` of a partition; `None` if it does not exist.
     ///
     /// "Log end offset" here is what a consumer sees as the end: the high watermark (on one

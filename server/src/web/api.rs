@@ -42,6 +42,35 @@ pub(super) async fn check_exercise(
     Json(json!({ "passed": passed, "checks": outcomes })).into_response()
 }
 
+/// The longest script the console accepts (a pasted solution is a few hundred bytes).
+const SCRIPT_MAX_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, serde::Deserialize)]
+pub(super) struct ConsoleRequest {
+    script: String,
+}
+
+/// `POST /api/console` with `{"script": "kafka-topics.sh --list ..."}`: runs the commands against
+/// the broker and answers `{"output": "...", "ok": bool}` with what the real tools would print.
+pub(super) async fn console(
+    State(state): State<AppState>,
+    Extension(Learner(_learner)): Extension<Learner>,
+    body: Result<Json<ConsoleRequest>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Json(request) = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            return error(rejection.status(), format!("expected {{\"script\": \"...\"}}: {}", rejection.body_text()));
+        }
+    };
+    if request.script.len() > SCRIPT_MAX_BYTES {
+        return error(StatusCode::PAYLOAD_TOO_LARGE, format!("a console script is at most {SCRIPT_MAX_BYTES} bytes"));
+    }
+    // Learners share one broker for now; the learner's identity is the seam for per-learner
+    // sandboxes (issue 5: "every console and check operation already carries the learner's identity").
+    Json(crate::console_exec::run_script(state.kafka(), &request.script).await).into_response()
+}
+
 /// Any other `/api/...` path.
 pub(super) async fn not_found() -> Response {
     error(StatusCode::NOT_FOUND, "no such API endpoint")

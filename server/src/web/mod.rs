@@ -98,6 +98,7 @@ pub fn app(state: AppState) -> Router {
         .route("/lessons/{slug}", get(pages::lesson))
         .route("/lessons/{slug}/complete", post(pages::complete_lesson))
         .route("/api/exercises/{id}/check", post(api::check_exercise))
+        .route("/api/console", post(api::console))
         .route_layer(middleware::from_fn(learner::identify));
     let mut router = Router::new()
         .merge(pages)

@@ -337,3 +337,40 @@ async fn an_unreachable_broker_is_a_503_with_a_reason(pool: SqlitePool) {
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(json(&reply.body)["error"].as_str().expect("text").starts_with("the Kafka broker could not be asked"));
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_console_runs_kafka_tool_commands_against_the_broker(pool: SqlitePool) {
+    let (app, broker, _broker_dir) = app_with_broker(pool).await;
+    let post = |body: String| {
+        let router = app.router.clone();
+        async move {
+            let request = Request::post("/api/console")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body))
+                .expect("request");
+            let response = router.oneshot(request).await.expect("response");
+            let status = response.status();
+            let bytes = response.into_body().collect().await.expect("body").to_bytes();
+            (status, json(&String::from_utf8_lossy(&bytes)))
+        }
+    };
+    let script = "kafka-topics.sh --bootstrap-server localhost:9092 --create --topic orders --partitions 3\n\
+                  kafka-console-producer.sh --bootstrap-server localhost:9092 --topic orders --property parse.key=true --property key.separator=:\n\
+                  user-42:order-1\nuser-42:order-2\n\
+                  kafka-console-consumer.sh --bootstrap-server localhost:9092 --topic orders --from-beginning --property print.key=true --property print.partition=true\n";
+    let (status, result) = post(serde_json::json!({ "script": script }).to_string()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(result["ok"], true, "{result}");
+    assert_eq!(
+        result["output"],
+        "Created topic orders.\nPartition:1\tuser-42\torder-1\nPartition:1\tuser-42\torder-2\nProcessed a total of 2 messages\n"
+    );
+    let (_, typo) =
+        post(serde_json::json!({ "script": "kafka-topics.sh --create --topic t --partition 3" }).to_string()).await;
+    assert_eq!(typo["ok"], false);
+    assert!(typo["output"].as_str().expect("text").contains("did you mean --partitions?"), "{typo}");
+    let (status, bad) = post("not json".to_owned()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(bad["error"].as_str().expect("text").starts_with("expected {\"script\""), "{bad}");
+    broker.shutdown().await;
+}
