@@ -64,3 +64,89 @@ for (const button of document.querySelectorAll('[data-testid="check-button"]')) 
     }
   });
 }
+
+// The in-page console: Enter runs the command (Shift+Enter adds a line, for producer input),
+// ArrowUp/ArrowDown walk the history. Commands go to POST /api/console; the output is what the
+// real Kafka tools print.
+const history = JSON.parse(sessionStorage.getItem("streamlab-console-history") || "[]");
+for (const consoleBox of document.querySelectorAll("[data-console]")) {
+  const form = consoleBox.querySelector("form");
+  const input = consoleBox.querySelector('[data-testid="console-input"]');
+  const output = consoleBox.querySelector('[data-testid="console-output"]');
+  let position = history.length;
+  const grow = () => {
+    input.rows = Math.min(12, Math.max(1, input.value.split("\n").length));
+  };
+  const run = async () => {
+    const script = input.value.trim();
+    if (!script) return;
+    history.push(script);
+    sessionStorage.setItem("streamlab-console-history", JSON.stringify(history.slice(-100)));
+    position = history.length;
+    input.value = "";
+    grow();
+    output.textContent += `$ ${script.replace(/\n/g, "\n> ")}\n`;
+    try {
+      const response = await fetch("/api/console", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ script }),
+      });
+      const body = await response.json();
+      output.textContent += response.ok ? body.output : `${body.error}\n`;
+    } catch (error) {
+      output.textContent += `Could not reach Streamlab: ${error.message}\n`;
+    }
+    output.scrollTop = output.scrollHeight;
+  };
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    run();
+  });
+  input.addEventListener("input", grow);
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault();
+      run();
+    } else if (event.key === "ArrowUp" && input.selectionStart === 0 && position > 0) {
+      event.preventDefault();
+      position -= 1;
+      input.value = history[position];
+      grow();
+    } else if (event.key === "ArrowDown" && input.selectionEnd === input.value.length && position < history.length) {
+      event.preventDefault();
+      position += 1;
+      input.value = history[position] ?? "";
+      grow();
+    }
+  });
+}
+
+// Copy buttons on the lesson's code blocks; on a page with a console, the command is also pasted
+// into the first one, ready to run.
+const firstConsoleInput = document.querySelector('[data-testid="console-input"]');
+for (const block of document.querySelectorAll(".lesson-body pre.code")) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "copy-button";
+  button.textContent = firstConsoleInput ? "Copy to console" : "Copy";
+  button.addEventListener("click", async () => {
+    const text = block.innerText.trim();
+    try {
+      await navigator.clipboard.writeText(text);
+    } catch {
+      // Clipboard access can be refused (no HTTPS, permissions); pasting into the console still works.
+    }
+    if (firstConsoleInput) {
+      firstConsoleInput.value = text;
+      firstConsoleInput.dispatchEvent(new Event("input"));
+      firstConsoleInput.focus();
+    }
+    button.textContent = "Copied";
+    setTimeout(() => {
+      button.textContent = firstConsoleInput ? "Copy to console" : "Copy";
+    }, 1500);
+  });
+  block.classList.add("has-copy-button");
+  block.append(button);
+}

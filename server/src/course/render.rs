@@ -286,7 +286,18 @@ fn exercise_html(exercise: &Exercise) -> String {
         }
         html.push_str("</ol>\n</details>\n");
     }
-    // The Check button asks the broker through `POST /api/exercises/{id}/check` (static/app.js).
+    // The console runs Kafka's command-line tools against the broker (`POST /api/console`), the
+    // Check button asks the broker whether the task is done (`POST /api/exercises/{id}/check`);
+    // both are wired by static/app.js.
+    html.push_str(&format!(
+        "<div class=\"console\" data-console>\n<pre class=\"console-output\" data-testid=\"console-output\" \
+         aria-live=\"polite\" aria-label=\"Console output\"></pre>\n<form class=\"console-form\">\n\
+         <label class=\"visually-hidden\" for=\"console-input-{id}\">Command</label>\n<span class=\"console-prompt\" \
+         aria-hidden=\"true\">$</span>\n<textarea id=\"console-input-{id}\" class=\"console-input\" data-testid=\"console-input\" \
+         rows=\"1\" spellcheck=\"false\" autocomplete=\"off\" autocapitalize=\"off\" \
+         placeholder=\"kafka-topics.sh --bootstrap-server localhost:9092 --list\"></textarea>\n\
+         <button type=\"submit\" class=\"button console-run\">Run</button>\n</form>\n</div>\n"
+    ));
     html.push_str(&format!(
         "<div class=\"exercise-actions\">\n<button type=\"button\" class=\"button\" data-testid=\"check-button\" \
          data-exercise-id=\"{id}\">Check</button>\n<p class=\"check-result\" data-testid=\"check-result\" role=\"status\" \
@@ -532,6 +543,13 @@ mod tests {
              <div class=\"exercise-task\"><p>Create <code>orders</code>.</p>\n</div>\n\
              <ul class=\"exercise-checks\">\n<li data-check-index=\"0\">Topic <code>orders</code> exists with 3 partitions</li>\n</ul>\n\
              <details class=\"hints\">\n<summary>Hints (1)</summary>\n<ol>\n<li>Use <code>--partitions</code></li>\n</ol>\n</details>\n\
+             <div class=\"console\" data-console>\n<pre class=\"console-output\" data-testid=\"console-output\" \
+             aria-live=\"polite\" aria-label=\"Console output\"></pre>\n<form class=\"console-form\">\n\
+             <label class=\"visually-hidden\" for=\"console-input-make-topic\">Command</label>\n<span class=\"console-prompt\" \
+             aria-hidden=\"true\">$</span>\n<textarea id=\"console-input-make-topic\" class=\"console-input\" data-testid=\"console-input\" \
+             rows=\"1\" spellcheck=\"false\" autocomplete=\"off\" autocapitalize=\"off\" \
+             placeholder=\"kafka-topics.sh --bootstrap-server localhost:9092 --list\"></textarea>\n\
+             <button type=\"submit\" class=\"button console-run\">Run</button>\n</form>\n</div>\n\
              <div class=\"exercise-actions\">\n<button type=\"button\" class=\"button\" data-testid=\"check-button\" \
              data-exercise-id=\"make-topic\">Check</button>\n<p class=\"check-result\" data-testid=\"check-result\" role=\"status\" \
              aria-live=\"polite\" hidden></p>\n<noscript><p class=\"block-note\">Checking needs JavaScript; labs can call \

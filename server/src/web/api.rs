@@ -24,7 +24,7 @@ pub(super) async fn check_exercise(
     Path(id): Path<String>,
 ) -> Response {
     let course = state.course();
-    let Some((_, exercise)) = course.exercise(&id) else {
+    let Some((lesson, exercise)) = course.exercise(&id) else {
         return error(StatusCode::NOT_FOUND, format!("no exercise has the id `{id}`"));
     };
     let outcomes: Vec<CheckOutcome> = match run_checks(state.kafka(), exercise).await {
@@ -35,11 +35,30 @@ pub(super) async fn check_exercise(
         }
     };
     let passed = outcomes.iter().all(|o| o.passed);
-    if let Err(failure) = state.progress().record_exercise_run(learner, &id, passed, now_ms()).await {
+    if let Err(failure) = record(&state, learner, lesson, &id, passed).await {
         tracing::error!(%failure, "cannot record an exercise run");
         return error(StatusCode::SERVICE_UNAVAILABLE, "the result could not be saved; try again");
     }
     Json(json!({ "passed": passed, "checks": outcomes })).into_response()
+}
+
+/// Stores the run; a lesson whose exercises are all passed is complete.
+async fn record(
+    state: &AppState,
+    learner: uuid::Uuid,
+    lesson: &crate::course::Lesson,
+    exercise_id: &str,
+    passed: bool,
+) -> Result<(), crate::progress::Error> {
+    let now = now_ms();
+    state.progress().record_exercise_run(learner, exercise_id, passed, now).await?;
+    if passed {
+        let done = state.progress().passed_exercises(learner).await?;
+        if lesson.exercises.iter().all(|e| done.contains(&e.id)) {
+            state.progress().complete(learner, &lesson.slug, now).await?;
+        }
+    }
+    Ok(())
 }
 
 /// The longest script the console accepts (a pasted solution is a few hundred bytes).
