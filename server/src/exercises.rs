@@ -93,21 +93,29 @@ async fn records(kafka: &Kafka, check: &RecordsCheck) -> Result<(bool, String), 
                 && pattern.as_ref().is_none_or(|re| r.value.as_deref().is_some_and(|v| re.is_match(v)))
         }));
     }
-    let what = match (&check.key, check.partition) {
-        (Some(key), _) => format!("record(s) with key {key}"),
-        (None, Some(p)) => format!("record(s) on partition {p}"),
-        (None, None) => "record(s)".to_owned(),
+    // "records with key user-42", "records on partition 2", "records".
+    let filter = match (&check.key, check.partition) {
+        (Some(key), _) => format!(" with key {key}"),
+        (None, Some(p)) => format!(" on partition {p}"),
+        (None, None) => String::new(),
     };
+    let what = format!("records{filter}");
     let count = matching.len() as u64;
     if let Some(min) = check.min
         && count < min
     {
-        return Ok((false, format!("topic {name} has {count} {what}, expected at least {min}")));
+        return Ok((
+            false,
+            format!("topic {name} has {}{filter}, expected at least {min}", plural(matching.len(), "record")),
+        ));
     }
     if let Some(max) = check.max
         && count > max
     {
-        return Ok((false, format!("topic {name} has {count} {what}, expected at most {max}")));
+        return Ok((
+            false,
+            format!("topic {name} has {}{filter}, expected at most {max}", plural(matching.len(), "record")),
+        ));
     }
     if check.same_partition {
         let mut partitions: Vec<i32> = matching.iter().map(|r| r.partition).collect();
@@ -131,7 +139,7 @@ async fn records(kafka: &Kafka, check: &RecordsCheck) -> Result<(bool, String), 
             ));
         }
     }
-    Ok((true, format!("topic {name} has {count} {what}")))
+    Ok((true, format!("topic {name} has {}{filter}", plural(matching.len(), "record"))))
 }
 
 /// How many of `expected` appear, in that order, among one partition's values.

@@ -301,7 +301,7 @@ async fn exercise_checks_ask_the_broker_and_say_what_is_missing(pool: SqlitePool
 
     let result = json(&send(&app, "POST", "/api/exercises/keyed-orders/check", Some(&cookie)).await.body);
     assert_eq!(result["passed"], true, "{result}");
-    assert_eq!(result["checks"][1]["message"], "topic orders has 2 record(s) with key user-42");
+    assert_eq!(result["checks"][1]["message"], "topic orders has 2 records with key user-42");
     assert_eq!(result["checks"][2]["message"], "partition orders-0 spans offsets 0 to 0");
     let passed: Vec<(String,)> =
         sqlx::query_as("SELECT exercise_id FROM exercise_progress").fetch_all(&pool).await.expect("rows");
