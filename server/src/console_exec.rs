@@ -5,14 +5,18 @@
 //! Supported so far: `kafka-topics` (create, list, describe, alter partitions, delete),
 //! `kafka-console-producer`, `kafka-console-consumer` (from the beginning, a partition, an
 //! offset; with `--group`, offsets are read from and committed to the group), `kafka-get-offsets`,
-//! `kafka-configs` on topics, and `help`. The other tools parse but answer that they are not
+//! `kafka-configs` on topics, `kafka-consumer-groups` (list, describe with lag, reset offsets
+//! with dry run and execute, delete), and `help`. The other tools parse but answer that they are not
 //! available in this console yet.
 
 use crate::console::format::{
-    self, ConfigDescription, ConfigEntry, ConfigResourceName, ConfigSource, ConsumedRecord, OffsetRow,
-    PartitionDescription, RecordTimestamp, TopicDescription,
+    self, ConfigDescription, ConfigEntry, ConfigResourceName, ConfigSource, ConsumedRecord, GroupDescription,
+    GroupOffsetRow, GroupResetPlan, GroupState, OffsetRow, PartitionDescription, RecordTimestamp, TopicDescription,
 };
-use crate::console::parse::{Acks, ConfigEntity, ConfigsAlter, OffsetSpec, PartitionFilter, Subscription};
+use crate::console::parse::{
+    Acks, ConfigEntity, ConfigsAlter, DescribeView, GroupSelection, GroupsResetOffsets, OffsetSpec, PartitionFilter,
+    ResetScope, ResetSpec, Subscription,
+};
 use crate::console::{Command, Invocation, help, parse_script};
 use crate::kafka::{Kafka, KafkaError};
 
@@ -297,6 +301,47 @@ async fn run(kafka: &Kafka, invocation: &Invocation) -> Result<Result<String, St
                 )),
             })
         }
+        Command::GroupsList(_) => {
+            let names: Vec<String> = kafka.list_groups().await?.into_iter().map(|(name, _)| name).collect();
+            Ok(Ok(format::groups_list(&names)))
+        }
+        Command::GroupsDescribe(describe) if describe.view == DescribeView::Offsets => {
+            let names = match &describe.groups {
+                GroupSelection::Groups(groups) => groups.clone(),
+                GroupSelection::AllGroups => kafka.list_groups().await?.into_iter().map(|(name, _)| name).collect(),
+            };
+            let mut descriptions = Vec::new();
+            for group in names {
+                descriptions.push(describe_group(kafka, &group).await?);
+            }
+            Ok(Ok(format::groups_describe_offsets(&descriptions, describe.verbose)))
+        }
+        Command::GroupsResetOffsets(reset) => reset_offsets(kafka, reset).await,
+        Command::GroupsDelete(delete) => {
+            let names = match &delete.groups {
+                GroupSelection::Groups(groups) => groups.clone(),
+                GroupSelection::AllGroups => kafka.list_groups().await?.into_iter().map(|(name, _)| name).collect(),
+            };
+            let results = kafka.delete_groups(&names).await?;
+            let deleted: Vec<String> = results.iter().filter(|(_, code)| *code == 0).map(|(g, _)| g.clone()).collect();
+            let failed: Vec<(String, String)> = results
+                .iter()
+                .filter(|(_, code)| *code != 0)
+                .map(|(g, code)| {
+                    let reason = match code {
+                        68 => "The group is not empty.".to_owned(),
+                        69 => "The group id does not exist.".to_owned(),
+                        other => format!("error code {other}"),
+                    };
+                    (g.clone(), reason)
+                })
+                .collect();
+            Ok(if failed.is_empty() {
+                Ok(format::groups_deleted(&deleted, &failed))
+            } else {
+                Err(format::groups_deleted(&deleted, &failed))
+            })
+        }
         _ => Ok(Err(format!(
             "{} is not available in this console yet.\n",
             invocation.text.split_whitespace().next().unwrap_or("this command")
@@ -307,4 +352,132 @@ async fn run(kafka: &Kafka, invocation: &Invocation) -> Result<Result<String, St
 fn alter_args(alter: &ConfigsAlter) -> String {
     let add: Vec<String> = alter.add.iter().map(|(k, v)| format!("{k}={v}")).collect();
     format!("--alter --add-config {}", add.join(","))
+}
+
+/// The offsets view of `kafka-consumer-groups --describe`: a row per partition a member owns,
+/// then per committed partition no member owns, with lag.
+async fn describe_group(kafka: &Kafka, group: &str) -> Result<GroupDescription, KafkaError> {
+    let Some((state, members)) = kafka.group_members(group).await? else {
+        return Ok(GroupDescription { group: group.to_owned(), state: GroupState::Dead, rows: Vec::new() });
+    };
+    let committed = kafka.all_committed_offsets(group).await?;
+    let committed_at = |topic: &str, partition: i32| {
+        committed.iter().find(|(t, p, _)| t == topic && *p == partition).map(|(_, _, offset)| *offset)
+    };
+    let mut rows = Vec::new();
+    let mut owned = Vec::new();
+    let mut members = members;
+    // The real tool lists members with the most partitions first.
+    members.sort_by_key(|m| std::cmp::Reverse(m.assignment.iter().map(|(_, p)| p.len()).sum::<usize>()));
+    for member in &members {
+        let mut assigned: Vec<(String, i32)> =
+            member.assignment.iter().flat_map(|(t, ps)| ps.iter().map(move |p| (t.clone(), *p))).collect();
+        assigned.sort();
+        for (topic, partition) in assigned {
+            let end = kafka.offsets(&topic, partition).await?.map(|(_, end)| end);
+            rows.push(GroupOffsetRow {
+                group: group.to_owned(),
+                topic: Some(topic.clone()),
+                partition: Some(partition),
+                leader_epoch: None,
+                current_offset: committed_at(&topic, partition),
+                log_end_offset: end,
+                consumer_id: Some(member.member_id.clone()),
+                host: Some(member.host.clone()),
+                client_id: Some(member.client_id.clone()),
+            });
+            owned.push((topic, partition));
+        }
+    }
+    let mut unowned: Vec<&(String, i32, i64)> =
+        committed.iter().filter(|(t, p, _)| !owned.contains(&(t.clone(), *p))).collect();
+    unowned.sort();
+    for (topic, partition, offset) in unowned {
+        let end = kafka.offsets(topic, *partition).await?.map(|(_, end)| end);
+        rows.push(GroupOffsetRow {
+            group: group.to_owned(),
+            topic: Some(topic.clone()),
+            partition: Some(*partition),
+            leader_epoch: None,
+            current_offset: Some(*offset),
+            log_end_offset: end,
+            consumer_id: None,
+            host: None,
+            client_id: None,
+        });
+    }
+    Ok(GroupDescription {
+        group: group.to_owned(),
+        state: GroupState::parse(&state).unwrap_or(GroupState::Unknown),
+        rows,
+    })
+}
+
+/// `kafka-consumer-groups --reset-offsets`: a plan (dry run, the default) or its execution. As in
+/// Kafka, only an inactive group may be reset.
+async fn reset_offsets(kafka: &Kafka, reset: &GroupsResetOffsets) -> Result<Result<String, String>, KafkaError> {
+    let names = match &reset.groups {
+        GroupSelection::Groups(groups) => groups.clone(),
+        GroupSelection::AllGroups => kafka.list_groups().await?.into_iter().map(|(name, _)| name).collect(),
+    };
+    let mut plans = Vec::new();
+    for group in names {
+        if let Some((state, members)) = kafka.group_members(&group).await?
+            && !members.is_empty()
+        {
+            return Ok(Err(format!(
+                "\nError: Assignments can only be reset if the group '{group}' is inactive, but the current state is {state}.\n"
+            )));
+        }
+        let committed = kafka.all_committed_offsets(&group).await?;
+        let targets: Vec<(String, i32)> = match &reset.scope {
+            ResetScope::AllTopics => committed.iter().map(|(t, p, _)| (t.clone(), *p)).collect(),
+            ResetScope::Topics(topics) => {
+                let mut targets = Vec::new();
+                for topic in topics {
+                    let Some(info) = kafka.topic(&topic.topic).await? else { continue };
+                    for partition in info.partitions.iter().map(|p| p.partition) {
+                        if topic.partitions.as_ref().is_none_or(|wanted| wanted.contains(&partition)) {
+                            targets.push((topic.topic.clone(), partition));
+                        }
+                    }
+                }
+                targets
+            }
+        };
+        let mut offsets = Vec::new();
+        for (topic, partition) in targets {
+            let Some((start, end)) = kafka.offsets(&topic, partition).await? else { continue };
+            let current = committed.iter().find(|(t, p, _)| *t == topic && *p == partition).map(|(_, _, o)| *o);
+            let wanted = match reset.to {
+                ResetSpec::Earliest => start,
+                ResetSpec::Latest => end,
+                ResetSpec::Current => current.unwrap_or(end),
+                ResetSpec::Offset(offset) => offset,
+                ResetSpec::ShiftBy(n) => current.unwrap_or(end).saturating_add(n),
+                ResetSpec::Datetime { timestamp_ms } => {
+                    kafka.offset_at(&topic, partition, timestamp_ms).await?.unwrap_or(end)
+                }
+                ResetSpec::ByDuration { duration_ms } => {
+                    let now = crate::progress::now_ms();
+                    kafka.offset_at(&topic, partition, now - duration_ms).await?.unwrap_or(end)
+                }
+            };
+            // Kafka clamps a reset into the partition's range.
+            offsets.push((topic, partition, wanted.clamp(start, end)));
+        }
+        if reset.execute {
+            let mut by_topic: std::collections::BTreeMap<String, Vec<(i32, i64)>> = std::collections::BTreeMap::new();
+            for (topic, partition, offset) in &offsets {
+                by_topic.entry(topic.clone()).or_default().push((*partition, *offset));
+            }
+            for (topic, partitions) in by_topic {
+                if let Err(refusal) = kafka.commit_offsets(&group, &topic, &partitions).await? {
+                    return Ok(Err(format!("\nError: {}\n", refusal.message)));
+                }
+            }
+        }
+        plans.push(GroupResetPlan { group, offsets });
+    }
+    Ok(Ok(format::groups_reset_offsets(&plans)))
 }

@@ -360,6 +360,98 @@ impl Kafka {
     }
 }
 
+/// A consumer group member as DescribeGroups reports it, with its decoded assignment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberDetail {
+    pub member_id: String,
+    pub client_id: String,
+    pub host: String,
+    /// `(topic, partitions)` the member was assigned.
+    pub assignment: Vec<(String, Vec<i32>)>,
+}
+
+impl Kafka {
+    /// Every consumer group: `(group id, state)`, sorted by id.
+    pub async fn list_groups(&self) -> Result<Vec<(String, String)>, KafkaError> {
+        let response = self.call(&kafka_protocol::messages::ListGroupsRequest::default(), 4).await?;
+        let mut groups: Vec<(String, String)> =
+            response.groups.into_iter().map(|g| (g.group_id.0.to_string(), g.group_state.to_string())).collect();
+        groups.sort();
+        Ok(groups)
+    }
+
+    /// A group's state and members (`None` if it does not exist).
+    pub async fn group_members(&self, group: &str) -> Result<Option<(String, Vec<MemberDetail>)>, KafkaError> {
+        use kafka_protocol::messages::ConsumerProtocolAssignment;
+        use kafka_protocol::protocol::Decodable;
+        let mut request = DescribeGroupsRequest::default();
+        request.groups = vec![GroupId(StrBytes::from_string(group.to_owned()))];
+        let response = self.call(&request, 5).await?;
+        let Some(described) = response.groups.into_iter().next() else { return Ok(None) };
+        if described.error_code != 0 {
+            return Err(KafkaError::Broker(described.error_code));
+        }
+        if described.group_state.as_str() == "Dead" {
+            return Ok(None);
+        }
+        let members = described
+            .members
+            .into_iter()
+            .map(|m| {
+                // The consumer protocol's assignment: a version (i16), then the partitions.
+                let mut bytes = m.member_assignment.clone();
+                let assignment = if bytes.len() >= 2 {
+                    let version = bytes.get_i16();
+                    ConsumerProtocolAssignment::decode(&mut bytes, version)
+                        .map(|a| {
+                            a.assigned_partitions
+                                .into_iter()
+                                .map(|tp| (tp.topic.0.to_string(), tp.partitions))
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
+                MemberDetail {
+                    member_id: m.member_id.to_string(),
+                    client_id: m.client_id.to_string(),
+                    host: m.client_host.to_string(),
+                    assignment,
+                }
+            })
+            .collect();
+        Ok(Some((described.group_state.to_string(), members)))
+    }
+
+    /// Every committed offset of a group: `(topic, partition, offset)`.
+    pub async fn all_committed_offsets(&self, group: &str) -> Result<Vec<(String, i32, i64)>, KafkaError> {
+        let mut request = OffsetFetchRequest::default();
+        request.group_id = GroupId(StrBytes::from_string(group.to_owned()));
+        request.topics = None;
+        let response = self.call(&request, 7).await?;
+        Ok(response
+            .topics
+            .into_iter()
+            .flat_map(|t| {
+                let topic = t.name.0.to_string();
+                t.partitions
+                    .into_iter()
+                    .filter(|p| p.committed_offset >= 0)
+                    .map(move |p| (topic.clone(), p.partition_index, p.committed_offset))
+            })
+            .collect())
+    }
+
+    /// DeleteGroups: `(group, error code)` for each.
+    pub async fn delete_groups(&self, groups: &[String]) -> Result<Vec<(String, i16)>, KafkaError> {
+        let mut request = kafka_protocol::messages::DeleteGroupsRequest::default();
+        request.groups_names = groups.iter().map(|g| GroupId(StrBytes::from_string(g.clone()))).collect();
+        let response = self.call(&request, 2).await?;
+        Ok(response.results.into_iter().map(|r| (r.group_id.0.to_string(), r.error_code)).collect())
+    }
+}
+
 /// A record to produce: `(key, value)`.
 pub type ProducerRecord = (Option<String>, String);
 

@@ -1,0 +1,103 @@
+//! Console scripts against a real broker, with the real tools' output.
+
+use server::console_exec::run_script;
+use server::kafka::Kafka;
+
+async fn broker() -> (broker::Broker, tempfile::TempDir, Kafka) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = broker::Broker::start(broker::BrokerConfig::new(([127, 0, 0, 1], 0).into(), dir.path().to_owned()))
+        .await
+        .expect("broker");
+    let kafka = Kafka::new(broker.local_addr());
+    (broker, dir, kafka)
+}
+
+async fn ok(kafka: &Kafka, script: &str) -> String {
+    let ran = run_script(kafka, script).await;
+    assert!(ran.ok, "{script}\n---\n{}", ran.output);
+    ran.output
+}
+
+#[tokio::test]
+async fn consumer_groups_describe_reset_and_delete() {
+    let (broker, _dir, kafka) = broker().await;
+    ok(&kafka, "kafka-topics.sh --bootstrap-server localhost:9092 --create --topic payments --partitions 1").await;
+    ok(&kafka, "kafka-console-producer.sh --bootstrap-server localhost:9092 --topic payments\np1\np2\np3\np4\np5")
+        .await;
+    let consumed = ok(
+        &kafka,
+        "kafka-console-consumer.sh --bootstrap-server localhost:9092 --topic payments --group billing --from-beginning --max-messages 3",
+    )
+    .await;
+    assert_eq!(consumed, "p1\np2\np3\nProcessed a total of 3 messages\n");
+
+    let described =
+        ok(&kafka, "kafka-consumer-groups.sh --bootstrap-server localhost:9092 --describe --group billing").await;
+    assert!(described.contains("Consumer group 'billing' has no active members."), "{described}");
+    let row = described.lines().find(|l| l.starts_with("billing")).expect("a row for billing");
+    let columns: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(
+        &columns[..6],
+        ["billing", "payments", "0", "3", "5", "2"],
+        "group topic partition current end lag: {row}"
+    );
+
+    // The next consumer in the group carries on from the commit.
+    let rest =
+        ok(&kafka, "kafka-console-consumer.sh --bootstrap-server localhost:9092 --topic payments --group billing")
+            .await;
+    assert_eq!(rest, "p4\np5\nProcessed a total of 2 messages\n");
+
+    let plan = ok(&kafka, "kafka-consumer-groups.sh --bootstrap-server localhost:9092 --group billing --reset-offsets --to-earliest --topic payments").await;
+    assert!(plan.contains("NEW-OFFSET"), "{plan}");
+    let dry = ok(&kafka, "kafka-consumer-groups.sh --bootstrap-server localhost:9092 --describe --group billing").await;
+    assert!(
+        dry.lines().any(|l| l.split_whitespace().take(4).eq(["billing", "payments", "0", "5"])),
+        "a dry run changes nothing: {dry}"
+    );
+    ok(&kafka, "kafka-consumer-groups.sh --bootstrap-server localhost:9092 --group billing --reset-offsets --to-earliest --topic payments --execute").await;
+    let reset =
+        ok(&kafka, "kafka-consumer-groups.sh --bootstrap-server localhost:9092 --describe --group billing").await;
+    assert!(
+        reset.lines().any(|l| l.split_whitespace().take(6).eq(["billing", "payments", "0", "0", "5", "5"])),
+        "{reset}"
+    );
+
+    assert_eq!(ok(&kafka, "kafka-consumer-groups.sh --bootstrap-server localhost:9092 --list").await, "billing\n");
+    let deleted =
+        ok(&kafka, "kafka-consumer-groups.sh --bootstrap-server localhost:9092 --delete --group billing").await;
+    assert!(deleted.contains("Deletion of requested consumer groups ('billing') was successful."), "{deleted}");
+    assert_eq!(ok(&kafka, "kafka-consumer-groups.sh --bootstrap-server localhost:9092 --list").await, "");
+    broker.shutdown().await;
+}
+
+#[tokio::test]
+async fn topics_configs_and_offsets() {
+    let (broker, _dir, kafka) = broker().await;
+    ok(&kafka, "kafka-topics.sh --bootstrap-server localhost:9092 --create --topic orders --partitions 2 --config retention.ms=60000").await;
+    assert_eq!(ok(&kafka, "kafka-topics.sh --bootstrap-server localhost:9092 --list").await, "orders\n");
+    let described = ok(&kafka, "kafka-topics.sh --bootstrap-server localhost:9092 --describe --topic orders").await;
+    assert!(
+        described.starts_with("Topic: orders\tPartitionCount: 2\tReplicationFactor: 1\tConfigs: retention.ms=60000\n"),
+        "{described}"
+    );
+    ok(&kafka, "kafka-topics.sh --bootstrap-server localhost:9092 --alter --topic orders --partitions 4").await;
+    ok(&kafka, "kafka-configs.sh --bootstrap-server localhost:9092 --alter --entity-type topics --entity-name orders --add-config cleanup.policy=compact").await;
+    let configs = ok(
+        &kafka,
+        "kafka-configs.sh --bootstrap-server localhost:9092 --describe --entity-type topics --entity-name orders",
+    )
+    .await;
+    assert!(configs.starts_with("Dynamic configs for topic orders are:\n"), "{configs}");
+    assert!(configs.contains("cleanup.policy=compact"), "{configs}");
+    ok(&kafka, "kafka-console-producer.sh --bootstrap-server localhost:9092 --topic orders --property parse.key=true --property key.separator=:\nuser-8:a\nuser-8:b").await;
+    let offsets = ok(&kafka, "kafka-get-offsets.sh --bootstrap-server localhost:9092 --topic orders").await;
+    let with_records: Vec<&str> = offsets.lines().filter(|l| l.ends_with(":2")).collect();
+    assert_eq!(with_records.len(), 1, "both records of one key on one partition: {offsets}");
+    let failed =
+        run_script(&kafka, "kafka-topics.sh --bootstrap-server localhost:9092 --create --topic orders --partitions 1")
+            .await;
+    assert!(!failed.ok);
+    assert!(failed.output.contains("Topic 'orders' already exists."), "{}", failed.output);
+    broker.shutdown().await;
+}
