@@ -137,6 +137,8 @@ impl From<&Lesson> for LessonLink {
 #[template(path = "lesson.html")]
 pub(super) struct LessonPage<'a> {
     pub chrome: Chrome,
+    /// The broker address for learners' own clients.
+    pub kafka_bootstrap: String,
     pub lesson: &'a Lesson,
     pub module_title: String,
     pub outline: &'a [OutlineEntry],
@@ -159,6 +161,7 @@ pub(super) async fn lesson(
     let prerequisites = lesson.prerequisites.iter().filter_map(|p| course.lesson(p)).map(LessonLink::from).collect();
     Ok(render(&LessonPage {
         chrome: Chrome::new(&state, &course.title),
+        kafka_bootstrap: state.kafka_bootstrap().to_owned(),
         lesson,
         module_title: course.module(&lesson.module).map(|m| m.title.clone()).unwrap_or_default(),
         outline: &lesson.outline,

@@ -257,6 +257,9 @@ async fn exercise_checks_ask_the_broker_and_say_what_is_missing(pool: SqlitePool
     let reply = send(&app, "POST", "/api/exercises/keyed-orders/check", Some(&cookie)).await;
     assert_eq!(reply.status, StatusCode::OK);
     let result = json(&reply.body);
+    let lesson = send(&app, "GET", "/lessons/keys", Some(&cookie)).await;
+    let bootstrap = format!("<code data-testid=\"bootstrap-address\">{}</code>", broker.local_addr());
+    assert!(lesson.body.contains(&bootstrap), "the own-client panel shows the broker address");
     assert_eq!(result["passed"], false);
     assert_eq!(result["checks"][0]["description"], "Topic `orders` exists with 3 partitions");
     assert_eq!(result["checks"][0]["passed"], false);
