@@ -137,22 +137,8 @@ impl Kafka {
 
     /// A topic's effective configs (every config, with defaults, as Kafka describes them).
     pub async fn topic_configs(&self, name: &str) -> Result<BTreeMap<String, String>, KafkaError> {
-        let mut resource = DescribeConfigsResource::default();
-        resource.resource_type = 2;
-        resource.resource_name = StrBytes::from_string(name.to_owned());
-        resource.configuration_keys = None;
-        let mut request = DescribeConfigsRequest::default();
-        request.resources = vec![resource];
-        let response = self.call(&request, 4).await?;
-        let result = response.results.into_iter().next().ok_or(KafkaError::Broker(-1))?;
-        if result.error_code != 0 {
-            return Err(KafkaError::Broker(result.error_code));
-        }
-        Ok(result
-            .configs
-            .into_iter()
-            .map(|c| (c.name.to_string(), c.value.map(|v| v.to_string()).unwrap_or_default()))
-            .collect())
+        let entries = self.topic_config_entries(name).await?.ok_or(KafkaError::Broker(UNKNOWN_TOPIC_OR_PARTITION))?;
+        Ok(entries.into_iter().map(|(name, value, _)| (name, value)).collect())
     }
 
     /// A topic's configs with where each value comes from (DescribeConfigs `config_source`:
@@ -238,28 +224,12 @@ impl Kafka {
     /// "Log end offset" here is what a consumer sees as the end: the high watermark (on one
     /// broker they are the same).
     pub async fn offsets(&self, topic: &str, partition: i32) -> Result<Option<(i64, i64)>, KafkaError> {
-        let mut answers = Vec::new();
-        for timestamp in [-2, -1] {
-            let mut requested = ListOffsetsPartition::default();
-            requested.partition_index = partition;
-            requested.timestamp = timestamp;
-            requested.current_leader_epoch = -1;
-            let mut list_topic = ListOffsetsTopic::default();
-            list_topic.name = topic_name(topic);
-            list_topic.partitions = vec![requested];
-            let mut request = ListOffsetsRequest::default();
-            request.replica_id = BrokerId(-1);
-            request.topics = vec![list_topic];
-            let response = self.call(&request, 7).await?;
-            let answer = response.topics.into_iter().next().and_then(|t| t.partitions.into_iter().next());
-            let Some(answer) = answer else { return Ok(None) };
-            match answer.error_code {
-                0 => answers.push(answer.offset),
-                UNKNOWN_TOPIC_OR_PARTITION => return Ok(None),
-                code => return Err(KafkaError::Broker(code)),
-            }
-        }
-        Ok(Some((answers[0], answers[1])))
+        let earliest = match self.offset_at(topic, partition, -2).await {
+            Err(KafkaError::Broker(UNKNOWN_TOPIC_OR_PARTITION)) => return Ok(None),
+            other => other?,
+        };
+        let latest = self.offset_at(topic, partition, -1).await?;
+        Ok(Some((earliest.unwrap_or(0), latest.unwrap_or(0))))
     }
 
     /// Up to `max_records` records of a partition from `from_offset` on.
