@@ -71,16 +71,28 @@ pub struct GroupInfo {
 #[derive(Debug)]
 pub struct Kafka {
     bootstrap: SocketAddr,
+    /// The address learners' own clients use (the broker's advertised address).
+    advertised: String,
     idle: Mutex<Vec<Connection>>,
 }
 
 impl Kafka {
     pub fn new(bootstrap: SocketAddr) -> Self {
-        Kafka { bootstrap, idle: Mutex::new(Vec::new()) }
+        Kafka { bootstrap, advertised: bootstrap.to_string(), idle: Mutex::new(Vec::new()) }
+    }
+
+    /// Shows learners `address` instead of the connect address (`--kafka-advertised`).
+    pub fn with_advertised(mut self, address: String) -> Self {
+        self.advertised = address;
+        self
     }
 
     pub fn bootstrap(&self) -> SocketAddr {
         self.bootstrap
+    }
+
+    pub fn advertised(&self) -> &str {
+        &self.advertised
     }
 
     async fn call<R: Request>(&self, request: &R, version: i16) -> Result<R::Response, KafkaError> {

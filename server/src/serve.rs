@@ -83,10 +83,11 @@ pub async fn run(args: ServeArgs, shutdown: impl Future<Output = ()> + Send + 's
     let listener = TcpListener::bind(args.http).await.map_err(|source| ServeError::Bind { addr: args.http, source })?;
     let addr = listener.local_addr().map_err(ServeError::Serve)?;
     let kafka = crate::kafka::Kafka::new(broker.local_addr());
-    let mut state = AppState::new(course, source.clone(), Progress::new(pool), kafka, args.dev);
-    if let Some((host, port)) = &args.kafka.kafka_advertised {
-        state = state.with_kafka_bootstrap(format!("{host}:{port}"));
-    }
+    let kafka = match &args.kafka.kafka_advertised {
+        Some((host, port)) => kafka.with_advertised(format!("{host}:{port}")),
+        None => kafka,
+    };
+    let state = AppState::new(course, source.clone(), Progress::new(pool), kafka, args.dev);
 
     // Kept alive until the server stops: dropping the watcher stops watching.
     let _watcher = match (args.dev, source.dir()) {

@@ -44,37 +44,12 @@ struct Inner {
     reloads: Option<broadcast::Sender<()>>,
     /// The learners' broker, reached through the Kafka protocol.
     kafka: Kafka,
-    /// The address learners give their own clients (the broker's advertised address).
-    kafka_bootstrap: String,
 }
 
 impl AppState {
     pub fn new(course: Course, source: CourseSource, progress: Progress, kafka: Kafka, dev: bool) -> Self {
         let reloads = dev.then(|| broadcast::channel(16).0);
-        let kafka_bootstrap = kafka.bootstrap().to_string();
-        Self {
-            inner: Arc::new(Inner {
-                course: RwLock::new(Arc::new(course)),
-                source,
-                progress,
-                reloads,
-                kafka,
-                kafka_bootstrap,
-            }),
-        }
-    }
-
-    /// Sets the address shown to learners for their own clients (`--kafka-advertised`).
-    pub fn with_kafka_bootstrap(self, address: String) -> Self {
-        let inner = Arc::try_unwrap(self.inner).map(|mut inner| {
-            inner.kafka_bootstrap = address;
-            Arc::new(inner)
-        });
-        Self { inner: inner.unwrap_or_else(|shared| shared) }
-    }
-
-    pub fn kafka_bootstrap(&self) -> &str {
-        &self.inner.kafka_bootstrap
+        Self { inner: Arc::new(Inner { course: RwLock::new(Arc::new(course)), source, progress, reloads, kafka }) }
     }
 
     pub fn kafka(&self) -> &Kafka {

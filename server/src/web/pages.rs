@@ -161,7 +161,7 @@ pub(super) async fn lesson(
     let prerequisites = lesson.prerequisites.iter().filter_map(|p| course.lesson(p)).map(LessonLink::from).collect();
     Ok(render(&LessonPage {
         chrome: Chrome::new(&state, &course.title),
-        kafka_bootstrap: state.kafka_bootstrap().to_owned(),
+        kafka_bootstrap: state.kafka().advertised().to_owned(),
         lesson,
         module_title: course.module(&lesson.module).map(|m| m.title.clone()).unwrap_or_default(),
         outline: &lesson.outline,
