@@ -5,13 +5,14 @@
 //! Supported so far: `kafka-topics` (create, list, describe, alter partitions, delete),
 //! `kafka-console-producer`, `kafka-console-consumer` (from the beginning, a partition, an
 //! offset; with `--group`, offsets are read from and committed to the group), `kafka-get-offsets`,
-//! `kafka-configs` on topics, `kafka-consumer-groups` (list, describe with lag, reset offsets
-//! with dry run and execute, delete), and `help`. The other tools parse but answer that they are not
+//! `kafka-configs` on topics, `kafka-consumer-groups` (list, describe offsets / members / state,
+//! reset offsets with dry run and execute, delete), and `help`. The other tools parse but answer that they are not
 //! available in this console yet.
 
 use crate::console::format::{
-    self, ConfigDescription, ConfigEntry, ConfigResourceName, ConfigSource, ConsumedRecord, GroupDescription,
-    GroupOffsetRow, GroupResetPlan, GroupState, OffsetRow, PartitionDescription, RecordTimestamp, TopicDescription,
+    self, BrokerNode, ConfigDescription, ConfigEntry, ConfigResourceName, ConfigSource, ConsumedRecord,
+    GroupDescription, GroupMember, GroupMembers, GroupOffsetRow, GroupResetPlan, GroupState, GroupStateDescription,
+    OffsetRow, PartitionDescription, RecordTimestamp, TopicDescription,
 };
 use crate::console::parse::{
     Acks, ConfigEntity, ConfigsAlter, DescribeView, GroupSelection, GroupsResetOffsets, OffsetSpec, PartitionFilter,
@@ -316,6 +317,67 @@ async fn run(kafka: &Kafka, invocation: &Invocation) -> Result<Result<String, St
             }
             Ok(Ok(format::groups_describe_offsets(&descriptions, describe.verbose)))
         }
+        Command::GroupsDescribe(describe) => {
+            let names = match &describe.groups {
+                GroupSelection::Groups(groups) => groups.clone(),
+                GroupSelection::AllGroups => kafka.list_groups().await?.into_iter().map(|(name, _)| name).collect(),
+            };
+            let mut details = Vec::new();
+            for group in names {
+                let detail = kafka.group_members(&group).await?;
+                details.push((group, detail));
+            }
+            let state_of = |detail: &Option<crate::kafka::GroupDetail>| {
+                detail.as_ref().map_or(GroupState::Dead, |d| GroupState::parse(&d.state).unwrap_or(GroupState::Unknown))
+            };
+            Ok(Ok(if describe.view == DescribeView::Members {
+                let groups: Vec<GroupMembers> = details
+                    .iter()
+                    .map(|(group, detail)| GroupMembers {
+                        group: group.clone(),
+                        state: state_of(detail),
+                        members: detail
+                            .iter()
+                            .flat_map(|d| &d.members)
+                            .map(|m| GroupMember {
+                                consumer_id: m.member_id.clone(),
+                                group_instance_id: None,
+                                host: m.host.clone(),
+                                client_id: m.client_id.clone(),
+                                assignment: m
+                                    .assignment
+                                    .iter()
+                                    .flat_map(|(t, ps)| ps.iter().map(move |p| (t.clone(), *p)))
+                                    .collect(),
+                                target_assignment: Vec::new(),
+                                member_epoch: None,
+                            })
+                            .collect(),
+                        target_assignment_epoch: None,
+                    })
+                    .collect();
+                format::groups_describe_members(&groups, describe.verbose)
+            } else {
+                let coordinator = BrokerNode {
+                    id: 1,
+                    host: kafka.bootstrap().ip().to_string(),
+                    port: i32::from(kafka.bootstrap().port()),
+                };
+                let groups: Vec<GroupStateDescription> = details
+                    .iter()
+                    .map(|(group, detail)| GroupStateDescription {
+                        group: group.clone(),
+                        coordinator: coordinator.clone(),
+                        assignment_strategy: detail.as_ref().map(|d| d.protocol.clone()).unwrap_or_default(),
+                        state: state_of(detail),
+                        members: detail.as_ref().map_or(0, |d| d.members.len()),
+                        group_epoch: None,
+                        target_assignment_epoch: None,
+                    })
+                    .collect();
+                format::groups_describe_state(&groups, describe.verbose)
+            }))
+        }
         Command::GroupsResetOffsets(reset) => reset_offsets(kafka, reset).await,
         Command::GroupsDelete(delete) => {
             let names = match &delete.groups {
@@ -357,9 +419,10 @@ fn alter_args(alter: &ConfigsAlter) -> String {
 /// The offsets view of `kafka-consumer-groups --describe`: a row per partition a member owns,
 /// then per committed partition no member owns, with lag.
 async fn describe_group(kafka: &Kafka, group: &str) -> Result<GroupDescription, KafkaError> {
-    let Some((state, members)) = kafka.group_members(group).await? else {
+    let Some(detail) = kafka.group_members(group).await? else {
         return Ok(GroupDescription { group: group.to_owned(), state: GroupState::Dead, rows: Vec::new() });
     };
+    let (state, members) = (detail.state, detail.members);
     let committed = kafka.all_committed_offsets(group).await?;
     let committed_at = |topic: &str, partition: i32| {
         committed.iter().find(|(t, p, _)| t == topic && *p == partition).map(|(_, _, offset)| *offset)
@@ -422,9 +485,10 @@ async fn reset_offsets(kafka: &Kafka, reset: &GroupsResetOffsets) -> Result<Resu
     };
     let mut plans = Vec::new();
     for group in names {
-        if let Some((state, members)) = kafka.group_members(&group).await?
-            && !members.is_empty()
+        if let Some(detail) = kafka.group_members(&group).await?
+            && !detail.members.is_empty()
         {
+            let state = detail.state;
             return Ok(Err(format!(
                 "\nError: Assignments can only be reset if the group '{group}' is inactive, but the current state is {state}.\n"
             )));

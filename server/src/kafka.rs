@@ -342,6 +342,15 @@ impl Kafka {
     }
 }
 
+/// A consumer group as DescribeGroups reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupDetail {
+    pub state: String,
+    /// The assignor the group chose (`range`, `cooperative-sticky`, ...).
+    pub protocol: String,
+    pub members: Vec<MemberDetail>,
+}
+
 /// A consumer group member as DescribeGroups reports it, with its decoded assignment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberDetail {
@@ -362,8 +371,8 @@ impl Kafka {
         Ok(groups)
     }
 
-    /// A group's state and members (`None` if it does not exist).
-    pub async fn group_members(&self, group: &str) -> Result<Option<(String, Vec<MemberDetail>)>, KafkaError> {
+    /// A group's state, assignor and members (`None` if it does not exist).
+    pub async fn group_members(&self, group: &str) -> Result<Option<GroupDetail>, KafkaError> {
         use kafka_protocol::messages::ConsumerProtocolAssignment;
         use kafka_protocol::protocol::Decodable;
         let mut request = DescribeGroupsRequest::default();
@@ -403,7 +412,11 @@ impl Kafka {
                 }
             })
             .collect();
-        Ok(Some((described.group_state.to_string(), members)))
+        Ok(Some(GroupDetail {
+            state: described.group_state.to_string(),
+            protocol: described.protocol_data.to_string(),
+            members,
+        }))
     }
 
     /// Every committed offset of a group: `(topic, partition, offset)`.

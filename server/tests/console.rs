@@ -63,6 +63,15 @@ async fn consumer_groups_describe_reset_and_delete() {
         "{reset}"
     );
 
+    let state =
+        ok(&kafka, "kafka-consumer-groups.sh --bootstrap-server localhost:9092 --describe --group billing --state")
+            .await;
+    let row = state.lines().find(|l| l.starts_with("billing")).expect("a state row");
+    assert!(row.contains("Empty") && row.trim_end().ends_with('0'), "state Empty with 0 members: {state}");
+    let members =
+        ok(&kafka, "kafka-consumer-groups.sh --bootstrap-server localhost:9092 --describe --group billing --members")
+            .await;
+    assert!(members.contains("Consumer group 'billing' has no active members."), "{members}");
     assert_eq!(ok(&kafka, "kafka-consumer-groups.sh --bootstrap-server localhost:9092 --list").await, "billing\n");
     let deleted =
         ok(&kafka, "kafka-consumer-groups.sh --bootstrap-server localhost:9092 --delete --group billing").await;
