@@ -180,7 +180,7 @@ async fn offsets(kafka: &Kafka, check: &OffsetsCheck) -> Result<(bool, String), 
 
 async fn group(kafka: &Kafka, check: &GroupCheck) -> Result<(bool, String), KafkaError> {
     let name = &check.group;
-    let Some(group) = kafka.group(name).await? else {
+    let Some(group) = kafka.group_members(name).await? else {
         return Ok(if check.exists {
             (false, format!("consumer group {name} does not exist"))
         } else {
@@ -196,11 +196,11 @@ async fn group(kafka: &Kafka, check: &GroupCheck) -> Result<(bool, String), Kafk
         return Ok((false, format!("consumer group {name} is {}, expected {state:?}", group.state)));
     }
     if let Some(members) = check.members
-        && group.members != members as usize
+        && group.members.len() != members as usize
     {
         return Ok((
             false,
-            format!("consumer group {name} has {}, expected {members}", plural(group.members, "member")),
+            format!("consumer group {name} has {}, expected {members}", plural(group.members.len(), "member")),
         ));
     }
     if let Some(topic) = &check.topic
@@ -247,5 +247,5 @@ async fn group(kafka: &Kafka, check: &GroupCheck) -> Result<(bool, String), Kafk
             }
         }
     }
-    Ok((true, format!("consumer group {name} is {} with {}", group.state, plural(group.members, "member"))))
+    Ok((true, format!("consumer group {name} is {} with {}", group.state, plural(group.members.len(), "member"))))
 }

@@ -62,12 +62,6 @@ pub struct RecordView {
     pub value: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GroupInfo {
-    pub state: String,
-    pub members: usize,
-}
-
 #[derive(Debug)]
 pub struct Kafka {
     bootstrap: SocketAddr,
@@ -297,22 +291,6 @@ impl Kafka {
         }
         out.truncate(max_records);
         Ok(out)
-    }
-
-    /// A consumer group's state and member count; `None` if the group does not exist.
-    pub async fn group(&self, group: &str) -> Result<Option<GroupInfo>, KafkaError> {
-        let mut request = DescribeGroupsRequest::default();
-        request.groups = vec![GroupId(StrBytes::from_string(group.to_owned()))];
-        let response = self.call(&request, 5).await?;
-        let Some(described) = response.groups.into_iter().next() else { return Ok(None) };
-        if described.error_code != 0 {
-            return Err(KafkaError::Broker(described.error_code));
-        }
-        // Kafka describes a group it does not know as Dead.
-        if described.group_state.as_str() == "Dead" {
-            return Ok(None);
-        }
-        Ok(Some(GroupInfo { state: described.group_state.to_string(), members: described.members.len() }))
     }
 
     /// The group's committed offset for each given partition of `topic` (absent: none committed).
