@@ -5,8 +5,10 @@
 //! simulator.
 
 pub mod config;
+pub mod controller;
 pub mod error;
 pub mod group;
+pub mod metadata;
 pub mod producer;
 pub mod replica;
 pub mod topic;

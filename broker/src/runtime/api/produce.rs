@@ -44,9 +44,9 @@ pub(super) fn handle(cluster: &Arc<Cluster>, request: ProduceRequest) -> Reply {
                     let min_insync = topic.topic.configs.get_i64("min.insync.replicas");
                     let records = partition_data.records.unwrap_or_default();
                     let mut inner = partition.lock();
-                    if acks == -1 && usize::try_from(min_insync).unwrap_or(usize::MAX) > inner.replica.isr.len() {
+                    if let Err(code) = inner.replica.check_enough_replicas(acks, min_insync) {
                         Err((
-                            ErrorCode::NotEnoughReplicas.code(),
+                            code.code(),
                             Some(format!(
                                 "The size of the current ISR {:?} is insufficient to satisfy the min.isr requirement of {min_insync} for partition {name}-{index}",
                                 inner.replica.isr

@@ -1,0 +1,502 @@
+//! The active KRaft controller's decisions (KIP-631): broker registration and heartbeats,
+//! fencing, topic creation, ISR changes and leader election.
+//!
+//! The controller decides by writing metadata records; it changes nothing else. Each method
+//! reads the controller's working [`MetadataImage`] — the metadata log applied up to its end,
+//! uncommitted records included, as Kafka's controller applies records to its timeline state as
+//! it writes them — and returns the records to append to the quorum's log. Only the broker
+//! sessions (when each broker last sent a heartbeat) live outside the log: like Kafka's
+//! `BrokerHeartbeatManager` they are in memory and start over on a new active controller.
+//!
+//! Election follows Kafka's `PartitionChangeBuilder`: the first replica, in replica order, that
+//! is in the ISR and not fenced; failing that, with `unclean.leader.election.enable=true`, the
+//! first unfenced replica at all (its log may miss acknowledged records: that is the
+//! "unclean" part); failing that, no leader. The ISR never becomes empty: when its last member
+//! is fenced it stays in, leaderless, so it can lead again cleanly when it returns.
+
+use std::collections::BTreeMap;
+
+use super::ErrorCode;
+use super::config::TopicConfigs;
+use super::metadata::{MetadataImage, MetadataRecord, NO_LEADER, PartitionRegistration};
+use super::replica::BrokerId;
+
+/// Kafka's controller settings that matter here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControllerConfig {
+    /// `broker.session.timeout.ms`: a broker without a heartbeat for this long is fenced.
+    pub broker_session_timeout_ms: u64,
+}
+
+impl Default for ControllerConfig {
+    fn default() -> Self {
+        ControllerConfig { broker_session_timeout_ms: 9_000 }
+    }
+}
+
+/// The answer to a broker heartbeat (BrokerHeartbeatResponse).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeartbeatReply {
+    pub is_fenced: bool,
+}
+
+/// The active controller's in-memory state.
+#[derive(Debug, Clone, Default)]
+pub struct Controller {
+    config: ControllerConfig,
+    /// When each registered broker last sent a heartbeat (or registered).
+    last_heartbeat_ms: BTreeMap<BrokerId, u64>,
+}
+
+impl Controller {
+    pub fn new(config: ControllerConfig) -> Self {
+        Controller { config, last_heartbeat_ms: BTreeMap::new() }
+    }
+
+    /// This node became the active controller: every broker gets a full session from now, as
+    /// a new controller cannot know when the old one last heard from them.
+    pub fn activate(&mut self, now_ms: u64, image: &MetadataImage) {
+        self.last_heartbeat_ms = image.brokers.keys().map(|&id| (id, now_ms)).collect();
+    }
+
+    fn has_valid_session(&self, now_ms: u64, broker_id: BrokerId) -> bool {
+        self.last_heartbeat_ms
+            .get(&broker_id)
+            .is_some_and(|&last| now_ms.saturating_sub(last) <= self.config.broker_session_timeout_ms)
+    }
+
+    /// BrokerRegistration: a broker started. A different incarnation of a broker whose session
+    /// is still alive is refused with DUPLICATE_BROKER_REGISTRATION (Kafka's
+    /// `ClusterControlManager`): a quickly restarted broker retries until the old session expires.
+    pub fn register_broker(
+        &mut self,
+        now_ms: u64,
+        image: &MetadataImage,
+        broker_id: BrokerId,
+        incarnation_id: u64,
+    ) -> Result<Vec<MetadataRecord>, ErrorCode> {
+        if let Some(existing) = image.brokers.get(&broker_id)
+            && existing.incarnation_id != incarnation_id
+            && !existing.fenced
+            && self.has_valid_session(now_ms, broker_id)
+        {
+            return Err(ErrorCode::DuplicateBrokerRegistration);
+        }
+        if image.brokers.get(&broker_id).is_some_and(|b| b.incarnation_id == incarnation_id) {
+            // A retried registration whose first attempt was written.
+            return Ok(Vec::new());
+        }
+        self.last_heartbeat_ms.insert(broker_id, now_ms);
+        Ok(vec![MetadataRecord::RegisterBroker { broker_id, incarnation_id }])
+    }
+
+    /// BrokerHeartbeat with the offset of the metadata the broker has applied. A fenced broker
+    /// that caught up with its own registration is unfenced, and then leads any leaderless
+    /// partition it is eligible for.
+    pub fn heartbeat(
+        &mut self,
+        now_ms: u64,
+        image: &MetadataImage,
+        broker_id: BrokerId,
+        broker_epoch: i64,
+        current_metadata_offset: i64,
+    ) -> Result<(HeartbeatReply, Vec<MetadataRecord>), ErrorCode> {
+        let registration = image.brokers.get(&broker_id).ok_or(ErrorCode::BrokerIdNotRegistered)?;
+        if registration.broker_epoch != broker_epoch {
+            return Err(ErrorCode::StaleBrokerEpoch);
+        }
+        self.last_heartbeat_ms.insert(broker_id, now_ms);
+        if !registration.fenced {
+            return Ok((HeartbeatReply { is_fenced: false }, Vec::new()));
+        }
+        if current_metadata_offset < registration.broker_epoch {
+            return Ok((HeartbeatReply { is_fenced: true }, Vec::new()));
+        }
+        let mut records = vec![MetadataRecord::UnfenceBroker { broker_id, broker_epoch }];
+        let mut after = image.clone();
+        after.apply(image.offset + 1, &records[0]);
+        records.extend(elect_leaderless(&after));
+        Ok((HeartbeatReply { is_fenced: false }, records))
+    }
+
+    /// Fences brokers whose session expired and moves their leadership and ISR membership
+    /// away (Kafka's `ReplicationControlManager.handleBrokerFenced`).
+    pub fn tick(&mut self, now_ms: u64, image: &MetadataImage) -> Vec<MetadataRecord> {
+        let expired: Vec<BrokerId> = image
+            .brokers
+            .values()
+            .filter(|b| !b.fenced && !self.has_valid_session(now_ms, b.broker_id))
+            .map(|b| b.broker_id)
+            .collect();
+        let mut records = Vec::new();
+        let mut after = image.clone();
+        for broker_id in expired {
+            let Some(broker_epoch) = after.brokers.get(&broker_id).map(|b| b.broker_epoch) else { continue };
+            let fence = MetadataRecord::FenceBroker { broker_id, broker_epoch };
+            after.apply(after.offset + 1, &fence);
+            records.push(fence);
+            let changes: Vec<MetadataRecord> = after
+                .partitions()
+                .filter(|(_, _, p)| p.isr.contains(&broker_id) || p.leader == broker_id)
+                .filter_map(|(topic, index, p)| remove_from_isr(&after, topic, index, p, broker_id))
+                .collect();
+            for change in changes {
+                after.apply(after.offset + 1, &change);
+                records.push(change);
+            }
+        }
+        records
+    }
+
+    /// When the next broker session expires, for the driver's timer.
+    pub fn next_deadline_ms(&self, image: &MetadataImage) -> Option<u64> {
+        image
+            .brokers
+            .values()
+            .filter(|b| !b.fenced)
+            .filter_map(|b| self.last_heartbeat_ms.get(&b.broker_id))
+            .map(|&last| last + self.config.broker_session_timeout_ms + 1)
+            .min()
+    }
+
+    /// CreateTopics: replicas placed round-robin over the unfenced brokers, the first of each
+    /// list being the preferred leader (a deterministic take on Kafka's striped placement).
+    pub fn create_topic(
+        &mut self,
+        image: &MetadataImage,
+        name: &str,
+        partitions: i32,
+        replication_factor: i32,
+        configs: TopicConfigs,
+    ) -> Result<Vec<MetadataRecord>, ErrorCode> {
+        if image.topics.contains_key(name) {
+            return Err(ErrorCode::TopicAlreadyExists);
+        }
+        if partitions < 1 {
+            return Err(ErrorCode::InvalidPartitions);
+        }
+        let active: Vec<BrokerId> = image.brokers.values().filter(|b| !b.fenced).map(|b| b.broker_id).collect();
+        let replication_factor =
+            usize::try_from(replication_factor).map_err(|_| ErrorCode::InvalidReplicationFactor)?;
+        if replication_factor == 0 || replication_factor > active.len() {
+            return Err(ErrorCode::InvalidReplicationFactor);
+        }
+        let mut records = vec![MetadataRecord::Topic { name: name.to_owned(), configs }];
+        for partition in 0..partitions {
+            let start = usize::try_from(partition).unwrap_or(0);
+            let replicas: Vec<BrokerId> = (0..replication_factor).map(|i| active[(start + i) % active.len()]).collect();
+            records.push(MetadataRecord::Partition {
+                topic: name.to_owned(),
+                partition,
+                leader: replicas[0],
+                isr: replicas.clone(),
+                replicas,
+            });
+        }
+        Ok(records)
+    }
+
+    /// IncrementalAlterConfigs on a topic. Turning on `unclean.leader.election.enable` elects
+    /// leaders for leaderless partitions at once, as Kafka's controller does.
+    pub fn alter_config(
+        &mut self,
+        image: &MetadataImage,
+        topic: &str,
+        name: &str,
+        value: Option<&str>,
+    ) -> Result<Vec<MetadataRecord>, ErrorCode> {
+        if !image.topics.contains_key(topic) {
+            return Err(ErrorCode::UnknownTopicOrPartition);
+        }
+        if let Some(value) = value {
+            super::config::validate_config(name, value).map_err(|_| ErrorCode::InvalidConfig)?;
+        }
+        let config = MetadataRecord::Config {
+            topic: topic.to_owned(),
+            name: name.to_owned(),
+            value: value.map(|v| v.trim().to_owned()),
+        };
+        let mut after = image.clone();
+        after.apply(image.offset + 1, &config);
+        let mut records = vec![config];
+        records.extend(elect_leaderless(&after));
+        Ok(records)
+    }
+
+    /// AlterPartition (KIP-497): a leader proposes a new ISR. It must be the current leader
+    /// (FENCED_LEADER_EPOCH), know the current partition epoch (INVALID_UPDATE_VERSION), and may
+    /// only add replicas that are registered and unfenced (INELIGIBLE_REPLICA, KIP-841).
+    #[allow(clippy::too_many_arguments)]
+    pub fn alter_partition(
+        &mut self,
+        image: &MetadataImage,
+        broker_id: BrokerId,
+        broker_epoch: i64,
+        topic: &str,
+        partition: i32,
+        leader_epoch: i32,
+        partition_epoch: i32,
+        new_isr: &[BrokerId],
+    ) -> Result<(Vec<MetadataRecord>, PartitionRegistration), ErrorCode> {
+        let registration = image.brokers.get(&broker_id).ok_or(ErrorCode::BrokerIdNotRegistered)?;
+        if registration.broker_epoch != broker_epoch {
+            return Err(ErrorCode::StaleBrokerEpoch);
+        }
+        let current = image.partition(topic, partition).ok_or(ErrorCode::UnknownTopicOrPartition)?;
+        if current.leader != broker_id || leader_epoch < current.leader_epoch {
+            return Err(ErrorCode::FencedLeaderEpoch);
+        }
+        if leader_epoch > current.leader_epoch || partition_epoch != current.partition_epoch {
+            return Err(ErrorCode::InvalidUpdateVersion);
+        }
+        if !new_isr.contains(&broker_id)
+            || new_isr.iter().any(|id| !current.replicas.contains(id))
+            || new_isr.iter().any(|id| !current.isr.contains(id) && !image.is_active(*id))
+        {
+            return Err(ErrorCode::IneligibleReplica);
+        }
+        let mut isr: Vec<BrokerId> = current.replicas.iter().copied().filter(|id| new_isr.contains(id)).collect();
+        isr.dedup();
+        let change = MetadataRecord::PartitionChange {
+            topic: topic.to_owned(),
+            partition,
+            leader: None,
+            isr: Some(isr.clone()),
+            unclean: false,
+        };
+        let registration =
+            PartitionRegistration { isr, partition_epoch: current.partition_epoch + 1, ..current.clone() };
+        Ok((vec![change], registration))
+    }
+}
+
+/// The leader for a partition: the current one if still eligible, else the first replica in the
+/// ISR that is unfenced, else — only with unclean election on — the first unfenced replica.
+/// Returns the leader and whether the election was unclean.
+fn elect_leader(image: &MetadataImage, topic: &str, registration: &PartitionRegistration) -> (BrokerId, bool) {
+    if registration.leader != NO_LEADER && image.is_active(registration.leader) {
+        return (registration.leader, false);
+    }
+    let clean = registration.replicas.iter().copied().find(|id| registration.isr.contains(id) && image.is_active(*id));
+    if let Some(leader) = clean {
+        return (leader, false);
+    }
+    let unclean_allowed = image
+        .topics
+        .get(topic)
+        .and_then(|t| t.configs.get("unclean.leader.election.enable"))
+        .is_some_and(|v| v == "true");
+    if unclean_allowed && let Some(leader) = registration.replicas.iter().copied().find(|id| image.is_active(*id)) {
+        return (leader, true);
+    }
+    (NO_LEADER, false)
+}
+
+/// The change that takes `broker_id` out of a partition's ISR (and leadership), if any.
+fn remove_from_isr(
+    image: &MetadataImage,
+    topic: &str,
+    partition: i32,
+    registration: &PartitionRegistration,
+    broker_id: BrokerId,
+) -> Option<MetadataRecord> {
+    let mut isr: Vec<BrokerId> = registration.isr.iter().copied().filter(|&id| id != broker_id).collect();
+    if isr.is_empty() {
+        // Never an empty ISR: the last member stays, so the partition can come back cleanly.
+        isr = registration.isr.clone();
+    }
+    let shrunk = PartitionRegistration { isr: isr.clone(), leader: NO_LEADER, ..registration.clone() };
+    let (leader, unclean) = if registration.leader == broker_id || registration.leader == NO_LEADER {
+        elect_leader(image, topic, &shrunk)
+    } else {
+        (registration.leader, false)
+    };
+    let isr = if unclean { vec![leader] } else { isr };
+    let leader_change = (leader != registration.leader).then_some(leader);
+    let isr_change = (isr != registration.isr).then_some(isr);
+    (leader_change.is_some() || isr_change.is_some()).then(|| MetadataRecord::PartitionChange {
+        topic: topic.to_owned(),
+        partition,
+        leader: leader_change,
+        isr: isr_change,
+        unclean,
+    })
+}
+
+/// Leaders for every leaderless partition that now has an eligible replica.
+fn elect_leaderless(image: &MetadataImage) -> Vec<MetadataRecord> {
+    image
+        .partitions()
+        .filter(|(_, _, p)| p.leader == NO_LEADER)
+        .filter_map(|(topic, partition, registration)| {
+            let (leader, unclean) = elect_leader(image, topic, registration);
+            (leader != NO_LEADER).then(|| MetadataRecord::PartitionChange {
+                topic: topic.to_owned(),
+                partition,
+                leader: Some(leader),
+                isr: unclean.then(|| vec![leader]),
+                unclean,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn apply(image: &mut MetadataImage, records: &[MetadataRecord]) {
+        for record in records {
+            image.apply(image.offset + 1, record);
+        }
+    }
+
+    /// Three unfenced brokers and `orders` with one partition on all three, led by broker 1.
+    fn cluster(controller: &mut Controller, configs: &[(&str, &str)]) -> MetadataImage {
+        let mut image = MetadataImage::new();
+        for (broker_id, incarnation) in [(1, 11), (2, 12), (3, 13)] {
+            let records = controller.register_broker(0, &image, broker_id, incarnation).expect("registers");
+            apply(&mut image, &records);
+            let epoch = image.brokers[&broker_id].broker_epoch;
+            let (_, records) = controller.heartbeat(0, &image, broker_id, epoch, image.offset).expect("heartbeat");
+            apply(&mut image, &records);
+        }
+        let configs = TopicConfigs::from_pairs(configs.iter().copied()).expect("valid");
+        let records = controller.create_topic(&image, "orders", 1, 3, configs).expect("creates");
+        apply(&mut image, &records);
+        image
+    }
+
+    #[test]
+    fn a_broker_is_fenced_until_it_catches_up_with_its_registration() {
+        let mut controller = Controller::default();
+        let mut image = MetadataImage::new();
+        let records = controller.register_broker(0, &image, 1, 99).expect("registers");
+        assert_eq!(records, vec![MetadataRecord::RegisterBroker { broker_id: 1, incarnation_id: 99 }]);
+        apply(&mut image, &records);
+        let (reply, records) = controller.heartbeat(10, &image, 1, 0, -1).expect("heartbeat");
+        assert_eq!((reply.is_fenced, records), (true, vec![]));
+        assert_eq!(controller.heartbeat(10, &image, 1, 5, 0), Err(ErrorCode::StaleBrokerEpoch));
+        assert_eq!(controller.heartbeat(10, &image, 2, 0, 0), Err(ErrorCode::BrokerIdNotRegistered));
+        let (reply, records) = controller.heartbeat(20, &image, 1, 0, 0).expect("heartbeat");
+        assert_eq!(
+            (reply.is_fenced, records),
+            (false, vec![MetadataRecord::UnfenceBroker { broker_id: 1, broker_epoch: 0 }])
+        );
+    }
+
+    #[test]
+    fn topics_are_placed_round_robin_with_the_first_replica_leading() {
+        let mut controller = Controller::default();
+        let image = cluster(&mut controller, &[]);
+        let records = controller.create_topic(&image, "clicks", 3, 2, TopicConfigs::default()).expect("creates");
+        let placements: Vec<String> = records.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            placements,
+            [
+                "TopicRecord(clicks)",
+                "PartitionRecord(clicks-0, leader 1, isr [1, 2])",
+                "PartitionRecord(clicks-1, leader 2, isr [2, 3])",
+                "PartitionRecord(clicks-2, leader 3, isr [3, 1])",
+            ]
+        );
+        assert_eq!(
+            controller.create_topic(&image, "orders", 1, 1, TopicConfigs::default()),
+            Err(ErrorCode::TopicAlreadyExists)
+        );
+        assert_eq!(
+            controller.create_topic(&image, "wide", 1, 4, TopicConfigs::default()),
+            Err(ErrorCode::InvalidReplicationFactor)
+        );
+    }
+
+    #[test]
+    fn a_silent_leader_is_fenced_and_leadership_moves_within_the_isr() {
+        let mut controller = Controller::default();
+        let mut image = cluster(&mut controller, &[]);
+        for broker_id in [2, 3] {
+            let epoch = image.brokers[&broker_id].broker_epoch;
+            controller.heartbeat(8_000, &image, broker_id, epoch, image.offset).expect("heartbeat");
+        }
+        assert_eq!(controller.tick(9_000, &image), vec![], "9 s exactly is still alive");
+        let records = controller.tick(9_001, &image);
+        let text: Vec<String> = records.iter().map(ToString::to_string).collect();
+        assert_eq!(text, ["FenceBrokerRecord(broker 1)", "PartitionChangeRecord(orders-0, leader 2, isr [2, 3])"]);
+        apply(&mut image, &records);
+        let partition = image.partition("orders", 0).expect("exists");
+        assert_eq!((partition.leader, partition.leader_epoch), (2, 1));
+    }
+
+    #[test]
+    fn the_last_isr_member_stays_and_leads_again_when_it_returns() {
+        let mut controller = Controller::default();
+        let mut image = cluster(&mut controller, &[]);
+        let (records, _) = controller.alter_partition(&image, 1, 0, "orders", 0, 0, 0, &[1]).expect("shrinks");
+        apply(&mut image, &records);
+        for broker_id in [2, 3] {
+            let epoch = image.brokers[&broker_id].broker_epoch;
+            controller.heartbeat(8_000, &image, broker_id, epoch, image.offset).expect("heartbeat");
+        }
+        let records = controller.tick(9_001, &image);
+        let text: Vec<String> = records.iter().map(ToString::to_string).collect();
+        assert_eq!(text, ["FenceBrokerRecord(broker 1)", "PartitionChangeRecord(orders-0, leader -1)"]);
+        apply(&mut image, &records);
+        assert_eq!(image.partition("orders", 0).map(|p| p.isr.clone()), Some(vec![1]));
+
+        let records =
+            controller.register_broker(12_000, &image, 1, 21).expect("re-registers after the session expired");
+        apply(&mut image, &records);
+        let epoch = image.brokers[&1].broker_epoch;
+        let (_, records) = controller.heartbeat(12_100, &image, 1, epoch, image.offset).expect("heartbeat");
+        let text: Vec<String> = records.iter().map(ToString::to_string).collect();
+        assert_eq!(text, ["UnfenceBrokerRecord(broker 1)", "PartitionChangeRecord(orders-0, leader 1)"]);
+    }
+
+    #[test]
+    fn unclean_election_picks_a_live_replica_outside_the_isr() {
+        let mut controller = Controller::default();
+        let mut image = cluster(&mut controller, &[]);
+        let (records, _) = controller.alter_partition(&image, 1, 0, "orders", 0, 0, 0, &[1]).expect("shrinks");
+        apply(&mut image, &records);
+        for broker_id in [2, 3] {
+            let epoch = image.brokers[&broker_id].broker_epoch;
+            controller.heartbeat(8_000, &image, broker_id, epoch, image.offset).expect("heartbeat");
+        }
+        let records = controller.tick(9_001, &image);
+        apply(&mut image, &records);
+        let records =
+            controller.alter_config(&image, "orders", "unclean.leader.election.enable", Some("true")).expect("ok");
+        let text: Vec<String> = records.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            text,
+            [
+                "ConfigRecord(orders: unclean.leader.election.enable=true)",
+                "PartitionChangeRecord(orders-0, leader 2, isr [2], unclean)",
+            ]
+        );
+    }
+
+    #[test]
+    fn alter_partition_is_checked_against_the_leader_and_partition_epochs() {
+        let mut controller = Controller::default();
+        let mut image = cluster(&mut controller, &[]);
+        assert_eq!(
+            controller.alter_partition(&image, 2, 0, "orders", 0, 0, 0, &[1, 2]).map(|_| ()),
+            Err(ErrorCode::StaleBrokerEpoch)
+        );
+        let epoch_2 = image.brokers[&2].broker_epoch;
+        assert_eq!(
+            controller.alter_partition(&image, 2, epoch_2, "orders", 0, 0, 0, &[2]).map(|_| ()),
+            Err(ErrorCode::FencedLeaderEpoch),
+            "broker 2 is not the leader"
+        );
+        let (records, registration) = controller.alter_partition(&image, 1, 0, "orders", 0, 0, 0, &[1, 3]).expect("ok");
+        assert_eq!((registration.isr.clone(), registration.partition_epoch), (vec![1, 3], 1));
+        apply(&mut image, &records);
+        assert_eq!(
+            controller.alter_partition(&image, 1, 0, "orders", 0, 0, 0, &[1]).map(|_| ()),
+            Err(ErrorCode::InvalidUpdateVersion),
+            "partition epoch 0 is stale"
+        );
+    }
+}

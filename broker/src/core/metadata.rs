@@ -1,0 +1,293 @@
+//! The cluster metadata as KRaft keeps it: a log of records (KIP-631) and the image built by
+//! applying them in order.
+//!
+//! Every controller and every broker replays the same committed records from the metadata log
+//! (the `__cluster_metadata` topic), so they all reach the same image: which brokers are
+//! registered and fenced, which topics exist, and for each partition its replicas, ISR, leader,
+//! leader epoch and partition epoch. The records here carry Kafka's names and the fields the
+//! simulator needs; the image is what `kafka-metadata-shell` would show.
+
+use std::collections::BTreeMap;
+
+use super::config::TopicConfigs;
+use super::replica::BrokerId;
+
+/// "No leader" in a partition record, as in Kafka.
+pub const NO_LEADER: BrokerId = -1;
+
+/// One record of the metadata log (KIP-631's record types, trimmed to what is modelled).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MetadataRecord {
+    /// A broker (re)started and registered. Its broker epoch is this record's offset, so a
+    /// restarted broker's heartbeats for its old epoch are recognisably stale.
+    RegisterBroker {
+        broker_id: BrokerId,
+        incarnation_id: u64,
+    },
+    /// The controller stopped trusting a broker: it missed heartbeats for `broker.session.timeout.ms`.
+    FenceBroker {
+        broker_id: BrokerId,
+        broker_epoch: i64,
+    },
+    /// A registered broker caught up with the metadata log and may lead partitions again.
+    UnfenceBroker {
+        broker_id: BrokerId,
+        broker_epoch: i64,
+    },
+    /// A topic was created; its partitions follow as `Partition` records.
+    Topic {
+        name: String,
+        configs: TopicConfigs,
+    },
+    Partition {
+        topic: String,
+        partition: i32,
+        replicas: Vec<BrokerId>,
+        isr: Vec<BrokerId>,
+        leader: BrokerId,
+    },
+    /// A change of leader or ISR. `None` leaves the field as it is. A new leader bumps the
+    /// leader epoch; every change bumps the partition epoch.
+    PartitionChange {
+        topic: String,
+        partition: i32,
+        leader: Option<BrokerId>,
+        isr: Option<Vec<BrokerId>>,
+        /// The leader was elected from outside the ISR (`unclean.leader.election.enable`).
+        unclean: bool,
+    },
+    /// A topic config was set (`Some`) or removed (`None`).
+    Config {
+        topic: String,
+        name: String,
+        value: Option<String>,
+    },
+}
+
+/// A broker as the metadata log knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerRegistration {
+    pub broker_id: BrokerId,
+    pub incarnation_id: u64,
+    pub broker_epoch: i64,
+    pub fenced: bool,
+}
+
+/// One partition's replication state (Kafka's `PartitionRegistration`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionRegistration {
+    pub replicas: Vec<BrokerId>,
+    pub isr: Vec<BrokerId>,
+    pub leader: BrokerId,
+    pub leader_epoch: i32,
+    pub partition_epoch: i32,
+    /// How many unclean elections this partition has had: each may have lost acknowledged data.
+    pub unclean_elections: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicImage {
+    pub name: String,
+    pub partitions: Vec<PartitionRegistration>,
+    pub configs: TopicConfigs,
+}
+
+/// The state reached by applying metadata records in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetadataImage {
+    /// The offset of the last record applied, -1 before any.
+    pub offset: i64,
+    pub brokers: BTreeMap<BrokerId, BrokerRegistration>,
+    pub topics: BTreeMap<String, TopicImage>,
+}
+
+impl MetadataImage {
+    pub fn new() -> Self {
+        MetadataImage { offset: -1, ..Default::default() }
+    }
+
+    /// Applies the record at `offset`. Records that name something unknown are skipped: the
+    /// controller never writes them, and a replayed log must not stop on one.
+    pub fn apply(&mut self, offset: i64, record: &MetadataRecord) {
+        self.offset = self.offset.max(offset);
+        match record {
+            MetadataRecord::RegisterBroker { broker_id, incarnation_id } => {
+                self.brokers.insert(
+                    *broker_id,
+                    BrokerRegistration {
+                        broker_id: *broker_id,
+                        incarnation_id: *incarnation_id,
+                        broker_epoch: offset,
+                        fenced: true,
+                    },
+                );
+            }
+            MetadataRecord::FenceBroker { broker_id, broker_epoch }
+            | MetadataRecord::UnfenceBroker { broker_id, broker_epoch } => {
+                if let Some(broker) = self.brokers.get_mut(broker_id).filter(|b| b.broker_epoch == *broker_epoch) {
+                    broker.fenced = matches!(record, MetadataRecord::FenceBroker { .. });
+                }
+            }
+            MetadataRecord::Topic { name, configs } => {
+                self.topics.entry(name.clone()).or_insert_with(|| TopicImage {
+                    name: name.clone(),
+                    partitions: Vec::new(),
+                    configs: configs.clone(),
+                });
+            }
+            MetadataRecord::Partition { topic, partition, replicas, isr, leader } => {
+                if let Some(topic) = self.topics.get_mut(topic)
+                    && usize::try_from(*partition).is_ok_and(|p| p == topic.partitions.len())
+                {
+                    topic.partitions.push(PartitionRegistration {
+                        replicas: replicas.clone(),
+                        isr: isr.clone(),
+                        leader: *leader,
+                        leader_epoch: 0,
+                        partition_epoch: 0,
+                        unclean_elections: 0,
+                    });
+                }
+            }
+            MetadataRecord::PartitionChange { topic, partition, leader, isr, unclean } => {
+                if let Some(registration) = self.partition_mut(topic, *partition) {
+                    if let Some(leader) = leader
+                        && *leader != registration.leader
+                    {
+                        registration.leader = *leader;
+                        registration.leader_epoch += 1;
+                    }
+                    if let Some(isr) = isr {
+                        registration.isr = isr.clone();
+                    }
+                    if *unclean {
+                        registration.unclean_elections += 1;
+                    }
+                    registration.partition_epoch += 1;
+                }
+            }
+            MetadataRecord::Config { topic, name, value } => {
+                if let Some(topic) = self.topics.get_mut(topic) {
+                    match value {
+                        // Validated by the controller before it wrote the record.
+                        Some(value) => {
+                            let _ = topic.configs.set(name, value);
+                        }
+                        None => topic.configs.remove(name),
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn partition(&self, topic: &str, partition: i32) -> Option<&PartitionRegistration> {
+        self.topics.get(topic)?.partitions.get(usize::try_from(partition).ok()?)
+    }
+
+    fn partition_mut(&mut self, topic: &str, partition: i32) -> Option<&mut PartitionRegistration> {
+        self.topics.get_mut(topic)?.partitions.get_mut(usize::try_from(partition).ok()?)
+    }
+
+    /// Registered brokers that are not fenced.
+    pub fn is_active(&self, broker_id: BrokerId) -> bool {
+        self.brokers.get(&broker_id).is_some_and(|b| !b.fenced)
+    }
+
+    /// Every partition as (topic, index, registration), in topic then index order.
+    pub fn partitions(&self) -> impl Iterator<Item = (&str, i32, &PartitionRegistration)> {
+        self.topics.values().flat_map(|topic| {
+            topic.partitions.iter().enumerate().map(move |(index, registration)| {
+                (topic.name.as_str(), i32::try_from(index).unwrap_or(i32::MAX), registration)
+            })
+        })
+    }
+}
+
+impl std::fmt::Display for MetadataRecord {
+    /// How `kafka-metadata-shell` and the simulator's event log name a record.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MetadataRecord::RegisterBroker { broker_id, .. } => write!(f, "RegisterBrokerRecord(broker {broker_id})"),
+            MetadataRecord::FenceBroker { broker_id, .. } => write!(f, "FenceBrokerRecord(broker {broker_id})"),
+            MetadataRecord::UnfenceBroker { broker_id, .. } => write!(f, "UnfenceBrokerRecord(broker {broker_id})"),
+            MetadataRecord::Topic { name, .. } => write!(f, "TopicRecord({name})"),
+            MetadataRecord::Partition { topic, partition, leader, isr, .. } => {
+                write!(f, "PartitionRecord({topic}-{partition}, leader {leader}, isr {isr:?})")
+            }
+            MetadataRecord::PartitionChange { topic, partition, leader, isr, unclean } => {
+                write!(f, "PartitionChangeRecord({topic}-{partition}")?;
+                if let Some(leader) = leader {
+                    write!(f, ", leader {leader}")?;
+                }
+                if let Some(isr) = isr {
+                    write!(f, ", isr {isr:?}")?;
+                }
+                if *unclean {
+                    write!(f, ", unclean")?;
+                }
+                write!(f, ")")
+            }
+            MetadataRecord::Config { topic, name, value } => match value {
+                Some(value) => write!(f, "ConfigRecord({topic}: {name}={value})"),
+                None => write!(f, "ConfigRecord({topic}: {name} removed)"),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaying_records_builds_the_image() {
+        let mut image = MetadataImage::new();
+        let records = [
+            MetadataRecord::RegisterBroker { broker_id: 1, incarnation_id: 7 },
+            MetadataRecord::RegisterBroker { broker_id: 2, incarnation_id: 8 },
+            MetadataRecord::UnfenceBroker { broker_id: 1, broker_epoch: 0 },
+            MetadataRecord::UnfenceBroker { broker_id: 2, broker_epoch: 0 },
+            MetadataRecord::Topic { name: "orders".into(), configs: TopicConfigs::default() },
+            MetadataRecord::Partition {
+                topic: "orders".into(),
+                partition: 0,
+                replicas: vec![1, 2],
+                isr: vec![1, 2],
+                leader: 1,
+            },
+            MetadataRecord::PartitionChange {
+                topic: "orders".into(),
+                partition: 0,
+                leader: None,
+                isr: Some(vec![1]),
+                unclean: false,
+            },
+            MetadataRecord::PartitionChange {
+                topic: "orders".into(),
+                partition: 0,
+                leader: Some(2),
+                isr: None,
+                unclean: true,
+            },
+        ];
+        for (offset, record) in records.iter().enumerate() {
+            image.apply(offset as i64, record);
+        }
+        assert_eq!(image.offset, 7);
+        assert!(image.is_active(1));
+        assert!(image.brokers[&2].fenced, "the unfence named broker epoch 0, but broker 2 registered at offset 1");
+        let partition = image.partition("orders", 0).cloned();
+        assert_eq!(
+            partition,
+            Some(PartitionRegistration {
+                replicas: vec![1, 2],
+                isr: vec![1],
+                leader: 2,
+                leader_epoch: 1,
+                partition_epoch: 2,
+                unclean_elections: 1,
+            })
+        );
+        assert_eq!(records[7].to_string(), "PartitionChangeRecord(orders-0, leader 2, unclean)");
+    }
+}
