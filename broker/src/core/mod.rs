@@ -9,6 +9,7 @@ pub mod controller;
 pub mod error;
 pub mod group;
 pub mod metadata;
+pub mod partitioner;
 pub mod producer;
 pub mod replica;
 pub mod topic;
