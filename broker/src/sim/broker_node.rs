@@ -1,0 +1,811 @@
+//! A KRaft broker: follows the metadata log as a quorum observer, registers and heart-beats to
+//! the active controller, and leads or follows its partitions as the metadata says.
+//!
+//! Leaders take produce requests and answer follower fetches; followers fetch from their leader,
+//! append what they get and truncate a diverging tail (KIP-279/KIP-320). The offsets, ISR and
+//! high watermark bookkeeping is the core's [`PartitionReplica`]; this file adds the messages.
+
+use std::collections::BTreeMap;
+
+use crate::core::ErrorCode;
+use crate::core::metadata::{MetadataImage, MetadataRecord, NO_LEADER};
+use crate::core::quorum::{DurableState, EntryPayload, QuorumConfig, QuorumNode};
+use crate::core::replica::{BrokerId, LeaderEpochCache, PartitionReplica};
+
+use super::event::EventKind;
+use super::message::{LogRecord, Message, TopicPartition};
+use super::node::{NodeId, Outbox};
+
+/// The broker settings that shape replication, with Kafka's defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerSettings {
+    /// `replica.lag.time.max.ms`.
+    pub replica_lag_time_max_ms: u64,
+    /// `broker.heartbeat.interval.ms`.
+    pub broker_heartbeat_interval_ms: u64,
+    /// `replica.fetch.wait.max.ms`: how long a leader holds a follower's fetch that has nothing new.
+    pub replica_fetch_wait_max_ms: u64,
+    /// `replica.fetch.backoff.ms`: the pause after a failed fetch.
+    pub replica_fetch_backoff_ms: u64,
+    /// Records per fetch response (Kafka bounds bytes; records read better in a simulation).
+    pub replica_fetch_max_records: usize,
+    /// How long a broker waits for an answer to a fetch, AlterPartition or heartbeat before it
+    /// retries. It stands for the connection reset a crashed peer causes; Kafka's socket
+    /// timeout (30 s) would only matter for a silently cut link.
+    pub request_timeout_ms: u64,
+    /// `request.timeout.ms` of a produce request waiting for acks=all.
+    pub produce_timeout_ms: u64,
+}
+
+impl Default for BrokerSettings {
+    fn default() -> Self {
+        BrokerSettings {
+            replica_lag_time_max_ms: 30_000,
+            broker_heartbeat_interval_ms: 2_000,
+            replica_fetch_wait_max_ms: 500,
+            replica_fetch_backoff_ms: 1_000,
+            replica_fetch_max_records: 16,
+            request_timeout_ms: 2_000,
+            produce_timeout_ms: 30_000,
+        }
+    }
+}
+
+/// One partition's log on one broker. Offsets start at 0 and are contiguous.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplicaLog {
+    pub records: Vec<LogRecord>,
+    pub epochs: LeaderEpochCache,
+    /// The high watermark as last checkpointed (Kafka's `replication-offset-checkpoint`).
+    pub high_watermark: i64,
+}
+
+impl ReplicaLog {
+    pub fn log_end_offset(&self) -> i64 {
+        self.records.last().map_or(0, |r| r.offset + 1)
+    }
+
+    fn append(&mut self, record: LogRecord) {
+        self.epochs.assign(record.leader_epoch, record.offset);
+        self.records.push(record);
+    }
+
+    fn read(&self, from: i64, max: usize) -> Vec<LogRecord> {
+        let start = usize::try_from(from).unwrap_or(usize::MAX);
+        self.records.iter().skip(start).take(max).cloned().collect()
+    }
+
+    /// Drops records at and after `offset`; returns how many went.
+    fn truncate_to(&mut self, offset: i64) -> usize {
+        let keep = usize::try_from(offset.max(0)).unwrap_or(0).min(self.records.len());
+        let dropped = self.records.len() - keep;
+        self.records.truncate(keep);
+        self.epochs.truncate_from_end(offset);
+        self.high_watermark = self.high_watermark.min(self.log_end_offset());
+        dropped
+    }
+
+    pub fn record_at(&self, offset: i64) -> Option<&LogRecord> {
+        self.records.get(usize::try_from(offset).ok()?)
+    }
+}
+
+/// What a broker keeps across a crash: its partition logs and its copy of the metadata log.
+#[derive(Debug, Clone, Default)]
+pub struct BrokerDurable {
+    pub logs: BTreeMap<TopicPartition, ReplicaLog>,
+    pub metadata: DurableState<MetadataRecord>,
+}
+
+#[derive(Debug)]
+pub enum PartitionRole {
+    Leader(Box<LeaderState>),
+    Follower(FollowerState),
+}
+
+#[derive(Debug)]
+pub struct LeaderState {
+    pub replica: PartitionReplica,
+    pending_produces: Vec<PendingProduce>,
+    parked_fetches: Vec<ParkedFetch>,
+    alter_in_flight: Option<IsrProposal>,
+    next_isr_check_ms: u64,
+}
+
+#[derive(Debug)]
+struct PendingProduce {
+    request_id: u64,
+    client: NodeId,
+    offset: i64,
+    deadline_ms: u64,
+}
+
+#[derive(Debug)]
+struct ParkedFetch {
+    follower: NodeId,
+    fetch_offset: i64,
+    deadline_ms: u64,
+}
+
+#[derive(Debug)]
+struct IsrProposal {
+    sent_ms: u64,
+    removed: Vec<BrokerId>,
+    added: Vec<BrokerId>,
+    lag_ms: u64,
+}
+
+#[derive(Debug)]
+pub struct FollowerState {
+    pub leader: BrokerId,
+    pub leader_epoch: i32,
+    fetch_sent_ms: Option<u64>,
+    next_fetch_ms: u64,
+}
+
+#[derive(Debug)]
+pub struct BrokerNode {
+    pub id: BrokerId,
+    pub incarnation_id: u64,
+    /// An observer of the metadata quorum: it fetches the log, never votes.
+    pub quorum: QuorumNode<MetadataRecord>,
+    pub image: MetadataImage,
+    pub logs: BTreeMap<TopicPartition, ReplicaLog>,
+    pub partitions: BTreeMap<TopicPartition, PartitionRole>,
+    /// -1 until the controller accepted the registration.
+    pub broker_epoch: i64,
+    pub fenced: bool,
+    settings: BrokerSettings,
+    registration_sent_ms: Option<u64>,
+    refusal_logged: bool,
+    next_heartbeat_ms: u64,
+    heartbeat_sent_ms: Option<u64>,
+}
+
+impl BrokerNode {
+    pub fn new(
+        id: BrokerId,
+        incarnation_id: u64,
+        quorum_config: QuorumConfig,
+        durable: BrokerDurable,
+        settings: BrokerSettings,
+        now_ms: u64,
+        seed: u64,
+    ) -> Self {
+        BrokerNode {
+            id,
+            incarnation_id,
+            quorum: QuorumNode::new(id, quorum_config, durable.metadata, now_ms, seed),
+            image: MetadataImage::new(),
+            logs: durable.logs,
+            partitions: BTreeMap::new(),
+            broker_epoch: -1,
+            fenced: true,
+            settings,
+            registration_sent_ms: None,
+            refusal_logged: false,
+            next_heartbeat_ms: now_ms,
+            heartbeat_sent_ms: None,
+        }
+    }
+
+    pub fn durable(&self) -> BrokerDurable {
+        BrokerDurable { logs: self.logs.clone(), metadata: self.quorum.durable_state() }
+    }
+
+    pub fn log(&self, tp: &TopicPartition) -> Option<&ReplicaLog> {
+        self.logs.get(tp)
+    }
+
+    pub fn handle(&mut self, now_ms: u64, from: NodeId, message: Message, out: &mut Outbox) {
+        match message {
+            Message::Quorum(message) => self.quorum.handle(now_ms, from, message),
+            Message::BrokerRegistrationResponse { error, broker_epoch } => {
+                self.registration_sent_ms = None;
+                match error {
+                    ErrorCode::None if self.broker_epoch < 0 => {
+                        self.broker_epoch = broker_epoch;
+                        self.fenced = true;
+                        self.next_heartbeat_ms = now_ms;
+                    }
+                    ErrorCode::DuplicateBrokerRegistration if !self.refusal_logged => {
+                        self.refusal_logged = true;
+                        out.event(now_ms, EventKind::RegistrationRefused { broker: self.id, error });
+                    }
+                    _ => {}
+                }
+            }
+            Message::BrokerHeartbeatResponse { error, is_fenced } => {
+                self.heartbeat_sent_ms = None;
+                match error {
+                    ErrorCode::None => self.fenced = is_fenced,
+                    // The controller no longer knows this registration: start over.
+                    ErrorCode::StaleBrokerEpoch | ErrorCode::BrokerIdNotRegistered => self.broker_epoch = -1,
+                    _ => {}
+                }
+            }
+            Message::AlterPartitionResponse { tp, error, leader_epoch, partition_epoch, isr } => {
+                self.on_alter_partition_response(now_ms, tp, error, leader_epoch, partition_epoch, isr, out);
+            }
+            Message::Fetch { tp, replica_id, fetch_offset, last_fetched_epoch, current_leader_epoch } => {
+                self.on_fetch(now_ms, from, tp, replica_id, fetch_offset, last_fetched_epoch, current_leader_epoch, out);
+            }
+            Message::FetchResponse { tp, error, high_watermark, records, diverging_epoch, current_leader_epoch } => {
+                self.on_fetch_response(
+                    now_ms,
+                    from,
+                    tp,
+                    error,
+                    high_watermark,
+                    records,
+                    diverging_epoch,
+                    current_leader_epoch,
+                    out,
+                );
+            }
+            Message::Produce { request_id, tp, acks, key, value, record_id } => {
+                self.on_produce(now_ms, from, request_id, tp, acks, key, value, record_id, out);
+            }
+            _ => {}
+        }
+        self.after_input(now_ms, out);
+    }
+
+    pub fn tick(&mut self, now_ms: u64, out: &mut Outbox) {
+        self.quorum.tick(now_ms);
+        self.after_input(now_ms, out);
+    }
+
+    pub fn next_deadline_ms(&self) -> Option<u64> {
+        let mut deadlines = vec![self.quorum.next_deadline_ms()];
+        let controller_known = self.quorum.leader_id().is_some();
+        if controller_known && self.broker_epoch < 0 {
+            deadlines.push(Some(self.registration_sent_ms.map_or(0, |sent| sent + self.settings.request_timeout_ms)));
+        }
+        if controller_known && self.broker_epoch >= 0 {
+            deadlines.push(Some(match self.heartbeat_sent_ms {
+                Some(sent) => sent + self.settings.request_timeout_ms,
+                None => self.next_heartbeat_ms,
+            }));
+        }
+        for role in self.partitions.values() {
+            match role {
+                PartitionRole::Leader(state) => {
+                    deadlines.push(Some(state.next_isr_check_ms));
+                    deadlines.extend(state.pending_produces.iter().map(|p| Some(p.deadline_ms)));
+                    deadlines.extend(state.parked_fetches.iter().map(|p| Some(p.deadline_ms)));
+                    if let Some(proposal) = &state.alter_in_flight {
+                        deadlines.push(Some(proposal.sent_ms + self.settings.request_timeout_ms));
+                    }
+                }
+                PartitionRole::Follower(state) if state.leader != NO_LEADER => {
+                    deadlines.push(Some(match state.fetch_sent_ms {
+                        Some(sent) => sent + self.settings.request_timeout_ms,
+                        None => state.next_fetch_ms,
+                    }));
+                }
+                PartitionRole::Follower(_) => {}
+            }
+        }
+        deadlines.into_iter().flatten().min()
+    }
+
+    /// After any input: the metadata first (it decides roles), then everything timed.
+    fn after_input(&mut self, now_ms: u64, out: &mut Outbox) {
+        while let Some((to, message)) = self.quorum.poll_output() {
+            out.send(self.id, to, Message::Quorum(message));
+        }
+        // A broker's own quorum transitions (it only observes) are not worth a log line.
+        let _ = self.quorum.take_events();
+        let committed = self.quorum.take_committed();
+        if !committed.is_empty() {
+            for entry in committed {
+                if let EntryPayload::Record(record) = &entry.payload {
+                    self.image.apply(entry.offset, record);
+                }
+            }
+            self.reconcile(now_ms, out);
+        }
+        self.registration_and_heartbeat(now_ms, out);
+        self.timed_partition_work(now_ms, out);
+    }
+
+    fn registration_and_heartbeat(&mut self, now_ms: u64, out: &mut Outbox) {
+        let Some(controller) = self.quorum.leader_id() else { return };
+        if self.broker_epoch < 0 {
+            let due = self.registration_sent_ms.is_none_or(|sent| now_ms >= sent + self.settings.request_timeout_ms);
+            if due {
+                self.registration_sent_ms = Some(now_ms);
+                let request = Message::BrokerRegistration { broker_id: self.id, incarnation_id: self.incarnation_id };
+                out.send(self.id, controller, request);
+            }
+            return;
+        }
+        let timed_out = self.heartbeat_sent_ms.is_some_and(|sent| now_ms >= sent + self.settings.request_timeout_ms);
+        if timed_out || (self.heartbeat_sent_ms.is_none() && now_ms >= self.next_heartbeat_ms) {
+            self.heartbeat_sent_ms = Some(now_ms);
+            self.next_heartbeat_ms = now_ms + self.settings.broker_heartbeat_interval_ms;
+            let request = Message::BrokerHeartbeat {
+                broker_id: self.id,
+                broker_epoch: self.broker_epoch,
+                current_metadata_offset: self.image.offset,
+            };
+            out.send(self.id, controller, request);
+        }
+    }
+
+    /// Brings each partition's role in line with the metadata image: become leader in a new
+    /// leader epoch, follow a new leader, or take an ISR the controller changed.
+    fn reconcile(&mut self, now_ms: u64, out: &mut Outbox) {
+        let assigned: Vec<(TopicPartition, crate::core::metadata::PartitionRegistration)> = self
+            .image
+            .partitions()
+            .filter(|(_, _, p)| p.replicas.contains(&self.id))
+            .map(|(topic, partition, p)| (TopicPartition { topic: topic.to_owned(), partition }, p.clone()))
+            .collect();
+        for (tp, registration) in assigned {
+            let log = self.logs.entry(tp.clone()).or_default();
+            let current_epoch = match self.partitions.get(&tp) {
+                Some(PartitionRole::Leader(state)) => Some(state.replica.leader_epoch),
+                Some(PartitionRole::Follower(state)) => Some(state.leader_epoch),
+                None => None,
+            };
+            if current_epoch.is_some_and(|epoch| epoch > registration.leader_epoch) {
+                continue;
+            }
+            if registration.leader == self.id {
+                if let Some(PartitionRole::Leader(state)) = self.partitions.get_mut(&tp)
+                    && state.replica.leader_epoch == registration.leader_epoch
+                {
+                    if registration.partition_epoch > state.replica.partition_epoch {
+                        state.replica.on_isr_committed(registration.isr.clone(), registration.partition_epoch);
+                        state.alter_in_flight = None;
+                    }
+                    continue;
+                }
+                // KIP-101: the new epoch starts at this log's end.
+                let log_end_offset = log.log_end_offset();
+                log.epochs.assign(registration.leader_epoch, log_end_offset);
+                let replica = PartitionReplica::become_leader(
+                    self.id,
+                    registration.leader_epoch,
+                    registration.partition_epoch,
+                    registration.replicas.clone(),
+                    registration.isr.clone(),
+                    0,
+                    log_end_offset,
+                    log.high_watermark,
+                    now_ms,
+                );
+                let state = LeaderState {
+                    replica,
+                    pending_produces: Vec::new(),
+                    parked_fetches: Vec::new(),
+                    alter_in_flight: None,
+                    next_isr_check_ms: now_ms + self.settings.replica_lag_time_max_ms / 2,
+                };
+                let previous = self.partitions.insert(tp.clone(), PartitionRole::Leader(Box::new(state)));
+                self.abandon_leadership(now_ms, &tp, previous, out);
+                out.event(
+                    now_ms,
+                    EventKind::BecameLeader {
+                        broker: self.id,
+                        tp: tp.clone(),
+                        leader_epoch: registration.leader_epoch,
+                        log_end_offset,
+                    },
+                );
+                self.after_high_watermark_change(&tp, out);
+            } else {
+                if let Some(PartitionRole::Follower(state)) = self.partitions.get(&tp)
+                    && state.leader == registration.leader
+                    && state.leader_epoch == registration.leader_epoch
+                {
+                    continue;
+                }
+                let state = FollowerState {
+                    leader: registration.leader,
+                    leader_epoch: registration.leader_epoch,
+                    fetch_sent_ms: None,
+                    next_fetch_ms: now_ms,
+                };
+                let previous = self.partitions.insert(tp.clone(), PartitionRole::Follower(state));
+                self.abandon_leadership(now_ms, &tp, previous, out);
+                out.event(
+                    now_ms,
+                    EventKind::BecameFollower {
+                        broker: self.id,
+                        tp,
+                        leader: registration.leader,
+                        leader_epoch: registration.leader_epoch,
+                    },
+                );
+            }
+        }
+    }
+
+    /// A leader that lost its role answers what it held: the producers must retry elsewhere.
+    fn abandon_leadership(&mut self, _now_ms: u64, tp: &TopicPartition, previous: Option<PartitionRole>, out: &mut Outbox) {
+        let Some(PartitionRole::Leader(state)) = previous else { return };
+        for pending in state.pending_produces {
+            out.send(
+                self.id,
+                pending.client,
+                Message::ProduceResponse {
+                    request_id: pending.request_id,
+                    tp: tp.clone(),
+                    error: ErrorCode::NotLeaderOrFollower,
+                    base_offset: -1,
+                },
+            );
+        }
+        for parked in state.parked_fetches {
+            out.send(
+                self.id,
+                parked.follower,
+                Message::FetchResponse {
+                    tp: tp.clone(),
+                    error: ErrorCode::NotLeaderOrFollower,
+                    high_watermark: -1,
+                    records: Vec::new(),
+                    diverging_epoch: None,
+                    current_leader_epoch: state.replica.leader_epoch,
+                },
+            );
+        }
+    }
+
+    fn min_insync_replicas(&self, topic: &str) -> i64 {
+        self.image.topics.get(topic).map_or(1, |t| t.configs.get_i64("min.insync.replicas"))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_produce(
+        &mut self,
+        now_ms: u64,
+        client: NodeId,
+        request_id: u64,
+        tp: TopicPartition,
+        acks: i16,
+        key: Option<String>,
+        value: String,
+        record_id: u64,
+        out: &mut Outbox,
+    ) {
+        let min_insync = self.min_insync_replicas(&tp.topic);
+        let reply = |error: ErrorCode, base_offset: i64| Message::ProduceResponse {
+            request_id,
+            tp: tp.clone(),
+            error,
+            base_offset,
+        };
+        let (Some(PartitionRole::Leader(state)), Some(log)) = (self.partitions.get_mut(&tp), self.logs.get_mut(&tp))
+        else {
+            if acks != 0 {
+                out.send(self.id, client, reply(ErrorCode::NotLeaderOrFollower, -1));
+            }
+            return;
+        };
+        if let Err(error) = state.replica.check_enough_replicas(acks, min_insync) {
+            out.send(self.id, client, reply(error, -1));
+            return;
+        }
+        let offset = log.log_end_offset();
+        log.append(LogRecord { offset, leader_epoch: state.replica.leader_epoch, key, value, id: record_id });
+        state.replica.on_leader_append(offset + 1);
+        out.event(now_ms, EventKind::Produced { tp: tp.clone(), leader: self.id, offset, acks });
+        match acks {
+            0 => {}
+            1 => out.send(self.id, client, reply(ErrorCode::None, offset)),
+            _ => state.pending_produces.push(PendingProduce {
+                request_id,
+                client,
+                offset,
+                deadline_ms: now_ms + self.settings.produce_timeout_ms,
+            }),
+        }
+        // New data: parked follower fetches can be answered now.
+        let parked = std::mem::take(&mut state.parked_fetches);
+        for fetch in parked {
+            self.answer_fetch(now_ms, &tp, fetch.follower, fetch.fetch_offset, out);
+        }
+        self.after_high_watermark_change(&tp, out);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_fetch(
+        &mut self,
+        now_ms: u64,
+        from: NodeId,
+        tp: TopicPartition,
+        replica_id: BrokerId,
+        fetch_offset: i64,
+        last_fetched_epoch: i32,
+        current_leader_epoch: i32,
+        out: &mut Outbox,
+    ) {
+        let error_reply = |error: ErrorCode, leader_epoch: i32| Message::FetchResponse {
+            tp: tp.clone(),
+            error,
+            high_watermark: -1,
+            records: Vec::new(),
+            diverging_epoch: None,
+            current_leader_epoch: leader_epoch,
+        };
+        let (Some(PartitionRole::Leader(state)), Some(log)) = (self.partitions.get_mut(&tp), self.logs.get(&tp)) else {
+            out.send(self.id, from, error_reply(ErrorCode::NotLeaderOrFollower, current_leader_epoch));
+            return;
+        };
+        if let Some(error) = state.replica.check_leader_epoch(current_leader_epoch) {
+            out.send(self.id, from, error_reply(error, current_leader_epoch));
+            return;
+        }
+        let log_end_offset = log.log_end_offset();
+        if let Some(diverging) = log.epochs.diverging_epoch(last_fetched_epoch, fetch_offset, log_end_offset) {
+            let response = Message::FetchResponse {
+                tp: tp.clone(),
+                error: ErrorCode::None,
+                high_watermark: state.replica.high_watermark,
+                records: Vec::new(),
+                diverging_epoch: Some(diverging),
+                current_leader_epoch,
+            };
+            out.send(self.id, from, response);
+            return;
+        }
+        state.replica.on_follower_fetch(now_ms, replica_id, fetch_offset.min(log_end_offset));
+        self.maybe_expand_isr(now_ms, &tp, out);
+        if fetch_offset >= log_end_offset {
+            if let Some(PartitionRole::Leader(state)) = self.partitions.get_mut(&tp) {
+                let deadline_ms = now_ms + self.settings.replica_fetch_wait_max_ms;
+                state.parked_fetches.retain(|p| p.follower != from);
+                state.parked_fetches.push(ParkedFetch { follower: from, fetch_offset, deadline_ms });
+            }
+        } else {
+            self.answer_fetch(now_ms, &tp, from, fetch_offset, out);
+        }
+        self.after_high_watermark_change(&tp, out);
+    }
+
+    fn answer_fetch(&mut self, _now_ms: u64, tp: &TopicPartition, follower: NodeId, fetch_offset: i64, out: &mut Outbox) {
+        let (Some(PartitionRole::Leader(state)), Some(log)) = (self.partitions.get(tp), self.logs.get(tp)) else { return };
+        let response = Message::FetchResponse {
+            tp: tp.clone(),
+            error: ErrorCode::None,
+            high_watermark: state.replica.high_watermark,
+            records: log.read(fetch_offset, self.settings.replica_fetch_max_records),
+            diverging_epoch: None,
+            current_leader_epoch: state.replica.leader_epoch,
+        };
+        out.send(self.id, follower, response);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_fetch_response(
+        &mut self,
+        now_ms: u64,
+        from: NodeId,
+        tp: TopicPartition,
+        error: ErrorCode,
+        high_watermark: i64,
+        records: Vec<LogRecord>,
+        diverging_epoch: Option<(i32, i64)>,
+        current_leader_epoch: i32,
+        out: &mut Outbox,
+    ) {
+        let backoff_ms = self.settings.replica_fetch_backoff_ms;
+        let (Some(PartitionRole::Follower(state)), Some(log)) = (self.partitions.get_mut(&tp), self.logs.get_mut(&tp))
+        else {
+            return;
+        };
+        if state.leader != from || state.leader_epoch != current_leader_epoch {
+            return; // an answer meant for an earlier leadership
+        }
+        state.fetch_sent_ms = None;
+        if error != ErrorCode::None {
+            state.next_fetch_ms = now_ms + backoff_ms;
+            return;
+        }
+        state.next_fetch_ms = now_ms;
+        if let Some((_, end_offset)) = diverging_epoch {
+            let from_offset = log.log_end_offset();
+            let to_offset = end_offset.min(from_offset).max(0);
+            if log.truncate_to(to_offset) > 0 {
+                out.event(now_ms, EventKind::Truncated { broker: self.id, tp, from_offset, to_offset, leader: from });
+            }
+            return;
+        }
+        for record in records {
+            if record.offset == log.log_end_offset() {
+                log.append(record);
+            }
+        }
+        // A follower's high watermark is the leader's, bounded by what it has (never backwards).
+        let bounded = high_watermark.min(log.log_end_offset());
+        log.high_watermark = log.high_watermark.max(bounded);
+    }
+
+    fn on_alter_partition_response(
+        &mut self,
+        now_ms: u64,
+        tp: TopicPartition,
+        error: ErrorCode,
+        leader_epoch: i32,
+        partition_epoch: i32,
+        isr: Vec<BrokerId>,
+        out: &mut Outbox,
+    ) {
+        let Some(PartitionRole::Leader(state)) = self.partitions.get_mut(&tp) else { return };
+        let Some(proposal) = state.alter_in_flight.take() else { return };
+        if error != ErrorCode::None || leader_epoch != state.replica.leader_epoch {
+            state.replica.on_isr_rejected();
+            return;
+        }
+        if partition_epoch <= state.replica.partition_epoch {
+            state.replica.on_isr_rejected();
+            return; // the metadata log already brought something newer
+        }
+        state.replica.on_isr_committed(isr.clone(), partition_epoch);
+        let leader = self.id;
+        if !proposal.removed.is_empty() {
+            let event =
+                EventKind::IsrShrunk { tp: tp.clone(), leader, removed: proposal.removed, lag_ms: proposal.lag_ms, isr: isr.clone() };
+            out.event(now_ms, event);
+        }
+        if !proposal.added.is_empty() {
+            out.event(now_ms, EventKind::IsrExpanded { tp: tp.clone(), leader, added: proposal.added, isr });
+        }
+        self.after_high_watermark_change(&tp, out);
+    }
+
+    /// KIP-497: propose adding followers that caught up (and are not fenced, KIP-841).
+    fn maybe_expand_isr(&mut self, now_ms: u64, tp: &TopicPartition, out: &mut Outbox) {
+        let Some(controller) = self.quorum.leader_id() else { return };
+        let broker_epoch = self.broker_epoch;
+        let image = &self.image;
+        let Some(PartitionRole::Leader(state)) = self.partitions.get_mut(tp) else { return };
+        if state.alter_in_flight.is_some() || broker_epoch < 0 {
+            return;
+        }
+        let added: Vec<BrokerId> =
+            state.replica.caught_up_replicas().into_iter().filter(|id| image.is_active(*id)).collect();
+        if added.is_empty() {
+            return;
+        }
+        let mut new_isr = state.replica.isr.clone();
+        new_isr.extend(&added);
+        state.alter_in_flight = Some(IsrProposal { sent_ms: now_ms, removed: Vec::new(), added, lag_ms: 0 });
+        state.replica.on_isr_proposed(new_isr.clone());
+        out.send(self.id, controller, alter_partition(self.id, broker_epoch, tp, &state.replica, new_isr));
+    }
+
+    fn maybe_shrink_isr(&mut self, now_ms: u64, tp: &TopicPartition, out: &mut Outbox) {
+        let lag_max_ms = self.settings.replica_lag_time_max_ms;
+        let controller = self.quorum.leader_id();
+        let broker_epoch = self.broker_epoch;
+        let Some(PartitionRole::Leader(state)) = self.partitions.get_mut(tp) else { return };
+        if state.alter_in_flight.is_some() || broker_epoch < 0 {
+            return;
+        }
+        let Some(controller) = controller else { return };
+        let removed = state.replica.out_of_sync_replicas(now_ms, lag_max_ms);
+        if removed.is_empty() {
+            return;
+        }
+        let lag_ms = removed
+            .iter()
+            .filter_map(|id| state.replica.follower(*id))
+            .map(|f| now_ms.saturating_sub(f.last_caught_up_time_ms))
+            .max()
+            .unwrap_or(lag_max_ms);
+        let new_isr: Vec<BrokerId> = state.replica.isr.iter().copied().filter(|id| !removed.contains(id)).collect();
+        state.alter_in_flight = Some(IsrProposal { sent_ms: now_ms, removed, added: Vec::new(), lag_ms });
+        state.replica.on_isr_proposed(new_isr.clone());
+        out.send(self.id, controller, alter_partition(self.id, broker_epoch, tp, &state.replica, new_isr));
+    }
+
+    /// Timers: follower fetches, parked fetches, produce timeouts, ISR expiry, stuck requests.
+    fn timed_partition_work(&mut self, now_ms: u64, out: &mut Outbox) {
+        let tps: Vec<TopicPartition> = self.partitions.keys().cloned().collect();
+        for tp in tps {
+            let Some(role) = self.partitions.get_mut(&tp) else { continue };
+            match role {
+                PartitionRole::Follower(state) => {
+                    if state.leader == NO_LEADER {
+                        continue;
+                    }
+                    if state.fetch_sent_ms.is_some_and(|sent| now_ms >= sent + self.settings.request_timeout_ms) {
+                        state.fetch_sent_ms = None;
+                    }
+                    if state.fetch_sent_ms.is_none() && now_ms >= state.next_fetch_ms {
+                        let Some(log) = self.logs.get(&tp) else { continue };
+                        state.fetch_sent_ms = Some(now_ms);
+                        let request = Message::Fetch {
+                            tp: tp.clone(),
+                            replica_id: self.id,
+                            fetch_offset: log.log_end_offset(),
+                            last_fetched_epoch: log.epochs.latest_epoch(),
+                            current_leader_epoch: state.leader_epoch,
+                        };
+                        out.send(self.id, state.leader, request);
+                    }
+                }
+                PartitionRole::Leader(state) => {
+                    if state.alter_in_flight.as_ref().is_some_and(|p| now_ms >= p.sent_ms + self.settings.request_timeout_ms)
+                    {
+                        state.alter_in_flight = None;
+                        state.replica.on_isr_rejected();
+                    }
+                    let (expired, waiting): (Vec<_>, Vec<_>) =
+                        std::mem::take(&mut state.parked_fetches).into_iter().partition(|p| now_ms >= p.deadline_ms);
+                    state.parked_fetches = waiting;
+                    let (timed_out, pending): (Vec<_>, Vec<_>) =
+                        std::mem::take(&mut state.pending_produces).into_iter().partition(|p| now_ms >= p.deadline_ms);
+                    state.pending_produces = pending;
+                    let isr_check_due = now_ms >= state.next_isr_check_ms;
+                    if isr_check_due {
+                        // Kafka's isr-expiration task runs every replica.lag.time.max.ms / 2.
+                        state.next_isr_check_ms = now_ms + self.settings.replica_lag_time_max_ms / 2;
+                    }
+                    for produce in timed_out {
+                        let response = Message::ProduceResponse {
+                            request_id: produce.request_id,
+                            tp: tp.clone(),
+                            error: ErrorCode::RequestTimedOut,
+                            base_offset: -1,
+                        };
+                        out.send(self.id, produce.client, response);
+                    }
+                    for fetch in expired {
+                        self.answer_fetch(now_ms, &tp, fetch.follower, fetch.fetch_offset, out);
+                    }
+                    if isr_check_due {
+                        self.maybe_shrink_isr(now_ms, &tp, out);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Completes acks=all produces the high watermark now covers, and tells the simulator when
+    /// it moved so the loss checker can look at the newly committed records.
+    fn after_high_watermark_change(&mut self, tp: &TopicPartition, out: &mut Outbox) {
+        let min_insync = self.min_insync_replicas(&tp.topic);
+        let (Some(PartitionRole::Leader(state)), Some(log)) = (self.partitions.get_mut(tp), self.logs.get_mut(tp)) else {
+            return;
+        };
+        let high_watermark = state.replica.high_watermark;
+        if high_watermark > log.high_watermark {
+            out.high_watermark_advances.push((self.id, tp.clone(), log.high_watermark, high_watermark));
+            log.high_watermark = high_watermark;
+        }
+        let (done, waiting): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut state.pending_produces).into_iter().partition(|p| p.offset < high_watermark);
+        state.pending_produces = waiting;
+        let isr_size = i64::try_from(state.replica.isr.len()).unwrap_or(i64::MAX);
+        for produce in done {
+            // Kafka's DelayedProduce: committed, but the ISR shrank below min.insync.replicas
+            // while it waited.
+            let error = if isr_size < min_insync { ErrorCode::NotEnoughReplicasAfterAppend } else { ErrorCode::None };
+            let response = Message::ProduceResponse { request_id: produce.request_id, tp: tp.clone(), error, base_offset: produce.offset };
+            out.send(self.id, produce.client, response);
+        }
+    }
+}
+
+fn alter_partition(
+    broker_id: BrokerId,
+    broker_epoch: i64,
+    tp: &TopicPartition,
+    replica: &PartitionReplica,
+    new_isr: Vec<BrokerId>,
+) -> Message {
+    Message::AlterPartition {
+        broker_id,
+        broker_epoch,
+        tp: tp.clone(),
+        leader_epoch: replica.leader_epoch,
+        partition_epoch: replica.partition_epoch,
+        new_isr,
+    }
+}

@@ -1,0 +1,215 @@
+//! Invariant checkers: what must hold in every run, whatever the faults. A violation is a bug in
+//! the simulated Kafka (the core), never a learner's doing — acknowledged-data loss that Kafka
+//! allows (acks=1, unclean election) is recorded as a loss, not a violation.
+//!
+//! Checked after every step (cheap) or every [`FULL_CHECK_EVERY`] steps (whole logs):
+//! * at most one quorum leader per epoch (KIP-595, Raft's election safety);
+//! * a committed metadata record is never lost or changed, and every quorum leader holds all of
+//!   them (Raft's leader completeness);
+//! * a partition leader's high watermark never goes backwards within its leader epoch;
+//! * every replica's log equals the leader's below the replica's high watermark, for partitions
+//!   that never had an unclean election;
+//! * a record acknowledged with acks=all under `min.insync.replicas` ≥ 2 is never lost unless an
+//!   unclean election happened on its partition.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::core::metadata::MetadataImage;
+use crate::core::quorum::Role;
+use crate::core::replica::BrokerId;
+
+use super::broker_node::PartitionRole;
+use super::message::TopicPartition;
+use super::node::NodeId;
+use super::{AckedRecord, Simulation};
+
+/// Whole-log checks run once per this many steps (and at the end of a test run).
+pub const FULL_CHECK_EVERY: u64 = 64;
+
+#[derive(Debug, Default)]
+pub struct Checker {
+    leaders_by_epoch: BTreeMap<i32, NodeId>,
+    /// The epoch of each committed metadata entry, by offset.
+    committed_metadata: Vec<i32>,
+    leader_high_watermarks: BTreeMap<(BrokerId, TopicPartition), (i32, i64)>,
+    lost: BTreeSet<u64>,
+    losses: Vec<(u64, AckedRecord)>,
+    violations: Vec<String>,
+}
+
+impl Checker {
+    pub fn violations(&self) -> &[String] {
+        &self.violations
+    }
+
+    /// Acknowledged records found lost, with when.
+    pub fn losses(&self) -> &[(u64, AckedRecord)] {
+        &self.losses
+    }
+
+    pub fn is_lost(&self, record_id: u64) -> bool {
+        self.lost.contains(&record_id)
+    }
+
+    fn violation(&mut self, at_ms: u64, what: String) {
+        if self.violations.len() < 100 {
+            self.violations.push(format!("at {at_ms} ms: {what}"));
+        }
+    }
+
+    pub(super) fn record_loss(&mut self, at_ms: u64, record: &AckedRecord, image: Option<&MetadataImage>) {
+        if !self.lost.insert(record.record_id) {
+            return;
+        }
+        self.losses.push((at_ms, record.clone()));
+        let unclean = image
+            .and_then(|image| image.partition(&record.tp.topic, record.tp.partition))
+            .is_none_or(|p| p.unclean_elections > 0);
+        if record.acks == -1 && record.min_insync_replicas >= 2 && !unclean {
+            self.violation(
+                at_ms,
+                format!(
+                    "record {:?} at {} offset {} was acknowledged with acks=all and min.insync.replicas={} and is lost without an unclean election",
+                    record.value, record.tp, record.offset, record.min_insync_replicas
+                ),
+            );
+        }
+    }
+
+    pub(super) fn check_step(&mut self, simulation: &Simulation) {
+        let now_ms = simulation.now_ms();
+        self.check_quorum(simulation, now_ms);
+        self.check_high_watermarks(simulation, now_ms);
+        if simulation.steps() % FULL_CHECK_EVERY == 0 {
+            self.check_all(simulation);
+        }
+    }
+
+    /// The whole-log checks, also for a test's final state.
+    pub fn check_all(&mut self, simulation: &Simulation) {
+        let now_ms = simulation.now_ms();
+        self.check_leader_completeness(simulation, now_ms);
+        self.check_replica_prefixes(simulation, now_ms);
+    }
+
+    fn check_quorum(&mut self, simulation: &Simulation, now_ms: u64) {
+        for id in simulation.controller_ids().collect::<Vec<_>>() {
+            let Some(controller) = simulation.controller(id) else { continue };
+            let quorum = &controller.quorum;
+            if quorum.role() == Role::Leader {
+                let epoch = quorum.epoch();
+                match self.leaders_by_epoch.get(&epoch) {
+                    Some(&leader) if leader != id => self.violation(
+                        now_ms,
+                        format!("two quorum leaders in epoch {epoch}: controller {leader} and controller {id}"),
+                    ),
+                    Some(_) => {}
+                    None => {
+                        self.leaders_by_epoch.insert(epoch, id);
+                    }
+                }
+            }
+            // Newly committed entries join the record of what is committed; a different epoch
+            // at a committed offset means a committed entry changed.
+            let high_watermark = usize::try_from(quorum.high_watermark()).unwrap_or(0);
+            let log = quorum.log();
+            for (index, entry) in log.iter().enumerate().take(high_watermark) {
+                match self.committed_metadata.get(index) {
+                    Some(&epoch) if epoch != entry.epoch => {
+                        self.violation(
+                            now_ms,
+                            format!(
+                                "committed metadata offset {index} changed from epoch {epoch} to {} on controller {id}",
+                                entry.epoch
+                            ),
+                        );
+                        break;
+                    }
+                    Some(_) => {}
+                    None => self.committed_metadata.push(entry.epoch),
+                }
+            }
+        }
+    }
+
+    fn check_leader_completeness(&mut self, simulation: &Simulation, now_ms: u64) {
+        for id in simulation.controller_ids().collect::<Vec<_>>() {
+            let Some(controller) = simulation.controller(id) else { continue };
+            if controller.quorum.role() != Role::Leader {
+                continue;
+            }
+            let log = controller.quorum.log();
+            let missing = self
+                .committed_metadata
+                .iter()
+                .enumerate()
+                .find(|(index, epoch)| log.get(*index).is_none_or(|entry| entry.epoch != **epoch));
+            if let Some((offset, _)) = missing {
+                self.violation(now_ms, format!("quorum leader {id} lacks committed metadata offset {offset}"));
+            }
+        }
+    }
+
+    fn check_high_watermarks(&mut self, simulation: &Simulation, now_ms: u64) {
+        for id in simulation.broker_ids().collect::<Vec<_>>() {
+            let Some(broker) = simulation.broker(id) else { continue };
+            for (tp, role) in &broker.partitions {
+                let PartitionRole::Leader(state) = role else { continue };
+                let key = (id, tp.clone());
+                let now = (state.replica.leader_epoch, state.replica.high_watermark);
+                if let Some(&(epoch, high_watermark)) = self.leader_high_watermarks.get(&key)
+                    && epoch == now.0
+                    && now.1 < high_watermark
+                {
+                    self.violation(
+                        now_ms,
+                        format!("leader {id} of {tp} moved its high watermark back from {high_watermark} to {}", now.1),
+                    );
+                }
+                self.leader_high_watermarks.insert(key, now);
+            }
+        }
+    }
+
+    fn check_replica_prefixes(&mut self, simulation: &Simulation, now_ms: u64) {
+        let Some(image) = simulation.active_image() else { return };
+        let mut found = Vec::new();
+        for (topic, partition, registration) in image.partitions() {
+            if registration.unclean_elections > 0 {
+                continue;
+            }
+            let tp = TopicPartition { topic: topic.to_owned(), partition };
+            // The leader with the newest epoch that is up and believes it leads.
+            let leader = registration
+                .replicas
+                .iter()
+                .filter_map(|&id| simulation.broker(id).map(|b| (id, b)))
+                .filter_map(|(id, b)| match b.partitions.get(&tp) {
+                    Some(PartitionRole::Leader(state)) => Some((state.replica.leader_epoch, id)),
+                    _ => None,
+                })
+                .max();
+            let Some((_, leader)) = leader else { continue };
+            let Some(leader_log) = simulation.broker(leader).and_then(|b| b.log(&tp)) else { continue };
+            for &replica in &registration.replicas {
+                if replica == leader {
+                    continue;
+                }
+                let Some(log) = simulation.broker(replica).and_then(|b| b.log(&tp)) else { continue };
+                let committed = usize::try_from(log.high_watermark).unwrap_or(0);
+                let diverges = log.records.iter().take(committed).find(|record| {
+                    leader_log.record_at(record.offset).is_none_or(|r| r.id != record.id || r.leader_epoch != record.leader_epoch)
+                });
+                if let Some(record) = diverges {
+                    found.push(format!(
+                        "broker {replica}'s {tp} differs from leader {leader}'s at offset {} below its high watermark {}",
+                        record.offset, log.high_watermark
+                    ));
+                }
+            }
+        }
+        for what in found {
+            self.violation(now_ms, what);
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! What every simulated node shares: ids and the outbox its handlers write to.
+
+use super::event::{Event, EventKind};
+use super::message::{Message, TopicPartition};
+
+/// Node ids as in `node.id`: brokers count from 1; controllers from 3000, as in Kafka's own
+/// test clusters (`KafkaClusterTestKit`), so the two roles never share an id.
+pub type NodeId = i32;
+
+/// The first controller's id.
+pub const FIRST_CONTROLLER_ID: NodeId = 3000;
+
+/// The learner's producer (and admin client). Not a Kafka node id: clients have none.
+pub const CLIENT: NodeId = -1;
+
+pub fn is_controller(id: NodeId) -> bool {
+    id >= FIRST_CONTROLLER_ID
+}
+
+/// Messages to send and events to log, collected while a node handles one input.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    pub messages: Vec<(NodeId, NodeId, Message)>,
+    pub events: Vec<Event>,
+    /// (leader, partition, old, new): a leader's high watermark moved, for the loss checker.
+    pub high_watermark_advances: Vec<(NodeId, TopicPartition, i64, i64)>,
+}
+
+impl Outbox {
+    pub fn send(&mut self, from: NodeId, to: NodeId, message: Message) {
+        self.messages.push((from, to, message));
+    }
+
+    pub fn event(&mut self, at_ms: u64, kind: EventKind) {
+        self.events.push(Event { at_ms, kind });
+    }
+}
