@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod group;
 pub mod producer;
+pub mod quorum;
 pub mod replica;
 pub mod topic;
 
