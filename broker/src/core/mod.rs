@@ -11,6 +11,7 @@ pub mod group;
 pub mod metadata;
 pub mod partitioner;
 pub mod producer;
+pub mod quorum;
 pub mod replica;
 pub mod topic;
 
