@@ -24,6 +24,7 @@
 
 pub mod core;
 pub mod record;
+pub mod sim;
 
 #[cfg(feature = "runtime")]
 pub mod log;

@@ -130,8 +130,7 @@ struct ParkedFetch {
 #[derive(Debug)]
 struct IsrProposal {
     sent_ms: u64,
-    removed: Vec<BrokerId>,
-    added: Vec<BrokerId>,
+    /// How far behind the replicas it removes are, for the event log.
     lag_ms: u64,
 }
 
@@ -228,7 +227,16 @@ impl BrokerNode {
                 self.on_alter_partition_response(now_ms, tp, error, leader_epoch, partition_epoch, isr, out);
             }
             Message::Fetch { tp, replica_id, fetch_offset, last_fetched_epoch, current_leader_epoch } => {
-                self.on_fetch(now_ms, from, tp, replica_id, fetch_offset, last_fetched_epoch, current_leader_epoch, out);
+                self.on_fetch(
+                    now_ms,
+                    from,
+                    tp,
+                    replica_id,
+                    fetch_offset,
+                    last_fetched_epoch,
+                    current_leader_epoch,
+                    out,
+                );
             }
             Message::FetchResponse { tp, error, high_watermark, records, diverging_epoch, current_leader_epoch } => {
                 self.on_fetch_response(
@@ -358,8 +366,9 @@ impl BrokerNode {
                     && state.replica.leader_epoch == registration.leader_epoch
                 {
                     if registration.partition_epoch > state.replica.partition_epoch {
-                        state.replica.on_isr_committed(registration.isr.clone(), registration.partition_epoch);
-                        state.alter_in_flight = None;
+                        let isr = registration.isr.clone();
+                        commit_isr(self.id, now_ms, &tp, state, isr, registration.partition_epoch, out);
+                        self.after_high_watermark_change(&tp, out);
                     }
                     continue;
                 }
@@ -425,7 +434,13 @@ impl BrokerNode {
     }
 
     /// A leader that lost its role answers what it held: the producers must retry elsewhere.
-    fn abandon_leadership(&mut self, _now_ms: u64, tp: &TopicPartition, previous: Option<PartitionRole>, out: &mut Outbox) {
+    fn abandon_leadership(
+        &mut self,
+        _now_ms: u64,
+        tp: &TopicPartition,
+        previous: Option<PartitionRole>,
+        out: &mut Outbox,
+    ) {
         let Some(PartitionRole::Leader(state)) = previous else { return };
         for pending in state.pending_produces {
             out.send(
@@ -567,8 +582,17 @@ impl BrokerNode {
         self.after_high_watermark_change(&tp, out);
     }
 
-    fn answer_fetch(&mut self, _now_ms: u64, tp: &TopicPartition, follower: NodeId, fetch_offset: i64, out: &mut Outbox) {
-        let (Some(PartitionRole::Leader(state)), Some(log)) = (self.partitions.get(tp), self.logs.get(tp)) else { return };
+    fn answer_fetch(
+        &mut self,
+        _now_ms: u64,
+        tp: &TopicPartition,
+        follower: NodeId,
+        fetch_offset: i64,
+        out: &mut Outbox,
+    ) {
+        let (Some(PartitionRole::Leader(state)), Some(log)) = (self.partitions.get(tp), self.logs.get(tp)) else {
+            return;
+        };
         let response = Message::FetchResponse {
             tp: tp.clone(),
             error: ErrorCode::None,
@@ -643,18 +667,10 @@ impl BrokerNode {
         }
         if partition_epoch <= state.replica.partition_epoch {
             state.replica.on_isr_rejected();
-            return; // the metadata log already brought something newer
+            return; // the metadata log brought this (or something newer) first
         }
-        state.replica.on_isr_committed(isr.clone(), partition_epoch);
-        let leader = self.id;
-        if !proposal.removed.is_empty() {
-            let event =
-                EventKind::IsrShrunk { tp: tp.clone(), leader, removed: proposal.removed, lag_ms: proposal.lag_ms, isr: isr.clone() };
-            out.event(now_ms, event);
-        }
-        if !proposal.added.is_empty() {
-            out.event(now_ms, EventKind::IsrExpanded { tp: tp.clone(), leader, added: proposal.added, isr });
-        }
+        state.alter_in_flight = Some(proposal);
+        commit_isr(self.id, now_ms, &tp, state, isr, partition_epoch, out);
         self.after_high_watermark_change(&tp, out);
     }
 
@@ -674,7 +690,7 @@ impl BrokerNode {
         }
         let mut new_isr = state.replica.isr.clone();
         new_isr.extend(&added);
-        state.alter_in_flight = Some(IsrProposal { sent_ms: now_ms, removed: Vec::new(), added, lag_ms: 0 });
+        state.alter_in_flight = Some(IsrProposal { sent_ms: now_ms, lag_ms: 0 });
         state.replica.on_isr_proposed(new_isr.clone());
         out.send(self.id, controller, alter_partition(self.id, broker_epoch, tp, &state.replica, new_isr));
     }
@@ -699,7 +715,7 @@ impl BrokerNode {
             .max()
             .unwrap_or(lag_max_ms);
         let new_isr: Vec<BrokerId> = state.replica.isr.iter().copied().filter(|id| !removed.contains(id)).collect();
-        state.alter_in_flight = Some(IsrProposal { sent_ms: now_ms, removed, added: Vec::new(), lag_ms });
+        state.alter_in_flight = Some(IsrProposal { sent_ms: now_ms, lag_ms });
         state.replica.on_isr_proposed(new_isr.clone());
         out.send(self.id, controller, alter_partition(self.id, broker_epoch, tp, &state.replica, new_isr));
     }
@@ -731,7 +747,10 @@ impl BrokerNode {
                     }
                 }
                 PartitionRole::Leader(state) => {
-                    if state.alter_in_flight.as_ref().is_some_and(|p| now_ms >= p.sent_ms + self.settings.request_timeout_ms)
+                    if state
+                        .alter_in_flight
+                        .as_ref()
+                        .is_some_and(|p| now_ms >= p.sent_ms + self.settings.request_timeout_ms)
                     {
                         state.alter_in_flight = None;
                         state.replica.on_isr_rejected();
@@ -771,7 +790,8 @@ impl BrokerNode {
     /// it moved so the loss checker can look at the newly committed records.
     fn after_high_watermark_change(&mut self, tp: &TopicPartition, out: &mut Outbox) {
         let min_insync = self.min_insync_replicas(&tp.topic);
-        let (Some(PartitionRole::Leader(state)), Some(log)) = (self.partitions.get_mut(tp), self.logs.get_mut(tp)) else {
+        let (Some(PartitionRole::Leader(state)), Some(log)) = (self.partitions.get_mut(tp), self.logs.get_mut(tp))
+        else {
             return;
         };
         let high_watermark = state.replica.high_watermark;
@@ -787,7 +807,12 @@ impl BrokerNode {
             // Kafka's DelayedProduce: committed, but the ISR shrank below min.insync.replicas
             // while it waited.
             let error = if isr_size < min_insync { ErrorCode::NotEnoughReplicasAfterAppend } else { ErrorCode::None };
-            let response = Message::ProduceResponse { request_id: produce.request_id, tp: tp.clone(), error, base_offset: produce.offset };
+            let response = Message::ProduceResponse {
+                request_id: produce.request_id,
+                tp: tp.clone(),
+                error,
+                base_offset: produce.offset,
+            };
             out.send(self.id, produce.client, response);
         }
     }
@@ -807,5 +832,32 @@ fn alter_partition(
         leader_epoch: replica.leader_epoch,
         partition_epoch: replica.partition_epoch,
         new_isr,
+    }
+}
+
+/// The leader learnt that the controller committed a new ISR — from the AlterPartition answer
+/// or from the metadata log, whichever came first — and logs what its own proposal did.
+fn commit_isr(
+    leader: BrokerId,
+    now_ms: u64,
+    tp: &TopicPartition,
+    state: &mut LeaderState,
+    isr: Vec<BrokerId>,
+    partition_epoch: i32,
+    out: &mut Outbox,
+) {
+    let proposal = state.alter_in_flight.take();
+    let before = state.replica.isr.clone();
+    state.replica.on_isr_committed(isr.clone(), partition_epoch);
+    // Changes the controller made on its own (fencing) are logged by the controller.
+    let Some(proposal) = proposal else { return };
+    let removed: Vec<BrokerId> = before.iter().copied().filter(|id| !isr.contains(id)).collect();
+    let added: Vec<BrokerId> = isr.iter().copied().filter(|id| !before.contains(id)).collect();
+    if !removed.is_empty() {
+        let event = EventKind::IsrShrunk { tp: tp.clone(), leader, removed, lag_ms: proposal.lag_ms, isr: isr.clone() };
+        out.event(now_ms, event);
+    }
+    if !added.is_empty() {
+        out.event(now_ms, EventKind::IsrExpanded { tp: tp.clone(), leader, added, isr });
     }
 }

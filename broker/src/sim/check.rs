@@ -198,7 +198,9 @@ impl Checker {
                 let Some(log) = simulation.broker(replica).and_then(|b| b.log(&tp)) else { continue };
                 let committed = usize::try_from(log.high_watermark).unwrap_or(0);
                 let diverges = log.records.iter().take(committed).find(|record| {
-                    leader_log.record_at(record.offset).is_none_or(|r| r.id != record.id || r.leader_epoch != record.leader_epoch)
+                    leader_log
+                        .record_at(record.offset)
+                        .is_none_or(|r| r.id != record.id || r.leader_epoch != record.leader_epoch)
                 });
                 if let Some(record) = diverges {
                     found.push(format!(

@@ -73,7 +73,7 @@ impl ControllerNode {
         if let Some(active) = &mut self.active {
             let records = active.controller.tick(now_ms, &active.working);
             if !records.is_empty() {
-                self.append(now_ms, records, out);
+                self.append(now_ms, records, false, out);
                 self.after_input(now_ms, out);
             }
         }
@@ -97,10 +97,14 @@ impl ControllerNode {
                 match active.controller.register_broker(now_ms, &active.working, broker_id, incarnation_id) {
                     Ok(records) if records.is_empty() => {
                         let broker_epoch = active.working.brokers.get(&broker_id).map_or(-1, |b| b.broker_epoch);
-                        out.send(self.id, from, Message::BrokerRegistrationResponse { error: ErrorCode::None, broker_epoch });
+                        out.send(
+                            self.id,
+                            from,
+                            Message::BrokerRegistrationResponse { error: ErrorCode::None, broker_epoch },
+                        );
                     }
                     Ok(records) => {
-                        if let Some(offset) = self.append(now_ms, records, out) {
+                        if let Some(offset) = self.append(now_ms, records, false, out) {
                             self.reply_when_committed(
                                 offset,
                                 from,
@@ -122,11 +126,12 @@ impl ControllerNode {
                     current_metadata_offset,
                 ) {
                     Ok((reply, records)) if records.is_empty() => {
-                        let response = Message::BrokerHeartbeatResponse { error: ErrorCode::None, is_fenced: reply.is_fenced };
+                        let response =
+                            Message::BrokerHeartbeatResponse { error: ErrorCode::None, is_fenced: reply.is_fenced };
                         out.send(self.id, from, response);
                     }
                     Ok((reply, records)) => {
-                        if let Some(offset) = self.append(now_ms, records, out) {
+                        if let Some(offset) = self.append(now_ms, records, false, out) {
                             let response =
                                 Message::BrokerHeartbeatResponse { error: ErrorCode::None, is_fenced: reply.is_fenced };
                             self.reply_when_committed(offset, from, response);
@@ -148,7 +153,7 @@ impl ControllerNode {
                 );
                 match result {
                     Ok((records, registration)) => {
-                        if let Some(offset) = self.append(now_ms, records, out) {
+                        if let Some(offset) = self.append(now_ms, records, true, out) {
                             let response = Message::AlterPartitionResponse {
                                 tp,
                                 error: ErrorCode::None,
@@ -162,14 +167,20 @@ impl ControllerNode {
                     Err(error) => out.send(
                         self.id,
                         from,
-                        Message::AlterPartitionResponse { tp, error, leader_epoch: -1, partition_epoch: -1, isr: Vec::new() },
+                        Message::AlterPartitionResponse {
+                            tp,
+                            error,
+                            leader_epoch: -1,
+                            partition_epoch: -1,
+                            isr: Vec::new(),
+                        },
                     ),
                 }
             }
             Message::AlterConfig { request_id, topic, name, value } => {
                 match active.controller.alter_config(&active.working, &topic, &name, value.as_deref()) {
                     Ok(records) => {
-                        if let Some(offset) = self.append(now_ms, records, out) {
+                        if let Some(offset) = self.append(now_ms, records, false, out) {
                             out.event(now_ms, EventKind::ConfigChanged { topic, name, value });
                             let response = Message::AlterConfigResponse { request_id, error: ErrorCode::None };
                             self.reply_when_committed(offset, from, response);
@@ -186,7 +197,7 @@ impl ControllerNode {
                     });
                 match result {
                     Ok(records) => {
-                        if let Some(offset) = self.append(now_ms, records, out) {
+                        if let Some(offset) = self.append(now_ms, records, false, out) {
                             let response = Message::CreateTopicResponse { request_id, error: ErrorCode::None };
                             self.reply_when_committed(offset, from, response);
                         }
@@ -205,15 +216,39 @@ impl ControllerNode {
     }
 
     /// Appends decisions to the metadata log, applies them to the working image at once, and
-    /// logs what they mean. Returns the offset of the last record.
-    fn append(&mut self, now_ms: u64, records: Vec<MetadataRecord>, out: &mut Outbox) -> Option<i64> {
+    /// logs what they mean (ISR changes a leader proposed are logged by the leader, which knows
+    /// why). Returns the offset of the last record.
+    fn append(
+        &mut self,
+        now_ms: u64,
+        records: Vec<MetadataRecord>,
+        leader_proposed: bool,
+        out: &mut Outbox,
+    ) -> Option<i64> {
         let active = self.active.as_mut()?;
         let count = i64::try_from(records.len()).ok()?;
         let last_offset = self.quorum.append(now_ms, records.clone()).ok()?;
         for (offset, record) in (last_offset - count + 1..).zip(&records) {
+            let isr_before = match record {
+                MetadataRecord::PartitionChange { topic, partition, leader: None, isr: Some(_), .. }
+                    if !leader_proposed =>
+                {
+                    active.working.partition(topic, *partition).map(|p| p.isr.clone())
+                }
+                _ => None,
+            };
             active.working.apply(offset, record);
             if let Some(kind) = describe(&active.working, offset, record, &self.config) {
                 out.event(now_ms, kind);
+            }
+            if let (Some(before), MetadataRecord::PartitionChange { topic, partition, isr: Some(isr), .. }) =
+                (isr_before, record)
+            {
+                let removed: Vec<_> = before.iter().copied().filter(|id| !isr.contains(id)).collect();
+                if !removed.is_empty() {
+                    let tp = TopicPartition { topic: topic.clone(), partition: *partition };
+                    out.event(now_ms, EventKind::RemovedFromIsr { tp, removed, isr: isr.clone() });
+                }
             }
         }
         Some(last_offset)
@@ -226,7 +261,10 @@ impl ControllerNode {
             out.send(self.id, to, Message::Quorum(message));
         }
         for event in self.quorum.take_events() {
-            out.event(now_ms, EventKind::Quorum { node: self.id, event });
+            // The view shows the high watermark itself; a line per commit would drown the log.
+            if !matches!(event, crate::core::quorum::QuorumEvent::HighWatermark { .. }) {
+                out.event(now_ms, EventKind::Quorum { node: self.id, event });
+            }
         }
         for entry in self.quorum.take_committed() {
             if let crate::core::quorum::EntryPayload::Record(record) = &entry.payload {
@@ -269,9 +307,13 @@ fn not_controller(request: &Message) -> Option<Message> {
     Some(match request {
         Message::BrokerRegistration { .. } => Message::BrokerRegistrationResponse { error, broker_epoch: -1 },
         Message::BrokerHeartbeat { .. } => Message::BrokerHeartbeatResponse { error, is_fenced: true },
-        Message::AlterPartition { tp, .. } => {
-            Message::AlterPartitionResponse { tp: tp.clone(), error, leader_epoch: -1, partition_epoch: -1, isr: Vec::new() }
-        }
+        Message::AlterPartition { tp, .. } => Message::AlterPartitionResponse {
+            tp: tp.clone(),
+            error,
+            leader_epoch: -1,
+            partition_epoch: -1,
+            isr: Vec::new(),
+        },
         Message::AlterConfig { request_id, .. } => Message::AlterConfigResponse { request_id: *request_id, error },
         Message::CreateTopic { request_id, .. } => Message::CreateTopicResponse { request_id: *request_id, error },
         _ => return None,
@@ -279,7 +321,12 @@ fn not_controller(request: &Message) -> Option<Message> {
 }
 
 /// The event a record stands for, read against the image it was just applied to.
-fn describe(image: &MetadataImage, offset: i64, record: &MetadataRecord, config: &ControllerConfig) -> Option<EventKind> {
+fn describe(
+    image: &MetadataImage,
+    offset: i64,
+    record: &MetadataRecord,
+    config: &ControllerConfig,
+) -> Option<EventKind> {
     match record {
         MetadataRecord::RegisterBroker { broker_id, .. } => {
             Some(EventKind::BrokerRegistered { broker: *broker_id, broker_epoch: offset })

@@ -19,33 +19,122 @@ pub struct Event {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventKind {
     /// A transition of a controller's (or a broker's metadata) quorum state.
-    Quorum { node: NodeId, event: QuorumEvent },
+    Quorum {
+        node: NodeId,
+        event: QuorumEvent,
+    },
     /// The node became (or stopped being) the active controller.
-    ControllerActivated { controller: NodeId, epoch: i32 },
-    BrokerRegistered { broker: BrokerId, broker_epoch: i64 },
-    RegistrationRefused { broker: BrokerId, error: ErrorCode },
-    BrokerFenced { broker: BrokerId, session_timeout_ms: u64 },
-    BrokerUnfenced { broker: BrokerId },
+    ControllerActivated {
+        controller: NodeId,
+        epoch: i32,
+    },
+    BrokerRegistered {
+        broker: BrokerId,
+        broker_epoch: i64,
+    },
+    RegistrationRefused {
+        broker: BrokerId,
+        error: ErrorCode,
+    },
+    BrokerFenced {
+        broker: BrokerId,
+        session_timeout_ms: u64,
+    },
+    BrokerUnfenced {
+        broker: BrokerId,
+    },
     /// The controller elected a leader (or found none).
-    LeaderElected { tp: TopicPartition, leader: BrokerId, leader_epoch: i32, unclean: bool },
-    IsrShrunk { tp: TopicPartition, leader: BrokerId, removed: Vec<BrokerId>, lag_ms: u64, isr: Vec<BrokerId> },
-    IsrExpanded { tp: TopicPartition, leader: BrokerId, added: Vec<BrokerId>, isr: Vec<BrokerId> },
-    BecameLeader { broker: BrokerId, tp: TopicPartition, leader_epoch: i32, log_end_offset: i64 },
-    BecameFollower { broker: BrokerId, tp: TopicPartition, leader: BrokerId, leader_epoch: i32 },
+    LeaderElected {
+        tp: TopicPartition,
+        leader: BrokerId,
+        leader_epoch: i32,
+        unclean: bool,
+    },
+    IsrShrunk {
+        tp: TopicPartition,
+        leader: BrokerId,
+        removed: Vec<BrokerId>,
+        lag_ms: u64,
+        isr: Vec<BrokerId>,
+    },
+    IsrExpanded {
+        tp: TopicPartition,
+        leader: BrokerId,
+        added: Vec<BrokerId>,
+        isr: Vec<BrokerId>,
+    },
+    /// The controller took fenced brokers out of an ISR.
+    RemovedFromIsr {
+        tp: TopicPartition,
+        removed: Vec<BrokerId>,
+        isr: Vec<BrokerId>,
+    },
+    BecameLeader {
+        broker: BrokerId,
+        tp: TopicPartition,
+        leader_epoch: i32,
+        log_end_offset: i64,
+    },
+    BecameFollower {
+        broker: BrokerId,
+        tp: TopicPartition,
+        leader: BrokerId,
+        leader_epoch: i32,
+    },
     /// A follower cut the tail its leader does not have (KIP-279).
-    Truncated { broker: BrokerId, tp: TopicPartition, from_offset: i64, to_offset: i64, leader: BrokerId },
-    Produced { tp: TopicPartition, leader: BrokerId, offset: i64, acks: i16 },
-    Acknowledged { tp: TopicPartition, offset: i64, acks: i16 },
-    ProduceFailed { tp: TopicPartition, error: ErrorCode, will_retry: bool },
+    Truncated {
+        broker: BrokerId,
+        tp: TopicPartition,
+        from_offset: i64,
+        to_offset: i64,
+        leader: BrokerId,
+    },
+    Produced {
+        tp: TopicPartition,
+        leader: BrokerId,
+        offset: i64,
+        acks: i16,
+    },
+    Acknowledged {
+        tp: TopicPartition,
+        offset: i64,
+        acks: i16,
+    },
+    ProduceFailed {
+        tp: TopicPartition,
+        error: ErrorCode,
+        will_retry: bool,
+    },
     /// A record the producer was told is written is gone from the partition for good.
-    AcknowledgedRecordLost { tp: TopicPartition, offset: i64, acks: i16, value: String },
-    Crashed { node: NodeId },
-    Restarted { node: NodeId },
-    LinkCut { a: NodeId, b: NodeId },
-    LinkHealed { a: NodeId, b: NodeId },
-    ConfigChanged { topic: String, name: String, value: Option<String> },
+    AcknowledgedRecordLost {
+        tp: TopicPartition,
+        offset: i64,
+        acks: i16,
+        value: String,
+    },
+    Crashed {
+        node: NodeId,
+    },
+    Restarted {
+        node: NodeId,
+    },
+    LinkCut {
+        a: NodeId,
+        b: NodeId,
+    },
+    LinkHealed {
+        a: NodeId,
+        b: NodeId,
+    },
+    ConfigChanged {
+        topic: String,
+        name: String,
+        value: Option<String>,
+    },
     /// An invariant checker found a violation: a bug in the simulated Kafka, never expected.
-    InvariantViolated { what: String },
+    InvariantViolated {
+        what: String,
+    },
 }
 
 impl EventKind {
@@ -60,6 +149,7 @@ impl EventKind {
             EventKind::LeaderElected { .. }
             | EventKind::IsrShrunk { .. }
             | EventKind::IsrExpanded { .. }
+            | EventKind::RemovedFromIsr { .. }
             | EventKind::BecameLeader { .. }
             | EventKind::BecameFollower { .. }
             | EventKind::Truncated { .. } => "replication",
@@ -99,7 +189,10 @@ impl std::fmt::Display for EventKind {
                 write!(f, "controller {controller} is the active controller (epoch {epoch})")
             }
             EventKind::BrokerRegistered { broker, broker_epoch } => {
-                write!(f, "broker {broker} registered with the controller (broker epoch {broker_epoch}); fenced until it catches up with the metadata log")
+                write!(
+                    f,
+                    "broker {broker} registered with the controller (broker epoch {broker_epoch}); fenced until it catches up with the metadata log"
+                )
             }
             EventKind::RegistrationRefused { broker, error } => write!(
                 f,
@@ -115,8 +208,12 @@ impl std::fmt::Display for EventKind {
                 write!(f, "the controller unfenced broker {broker}: it caught up with the metadata log")
             }
             EventKind::LeaderElected { tp, leader, leader_epoch, unclean } => match (*leader, *unclean) {
-                (-1, _) => write!(f, "{tp} has no leader: no replica in its ISR is available (leader epoch {leader_epoch})"),
-                (leader, false) => write!(f, "broker {leader} was elected leader of {tp} (leader epoch {leader_epoch})"),
+                (-1, _) => {
+                    write!(f, "{tp} has no leader: no replica in its ISR is available (leader epoch {leader_epoch})")
+                }
+                (leader, false) => {
+                    write!(f, "broker {leader} was elected leader of {tp} (leader epoch {leader_epoch})")
+                }
                 (leader, true) => write!(
                     f,
                     "UNCLEAN election: broker {leader} became leader of {tp} from outside the ISR (leader epoch {leader_epoch}); records it never copied are lost"
@@ -132,15 +229,26 @@ impl std::fmt::Display for EventKind {
                 )
             }
             EventKind::IsrExpanded { tp, leader, added, isr } => {
-                write!(f, "{} caught up with leader {leader} and joined the ISR of {tp}; ISR is now {isr:?}", brokers(added))
+                write!(
+                    f,
+                    "{} caught up with leader {leader} and joined the ISR of {tp}; ISR is now {isr:?}",
+                    brokers(added)
+                )
             }
+            EventKind::RemovedFromIsr { tp, removed, isr } => write!(
+                f,
+                "the controller removed {} from the ISR of {tp}: fenced brokers are not in sync; ISR is now {isr:?}",
+                brokers(removed)
+            ),
             EventKind::BecameLeader { broker, tp, leader_epoch, log_end_offset } => write!(
                 f,
                 "broker {broker} is now leader of {tp} in leader epoch {leader_epoch}, from log end offset {log_end_offset}"
             ),
             EventKind::BecameFollower { broker, tp, leader, leader_epoch } => match *leader {
                 -1 => write!(f, "broker {broker} follows {tp}, which has no leader (leader epoch {leader_epoch})"),
-                leader => write!(f, "broker {broker} now follows leader {leader} for {tp} (leader epoch {leader_epoch})"),
+                leader => {
+                    write!(f, "broker {broker} now follows leader {leader} for {tp} (leader epoch {leader_epoch})")
+                }
             },
             EventKind::Truncated { broker, tp, from_offset, to_offset, leader } => write!(
                 f,
@@ -165,7 +273,9 @@ impl std::fmt::Display for EventKind {
             ),
             EventKind::Crashed { node } => write!(f, "{} crashed", node_name(*node)),
             EventKind::Restarted { node } => write!(f, "{} restarted from what it had on disk", node_name(*node)),
-            EventKind::LinkCut { a, b } => write!(f, "the network link between {} and {} is cut", node_name(*a), node_name(*b)),
+            EventKind::LinkCut { a, b } => {
+                write!(f, "the network link between {} and {} is cut", node_name(*a), node_name(*b))
+            }
             EventKind::LinkHealed { a, b } => {
                 write!(f, "the network link between {} and {} is back", node_name(*a), node_name(*b))
             }
@@ -182,5 +292,58 @@ fn brokers(ids: &[BrokerId]) -> String {
     match ids {
         [one] => format!("broker {one}"),
         many => format!("brokers {}", many.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+impl std::fmt::Display for QuorumEvent {
+    /// The tail of a log line that starts with the node's name.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::core::quorum::VoteRejectReason;
+        match self {
+            QuorumEvent::ElectionTimeout { epoch } => {
+                write!(f, "heard from no leader within its election timeout (epoch {epoch})")
+            }
+            QuorumEvent::BecameCandidate { epoch } => {
+                write!(f, "stands for election in epoch {epoch} and votes for itself")
+            }
+            QuorumEvent::ElectionBackoff { epoch, backoff_ms } => {
+                write!(f, "lost the election of epoch {epoch}; tries again in {backoff_ms} ms")
+            }
+            QuorumEvent::VoteGranted { to, epoch } => write!(f, "voted for controller {to} in epoch {epoch}"),
+            QuorumEvent::VoteRejected { to, epoch, reason } => {
+                let why = match reason {
+                    VoteRejectReason::StaleEpoch => "its epoch is old".to_owned(),
+                    VoteRejectReason::AlreadyVoted { voted_for } => {
+                        format!("it already voted for controller {voted_for}")
+                    }
+                    VoteRejectReason::LeaderKnown { leader_id } => format!("controller {leader_id} already leads"),
+                    VoteRejectReason::LogBehind => "the candidate's metadata log is behind its own".to_owned(),
+                    VoteRejectReason::NotAVoter => "the candidate is not a voter".to_owned(),
+                };
+                write!(f, "refused its vote to controller {to} in epoch {epoch}: {why}")
+            }
+            QuorumEvent::BecameLeader { epoch } => {
+                write!(f, "won the election: leader of the metadata quorum in epoch {epoch}")
+            }
+            QuorumEvent::BecameFollower { epoch, leader_id } => {
+                write!(f, "follows controller {leader_id}, the quorum leader of epoch {epoch}")
+            }
+            QuorumEvent::BecameUnattached { epoch } => write!(f, "knows of epoch {epoch} but not its leader"),
+            QuorumEvent::Truncated { to_offset } => {
+                write!(
+                    f,
+                    "truncated its metadata log to offset {to_offset}: the entries after it diverged from the leader's"
+                )
+            }
+            QuorumEvent::HighWatermark { high_watermark } => write!(f, "metadata high watermark is {high_watermark}"),
+            QuorumEvent::LeaderResigned { epoch } => write!(
+                f,
+                "resigned as quorum leader of epoch {epoch}: no fetch from a majority of voters within quorum.fetch.timeout.ms"
+            ),
+            QuorumEvent::FetchTimeout { leader_id, epoch } => write!(
+                f,
+                "got no answer from leader controller {leader_id} within quorum.fetch.timeout.ms (epoch {epoch})"
+            ),
+        }
     }
 }

@@ -76,9 +76,9 @@ impl Goal {
             Goal::ProduceWhileBrokersDown { brokers } => {
                 simulation.acked().iter().any(|a| a.acks == -1 && a.brokers_down >= *brokers)
             }
-            Goal::NotEnoughReplicas => after_formation.into_iter().any(|e| {
-                matches!(e.kind, EventKind::ProduceFailed { error: ErrorCode::NotEnoughReplicas, .. })
-            }),
+            Goal::NotEnoughReplicas => after_formation
+                .into_iter()
+                .any(|e| matches!(e.kind, EventKind::ProduceFailed { error: ErrorCode::NotEnoughReplicas, .. })),
             Goal::NewQuorumLeader => {
                 let first = simulation
                     .events()
@@ -89,9 +89,11 @@ impl Goal {
                         _ => None,
                     })
                     .max();
-                simulation.events().iter().filter(|e| e.at_ms > formed_at_ms).any(|e| {
-                    matches!(e.kind, EventKind::ControllerActivated { epoch, .. } if Some(epoch) > first)
-                })
+                simulation
+                    .events()
+                    .iter()
+                    .filter(|e| e.at_ms > formed_at_ms)
+                    .any(|e| matches!(e.kind, EventKind::ControllerActivated { epoch, .. } if Some(epoch) > first))
             }
         }
     }

@@ -34,10 +34,23 @@ impl std::fmt::Display for TopicPartition {
 pub enum Message {
     /// KIP-595 RPCs of the metadata quorum (Vote, BeginQuorumEpoch, Fetch, ...).
     Quorum(QuorumMessage<MetadataRecord>),
-    BrokerRegistration { broker_id: BrokerId, incarnation_id: u64 },
-    BrokerRegistrationResponse { error: ErrorCode, broker_epoch: i64 },
-    BrokerHeartbeat { broker_id: BrokerId, broker_epoch: i64, current_metadata_offset: i64 },
-    BrokerHeartbeatResponse { error: ErrorCode, is_fenced: bool },
+    BrokerRegistration {
+        broker_id: BrokerId,
+        incarnation_id: u64,
+    },
+    BrokerRegistrationResponse {
+        error: ErrorCode,
+        broker_epoch: i64,
+    },
+    BrokerHeartbeat {
+        broker_id: BrokerId,
+        broker_epoch: i64,
+        current_metadata_offset: i64,
+    },
+    BrokerHeartbeatResponse {
+        error: ErrorCode,
+        is_fenced: bool,
+    },
     AlterPartition {
         broker_id: BrokerId,
         broker_epoch: i64,
@@ -54,11 +67,28 @@ pub enum Message {
         isr: Vec<BrokerId>,
     },
     /// CreateTopics, sent to the active controller (brokers forward it there in Kafka, KIP-590).
-    CreateTopic { request_id: u64, name: String, partitions: i32, replication_factor: i32, configs: Vec<(String, String)> },
-    CreateTopicResponse { request_id: u64, error: ErrorCode },
+    CreateTopic {
+        request_id: u64,
+        name: String,
+        partitions: i32,
+        replication_factor: i32,
+        configs: Vec<(String, String)>,
+    },
+    CreateTopicResponse {
+        request_id: u64,
+        error: ErrorCode,
+    },
     /// IncrementalAlterConfigs on a topic, sent to the active controller.
-    AlterConfig { request_id: u64, topic: String, name: String, value: Option<String> },
-    AlterConfigResponse { request_id: u64, error: ErrorCode },
+    AlterConfig {
+        request_id: u64,
+        topic: String,
+        name: String,
+        value: Option<String>,
+    },
+    AlterConfigResponse {
+        request_id: u64,
+        error: ErrorCode,
+    },
     /// A follower's Fetch (Fetch v12+: with the last fetched epoch, KIP-320).
     Fetch {
         tp: TopicPartition,
@@ -75,20 +105,27 @@ pub enum Message {
         diverging_epoch: Option<(i32, i64)>,
         current_leader_epoch: i32,
     },
-    Produce { request_id: u64, tp: TopicPartition, acks: i16, key: Option<String>, value: String, record_id: u64 },
-    ProduceResponse { request_id: u64, tp: TopicPartition, error: ErrorCode, base_offset: i64 },
+    Produce {
+        request_id: u64,
+        tp: TopicPartition,
+        acks: i16,
+        key: Option<String>,
+        value: String,
+        record_id: u64,
+    },
+    ProduceResponse {
+        request_id: u64,
+        tp: TopicPartition,
+        error: ErrorCode,
+        base_offset: i64,
+    },
 }
 
 impl Message {
     /// The Kafka API name, for the view of messages in flight.
     pub fn api_name(&self) -> &'static str {
         match self {
-            Message::Quorum(message) => match message {
-                QuorumMessage::Vote { .. } | QuorumMessage::VoteResponse { .. } => "Vote",
-                QuorumMessage::BeginQuorumEpoch { .. } | QuorumMessage::BeginQuorumEpochResponse { .. } => "BeginQuorumEpoch",
-                QuorumMessage::EndQuorumEpoch { .. } => "EndQuorumEpoch",
-                QuorumMessage::Fetch { .. } | QuorumMessage::FetchResponse { .. } => "Fetch (metadata)",
-            },
+            Message::Quorum(message) => message.name(),
             Message::BrokerRegistration { .. } | Message::BrokerRegistrationResponse { .. } => "BrokerRegistration",
             Message::BrokerHeartbeat { .. } | Message::BrokerHeartbeatResponse { .. } => "BrokerHeartbeat",
             Message::AlterPartition { .. } | Message::AlterPartitionResponse { .. } => "AlterPartition",

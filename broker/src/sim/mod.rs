@@ -114,13 +114,33 @@ pub enum PresetError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Produce one record; `partition` defaults to the key's partition (murmur2) or 0.
-    Produce { topic: String, partition: Option<i32>, key: Option<String>, value: String, acks: i16 },
-    Crash { node: NodeId },
-    Restart { node: NodeId },
-    CutLink { a: NodeId, b: NodeId },
-    HealLink { a: NodeId, b: NodeId },
+    Produce {
+        topic: String,
+        partition: Option<i32>,
+        key: Option<String>,
+        value: String,
+        acks: i16,
+    },
+    Crash {
+        node: NodeId,
+    },
+    Restart {
+        node: NodeId,
+    },
+    CutLink {
+        a: NodeId,
+        b: NodeId,
+    },
+    HealLink {
+        a: NodeId,
+        b: NodeId,
+    },
     /// Set (`Some`) or reset (`None`) a topic config through the active controller.
-    SetConfig { topic: String, name: String, value: Option<String> },
+    SetConfig {
+        topic: String,
+        name: String,
+        value: Option<String>,
+    },
 }
 
 /// An action and the simulated time it happened at: the unit of a replayable action log.
@@ -270,7 +290,10 @@ impl Simulation {
         let mut simulation = Simulation::new(preset, seed)?;
         for timed in actions.iter().filter(|a| a.at_ms <= until_ms) {
             if timed.at_ms < simulation.now_ms {
-                return Err(ReplayError::Action { at_ms: timed.at_ms, error: ActionError::OutOfOrder(simulation.now_ms) });
+                return Err(ReplayError::Action {
+                    at_ms: timed.at_ms,
+                    error: ActionError::OutOfOrder(simulation.now_ms),
+                });
             }
             simulation.run_until(timed.at_ms);
             simulation
@@ -281,7 +304,11 @@ impl Simulation {
         Ok(simulation)
     }
 
-    fn start_controller(&mut self, id: NodeId, durable: DurableState<crate::core::metadata::MetadataRecord>) -> ControllerNode {
+    fn start_controller(
+        &mut self,
+        id: NodeId,
+        durable: DurableState<crate::core::metadata::MetadataRecord>,
+    ) -> ControllerNode {
         let seed = self.rng.next_u64();
         ControllerNode::new(id, self.quorum_config.clone(), durable, ControllerConfig::default(), self.now_ms, seed)
     }
@@ -290,7 +317,15 @@ impl Simulation {
         let seed = self.rng.next_u64();
         let incarnation = self.next_incarnation;
         self.next_incarnation += 1;
-        BrokerNode::new(id, incarnation, self.quorum_config.clone(), durable, BrokerSettings::default(), self.now_ms, seed)
+        BrokerNode::new(
+            id,
+            incarnation,
+            self.quorum_config.clone(),
+            durable,
+            BrokerSettings::default(),
+            self.now_ms,
+            seed,
+        )
     }
 
     /// Runs until every broker is unfenced and the preset's topics exist with full ISRs.
@@ -299,7 +334,7 @@ impl Simulation {
         while self.now_ms < FORMATION_LIMIT_MS {
             let next = self.now_ms + 50;
             self.run_until(next);
-            let Some(image) = self.active_image() else { continue };
+            let Some(image) = self.active_image().cloned() else { continue };
             let all_unfenced = self.brokers.keys().all(|id| image.is_active(*id));
             if all_unfenced && !topics_requested {
                 topics_requested = true;
@@ -534,7 +569,8 @@ impl Simulation {
                     return Err(ActionError::SameNode);
                 }
                 for node in [*a, *b] {
-                    let known = node == CLIENT || self.brokers.contains_key(&node) || self.controllers.contains_key(&node);
+                    let known =
+                        node == CLIENT || self.brokers.contains_key(&node) || self.controllers.contains_key(&node);
                     if !known {
                         return Err(ActionError::UnknownNode(node));
                     }
@@ -687,8 +723,9 @@ impl Simulation {
             .filter(|a| log.record_at(a.offset).is_none_or(|r| r.id != a.record_id))
             .cloned()
             .collect();
+        let image = if lost.is_empty() { None } else { self.active_image().cloned() };
         for record in lost {
-            self.checker.record_loss(self.now_ms, &record, self.active_image());
+            self.checker.record_loss(self.now_ms, &record, image.as_ref());
             self.log(EventKind::AcknowledgedRecordLost {
                 tp: record.tp.clone(),
                 offset: record.offset,
@@ -711,7 +748,11 @@ impl Simulation {
 
     fn client_deadline_ms(&self) -> Option<u64> {
         let produces = self.client.produces.values().map(|p| {
-            if p.in_flight { (p.sent_ms + REQUEST_TIMEOUT_MS).min(p.first_sent_ms + DELIVERY_TIMEOUT_MS) } else { p.sent_ms }
+            if p.in_flight {
+                (p.sent_ms + REQUEST_TIMEOUT_MS).min(p.first_sent_ms + DELIVERY_TIMEOUT_MS)
+            } else {
+                p.sent_ms
+            }
         });
         let admin = self.client.admin.values().map(|(_, sent)| if *sent == 0 { self.now_ms } else { sent + 1_000 });
         produces.chain(admin).min()
@@ -763,7 +804,8 @@ impl Simulation {
             if let Some(attempt) = self.client.produces.remove(&request_id)
                 && attempt.acks != 0
             {
-                let kind = EventKind::ProduceFailed { tp: attempt.tp, error: ErrorCode::RequestTimedOut, will_retry: false };
+                let kind =
+                    EventKind::ProduceFailed { tp: attempt.tp, error: ErrorCode::RequestTimedOut, will_retry: false };
                 self.events.push(Event { at_ms: now_ms, kind });
             }
         }

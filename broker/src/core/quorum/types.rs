@@ -76,11 +76,18 @@ pub struct Entry<R> {
 
 /// What survives a crash. Raft persists the log and the vote before it answers anyone: the log,
 /// the current epoch and the vote (Kafka's `quorum-state` file holds the last two).
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DurableState<R> {
     pub epoch: i32,
     pub voted_for: Option<NodeId>,
     pub log: Vec<Entry<R>>,
+}
+
+// By hand: a derive would ask `R: Default`, which an empty log does not need.
+impl<R> Default for DurableState<R> {
+    fn default() -> Self {
+        DurableState { epoch: 0, voted_for: None, log: Vec::new() }
+    }
 }
 
 /// A node's state in the current epoch, named as in KIP-595 and Kafka's `quorum-state`.
