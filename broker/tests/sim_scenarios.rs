@@ -29,17 +29,85 @@ fn run(simulation: &mut Simulation, ms: u64) {
     simulation.run_until(until);
 }
 
+/// The leader is cut off from its followers, takes a record, and crashes before anyone copied it.
+fn crash_an_isolated_leader(simulation: &mut Simulation, acks: i16) {
+    simulation.apply(Action::CutLink { a: 1, b: 2 }).expect("cut");
+    simulation.apply(Action::CutLink { a: 1, b: 3 }).expect("cut");
+    simulation.apply(produce("a", acks)).expect("produce");
+    run(simulation, 100);
+    simulation.apply(Action::Crash { node: 1 }).expect("crash");
+    run(simulation, 15_000);
+    simulation.apply(produce("b", acks)).expect("produce");
+    run(simulation, 1_000);
+    simulation.apply(Action::Restart { node: 1 }).expect("restart");
+    simulation.apply(Action::HealLink { a: 1, b: 2 }).expect("heal");
+    simulation.apply(Action::HealLink { a: 1, b: 3 }).expect("heal");
+    run(simulation, 40_000);
+}
+
 #[test]
 fn leader_crash_with_acks_1_loses_an_acknowledged_record() {
     let mut simulation = Simulation::new(preset("1"), 7).expect("forms");
     let start = simulation.now_ms();
+    crash_an_isolated_leader(&mut simulation, 1);
+    for line in lines(&simulation, start) {
+        println!("{line}");
+    }
+    assert!(simulation.checker().violations().is_empty(), "{:?}", simulation.checker().violations());
+}
+
+#[test]
+fn leader_crash_with_acks_all_loses_nothing() {
+    let mut simulation = Simulation::new(preset("2"), 7).expect("forms");
+    let start = simulation.now_ms();
+    crash_an_isolated_leader(&mut simulation, -1);
+    for line in lines(&simulation, start) {
+        println!("{line}");
+    }
+    assert!(simulation.checker().violations().is_empty(), "{:?}", simulation.checker().violations());
+}
+
+#[test]
+fn an_isolated_quorum_leader_is_replaced_and_steps_down_when_the_partition_heals() {
+    let mut simulation = Simulation::new(preset("1"), 7).expect("forms");
+    let start = simulation.now_ms();
+    let leader = simulation.active_controller().expect("a quorum leader");
+    let others: Vec<i32> =
+        simulation.controller_ids().chain(simulation.broker_ids()).filter(|id| *id != leader).collect();
+    for other in &others {
+        simulation.apply(Action::CutLink { a: leader, b: *other }).expect("cut");
+    }
+    run(&mut simulation, 10_000);
+    for other in &others {
+        simulation.apply(Action::HealLink { a: leader, b: *other }).expect("heal");
+    }
+    run(&mut simulation, 5_000);
+    for line in lines(&simulation, start) {
+        println!("{line}");
+    }
+    assert!(simulation.checker().violations().is_empty(), "{:?}", simulation.checker().violations());
+}
+
+#[test]
+fn unclean_election_loses_a_record_acknowledged_with_acks_all() {
+    let mut simulation = Simulation::new(preset("1"), 7).expect("forms");
+    let start = simulation.now_ms();
     simulation.apply(Action::CutLink { a: 1, b: 2 }).expect("cut");
     simulation.apply(Action::CutLink { a: 1, b: 3 }).expect("cut");
-    simulation.apply(produce("a", 1)).expect("produce");
+    run(&mut simulation, 50_000);
+    simulation.apply(produce("a", -1)).expect("produce");
     run(&mut simulation, 100);
     simulation.apply(Action::Crash { node: 1 }).expect("crash");
-    run(&mut simulation, 15_000);
-    simulation.apply(produce("b", 1)).expect("produce");
+    run(&mut simulation, 12_000);
+    simulation
+        .apply(Action::SetConfig {
+            topic: "orders".into(),
+            name: "unclean.leader.election.enable".into(),
+            value: Some("true".into()),
+        })
+        .expect("config");
+    run(&mut simulation, 1_000);
+    simulation.apply(produce("b", -1)).expect("produce");
     run(&mut simulation, 1_000);
     simulation.apply(Action::Restart { node: 1 }).expect("restart");
     simulation.apply(Action::HealLink { a: 1, b: 2 }).expect("heal");
@@ -49,34 +117,4 @@ fn leader_crash_with_acks_1_loses_an_acknowledged_record() {
         println!("{line}");
     }
     assert!(simulation.checker().violations().is_empty(), "{:?}", simulation.checker().violations());
-    let tp = TopicPartition { topic: "orders".into(), partition: 0 };
-    println!("{:?}", simulation.active_image().unwrap().partition("orders", 0));
-    for b in 1..=3 {
-        let broker = simulation.broker(b).unwrap();
-        println!("broker {b} log {:?} {:?}", broker.log(&tp).map(|l| l.records.len()), broker.partitions.get(&tp));
-    }
-}
-
-#[test]
-fn debug_isr() {
-    let mut simulation = Simulation::new(preset("1"), 7).expect("forms");
-    simulation.apply(Action::Crash { node: 3 }).expect("crash");
-    run(&mut simulation, 40_000);
-    simulation.apply(Action::Restart { node: 3 }).expect("restart");
-    run(&mut simulation, 20_000);
-    for line in lines(&simulation, 0) {
-        println!("{line}");
-    }
-    let image = simulation.active_image().unwrap();
-    println!("{:?}", image.partition("orders", 0));
-    for b in 1..=3 {
-        let broker = simulation.broker(b).unwrap();
-        println!(
-            "broker {b} fenced={} epoch={} image.offset={} brokers={:?}",
-            broker.fenced, broker.broker_epoch, broker.image.offset, broker.image.brokers
-        );
-        if let Some(broker::sim::broker_node::PartitionRole::Leader(state)) = broker.partitions.values().next() {
-            println!("{:?}", state.replica);
-        }
-    }
 }

@@ -130,8 +130,9 @@ struct ParkedFetch {
 #[derive(Debug)]
 struct IsrProposal {
     sent_ms: u64,
-    /// How far behind the replicas it removes are, for the event log.
+    /// How far behind the replicas it removes are, and the limit, for the event log.
     lag_ms: u64,
+    lag_max_ms: u64,
 }
 
 #[derive(Debug)]
@@ -506,9 +507,9 @@ impl BrokerNode {
             return;
         }
         let offset = log.log_end_offset();
+        out.event(now_ms, EventKind::Produced { tp: tp.clone(), leader: self.id, offset, acks, value: value.clone() });
         log.append(LogRecord { offset, leader_epoch: state.replica.leader_epoch, key, value, id: record_id });
         state.replica.on_leader_append(offset + 1);
-        out.event(now_ms, EventKind::Produced { tp: tp.clone(), leader: self.id, offset, acks });
         match acks {
             0 => {}
             1 => out.send(self.id, client, reply(ErrorCode::None, offset)),
@@ -690,7 +691,7 @@ impl BrokerNode {
         }
         let mut new_isr = state.replica.isr.clone();
         new_isr.extend(&added);
-        state.alter_in_flight = Some(IsrProposal { sent_ms: now_ms, lag_ms: 0 });
+        state.alter_in_flight = Some(IsrProposal { sent_ms: now_ms, lag_ms: 0, lag_max_ms: 0 });
         state.replica.on_isr_proposed(new_isr.clone());
         out.send(self.id, controller, alter_partition(self.id, broker_epoch, tp, &state.replica, new_isr));
     }
@@ -715,7 +716,7 @@ impl BrokerNode {
             .max()
             .unwrap_or(lag_max_ms);
         let new_isr: Vec<BrokerId> = state.replica.isr.iter().copied().filter(|id| !removed.contains(id)).collect();
-        state.alter_in_flight = Some(IsrProposal { sent_ms: now_ms, lag_ms });
+        state.alter_in_flight = Some(IsrProposal { sent_ms: now_ms, lag_ms, lag_max_ms });
         state.replica.on_isr_proposed(new_isr.clone());
         out.send(self.id, controller, alter_partition(self.id, broker_epoch, tp, &state.replica, new_isr));
     }
@@ -854,7 +855,14 @@ fn commit_isr(
     let removed: Vec<BrokerId> = before.iter().copied().filter(|id| !isr.contains(id)).collect();
     let added: Vec<BrokerId> = isr.iter().copied().filter(|id| !before.contains(id)).collect();
     if !removed.is_empty() {
-        let event = EventKind::IsrShrunk { tp: tp.clone(), leader, removed, lag_ms: proposal.lag_ms, isr: isr.clone() };
+        let event = EventKind::IsrShrunk {
+            tp: tp.clone(),
+            leader,
+            removed,
+            lag_ms: proposal.lag_ms,
+            lag_max_ms: proposal.lag_max_ms,
+            isr: isr.clone(),
+        };
         out.event(now_ms, event);
     }
     if !added.is_empty() {

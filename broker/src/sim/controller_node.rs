@@ -180,8 +180,8 @@ impl ControllerNode {
             Message::AlterConfig { request_id, topic, name, value } => {
                 match active.controller.alter_config(&active.working, &topic, &name, value.as_deref()) {
                     Ok(records) => {
+                        out.event(now_ms, EventKind::ConfigChanged { topic, name, value });
                         if let Some(offset) = self.append(now_ms, records, false, out) {
-                            out.event(now_ms, EventKind::ConfigChanged { topic, name, value });
                             let response = Message::AlterConfigResponse { request_id, error: ErrorCode::None };
                             self.reply_when_committed(offset, from, response);
                         }

@@ -55,6 +55,7 @@ pub enum EventKind {
         leader: BrokerId,
         removed: Vec<BrokerId>,
         lag_ms: u64,
+        lag_max_ms: u64,
         isr: Vec<BrokerId>,
     },
     IsrExpanded {
@@ -94,11 +95,13 @@ pub enum EventKind {
         leader: BrokerId,
         offset: i64,
         acks: i16,
+        value: String,
     },
     Acknowledged {
         tp: TopicPartition,
         offset: i64,
         acks: i16,
+        value: String,
     },
     ProduceFailed {
         tp: TopicPartition,
@@ -219,13 +222,14 @@ impl std::fmt::Display for EventKind {
                     "UNCLEAN election: broker {leader} became leader of {tp} from outside the ISR (leader epoch {leader_epoch}); records it never copied are lost"
                 ),
             },
-            EventKind::IsrShrunk { tp, leader, removed, lag_ms, isr } => {
+            EventKind::IsrShrunk { tp, leader, removed, lag_ms, lag_max_ms, isr } => {
                 let who = brokers(removed);
                 write!(
                     f,
-                    "{who} left the ISR of {tp}: {} behind leader {leader} for over {} s (replica.lag.time.max.ms); ISR is now {isr:?}",
+                    "{who} left the ISR of {tp}: {} {} s behind leader {leader} (replica.lag.time.max.ms is {} s); ISR is now {isr:?}",
                     if removed.len() == 1 { "it fell" } else { "they fell" },
-                    lag_ms / 1000
+                    lag_ms / 1000,
+                    lag_max_ms / 1000
                 )
             }
             EventKind::IsrExpanded { tp, leader, added, isr } => {
@@ -254,11 +258,15 @@ impl std::fmt::Display for EventKind {
                 f,
                 "broker {broker} truncated {tp} from offset {from_offset} to {to_offset}: leader {leader} never had those records (their leader epoch diverged)"
             ),
-            EventKind::Produced { tp, leader, offset, acks } => {
-                write!(f, "leader {leader} appended a record to {tp} at offset {offset} ({})", acks_name(*acks))
+            EventKind::Produced { tp, leader, offset, acks, value } => {
+                write!(f, "leader {leader} appended {value:?} to {tp} at offset {offset} ({})", acks_name(*acks))
             }
-            EventKind::Acknowledged { tp, offset, acks } => {
-                write!(f, "the producer got the acknowledgement for {tp} offset {offset} ({})", acks_name(*acks))
+            EventKind::Acknowledged { tp, offset, acks, value } => {
+                write!(
+                    f,
+                    "the producer got the acknowledgement for {value:?}: {tp} offset {offset} ({})",
+                    acks_name(*acks)
+                )
             }
             EventKind::ProduceFailed { tp, error, will_retry } => write!(
                 f,

@@ -843,12 +843,17 @@ impl Simulation {
                         tp: tp.clone(),
                         offset: base_offset,
                         acks: attempt.acks,
-                        value: attempt.value,
+                        value: attempt.value.clone(),
                         min_insync_replicas,
                         at_ms: now_ms,
                         brokers_down,
                     });
-                    self.log(EventKind::Acknowledged { tp, offset: base_offset, acks: attempt.acks });
+                    self.log(EventKind::Acknowledged {
+                        tp,
+                        offset: base_offset,
+                        acks: attempt.acks,
+                        value: attempt.value.clone(),
+                    });
                 } else {
                     attempt.in_flight = false;
                     attempt.sent_ms = now_ms + RETRY_BACKOFF_MS;
