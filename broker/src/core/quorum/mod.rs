@@ -81,6 +81,9 @@ struct ReplicaProgress {
     fetch_offset: i64,
     last_fetch_ms: Option<u64>,
     is_voter: bool,
+    /// The high watermark in the last response sent to it: a Fetch from a replica that has not
+    /// heard of the current one is answered at once rather than parked.
+    high_watermark_sent: i64,
 }
 
 /// A Fetch that found nothing new, held until entries arrive, the high watermark moves, or
@@ -573,7 +576,9 @@ impl<R: Clone> QuorumNode<R> {
         let others = self.other_voters();
         let replicas = others
             .iter()
-            .map(|&v| (v, ReplicaProgress { fetch_offset: 0, last_fetch_ms: None, is_voter: true }))
+            .map(|&v| {
+                (v, ReplicaProgress { fetch_offset: 0, last_fetch_ms: None, is_voter: true, high_watermark_sent: 0 })
+            })
             .collect();
         self.leader = Some(LeaderState {
             epoch_start_offset,
@@ -762,6 +767,7 @@ impl<R: Clone> QuorumNode<R> {
             fetch_offset: 0,
             last_fetch_ms: None,
             is_voter,
+            high_watermark_sent: 0,
         });
         progress.last_fetch_ms = Some(now_ms);
         leader.unacked_voters.remove(&replica_id);
@@ -777,7 +783,10 @@ impl<R: Clone> QuorumNode<R> {
                 // was (a reordered older Fetch proves less, not that entries went away).
                 progress.fetch_offset = progress.fetch_offset.max(fetch_offset);
                 let moved = self.update_leader_high_watermark(now_ms);
-                if fetch_offset < self.log_end_offset() || moved || self.config.fetch_max_wait_ms == 0 {
+                let high_watermark_sent =
+                    self.leader.as_ref().and_then(|l| l.replicas.get(&replica_id)).map_or(0, |p| p.high_watermark_sent);
+                let news = fetch_offset < self.log_end_offset() || high_watermark_sent < self.high_watermark;
+                if news || moved || self.config.fetch_max_wait_ms == 0 {
                     self.answer_fetch(replica_id, correlation_id, fetch_offset);
                 } else if let Some(leader) = self.leader.as_mut() {
                     let deadline_ms = now_ms.saturating_add(self.config.fetch_max_wait_ms);
@@ -807,6 +816,10 @@ impl<R: Clone> QuorumNode<R> {
 
     fn answer_fetch(&mut self, replica_id: NodeId, correlation_id: i32, fetch_offset: i64) {
         let entries = log::entries_from(&self.log, fetch_offset, self.config.fetch_max_entries);
+        let high_watermark = self.high_watermark;
+        if let Some(progress) = self.leader.as_mut().and_then(|l| l.replicas.get_mut(&replica_id)) {
+            progress.high_watermark_sent = high_watermark;
+        }
         let response = self.fetch_response(correlation_id, None, None, entries);
         self.send(replica_id, response);
     }
