@@ -81,6 +81,9 @@ struct ReplicaProgress {
     fetch_offset: i64,
     last_fetch_ms: Option<u64>,
     is_voter: bool,
+    /// The high watermark in the last response sent to it: a Fetch from a replica that has not
+    /// heard of the current one is answered at once rather than parked.
+    high_watermark_sent: i64,
 }
 
 /// A Fetch that found nothing new, held until entries arrive, the high watermark moves, or
@@ -100,8 +103,7 @@ struct LeaderState {
     became_leader_ms: u64,
     /// Every other voter, and each observer once it fetched.
     replicas: BTreeMap<NodeId, ReplicaProgress>,
-    /// Voters that neither answered BeginQuorumEpoch nor fetched yet.
-    unacked_voters: BTreeSet<NodeId>,
+    /// When to send BeginQuorumEpoch again to the voters that have not fetched lately.
     begin_quorum_retry_ms: u64,
     parked: Vec<ParkedFetch>,
 }
@@ -328,11 +330,9 @@ impl<R: Clone> QuorumNode<R> {
                     self.on_begin_quorum_epoch(now_ms, epoch, leader_id);
                 }
             }
-            QuorumMessage::BeginQuorumEpochResponse { epoch } => {
-                if let Some(leader) = self.leader.as_mut().filter(|_| epoch == self.epoch) {
-                    leader.unacked_voters.remove(&from);
-                }
-            }
+            // The voter's Fetches are what the leader waits for (see `tick_leader`); the response
+            // only matters for its epoch, handled above.
+            QuorumMessage::BeginQuorumEpochResponse { .. } => {}
             QuorumMessage::EndQuorumEpoch { epoch, leader_id, preferred_successors } => {
                 if leader_id == from {
                     self.on_end_quorum_epoch(now_ms, epoch, leader_id, &preferred_successors);
@@ -394,7 +394,7 @@ impl<R: Clone> QuorumNode<R> {
             Role::Leader => {
                 if let Some(leader) = &self.leader {
                     deadlines.extend(leader.parked.iter().map(|p| Some(p.deadline_ms)));
-                    if !leader.unacked_voters.is_empty() {
+                    if self.config.voters.len() > 1 {
                         deadlines.push(Some(leader.begin_quorum_retry_ms));
                     }
                 }
@@ -503,12 +503,23 @@ impl<R: Clone> QuorumNode<R> {
 
     /// No leader known in `epoch` (a higher epoch, or the leader of this one went away). The vote
     /// of this epoch, if any, stands.
+    ///
+    /// A voter that was already waiting to stand keeps its deadline: Raft resets the election
+    /// timer on granting a vote, on hearing from the leader and on standing, not on merely seeing
+    /// a higher epoch. Otherwise a candidate that can never win (its log is behind) would push
+    /// back everyone else's timer with each new epoch, and, backing off for less than the
+    /// election timeout, stand again first, for ever.
     fn become_unattached(&mut self, now_ms: u64, epoch: i32) {
+        let pending_election_ms = self.election_deadline_ms;
         self.enter_epoch(epoch);
         self.role = if self.voted_for.is_some() && self.is_voter { Role::Voted } else { Role::Unattached };
         self.events.push(QuorumEvent::BecameUnattached { epoch: self.epoch });
         if self.is_voter {
-            self.election_deadline_ms = Some(now_ms.saturating_add(self.random_election_timeout_ms()));
+            let deadline_ms = match pending_election_ms {
+                Some(deadline_ms) => deadline_ms,
+                None => now_ms.saturating_add(self.random_election_timeout_ms()),
+            };
+            self.election_deadline_ms = Some(deadline_ms);
         } else {
             self.find_leader(now_ms);
         }
@@ -573,13 +584,14 @@ impl<R: Clone> QuorumNode<R> {
         let others = self.other_voters();
         let replicas = others
             .iter()
-            .map(|&v| (v, ReplicaProgress { fetch_offset: 0, last_fetch_ms: None, is_voter: true }))
+            .map(|&v| {
+                (v, ReplicaProgress { fetch_offset: 0, last_fetch_ms: None, is_voter: true, high_watermark_sent: 0 })
+            })
             .collect();
         self.leader = Some(LeaderState {
             epoch_start_offset,
             became_leader_ms: now_ms,
             replicas,
-            unacked_voters: others.iter().copied().collect(),
             begin_quorum_retry_ms: now_ms.saturating_add(self.config.fetch_request_timeout_ms()),
             parked: Vec::new(),
         });
@@ -762,9 +774,9 @@ impl<R: Clone> QuorumNode<R> {
             fetch_offset: 0,
             last_fetch_ms: None,
             is_voter,
+            high_watermark_sent: 0,
         });
         progress.last_fetch_ms = Some(now_ms);
-        leader.unacked_voters.remove(&replica_id);
         // A newer Fetch from the same replica supersedes a parked one (it no longer waits on it).
         leader.parked.retain(|p| p.replica_id != replica_id);
         match log::check_fetch(&self.log, fetch_offset, last_fetched_epoch) {
@@ -777,7 +789,10 @@ impl<R: Clone> QuorumNode<R> {
                 // was (a reordered older Fetch proves less, not that entries went away).
                 progress.fetch_offset = progress.fetch_offset.max(fetch_offset);
                 let moved = self.update_leader_high_watermark(now_ms);
-                if fetch_offset < self.log_end_offset() || moved || self.config.fetch_max_wait_ms == 0 {
+                let high_watermark_sent =
+                    self.leader.as_ref().and_then(|l| l.replicas.get(&replica_id)).map_or(0, |p| p.high_watermark_sent);
+                let news = fetch_offset < self.log_end_offset() || high_watermark_sent < self.high_watermark;
+                if news || moved || self.config.fetch_max_wait_ms == 0 {
                     self.answer_fetch(replica_id, correlation_id, fetch_offset);
                 } else if let Some(leader) = self.leader.as_mut() {
                     let deadline_ms = now_ms.saturating_add(self.config.fetch_max_wait_ms);
@@ -807,6 +822,10 @@ impl<R: Clone> QuorumNode<R> {
 
     fn answer_fetch(&mut self, replica_id: NodeId, correlation_id: i32, fetch_offset: i64) {
         let entries = log::entries_from(&self.log, fetch_offset, self.config.fetch_max_entries);
+        let high_watermark = self.high_watermark;
+        if let Some(progress) = self.leader.as_mut().and_then(|l| l.replicas.get_mut(&replica_id)) {
+            progress.high_watermark_sent = high_watermark;
+        }
         let response = self.fetch_response(correlation_id, None, None, entries);
         self.send(replica_id, response);
     }
@@ -863,8 +882,18 @@ impl<R: Clone> QuorumNode<R> {
         let epoch = self.epoch;
         if let Some(leader) = self.leader.as_mut().filter(|l| now_ms >= l.begin_quorum_retry_ms) {
             leader.begin_quorum_retry_ms = now_ms.saturating_add(self.config.fetch_request_timeout_ms());
-            let unacked: Vec<NodeId> = leader.unacked_voters.iter().copied().collect();
-            for voter in unacked {
+            // KIP-595 has the leader resend BeginQuorumEpoch until acknowledged; like KIP-853 we
+            // resend it to every voter that has not fetched within the request timeout, which also
+            // reaches a voter that restarted and forgot the leader before its election timer
+            // fires and it disrupts the quorum with a new epoch.
+            let quiet_since_ms = now_ms.saturating_sub(self.config.fetch_request_timeout_ms());
+            let quiet: Vec<NodeId> = leader
+                .replicas
+                .iter()
+                .filter(|(_, p)| p.is_voter && p.last_fetch_ms.is_none_or(|at| at < quiet_since_ms))
+                .map(|(&id, _)| id)
+                .collect();
+            for voter in quiet {
                 self.send(voter, QuorumMessage::BeginQuorumEpoch { epoch, leader_id: self.id });
             }
         }
