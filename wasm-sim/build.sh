@@ -77,8 +77,8 @@ if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed 2>/dev/
 fi
 
 target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-cargo_home=${CARGO_HOME:-$HOME/.cargo}
-cargo_home=$(cd "$cargo_home" && pwd -P)
+cargo_home=${CARGO_HOME:-${HOME:-}/.cargo}
+cargo_home=$(cd "$cargo_home" 2>/dev/null && pwd -P || echo "$cargo_home")
 sysroot=$(rustc --print sysroot)
 # rustc applies the last matching prefix, so the more specific ones come after the repo.
 remaps=(
@@ -101,22 +101,27 @@ unset RUSTFLAGS
 cargo build --quiet --locked -p wasm-sim --target "$wasm_target" --profile "$profile"
 module=$target_dir/$wasm_target/$profile/wasm_sim.wasm
 
-# Nothing of this machine may remain: no home, no checkout, no target dir, no temporary dir.
-leaks=()
-for path in /root/ /home/ /work/ /tmp/ /Users/ "$HOME" "$repo" "$cargo_home" "$target_dir"; do
-    if LC_ALL=C grep -qaF -- "$path" "$module"; then
-        leaks+=("$path")
-    fi
-done
-if ((${#leaks[@]})); then
-    echo "error: $module contains paths of this machine: ${leaks[*]}" >&2
-    exit 1
-fi
-
 # --- 3. The JS bindings ---------------------------------------------------------------------------
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-"$wasm_bindgen" --target web --no-typescript --remove-name-section --remove-producers-section --out-dir "$tmp/sim" --out-name simulator "$module"
+"$wasm_bindgen" --target web --no-typescript --remove-name-section --remove-producers-section \
+    --out-dir "$tmp/sim" --out-name simulator "$module"
+
+# Nothing of this machine may remain: no home, no checkout, no target dir, no temporary dir.
+leaks=()
+for path in /root/ /home/ /work/ /tmp/ /Users/ "${HOME:-}" "$repo" "$cargo_home" "$target_dir"; do
+    [[ ${#path} -gt 1 ]] || continue
+    for file in "$tmp"/sim/*; do
+        if LC_ALL=C grep -qaF -- "$path" "$file"; then
+            leaks+=("${file##*/}: $path")
+        fi
+    done
+done
+if ((${#leaks[@]})); then
+    printf 'error: the bundle contains paths of this machine:\n' >&2
+    printf '  %s\n' "${leaks[@]}" >&2
+    exit 1
+fi
 
 # --- 4. Sizes and the budget ------------------------------------------------------------------------
 total_gzip=0
