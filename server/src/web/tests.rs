@@ -206,7 +206,7 @@ async fn the_simulator_bundle_is_served_as_wasm_and_javascript(pool: SqlitePool)
     let js = send(&app, "GET", "/static/sim/simulator.js", None).await;
     assert_eq!(js.status, StatusCode::OK);
     assert_eq!(js.headers[header::CONTENT_TYPE], "text/javascript");
-    assert!(js.body.contains("export function initSync"), "wasm-bindgen --target web glue");
+    assert!(js.body.contains("export { initSync"), "wasm-bindgen --target web glue");
 }
 
 #[sqlx::test(migrations = "./migrations")]
