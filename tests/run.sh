@@ -3,8 +3,8 @@
 #
 # Works on a fresh Debian clone with only the Rust toolchain: it installs what is missing
 # (Debian packages, the browser tests' npm packages) and skips that work on a re-run.
-# Steps, in order: rustfmt, clippy, the broker core's wasm32 build, Rust tests, release build,
-# browser tests, Kafka client tests.
+# Steps, in order: rustfmt, clippy, the broker core's wasm32 build, the simulator bundle's
+# freshness, Rust tests, release build, browser tests, Kafka client tests.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -73,6 +73,12 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknow
     rustup target add wasm32-unknown-unknown
 fi
 cargo build -p broker --no-default-features --target wasm32-unknown-unknown
+
+# static/sim/ (the simulator's wasm + JS, embedded by `cargo run --release`) is committed; it must
+# be what wasm-sim builds to today. The first run installs the pinned wasm-bindgen CLI into
+# target/tools/ (a few minutes); later runs reuse it.
+step "simulator bundle is up to date (bash wasm-sim/build.sh --check)"
+bash wasm-sim/build.sh --check
 
 if cargo nextest --version >/dev/null 2>&1; then
     step "cargo nextest run --workspace"

@@ -5,8 +5,18 @@
 //!
 //! # Layout
 //!
-//! Nothing is implemented yet. Planned: a `Simulation` handle created from a lesson's simulator
-//! preset and a seed, methods for the learner's actions (produce, crash, cut a link) and for
-//! stepping the virtual clock, and small copyable snapshots for the view (see the rustwasm
-//! book's interface rule in STYLE.md). It depends on `broker` with default features off, so the
-//! tokio runtime and the wire codec never reach the wasm bundle.
+//! Only [`version`] is exported so far: it proves the build pipeline end to end
+//! (`bash wasm-sim/build.sh` → `static/sim/simulator.js` + `simulator_bg.wasm`, served by
+//! `streamlab` and loaded by `tests/browser/simulator-bundle.test.mjs`). Planned: a `Simulation`
+//! handle created from a lesson's simulator preset and a seed, methods for the learner's actions
+//! (produce, crash, cut a link) and for stepping the virtual clock, and small copyable snapshots
+//! for the view (see the rustwasm book's interface rule in STYLE.md). It depends on `broker` with
+//! default features off, so the tokio runtime and the wire codec never reach the wasm bundle.
+
+use wasm_bindgen::prelude::wasm_bindgen;
+
+/// The version of this crate (the workspace version), so the page can tell which bundle it loaded.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}

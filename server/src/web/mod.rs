@@ -88,7 +88,14 @@ impl AppState {
 }
 
 /// Content-Security-Policy: everything from our own origin, nothing inline.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+///
+/// `script-src` adds `'wasm-unsafe-eval'` to `'self'` for the simulator (`/static/sim/`): under a
+/// CSP without it, browsers refuse to compile WebAssembly at all, even from our own origin
+/// (CSP Level 3, "EnsureCSPDoesNotBlockWasmByteCompilation",
+/// <https://www.w3.org/TR/CSP3/#can-compile-wasm-bytes>; web-platform-tests
+/// `content-security-policy/wasm-unsafe-eval/script-src-blocks-wasm.any.js`). It allows wasm
+/// compilation only, not JavaScript's `eval`.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 /// The whole site.
 pub fn app(state: AppState) -> Router {

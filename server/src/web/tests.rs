@@ -185,7 +185,28 @@ async fn responses_carry_security_headers(pool: SqlitePool) {
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.body, "ok");
     assert_eq!(reply.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
-    assert!(reply.headers["content-security-policy"].to_str().expect("csp").starts_with("default-src 'self'"));
+    let csp = reply.headers["content-security-policy"].to_str().expect("csp");
+    assert!(csp.starts_with("default-src 'self'"), "{csp}");
+    // Scripts from our origin only, and WebAssembly may be compiled (the simulator), but no eval.
+    let script_src = csp.split(';').map(str::trim).find(|d| d.starts_with("script-src ")).expect("script-src");
+    assert_eq!(script_src, "script-src 'self' 'wasm-unsafe-eval'");
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_simulator_bundle_is_served_as_wasm_and_javascript(pool: SqlitePool) {
+    let app = default_app(pool);
+    // `WebAssembly.instantiateStreaming` rejects any other content type.
+    let request = Request::get("/static/sim/simulator_bg.wasm").body(Body::empty()).expect("request");
+    let wasm = app.router.clone().oneshot(request).await.expect("response");
+    assert_eq!(wasm.status(), StatusCode::OK);
+    assert_eq!(wasm.headers()[header::CONTENT_TYPE], "application/wasm");
+    let bytes = wasm.into_body().collect().await.expect("body").to_bytes();
+    assert!(bytes.starts_with(b"\0asm"), "not a wasm module");
+
+    let js = send(&app, "GET", "/static/sim/simulator.js", None).await;
+    assert_eq!(js.status, StatusCode::OK);
+    assert_eq!(js.headers[header::CONTENT_TYPE], "text/javascript");
+    assert!(js.body.contains("export { initSync"), "wasm-bindgen --target web glue");
 }
 
 #[sqlx::test(migrations = "./migrations")]
