@@ -746,7 +746,7 @@ struct Watch {
 
 impl Sim {
     fn new(seed: u64) -> Self {
-        let voters: Vec<NodeId> = if seed % 2 == 0 { vec![1, 2, 3] } else { vec![1, 2, 3, 4, 5] };
+        let voters: Vec<NodeId> = if seed.is_multiple_of(2) { vec![1, 2, 3] } else { vec![1, 2, 3, 4, 5] };
         let config = QuorumConfig { voters: voters.clone(), ..QuorumConfig::default() };
         let mut ids = voters;
         ids.push(OBSERVER);
@@ -853,11 +853,11 @@ impl Sim {
             self.now_ms = self.now_ms.max(next_ms);
             if next_message_ms == Some(next_ms) {
                 let Some((_, (from, to, message))) = self.network.pop_first() else { break };
-                if self.groups.get(&from) == self.groups.get(&to) {
-                    if let Some(node) = self.running.get_mut(&to) {
-                        node.handle(self.now_ms, from, message);
-                        self.settle(to);
-                    }
+                if self.groups.get(&from) == self.groups.get(&to)
+                    && let Some(node) = self.running.get_mut(&to)
+                {
+                    node.handle(self.now_ms, from, message);
+                    self.settle(to);
                 }
             } else if next_timer_ms == Some(next_ms) {
                 let due: Vec<NodeId> = self
