@@ -293,7 +293,9 @@ impl<R: Clone> QuorumNode<R> {
         // KIP-595: a node that sees a higher epoch moves to it first, as a follower if the message
         // names that epoch's leader. Then the message is handled in the new state.
         let message_epoch = message.epoch();
-        if message_epoch > self.epoch {
+        // A candidate outside the voter set is refused before its epoch can move anyone.
+        let foreign_candidate = matches!(message, QuorumMessage::Vote { .. }) && !self.config.voters.contains(&from);
+        if message_epoch > self.epoch && !foreign_candidate {
             let named_leader = match &message {
                 QuorumMessage::BeginQuorumEpoch { leader_id, .. } => Some(*leader_id),
                 QuorumMessage::VoteResponse { leader_id, .. } | QuorumMessage::FetchResponse { leader_id, .. } => {
@@ -536,7 +538,9 @@ impl<R: Clone> QuorumNode<R> {
 
     /// KIP-595 "Vote": bump the epoch, vote for itself, ask every other voter.
     fn start_election(&mut self, now_ms: u64) {
-        if !self.is_voter {
+        // No epoch after i32::MAX: standing again in it could overwrite this epoch's vote.
+        if !self.is_voter || self.epoch == i32::MAX {
+            self.election_deadline_ms = None;
             return;
         }
         self.enter_epoch(self.epoch.saturating_add(1));

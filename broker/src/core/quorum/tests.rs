@@ -661,6 +661,16 @@ fn odd_messages_are_ignored_without_panicking() {
         }
     }
     net.deliver_all(now + 1);
+    // A stranger's Vote moves no one to its epoch.
+    net.node(2).handle(now + 2, 7, vote(50, 7, 9, 9));
+    assert_eq!(net.node(2).epoch(), 1);
+    // At the last epoch there is no next one to stand in: the vote cast in it stands.
+    net.node(2).handle(now + 2, 3, vote(i32::MAX, 3, 1, 1));
+    assert_eq!((net.node(2).epoch(), net.node(2).voted_for()), (i32::MAX, Some(3)));
+    let deadline = net.node(2).next_deadline_ms().expect("timer");
+    net.node(2).tick(deadline);
+    assert_eq!((net.node(2).epoch(), net.node(2).voted_for(), net.node(2).role()), (i32::MAX, Some(3), Role::Voted));
+    assert_eq!(net.node(2).next_deadline_ms(), None);
     for node in net.nodes.values() {
         assert!(node.log().iter().enumerate().all(|(i, e)| e.offset == i as i64));
         assert!(node.high_watermark() <= node.log_end_offset());
