@@ -40,6 +40,24 @@
 //!
 //! The transport may drop, duplicate, delay and reorder messages; it must say truly who sent one.
 //!
+//! # Choices beyond KIP-595's text
+//!
+//! - **Correlation ids.** `Fetch` and `FetchResponse` carry Kafka's request-header correlation id,
+//!   and a fetcher only takes the answer to the Fetch it waits on. Without it a late duplicate
+//!   of an old diverging answer could truncate entries the leader already counted as replicated.
+//! - **Retries.** A Fetch with no answer is sent again after
+//!   [`QuorumConfig::fetch_request_timeout_ms`] (`fetch_max_wait_ms` + 100 ms). The leader sends
+//!   BeginQuorumEpoch again, on the same period, to every voter that has not fetched lately
+//!   (as KIP-853 does), which also reaches a voter that restarted and forgot the leader.
+//! - **Election timer.** Seeing a higher epoch does not postpone an election a voter was already
+//!   waiting for (Raft resets the timer only on granting a vote, hearing the leader, or standing).
+//! - **Restart.** A node restarts `Voted` if it voted in its durable epoch, else `Unattached`
+//!   (Kafka restores a former candidate or leader differently; both are safe). An observer finds
+//!   the leader by fetching from a random voter and following the leader the answer names.
+//! - **Resigning.** A leader that loses check quorum becomes `Resigned`, sends EndQuorumEpoch,
+//!   and stands again after an election timeout; followers that hear of it stand at once (the
+//!   first preferred successor) or after a short backoff. Parked Fetches are dropped, not answered.
+//!
 //! # Layout
 //!
 //! - `types`: node ids, [`QuorumConfig`], [`Entry`], [`DurableState`], [`Role`], [`ReplicaState`],
