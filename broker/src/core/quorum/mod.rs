@@ -40,6 +40,24 @@
 //!
 //! The transport may drop, duplicate, delay and reorder messages; it must say truly who sent one.
 //!
+//! # Choices beyond KIP-595's text
+//!
+//! - **Correlation ids.** `Fetch` and `FetchResponse` carry Kafka's request-header correlation id,
+//!   and a fetcher only takes the answer to the Fetch it waits on. Without it a late duplicate
+//!   of an old diverging answer could truncate entries the leader already counted as replicated.
+//! - **Retries.** A Fetch with no answer is sent again after
+//!   [`QuorumConfig::fetch_request_timeout_ms`] (`fetch_max_wait_ms` + 100 ms). The leader sends
+//!   BeginQuorumEpoch again, on the same period, to every voter that has not fetched lately
+//!   (as KIP-853 does), which also reaches a voter that restarted and forgot the leader.
+//! - **Election timer.** Seeing a higher epoch does not postpone an election a voter was already
+//!   waiting for (Raft resets the timer only on granting a vote, hearing the leader, or standing).
+//! - **Restart.** A node restarts `Voted` if it voted in its durable epoch, else `Unattached`
+//!   (Kafka restores a former candidate or leader differently; both are safe). An observer finds
+//!   the leader by fetching from a random voter and following the leader the answer names.
+//! - **Resigning.** A leader that loses check quorum becomes `Resigned`, sends EndQuorumEpoch,
+//!   and stands again after an election timeout; followers that hear of it stand at once (the
+//!   first preferred successor) or after a short backoff. Parked Fetches are dropped, not answered.
+//!
 //! # Layout
 //!
 //! - `types`: node ids, [`QuorumConfig`], [`Entry`], [`DurableState`], [`Role`], [`ReplicaState`],
@@ -293,7 +311,9 @@ impl<R: Clone> QuorumNode<R> {
         // KIP-595: a node that sees a higher epoch moves to it first, as a follower if the message
         // names that epoch's leader. Then the message is handled in the new state.
         let message_epoch = message.epoch();
-        if message_epoch > self.epoch {
+        // A candidate outside the voter set is refused before its epoch can move anyone.
+        let foreign_candidate = matches!(message, QuorumMessage::Vote { .. }) && !self.config.voters.contains(&from);
+        if message_epoch > self.epoch && !foreign_candidate {
             let named_leader = match &message {
                 QuorumMessage::BeginQuorumEpoch { leader_id, .. } => Some(*leader_id),
                 QuorumMessage::VoteResponse { leader_id, .. } | QuorumMessage::FetchResponse { leader_id, .. } => {
@@ -536,7 +556,9 @@ impl<R: Clone> QuorumNode<R> {
 
     /// KIP-595 "Vote": bump the epoch, vote for itself, ask every other voter.
     fn start_election(&mut self, now_ms: u64) {
-        if !self.is_voter {
+        // No epoch after i32::MAX: standing again in it could overwrite this epoch's vote.
+        if !self.is_voter || self.epoch == i32::MAX {
+            self.election_deadline_ms = None;
             return;
         }
         self.enter_epoch(self.epoch.saturating_add(1));

@@ -661,6 +661,16 @@ fn odd_messages_are_ignored_without_panicking() {
         }
     }
     net.deliver_all(now + 1);
+    // A stranger's Vote moves no one to its epoch.
+    net.node(2).handle(now + 2, 7, vote(50, 7, 9, 9));
+    assert_eq!(net.node(2).epoch(), 1);
+    // At the last epoch there is no next one to stand in: the vote cast in it stands.
+    net.node(2).handle(now + 2, 3, vote(i32::MAX, 3, 1, 1));
+    assert_eq!((net.node(2).epoch(), net.node(2).voted_for()), (i32::MAX, Some(3)));
+    let deadline = net.node(2).next_deadline_ms().expect("timer");
+    net.node(2).tick(deadline);
+    assert_eq!((net.node(2).epoch(), net.node(2).voted_for(), net.node(2).role()), (i32::MAX, Some(3), Role::Voted));
+    assert_eq!(net.node(2).next_deadline_ms(), None);
     for node in net.nodes.values() {
         assert!(node.log().iter().enumerate().all(|(i, e)| e.offset == i as i64));
         assert!(node.high_watermark() <= node.log_end_offset());
@@ -746,7 +756,7 @@ struct Watch {
 
 impl Sim {
     fn new(seed: u64) -> Self {
-        let voters: Vec<NodeId> = if seed % 2 == 0 { vec![1, 2, 3] } else { vec![1, 2, 3, 4, 5] };
+        let voters: Vec<NodeId> = if seed.is_multiple_of(2) { vec![1, 2, 3] } else { vec![1, 2, 3, 4, 5] };
         let config = QuorumConfig { voters: voters.clone(), ..QuorumConfig::default() };
         let mut ids = voters;
         ids.push(OBSERVER);
@@ -853,11 +863,11 @@ impl Sim {
             self.now_ms = self.now_ms.max(next_ms);
             if next_message_ms == Some(next_ms) {
                 let Some((_, (from, to, message))) = self.network.pop_first() else { break };
-                if self.groups.get(&from) == self.groups.get(&to) {
-                    if let Some(node) = self.running.get_mut(&to) {
-                        node.handle(self.now_ms, from, message);
-                        self.settle(to);
-                    }
+                if self.groups.get(&from) == self.groups.get(&to)
+                    && let Some(node) = self.running.get_mut(&to)
+                {
+                    node.handle(self.now_ms, from, message);
+                    self.settle(to);
                 }
             } else if next_timer_ms == Some(next_ms) {
                 let due: Vec<NodeId> = self
