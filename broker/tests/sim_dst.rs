@@ -8,6 +8,7 @@
 //! leader, a leader for every partition. A failure prints the seed; rerun one with
 //! `STREAMLAB_DST_SEED=<seed> cargo test -p broker --test sim_dst`.
 //!
+//! `STREAMLAB_DST_TAIL` sets how many events a failure prints (default 40).
 //! `STREAMLAB_DST_SEEDS` sets how many seeds run (default 1000, time-boxed to
 //! `STREAMLAB_DST_SECONDS`, default 60).
 
@@ -19,6 +20,10 @@ use broker::sim::{Action, Preset, Simulation, TopicPreset};
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+thread_local! {
+    static ACTIONS: std::cell::RefCell<Vec<broker::sim::TimedAction>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 fn random_preset(rng: &mut SimRng) -> Preset {
@@ -102,6 +107,7 @@ fn run_seed(seed: u64) -> Result<(), String> {
     for node in down {
         let _ = simulation.apply(Action::Restart { node });
     }
+    ACTIONS.with(|a| *a.borrow_mut() = simulation.actions().to_vec());
     let healed = simulation.now_ms() + 60_000;
     simulation.run_until(healed);
     let mut checker_problems: Vec<String> = simulation.checker().violations().to_vec();
@@ -118,8 +124,9 @@ fn run_seed(seed: u64) -> Result<(), String> {
     if checker_problems.is_empty() {
         return Ok(());
     }
+    let tail_len = env_u64("STREAMLAB_DST_TAIL", 40) as usize;
     let tail: Vec<String> =
-        simulation.events().iter().rev().take(40).rev().map(|e| format!("{:>7} {}", e.at_ms, e.kind)).collect();
+        simulation.events().iter().rev().take(tail_len).rev().map(|e| format!("{:>7} {}", e.at_ms, e.kind)).collect();
     Err(format!("{preset:?}\n{}\n--- last events ---\n{}", checker_problems.join("\n"), tail.join("\n")))
 }
 
@@ -149,4 +156,31 @@ fn invariants_hold_under_random_faults() {
     }
     println!("{ran} seeds passed in {:.1} s", started.elapsed().as_secs_f64());
     assert!(ran > 0, "no seed ran");
+}
+
+#[test]
+#[ignore]
+fn debug_seed() {
+    let seed = env_u64("STREAMLAB_DST_SEED", 38);
+    let mut rng = SimRng::new(seed ^ 0x5eed_0f_d57);
+    let preset = random_preset(&mut rng);
+    let _ = run_seed(seed);
+    let actions = ACTIONS.with(|a| a.borrow().clone());
+    for t in [57000u64, 57912, 58000, 59000, 59700, 59773, 59800, 59827, 59830] {
+        let simulation = Simulation::replay(preset.clone(), seed, &actions, t).unwrap();
+        print!("t={t}: ");
+        for id in simulation.controller_ids().collect::<Vec<_>>() {
+            if let Some(c) = simulation.controller(id) {
+                print!(
+                    "[{id} {:?} e{} leo{} hw{} states {:?}] ",
+                    c.quorum.role(),
+                    c.quorum.epoch(),
+                    c.quorum.log_end_offset(),
+                    c.quorum.high_watermark(),
+                    c.quorum.replica_states().iter().map(|r| (r.replica_id, r.log_end_offset)).collect::<Vec<_>>()
+                );
+            }
+        }
+        println!();
+    }
 }

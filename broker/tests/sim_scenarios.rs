@@ -1,11 +1,11 @@
 //! Scenario tests: the classic replication and quorum stories, with the exact events Kafka's
 //! logic produces in each, run on the deterministic simulator.
 
-use broker::sim::message::TopicPartition;
+use broker::sim::goal::Goal;
 use broker::sim::{Action, Preset, Simulation, TopicPreset};
 
 fn lines(simulation: &Simulation, from_ms: u64) -> Vec<String> {
-    simulation.events().iter().filter(|e| e.at_ms >= from_ms).map(|e| format!("{:>6} {}", e.at_ms, e.kind)).collect()
+    simulation.events().iter().filter(|e| e.at_ms >= from_ms).map(|e| format!("{} {}", e.at_ms, e.kind)).collect()
 }
 
 fn preset(min_insync_replicas: &str) -> Preset {
@@ -50,9 +50,30 @@ fn leader_crash_with_acks_1_loses_an_acknowledged_record() {
     let mut simulation = Simulation::new(preset("1"), 7).expect("forms");
     let start = simulation.now_ms();
     crash_an_isolated_leader(&mut simulation, 1);
-    for line in lines(&simulation, start) {
-        println!("{line}");
-    }
+    let expected = [
+        "3700 the network link between broker 1 and broker 2 is cut",
+        "3700 the network link between broker 1 and broker 3 is cut",
+        "3703 leader 1 appended \"a\" to orders-0 at offset 0 (acks=1)",
+        "3704 the producer got the acknowledgement for \"a\": orders-0 offset 0 (acks=1)",
+        "3800 broker 1 crashed",
+        "12636 the controller fenced broker 1: no heartbeat for 9 s (broker.session.timeout.ms)",
+        "12636 broker 2 was elected leader of orders-0 (leader epoch 1)",
+        "12645 broker 2 is now leader of orders-0 in leader epoch 1, from log end offset 0",
+        "12646 broker 3 now follows leader 2 for orders-0 (leader epoch 1)",
+        "18803 leader 2 appended \"b\" to orders-0 at offset 0 (acks=1)",
+        "18806 the producer got the acknowledgement for \"b\": orders-0 offset 0 (acks=1)",
+        "18810 DATA LOSS: the record \"a\" at orders-0 offset 0 was acknowledged (acks=1) but is gone from the partition",
+        "19800 broker 1 restarted from what it had on disk",
+        "19800 the network link between broker 1 and broker 2 is back",
+        "19800 the network link between broker 1 and broker 3 is back",
+        "20414 broker 1 registered with the controller (broker epoch 11); fenced until it catches up with the metadata log",
+        "20417 broker 1 now follows leader 2 for orders-0 (leader epoch 1)",
+        "20426 broker 1 truncated orders-0 from offset 1 to 0: leader 2 never had those records (their leader epoch diverged)",
+        "22421 the controller unfenced broker 1: it caught up with the metadata log",
+        "22473 broker 1 caught up with leader 2 and joined the ISR of orders-0; ISR is now [1, 2, 3]",
+    ];
+    assert_eq!(lines(&simulation, start), expected);
+    assert!(simulation.reached(&Goal::LoseAcknowledgedRecord));
     assert!(simulation.checker().violations().is_empty(), "{:?}", simulation.checker().violations());
 }
 
@@ -61,9 +82,31 @@ fn leader_crash_with_acks_all_loses_nothing() {
     let mut simulation = Simulation::new(preset("2"), 7).expect("forms");
     let start = simulation.now_ms();
     crash_an_isolated_leader(&mut simulation, -1);
-    for line in lines(&simulation, start) {
-        println!("{line}");
-    }
+    let expected = [
+        "3700 the network link between broker 1 and broker 2 is cut",
+        "3700 the network link between broker 1 and broker 3 is cut",
+        "3703 leader 1 appended \"a\" to orders-0 at offset 0 (acks=all)",
+        "3800 broker 1 crashed",
+        "12636 the controller fenced broker 1: no heartbeat for 9 s (broker.session.timeout.ms)",
+        "12636 broker 2 was elected leader of orders-0 (leader epoch 1)",
+        "12642 broker 3 now follows leader 2 for orders-0 (leader epoch 1)",
+        "12643 broker 2 is now leader of orders-0 in leader epoch 1, from log end offset 0",
+        "18801 leader 2 appended \"b\" to orders-0 at offset 0 (acks=all)",
+        "18812 the producer got the acknowledgement for \"b\": orders-0 offset 0 (acks=all)",
+        "19800 broker 1 restarted from what it had on disk",
+        "19800 the network link between broker 1 and broker 2 is back",
+        "19800 the network link between broker 1 and broker 3 is back",
+        "20412 broker 1 registered with the controller (broker epoch 11); fenced until it catches up with the metadata log",
+        "20414 broker 1 now follows leader 2 for orders-0 (leader epoch 1)",
+        "20422 broker 1 truncated orders-0 from offset 1 to 0: leader 2 never had those records (their leader epoch diverged)",
+        "20429 the controller unfenced broker 1: it caught up with the metadata log",
+        "20837 broker 1 caught up with leader 2 and joined the ISR of orders-0; ISR is now [1, 2, 3]",
+        "33704 leader 2 appended \"a\" to orders-0 at offset 1 (acks=all)",
+        "33717 the producer got the acknowledgement for \"a\": orders-0 offset 1 (acks=all)",
+    ];
+    assert_eq!(lines(&simulation, start), expected);
+    assert!(!simulation.reached(&Goal::LoseAcknowledgedRecord));
+    assert_eq!(simulation.acked().len(), 2, "both records are acknowledged, once each");
     assert!(simulation.checker().violations().is_empty(), "{:?}", simulation.checker().violations());
 }
 
@@ -82,9 +125,48 @@ fn an_isolated_quorum_leader_is_replaced_and_steps_down_when_the_partition_heals
         simulation.apply(Action::HealLink { a: leader, b: *other }).expect("heal");
     }
     run(&mut simulation, 5_000);
-    for line in lines(&simulation, start) {
-        println!("{line}");
-    }
+    let expected = [
+        "3700 the network link between controller 3002 and controller 3000 is cut",
+        "3700 the network link between controller 3002 and controller 3001 is cut",
+        "3700 the network link between controller 3002 and broker 1 is cut",
+        "3700 the network link between controller 3002 and broker 2 is cut",
+        "3700 the network link between controller 3002 and broker 3 is cut",
+        "5661 controller 3001 got no answer from leader controller 3002 within quorum.fetch.timeout.ms (epoch 1)",
+        "5661 controller 3001 stands for election in epoch 2 and votes for itself",
+        "5666 controller 3000 knows of epoch 2 but not its leader",
+        "5666 controller 3000 voted for controller 3001 in epoch 2",
+        "5670 controller 3001 won the election: leader of the metadata quorum in epoch 2",
+        "5670 controller 3001 is the active controller (epoch 2)",
+        "5671 controller 3002 resigned as quorum leader of epoch 1: no fetch from a majority of voters within quorum.fetch.timeout.ms",
+        "5673 controller 3000 follows controller 3001, the quorum leader of epoch 2",
+        "7600 controller 3002 heard from no leader within its election timeout (epoch 1)",
+        "7600 controller 3002 stands for election in epoch 2 and votes for itself",
+        "8622 controller 3002 lost the election of epoch 2; tries again in 543 ms",
+        "9165 controller 3002 stands for election in epoch 3 and votes for itself",
+        "10514 controller 3002 lost the election of epoch 3; tries again in 893 ms",
+        "11407 controller 3002 stands for election in epoch 4 and votes for itself",
+        "13317 controller 3002 lost the election of epoch 4; tries again in 151 ms",
+        "13468 controller 3002 stands for election in epoch 5 and votes for itself",
+        "13700 the network link between controller 3002 and controller 3000 is back",
+        "13700 the network link between controller 3002 and controller 3001 is back",
+        "13700 the network link between controller 3002 and broker 1 is back",
+        "13700 the network link between controller 3002 and broker 2 is back",
+        "13700 the network link between controller 3002 and broker 3 is back",
+        "14077 controller 3001 knows of epoch 5 but not its leader",
+        "14365 controller 3000 knows of epoch 5 but not its leader",
+        "15075 controller 3002 lost the election of epoch 5; tries again in 964 ms",
+        "15148 controller 3001 heard from no leader within its election timeout (epoch 5)",
+        "15148 controller 3001 stands for election in epoch 6 and votes for itself",
+        "15149 controller 3000 knows of epoch 6 but not its leader",
+        "15149 controller 3000 voted for controller 3001 in epoch 6",
+        "15151 controller 3001 won the election: leader of the metadata quorum in epoch 6",
+        "15151 controller 3001 is the active controller (epoch 6)",
+        "15152 controller 3002 follows controller 3001, the quorum leader of epoch 6",
+        "15153 controller 3002 refused its vote to controller 3001 in epoch 6: controller 3001 already leads",
+        "15155 controller 3000 follows controller 3001, the quorum leader of epoch 6",
+    ];
+    assert_eq!(lines(&simulation, start), expected);
+    assert!(simulation.reached(&Goal::NewQuorumLeader));
     assert!(simulation.checker().violations().is_empty(), "{:?}", simulation.checker().violations());
 }
 
@@ -113,8 +195,35 @@ fn unclean_election_loses_a_record_acknowledged_with_acks_all() {
     simulation.apply(Action::HealLink { a: 1, b: 2 }).expect("heal");
     simulation.apply(Action::HealLink { a: 1, b: 3 }).expect("heal");
     run(&mut simulation, 20_000);
-    for line in lines(&simulation, start) {
-        println!("{line}");
-    }
+    let expected = [
+        "3700 the network link between broker 1 and broker 2 is cut",
+        "3700 the network link between broker 1 and broker 3 is cut",
+        "48669 brokers 2, 3 left the ISR of orders-0: they fell 45 s behind leader 1 (replica.lag.time.max.ms is 30 s); ISR is now [1]",
+        "53704 leader 1 appended \"a\" to orders-0 at offset 0 (acks=all)",
+        "53709 the producer got the acknowledgement for \"a\": orders-0 offset 0 (acks=all)",
+        "53800 broker 1 crashed",
+        "62639 the controller fenced broker 1: no heartbeat for 9 s (broker.session.timeout.ms)",
+        "62639 orders-0 has no leader: no replica in its ISR is available (leader epoch 1)",
+        "62646 broker 3 follows orders-0, which has no leader (leader epoch 1)",
+        "62648 broker 2 follows orders-0, which has no leader (leader epoch 1)",
+        "65803 topic orders: unclean.leader.election.enable set to true",
+        "65803 UNCLEAN election: broker 2 became leader of orders-0 from outside the ISR (leader epoch 2); records it never copied are lost",
+        "65809 broker 3 now follows leader 2 for orders-0 (leader epoch 2)",
+        "65811 broker 2 is now leader of orders-0 in leader epoch 2, from log end offset 0",
+        "65821 broker 3 caught up with leader 2 and joined the ISR of orders-0; ISR is now [2, 3]",
+        "66805 leader 2 appended \"b\" to orders-0 at offset 0 (acks=all)",
+        "66809 DATA LOSS: the record \"a\" at orders-0 offset 0 was acknowledged (acks=all) but is gone from the partition",
+        "66810 the producer got the acknowledgement for \"b\": orders-0 offset 0 (acks=all)",
+        "67800 broker 1 restarted from what it had on disk",
+        "67800 the network link between broker 1 and broker 2 is back",
+        "67800 the network link between broker 1 and broker 3 is back",
+        "68410 broker 1 registered with the controller (broker epoch 15); fenced until it catches up with the metadata log",
+        "68415 broker 1 now follows leader 2 for orders-0 (leader epoch 2)",
+        "68417 broker 1 truncated orders-0 from offset 1 to 0: leader 2 never had those records (their leader epoch diverged)",
+        "70419 the controller unfenced broker 1: it caught up with the metadata log",
+        "70455 broker 1 caught up with leader 2 and joined the ISR of orders-0; ISR is now [1, 2, 3]",
+    ];
+    assert_eq!(lines(&simulation, start), expected);
+    assert!(simulation.reached(&Goal::LoseAcknowledgedRecord), "acks=all does not survive an unclean election");
     assert!(simulation.checker().violations().is_empty(), "{:?}", simulation.checker().violations());
 }

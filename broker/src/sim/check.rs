@@ -29,8 +29,9 @@ pub const FULL_CHECK_EVERY: u64 = 64;
 #[derive(Debug, Default)]
 pub struct Checker {
     leaders_by_epoch: BTreeMap<i32, NodeId>,
-    /// The epoch of each committed metadata entry, by offset.
-    committed_metadata: Vec<i32>,
+    /// Each committed metadata entry, by offset: (its epoch, the epoch of the node that first
+    /// showed it committed — the entry was committed in that epoch or before).
+    committed_metadata: Vec<(i32, i32)>,
     leader_high_watermarks: BTreeMap<(BrokerId, TopicPartition), (i32, i64)>,
     lost: BTreeSet<u64>,
     losses: Vec<(u64, AckedRecord)>,
@@ -115,7 +116,7 @@ impl Checker {
             let log = quorum.log();
             for (index, entry) in log.iter().enumerate().take(high_watermark) {
                 match self.committed_metadata.get(index) {
-                    Some(&epoch) if epoch != entry.epoch => {
+                    Some(&(epoch, _)) if epoch != entry.epoch => {
                         self.violation(
                             now_ms,
                             format!(
@@ -126,7 +127,7 @@ impl Checker {
                         break;
                     }
                     Some(_) => {}
-                    None => self.committed_metadata.push(entry.epoch),
+                    None => self.committed_metadata.push((entry.epoch, quorum.epoch())),
                 }
             }
         }
@@ -138,12 +139,16 @@ impl Checker {
             if controller.quorum.role() != Role::Leader {
                 continue;
             }
+            // Raft's leader completeness: a leader of the epoch an entry was committed in, or a
+            // later one, holds it. A deposed leader that has not heard yet may lack it.
+            let leader_epoch = controller.quorum.epoch();
             let log = controller.quorum.log();
             let missing = self
                 .committed_metadata
                 .iter()
                 .enumerate()
-                .find(|(index, epoch)| log.get(*index).is_none_or(|entry| entry.epoch != **epoch));
+                .filter(|(_, (_, committed_by))| *committed_by <= leader_epoch)
+                .find(|(index, (epoch, _))| log.get(*index).is_none_or(|entry| entry.epoch != *epoch));
             if let Some((offset, _)) = missing {
                 self.violation(now_ms, format!("quorum leader {id} lacks committed metadata offset {offset}"));
             }

@@ -58,19 +58,25 @@ use node::{CLIENT, FIRST_CONTROLLER_ID, NodeId, Outbox, is_controller};
 
 /// A topic the preset creates.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "sim-json", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "sim-json", serde(deny_unknown_fields))]
 pub struct TopicPreset {
     pub name: String,
     pub partitions: i32,
     pub replication_factor: i32,
+    #[cfg_attr(feature = "sim-json", serde(default))]
     pub configs: Vec<(String, String)>,
 }
 
 /// The cluster a simulation starts with.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "sim-json", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "sim-json", serde(deny_unknown_fields))]
 pub struct Preset {
     pub brokers: u32,
     pub controllers: u32,
     pub topics: Vec<TopicPreset>,
+    #[cfg_attr(feature = "sim-json", serde(default))]
     pub network: NetworkFaults,
 }
 
@@ -112,6 +118,8 @@ pub enum PresetError {
 
 /// Something the learner does.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "sim-json", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "sim-json", serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields))]
 pub enum Action {
     /// Produce one record; `partition` defaults to the key's partition (murmur2) or 0.
     Produce {
@@ -145,6 +153,8 @@ pub enum Action {
 
 /// An action and the simulated time it happened at: the unit of a replayable action log.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "sim-json", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "sim-json", serde(deny_unknown_fields))]
 pub struct TimedAction {
     pub at_ms: u64,
     pub action: Action,

@@ -12,6 +12,8 @@ use super::node::NodeId;
 /// How hostile the network is. The defaults are a healthy LAN; the DST suite turns up loss
 /// and duplication.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "sim-json", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "sim-json", serde(default, deny_unknown_fields))]
 pub struct NetworkFaults {
     pub delay_min_ms: u64,
     pub delay_max_ms: u64,
