@@ -22,10 +22,6 @@ fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-thread_local! {
-    static ACTIONS: std::cell::RefCell<Vec<broker::sim::TimedAction>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
 fn random_preset(rng: &mut SimRng) -> Preset {
     let brokers = rng.between(3, 5) as u32;
     let controllers = [1, 3, 3, 5][rng.between(0, 3) as usize];
@@ -57,8 +53,8 @@ fn random_node(rng: &mut SimRng, preset: &Preset) -> i32 {
     }
 }
 
-/// One seed's run; returns the violations found, with the event log tail for context.
-fn run_seed(seed: u64) -> Result<(), String> {
+/// One seed's cluster, actions and healing, up to the moment everything is healed.
+fn drive(seed: u64) -> Result<Simulation, String> {
     let mut rng = SimRng::new(seed ^ 0x5eed_0f_d57);
     let preset = random_preset(&mut rng);
     let mut simulation = Simulation::new(preset.clone(), seed).map_err(|e| format!("did not form: {e}"))?;
@@ -66,6 +62,9 @@ fn run_seed(seed: u64) -> Result<(), String> {
     for step in 0..60 {
         let at = start + step * 1_000 + rng.between(0, 999);
         simulation.run_until(at);
+        if std::env::var_os("STREAMLAB_DST_TRACE").is_some() {
+            eprintln!("t={} steps={} events={}", simulation.now_ms(), simulation.steps(), simulation.events().len());
+        }
         let action = match rng.between(0, 9) {
             0..=4 => {
                 let topic = &preset.topics[rng.between(0, preset.topics.len() as u64 - 1) as usize];
@@ -107,7 +106,14 @@ fn run_seed(seed: u64) -> Result<(), String> {
     for node in down {
         let _ = simulation.apply(Action::Restart { node });
     }
-    ACTIONS.with(|a| *a.borrow_mut() = simulation.actions().to_vec());
+    Ok(simulation)
+}
+
+/// One seed's run; returns the violations found, with the event log tail for context.
+fn run_seed(seed: u64) -> Result<(), String> {
+    let mut rng = SimRng::new(seed ^ 0x5eed_0f_d57);
+    let preset = random_preset(&mut rng);
+    let mut simulation = drive(seed)?;
     let healed = simulation.now_ms() + 60_000;
     simulation.run_until(healed);
     let mut checker_problems: Vec<String> = simulation.checker().violations().to_vec();
@@ -162,25 +168,23 @@ fn invariants_hold_under_random_faults() {
 #[ignore]
 fn debug_seed() {
     let seed = env_u64("STREAMLAB_DST_SEED", 38);
-    let mut rng = SimRng::new(seed ^ 0x5eed_0f_d57);
-    let preset = random_preset(&mut rng);
-    let _ = run_seed(seed);
-    let actions = ACTIONS.with(|a| a.borrow().clone());
-    for t in [57000u64, 57912, 58000, 59000, 59700, 59773, 59800, 59827, 59830] {
-        let simulation = Simulation::replay(preset.clone(), seed, &actions, t).unwrap();
-        print!("t={t}: ");
-        for id in simulation.controller_ids().collect::<Vec<_>>() {
-            if let Some(c) = simulation.controller(id) {
-                print!(
-                    "[{id} {:?} e{} leo{} hw{} states {:?}] ",
-                    c.quorum.role(),
-                    c.quorum.epoch(),
-                    c.quorum.log_end_offset(),
-                    c.quorum.high_watermark(),
-                    c.quorum.replica_states().iter().map(|r| (r.replica_id, r.log_end_offset)).collect::<Vec<_>>()
-                );
+    let mut simulation = drive(seed).unwrap();
+    for _ in 0..60 {
+        let target = simulation.now_ms() + 1000;
+        let mut count = 0;
+        while simulation.step_until(target) {
+            count += 1;
+            if count > 100_000 {
+                println!("stuck at {} ms", simulation.now_ms());
+                for (from, to, api, at) in simulation.network().in_flight().take(20) {
+                    println!("  in flight {from} -> {to} {api} at {at}");
+                }
+                for e in simulation.events().iter().rev().take(10) {
+                    println!("  {} {}", e.at_ms, e.kind);
+                }
+                return;
             }
         }
-        println!();
+        println!("t={} steps={}", simulation.now_ms(), simulation.steps());
     }
 }

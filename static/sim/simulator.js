@@ -98,6 +98,29 @@ export class Simulator {
         return ret;
     }
     /**
+     * One partition's records on every replica (the last `max` of each), as JSON, or `null`.
+     * @param {string} topic
+     * @param {number} partition
+     * @param {number} max
+     * @returns {string}
+     */
+    partition_records(topic, partition, max) {
+        let deferred4_0;
+        let deferred4_1;
+        try {
+            const val2 = +partition;
+            const val3 = +max;
+            const ptr0 = passStringToWasm0(topic, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            const len0 = WASM_VECTOR_LEN;
+            const ret = wasm.simulator_partition_records(this.__wbg_ptr, ptr0, len0, val2, val3);
+            deferred4_0 = ret[0];
+            deferred4_1 = ret[1];
+            return getStringFromWasm0(ret[0], ret[1]);
+        } finally {
+            wasm.__wbindgen_free(deferred4_0, deferred4_1, 1);
+        }
+    }
+    /**
      * Whether the run reached a goal (`lose-acknowledged-record`, ...).
      * @param {string} goal
      * @returns {boolean}

@@ -109,6 +109,11 @@ impl Simulator {
         view::snapshot(&self.simulation).to_string()
     }
 
+    /// One partition's records on every replica (the last `max` of each), as JSON, or `null`.
+    pub fn partition_records(&self, topic: &str, partition: i32, max: usize) -> String {
+        view::partition_records(&self.simulation, topic, partition, max.min(1_000)).to_string()
+    }
+
     /// Events from index `from` on, as a JSON array of `{"at_ms","category","text"}`.
     pub fn events_since(&self, from: usize) -> String {
         view::events_since(&self.simulation, from).to_string()

@@ -9,8 +9,9 @@ use broker::sim::broker_node::PartitionRole;
 use broker::sim::message::TopicPartition;
 use serde_json::{Value, json};
 
-/// Records per replica in a snapshot: the view shows the tail of each log.
-const RECORDS_SHOWN: usize = 40;
+/// Records per replica the snapshot carries: the last few, for the log strip of each replica.
+/// The page asks [`partition_records`] for more of one partition.
+const RECORDS_IN_SNAPSHOT: usize = 8;
 
 pub(crate) fn snapshot(simulation: &Simulation) -> Value {
     let image = simulation.active_image();
@@ -73,7 +74,7 @@ pub(crate) fn snapshot(simulation: &Simulation) -> Value {
                     };
                     let records: Vec<Value> = log
                         .map(|l| {
-                            let skip = l.records.len().saturating_sub(RECORDS_SHOWN);
+                            let skip = l.records.len().saturating_sub(RECORDS_IN_SNAPSHOT);
                             l.records
                                 .iter()
                                 .skip(skip)
@@ -129,4 +130,37 @@ pub(crate) fn events_since(simulation: &Simulation, from: usize) -> Value {
         .map(|e| json!({ "at_ms": e.at_ms, "category": e.kind.category(), "text": e.kind.to_string() }))
         .collect();
     Value::Array(events)
+}
+
+/// Every replica's last `max` records of one partition, with the leader's high watermark, for
+/// the record view of the partition the learner selected.
+pub(crate) fn partition_records(simulation: &Simulation, topic: &str, partition: i32, max: usize) -> Value {
+    let tp = TopicPartition { topic: topic.to_owned(), partition };
+    let Some(registration) = simulation.active_image().and_then(|i| i.partition(topic, partition)) else {
+        return Value::Null;
+    };
+    let replicas: Vec<Value> = registration
+        .replicas
+        .iter()
+        .map(|&broker| {
+            let log = simulation.broker_log(broker, &tp);
+            let records: Vec<Value> = log
+                .map(|l| {
+                    let skip = l.records.len().saturating_sub(max);
+                    l.records
+                        .iter()
+                        .skip(skip)
+                        .map(|r| json!({ "offset": r.offset, "epoch": r.leader_epoch, "key": r.key, "value": r.value }))
+                        .collect()
+                })
+                .unwrap_or_default();
+            json!({
+                "broker": broker,
+                "log_end_offset": log.map_or(0, |l| l.log_end_offset()),
+                "high_watermark": log.map_or(0, |l| l.high_watermark),
+                "records": records,
+            })
+        })
+        .collect();
+    json!({ "topic": topic, "partition": partition, "leader": registration.leader, "replicas": replicas })
 }

@@ -123,8 +123,18 @@ struct PendingProduce {
 #[derive(Debug)]
 struct ParkedFetch {
     follower: NodeId,
+    correlation_id: u64,
     fetch_offset: i64,
     deadline_ms: u64,
+}
+
+/// Who asked for what, carried from a Fetch to its answer.
+#[derive(Debug, Clone, Copy)]
+struct FetchRequest {
+    from: NodeId,
+    correlation_id: u64,
+    replica_id: BrokerId,
+    fetch_offset: i64,
 }
 
 #[derive(Debug)]
@@ -139,7 +149,8 @@ struct IsrProposal {
 pub struct FollowerState {
     pub leader: BrokerId,
     pub leader_epoch: i32,
-    fetch_sent_ms: Option<u64>,
+    /// The correlation id and send time of the Fetch in flight.
+    fetch_in_flight: Option<(u64, u64)>,
     next_fetch_ms: u64,
 }
 
@@ -158,6 +169,7 @@ pub struct BrokerNode {
     settings: BrokerSettings,
     registration_sent_ms: Option<u64>,
     refusal_logged: bool,
+    next_correlation_id: u64,
     next_heartbeat_ms: u64,
     heartbeat_sent_ms: Option<u64>,
 }
@@ -184,6 +196,7 @@ impl BrokerNode {
             settings,
             registration_sent_ms: None,
             refusal_logged: false,
+            next_correlation_id: 0,
             next_heartbeat_ms: now_ms,
             heartbeat_sent_ms: None,
         }
@@ -200,21 +213,19 @@ impl BrokerNode {
     pub fn handle(&mut self, now_ms: u64, from: NodeId, message: Message, out: &mut Outbox) {
         match message {
             Message::Quorum(message) => self.quorum.handle(now_ms, from, message),
-            Message::BrokerRegistrationResponse { error, broker_epoch } => {
-                self.registration_sent_ms = None;
-                match error {
-                    ErrorCode::None if self.broker_epoch < 0 => {
-                        self.broker_epoch = broker_epoch;
-                        self.fenced = true;
-                        self.next_heartbeat_ms = now_ms;
-                    }
-                    ErrorCode::DuplicateBrokerRegistration if !self.refusal_logged => {
-                        self.refusal_logged = true;
-                        out.event(now_ms, EventKind::RegistrationRefused { broker: self.id, error });
-                    }
-                    _ => {}
+            Message::BrokerRegistrationResponse { error, broker_epoch } => match error {
+                ErrorCode::None if self.broker_epoch < 0 => {
+                    self.registration_sent_ms = None;
+                    self.broker_epoch = broker_epoch;
+                    self.fenced = true;
+                    self.next_heartbeat_ms = now_ms;
                 }
-            }
+                ErrorCode::DuplicateBrokerRegistration if !self.refusal_logged => {
+                    self.refusal_logged = true;
+                    out.event(now_ms, EventKind::RegistrationRefused { broker: self.id, error });
+                }
+                _ => {}
+            },
             Message::BrokerHeartbeatResponse { error, is_fenced } => {
                 self.heartbeat_sent_ms = None;
                 match error {
@@ -227,22 +238,30 @@ impl BrokerNode {
             Message::AlterPartitionResponse { tp, error, leader_epoch, partition_epoch, isr } => {
                 self.on_alter_partition_response(now_ms, tp, error, leader_epoch, partition_epoch, isr, out);
             }
-            Message::Fetch { tp, replica_id, fetch_offset, last_fetched_epoch, current_leader_epoch } => {
-                self.on_fetch(
-                    now_ms,
-                    from,
-                    tp,
-                    replica_id,
-                    fetch_offset,
-                    last_fetched_epoch,
-                    current_leader_epoch,
-                    out,
-                );
+            Message::Fetch {
+                correlation_id,
+                tp,
+                replica_id,
+                fetch_offset,
+                last_fetched_epoch,
+                current_leader_epoch,
+            } => {
+                let request = FetchRequest { from, correlation_id, replica_id, fetch_offset };
+                self.on_fetch(now_ms, request, tp, last_fetched_epoch, current_leader_epoch, out);
             }
-            Message::FetchResponse { tp, error, high_watermark, records, diverging_epoch, current_leader_epoch } => {
+            Message::FetchResponse {
+                correlation_id,
+                tp,
+                error,
+                high_watermark,
+                records,
+                diverging_epoch,
+                current_leader_epoch,
+            } => {
                 self.on_fetch_response(
                     now_ms,
                     from,
+                    correlation_id,
                     tp,
                     error,
                     high_watermark,
@@ -288,8 +307,8 @@ impl BrokerNode {
                     }
                 }
                 PartitionRole::Follower(state) if state.leader != NO_LEADER => {
-                    deadlines.push(Some(match state.fetch_sent_ms {
-                        Some(sent) => sent + self.settings.request_timeout_ms,
+                    deadlines.push(Some(match state.fetch_in_flight {
+                        Some((_, sent)) => sent + self.settings.request_timeout_ms,
                         None => state.next_fetch_ms,
                     }));
                 }
@@ -416,7 +435,7 @@ impl BrokerNode {
                 let state = FollowerState {
                     leader: registration.leader,
                     leader_epoch: registration.leader_epoch,
-                    fetch_sent_ms: None,
+                    fetch_in_flight: None,
                     next_fetch_ms: now_ms,
                 };
                 let previous = self.partitions.insert(tp.clone(), PartitionRole::Follower(state));
@@ -460,6 +479,7 @@ impl BrokerNode {
                 self.id,
                 parked.follower,
                 Message::FetchResponse {
+                    correlation_id: parked.correlation_id,
                     tp: tp.clone(),
                     error: ErrorCode::NotLeaderOrFollower,
                     high_watermark: -1,
@@ -523,24 +543,23 @@ impl BrokerNode {
         // New data: parked follower fetches can be answered now.
         let parked = std::mem::take(&mut state.parked_fetches);
         for fetch in parked {
-            self.answer_fetch(now_ms, &tp, fetch.follower, fetch.fetch_offset, out);
+            self.answer_fetch(&tp, fetch.follower, fetch.correlation_id, fetch.fetch_offset, out);
         }
         self.after_high_watermark_change(&tp, out);
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn on_fetch(
         &mut self,
         now_ms: u64,
-        from: NodeId,
+        request: FetchRequest,
         tp: TopicPartition,
-        replica_id: BrokerId,
-        fetch_offset: i64,
         last_fetched_epoch: i32,
         current_leader_epoch: i32,
         out: &mut Outbox,
     ) {
+        let FetchRequest { from, correlation_id, replica_id, fetch_offset } = request;
         let error_reply = |error: ErrorCode, leader_epoch: i32| Message::FetchResponse {
+            correlation_id,
             tp: tp.clone(),
             error,
             high_watermark: -1,
@@ -559,6 +578,7 @@ impl BrokerNode {
         let log_end_offset = log.log_end_offset();
         if let Some(diverging) = log.epochs.diverging_epoch(last_fetched_epoch, fetch_offset, log_end_offset) {
             let response = Message::FetchResponse {
+                correlation_id,
                 tp: tp.clone(),
                 error: ErrorCode::None,
                 high_watermark: state.replica.high_watermark,
@@ -575,19 +595,19 @@ impl BrokerNode {
             if let Some(PartitionRole::Leader(state)) = self.partitions.get_mut(&tp) {
                 let deadline_ms = now_ms + self.settings.replica_fetch_wait_max_ms;
                 state.parked_fetches.retain(|p| p.follower != from);
-                state.parked_fetches.push(ParkedFetch { follower: from, fetch_offset, deadline_ms });
+                state.parked_fetches.push(ParkedFetch { follower: from, correlation_id, fetch_offset, deadline_ms });
             }
         } else {
-            self.answer_fetch(now_ms, &tp, from, fetch_offset, out);
+            self.answer_fetch(&tp, from, correlation_id, fetch_offset, out);
         }
         self.after_high_watermark_change(&tp, out);
     }
 
     fn answer_fetch(
         &mut self,
-        _now_ms: u64,
         tp: &TopicPartition,
         follower: NodeId,
+        correlation_id: u64,
         fetch_offset: i64,
         out: &mut Outbox,
     ) {
@@ -595,6 +615,7 @@ impl BrokerNode {
             return;
         };
         let response = Message::FetchResponse {
+            correlation_id,
             tp: tp.clone(),
             error: ErrorCode::None,
             high_watermark: state.replica.high_watermark,
@@ -610,6 +631,7 @@ impl BrokerNode {
         &mut self,
         now_ms: u64,
         from: NodeId,
+        correlation_id: u64,
         tp: TopicPartition,
         error: ErrorCode,
         high_watermark: i64,
@@ -623,10 +645,11 @@ impl BrokerNode {
         else {
             return;
         };
-        if state.leader != from || state.leader_epoch != current_leader_epoch {
-            return; // an answer meant for an earlier leadership
+        let expected = state.fetch_in_flight.is_some_and(|(id, _)| id == correlation_id);
+        if !expected || state.leader != from || state.leader_epoch != current_leader_epoch {
+            return; // a late, duplicated or earlier leadership's answer
         }
-        state.fetch_sent_ms = None;
+        state.fetch_in_flight = None;
         if error != ErrorCode::None {
             state.next_fetch_ms = now_ms + backoff_ms;
             return;
@@ -731,13 +754,16 @@ impl BrokerNode {
                     if state.leader == NO_LEADER {
                         continue;
                     }
-                    if state.fetch_sent_ms.is_some_and(|sent| now_ms >= sent + self.settings.request_timeout_ms) {
-                        state.fetch_sent_ms = None;
+                    if state.fetch_in_flight.is_some_and(|(_, sent)| now_ms >= sent + self.settings.request_timeout_ms)
+                    {
+                        state.fetch_in_flight = None;
                     }
-                    if state.fetch_sent_ms.is_none() && now_ms >= state.next_fetch_ms {
+                    if state.fetch_in_flight.is_none() && now_ms >= state.next_fetch_ms {
                         let Some(log) = self.logs.get(&tp) else { continue };
-                        state.fetch_sent_ms = Some(now_ms);
+                        self.next_correlation_id += 1;
+                        state.fetch_in_flight = Some((self.next_correlation_id, now_ms));
                         let request = Message::Fetch {
+                            correlation_id: self.next_correlation_id,
                             tp: tp.clone(),
                             replica_id: self.id,
                             fetch_offset: log.log_end_offset(),
@@ -777,7 +803,7 @@ impl BrokerNode {
                         out.send(self.id, produce.client, response);
                     }
                     for fetch in expired {
-                        self.answer_fetch(now_ms, &tp, fetch.follower, fetch.fetch_offset, out);
+                        self.answer_fetch(&tp, fetch.follower, fetch.correlation_id, fetch.fetch_offset, out);
                     }
                     if isr_check_due {
                         self.maybe_shrink_isr(now_ms, &tp, out);

@@ -9,6 +9,7 @@
 //! * a partition leader's high watermark never goes backwards within its leader epoch;
 //! * every replica's log equals the leader's below the replica's high watermark, for partitions
 //!   that never had an unclean election;
+//! * no retry storm: the messages in flight stay bounded;
 //! * a record acknowledged with acks=all under `min.insync.replicas` ≥ 2 is never lost unless an
 //!   unclean election happened on its partition.
 
@@ -26,6 +27,10 @@ use super::{AckedRecord, Simulation};
 /// Whole-log checks run once per this many steps (and at the end of a test run).
 pub const FULL_CHECK_EVERY: u64 = 64;
 
+/// More messages in flight than this is a retry storm, never normal traffic (a 7-broker,
+/// 5-controller cluster has a few dozen requests outstanding).
+pub const MESSAGES_IN_FLIGHT_MAX: usize = 2_000;
+
 #[derive(Debug, Default)]
 pub struct Checker {
     leaders_by_epoch: BTreeMap<i32, NodeId>,
@@ -36,6 +41,7 @@ pub struct Checker {
     lost: BTreeSet<u64>,
     losses: Vec<(u64, AckedRecord)>,
     violations: Vec<String>,
+    storm_reported: bool,
 }
 
 impl Checker {
@@ -79,6 +85,12 @@ impl Checker {
 
     pub(super) fn check_step(&mut self, simulation: &Simulation) {
         let now_ms = simulation.now_ms();
+        // A retry loop that answers trigger more requests grows without bound: a storm.
+        let in_flight = simulation.network().in_flight_count();
+        if in_flight > MESSAGES_IN_FLIGHT_MAX && !self.storm_reported {
+            self.storm_reported = true;
+            self.violation(now_ms, format!("{in_flight} messages in flight: a retry storm"));
+        }
         self.check_quorum(simulation, now_ms);
         self.check_high_watermarks(simulation, now_ms);
         if simulation.steps() % FULL_CHECK_EVERY == 0 {

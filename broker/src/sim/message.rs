@@ -89,8 +89,11 @@ pub enum Message {
         request_id: u64,
         error: ErrorCode,
     },
-    /// A follower's Fetch (Fetch v12+: with the last fetched epoch, KIP-320).
+    /// A follower's Fetch (Fetch v12+: with the last fetched epoch, KIP-320). The correlation id
+    /// (the request header's) pairs the answer with the request, so a duplicated or late answer
+    /// cannot start a second fetch loop.
     Fetch {
+        correlation_id: u64,
         tp: TopicPartition,
         replica_id: BrokerId,
         fetch_offset: i64,
@@ -98,6 +101,7 @@ pub enum Message {
         current_leader_epoch: i32,
     },
     FetchResponse {
+        correlation_id: u64,
         tp: TopicPartition,
         error: ErrorCode,
         high_watermark: i64,

@@ -95,6 +95,10 @@ impl Network {
         self.in_flight.insert((at_ms, self.sequence), envelope);
     }
 
+    pub fn in_flight_count(&self) -> usize {
+        self.in_flight.len()
+    }
+
     pub fn next_delivery_ms(&self) -> Option<u64> {
         self.in_flight.keys().next().map(|&(at_ms, _)| at_ms)
     }
