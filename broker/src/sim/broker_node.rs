@@ -170,6 +170,10 @@ pub struct BrokerNode {
     registration_sent_ms: Option<u64>,
     refusal_logged: bool,
     next_correlation_id: u64,
+    /// The offset of the last metadata entry applied (records and leader changes).
+    metadata_offset: i64,
+    /// The replay at start reached the high watermark; partitions follow the image from then on.
+    metadata_caught_up: bool,
     next_heartbeat_ms: u64,
     heartbeat_sent_ms: Option<u64>,
 }
@@ -197,6 +201,8 @@ impl BrokerNode {
             registration_sent_ms: None,
             refusal_logged: false,
             next_correlation_id: 0,
+            metadata_offset: -1,
+            metadata_caught_up: false,
             next_heartbeat_ms: now_ms,
             heartbeat_sent_ms: None,
         }
@@ -326,12 +332,21 @@ impl BrokerNode {
         // A broker's own quorum transitions (it only observes) are not worth a log line.
         let _ = self.quorum.take_events();
         let committed = self.quorum.take_committed();
-        if !committed.is_empty() {
-            for entry in committed {
-                if let EntryPayload::Record(record) = &entry.payload {
-                    self.image.apply(entry.offset, record);
-                }
+        let applied_any = !committed.is_empty();
+        for entry in committed {
+            if let EntryPayload::Record(record) = &entry.payload {
+                self.image.apply(entry.offset, record);
             }
+            self.metadata_offset = entry.offset;
+        }
+        // Like Kafka's MetadataLoader, publish nothing until the replay caught up with the high
+        // watermark: a restarted broker replaying old records must not act on a past leadership.
+        if !self.metadata_caught_up && self.quorum.high_watermark() > 0 {
+            self.metadata_caught_up = self.metadata_offset + 1 >= self.quorum.high_watermark();
+            if self.metadata_caught_up {
+                self.reconcile(now_ms, out);
+            }
+        } else if applied_any && self.metadata_caught_up {
             self.reconcile(now_ms, out);
         }
         self.registration_and_heartbeat(now_ms, out);

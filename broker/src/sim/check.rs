@@ -196,17 +196,14 @@ impl Checker {
                 continue;
             }
             let tp = TopicPartition { topic: topic.to_owned(), partition };
-            // The leader with the newest epoch that is up and believes it leads.
-            let leader = registration
-                .replicas
-                .iter()
-                .filter_map(|&id| simulation.broker(id).map(|b| (id, b)))
-                .filter_map(|(id, b)| match b.partitions.get(&tp) {
-                    Some(PartitionRole::Leader(state)) => Some((state.replica.leader_epoch, id)),
-                    _ => None,
-                })
-                .max();
-            let Some((_, leader)) = leader else { continue };
+            // The leader the metadata names, if it is up and leads in that epoch.
+            let leader = registration.leader;
+            let leads = simulation.broker(leader).is_some_and(|b| {
+                matches!(b.partitions.get(&tp), Some(PartitionRole::Leader(s)) if s.replica.leader_epoch == registration.leader_epoch)
+            });
+            if !leads {
+                continue;
+            }
             let Some(leader_log) = simulation.broker(leader).and_then(|b| b.log(&tp)) else { continue };
             for &replica in &registration.replicas {
                 if replica == leader {

@@ -8,6 +8,8 @@
 
 use std::collections::BTreeMap;
 
+use broker::sim::goal::Goal;
+use broker::sim::{Preset, TopicPreset};
 use serde::Deserialize;
 
 use super::diagnostic::{line_at, line_of_key, toml_error};
@@ -257,8 +259,38 @@ pub struct SimulatorPreset {
     pub controllers: u8,
     #[serde(default, rename = "topic")]
     pub topics: Vec<SimulatedTopic>,
-    /// What the learner should make happen, in words; the simulator release makes it checkable.
+    /// What to try, in words, shown above the simulator.
+    pub task: Option<String>,
+    /// A goal the server verifies by replaying the learner's run (`lose-acknowledged-record`,
+    /// `produce-while-brokers-down:N`, `not-enough-replicas`, `new-quorum-leader`): a preset with
+    /// a goal is an exercise of its lesson.
     pub goal: Option<String>,
+}
+
+impl SimulatorPreset {
+    /// The goal, once validated by [`parse_simulator`].
+    pub fn goal(&self) -> Option<Goal> {
+        self.goal.as_deref().and_then(|g| g.parse().ok())
+    }
+
+    /// The simulator's own preset: the cluster `broker::sim` builds.
+    pub fn to_sim_preset(&self) -> Preset {
+        Preset {
+            brokers: u32::from(self.brokers),
+            controllers: u32::from(self.controllers),
+            topics: self
+                .topics
+                .iter()
+                .map(|t| TopicPreset {
+                    name: t.name.clone(),
+                    partitions: i32::try_from(t.partitions).unwrap_or(i32::MAX),
+                    replication_factor: i32::from(t.replication_factor),
+                    configs: t.configs.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                })
+                .collect(),
+            network: Default::default(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -487,6 +519,18 @@ pub fn parse_simulator(text: &str) -> Result<SimulatorPreset, Vec<BlockError>> {
     names.sort_unstable();
     if let Some(pair) = names.windows(2).find(|pair| pair[0] == pair[1]) {
         errors.push(BlockError::at_key(text, "name", format!("topic {} is declared twice", pair[0])));
+    }
+    for topic in &preset.topics {
+        for (name, value) in &topic.configs {
+            if let Err(message) = broker::core::config::validate_config(name, value) {
+                errors.push(BlockError::at_key(text, name, format!("topic {}: {message}", topic.name)));
+            }
+        }
+    }
+    if let Some(goal) = &preset.goal
+        && let Err(unknown) = goal.parse::<Goal>()
+    {
+        errors.push(BlockError::at_key(text, "goal", unknown.to_string()));
     }
     if errors.is_empty() { Ok(preset) } else { Err(errors) }
 }

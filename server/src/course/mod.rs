@@ -118,6 +118,11 @@ impl Course {
         self.lessons.iter().find_map(|lesson| lesson.exercises.iter().find(|e| e.id == id).map(|e| (lesson, e)))
     }
 
+    /// The simulator block with this id, and its lesson.
+    pub fn simulator(&self, id: &str) -> Option<(&Lesson, &SimulatorPreset)> {
+        self.lessons.iter().find_map(|lesson| lesson.simulators.iter().find(|s| s.id == id).map(|s| (lesson, s)))
+    }
+
     pub fn module(&self, id: &str) -> Option<&Module> {
         self.modules.iter().find(|m| m.id == id)
     }

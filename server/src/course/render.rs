@@ -307,17 +307,44 @@ fn exercise_html(exercise: &Exercise) -> String {
     html
 }
 
+/// A simulator block: the contract `static/simulator-view.js` mounts on — a `.simulator-app`
+/// element carrying the preset as JSON, the goal and where to verify it — around a plain
+/// description of the cluster for readers without JavaScript (and for print).
 fn simulator_html(preset: &SimulatorPreset) -> String {
     let id = escape(&preset.id);
     let title = preset.title.as_deref().unwrap_or("Cluster simulator");
     let mut html = format!(
         "<figure class=\"simulator\" id=\"simulator-{id}\" data-simulator-id=\"{id}\">\n\
-         <p class=\"block-kind\">Simulator</p>\n<figcaption class=\"block-title\">{}</figcaption>\n<ul class=\"simulator-preset\">\n\
-         <li>{} and {}</li>\n",
+         <p class=\"block-kind\">Simulator</p>\n<figcaption class=\"block-title\">{}</figcaption>\n",
         escape(title),
+    );
+    if let Some(task) = &preset.task {
+        html.push_str(&format!("<p class=\"simulator-task\">{}</p>\n", inline_code(task)));
+    }
+    let goal = preset.goal();
+    if let Some(goal) = &goal {
+        html.push_str(&format!(
+            "<p class=\"simulator-goal\"><strong>Goal:</strong> {}</p>\n",
+            escape(&goal.description())
+        ));
+    }
+    let preset_json = serde_json::to_string(&preset.to_sim_preset()).unwrap_or_default();
+    html.push_str(&format!(
+        "<div class=\"simulator-app\" data-simulator-id=\"{id}\" data-preset=\"{}\"",
+        escape(&preset_json)
+    ));
+    if let Some(goal) = &goal {
+        html.push_str(&format!(
+            " data-goal=\"{}\" data-goal-text=\"{}\" data-verify-url=\"/api/simulator/{id}/verify\"",
+            escape(&goal.to_string()),
+            escape(&goal.description())
+        ));
+    }
+    html.push_str(&format!(
+        ">\n<div class=\"simulator-fallback\">\n<ul class=\"simulator-preset\">\n<li>{} and {}</li>\n",
         count(u32::from(preset.brokers), "broker"),
         count(u32::from(preset.controllers), "controller"),
-    );
+    ));
     for topic in &preset.topics {
         let configs: Vec<String> = topic.configs.iter().map(|(k, v)| format!("`{k}={v}`")).collect();
         let configs = if configs.is_empty() { String::new() } else { format!(", {}", configs.join(", ")) };
@@ -331,11 +358,10 @@ fn simulator_html(preset: &SimulatorPreset) -> String {
             ))
         ));
     }
-    html.push_str("</ul>\n");
-    if let Some(goal) = &preset.goal {
-        html.push_str(&format!("<p class=\"simulator-goal\"><strong>Goal:</strong> {}</p>\n", inline_code(goal)));
-    }
-    html.push_str("<p class=\"block-note\">The interactive simulator arrives in a coming release.</p>\n</figure>\n");
+    html.push_str(
+        "</ul>\n<p class=\"block-note\">The interactive simulator needs JavaScript and WebAssembly.</p>\n</div>\n</div>\n\
+         <script type=\"module\" src=\"/static/simulator-view.js\"></script>\n</figure>\n",
+    );
     html
 }
 
@@ -574,18 +600,37 @@ mod tests {
     }
 
     #[test]
-    fn simulator_block_renders_its_preset() {
+    fn simulator_block_renders_the_view_contract_around_a_plain_description() {
         let out = render(
-            "```simulator\nid = \"s\"\nbrokers = 3\n[[topic]]\nname = \"orders\"\npartitions = 3\nreplication_factor = 3\nconfigs = { \"min.insync.replicas\" = \"2\" }\n```\n",
+            "```simulator\nid = \"s\"\nbrokers = 3\ntask = \"Crash the `leader`.\"\ngoal = \"not-enough-replicas\"\n[[topic]]\nname = \"orders\"\npartitions = 3\nreplication_factor = 3\nconfigs = { \"min.insync.replicas\" = \"2\" }\n```\n",
         );
+        let preset = "{&quot;brokers&quot;:3,&quot;controllers&quot;:1,&quot;topics&quot;:[{&quot;name&quot;:&quot;orders&quot;,\
+                      &quot;partitions&quot;:3,&quot;replication_factor&quot;:3,&quot;configs&quot;:[[&quot;min.insync.replicas&quot;,\
+                      &quot;2&quot;]]}],&quot;network&quot;:{&quot;delay_min_ms&quot;:1,&quot;delay_max_ms&quot;:5,\
+                      &quot;drop_per_mille&quot;:0,&quot;duplicate_per_mille&quot;:0}}";
         assert_eq!(
             out.html,
-            "<figure class=\"simulator\" id=\"simulator-s\" data-simulator-id=\"s\">\n<p class=\"block-kind\">Simulator</p>\n\
-             <figcaption class=\"block-title\">Cluster simulator</figcaption>\n<ul class=\"simulator-preset\">\n\
-             <li>3 brokers and 1 controller</li>\n\
-             <li>Topic <code>orders</code>: 3 partitions, replication factor 3, <code>min.insync.replicas=2</code></li>\n</ul>\n\
-             <p class=\"block-note\">The interactive simulator arrives in a coming release.</p>\n</figure>\n"
+            format!(
+                "<figure class=\"simulator\" id=\"simulator-s\" data-simulator-id=\"s\">\n<p class=\"block-kind\">Simulator</p>\n\
+                 <figcaption class=\"block-title\">Cluster simulator</figcaption>\n\
+                 <p class=\"simulator-task\">Crash the <code>leader</code>.</p>\n\
+                 <p class=\"simulator-goal\"><strong>Goal:</strong> Make the leader refuse a write with NOT_ENOUGH_REPLICAS.</p>\n\
+                 <div class=\"simulator-app\" data-simulator-id=\"s\" data-preset=\"{preset}\" data-goal=\"not-enough-replicas\" \
+                 data-goal-text=\"Make the leader refuse a write with NOT_ENOUGH_REPLICAS.\" data-verify-url=\"/api/simulator/s/verify\">\n\
+                 <div class=\"simulator-fallback\">\n<ul class=\"simulator-preset\">\n<li>3 brokers and 1 controller</li>\n\
+                 <li>Topic <code>orders</code>: 3 partitions, replication factor 3, <code>min.insync.replicas=2</code></li>\n</ul>\n\
+                 <p class=\"block-note\">The interactive simulator needs JavaScript and WebAssembly.</p>\n</div>\n</div>\n\
+                 <script type=\"module\" src=\"/static/simulator-view.js\"></script>\n</figure>\n"
+            )
         );
+    }
+
+    #[test]
+    fn a_simulator_goal_must_be_one_the_server_can_verify() {
+        let out = render("text\n```simulator\nid = \"s\"\nbrokers = 3\ngoal = \"win\"\n```\n");
+        assert_eq!(out.diagnostics.len(), 1, "{:?}", out.diagnostics);
+        assert_eq!(out.diagnostics[0].line, 14, "the goal line, in the lesson file");
+        assert!(out.diagnostics[0].message.starts_with("unknown goal \"win\""), "{}", out.diagnostics[0].message);
     }
 
     #[test]

@@ -54,7 +54,13 @@ async fn record(
     state.progress().record_exercise_run(learner, exercise_id, passed, now).await?;
     if passed {
         let done = state.progress().passed_exercises(learner).await?;
-        if lesson.exercises.iter().all(|e| done.contains(&e.id)) {
+        // Exercises and simulator goals alike: all passed completes the lesson.
+        let mut required = lesson
+            .exercises
+            .iter()
+            .map(|e| &e.id)
+            .chain(lesson.simulators.iter().filter(|s| s.goal.is_some()).map(|s| &s.id));
+        if required.all(|id| done.contains(id)) {
             state.progress().complete(learner, &lesson.slug, now).await?;
         }
     }
@@ -93,4 +99,83 @@ pub(super) async fn console(
 /// Any other `/api/...` path.
 pub(super) async fn not_found() -> Response {
     error(StatusCode::NOT_FOUND, "no such API endpoint")
+}
+
+/// The most actions a verified run may carry, and the longest simulated span it may ask for: a
+/// replay costs the server CPU, so a hostile request must stay cheap.
+const VERIFY_ACTIONS_MAX: usize = 5_000;
+const VERIFY_SPAN_MAX_MS: u64 = 60 * 60 * 1000;
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct VerifyRequest {
+    seed: u64,
+    actions: Vec<broker::sim::TimedAction>,
+    until_ms: u64,
+}
+
+/// `POST /api/simulator/{id}/verify` with `{"seed", "actions", "until_ms"}`: replays the
+/// learner's run natively with the same simulator code the page ran, and records the simulator's
+/// goal as passed only if the replay reaches it. The page's own word is never taken.
+pub(super) async fn verify_simulator(
+    State(state): State<AppState>,
+    Extension(Learner(learner)): Extension<Learner>,
+    Path(id): Path<String>,
+    body: Result<Json<VerifyRequest>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let course = state.course();
+    let Some((lesson, preset)) = course.simulator(&id) else {
+        return error(StatusCode::NOT_FOUND, format!("no simulator has the id `{id}`"));
+    };
+    let Some(goal) = preset.goal() else {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, format!("simulator `{id}` has no goal to verify"));
+    };
+    let Json(request) = match body {
+        Ok(body) => body,
+        Err(rejection) => return error(StatusCode::BAD_REQUEST, format!("invalid request: {}", rejection.body_text())),
+    };
+    if request.actions.len() > VERIFY_ACTIONS_MAX {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("a run may carry at most {VERIFY_ACTIONS_MAX} actions, this one has {}", request.actions.len()),
+        );
+    }
+    let sim_preset = preset.to_sim_preset();
+    let (seed, until_ms, action_count) = (request.seed, request.until_ms, request.actions.len());
+    let replay = tokio::task::spawn_blocking(move || {
+        let formed_at_ms = broker::sim::Simulation::new(sim_preset.clone(), seed)?.formed_at_ms();
+        if until_ms > formed_at_ms + VERIFY_SPAN_MAX_MS {
+            return Ok(Err(format!("a run may span at most {} simulated minutes", VERIFY_SPAN_MAX_MS / 60_000)));
+        }
+        broker::sim::Simulation::replay(sim_preset, seed, &request.actions, until_ms).map(Ok)
+    })
+    .await;
+    let simulation = match replay {
+        Ok(Ok(Ok(simulation))) => simulation,
+        Ok(Ok(Err(message))) => return error(StatusCode::UNPROCESSABLE_ENTITY, message),
+        Ok(Err(failure)) => {
+            return error(StatusCode::UNPROCESSABLE_ENTITY, format!("the run cannot be replayed: {failure}"));
+        }
+        Err(failure) => {
+            tracing::error!(%failure, "simulator replay panicked");
+            return error(StatusCode::INTERNAL_SERVER_ERROR, "the replay failed");
+        }
+    };
+    let passed = simulation.reached(&goal);
+    if let Err(failure) = record(&state, learner, lesson, &id, passed).await {
+        tracing::error!(%failure, "cannot record a simulator goal");
+        return error(StatusCode::SERVICE_UNAVAILABLE, "the result could not be saved; try again");
+    }
+    let seconds = (simulation.now_ms().saturating_sub(simulation.formed_at_ms())) as f64 / 1000.0;
+    let message = if passed {
+        format!(
+            "Verified: the server replayed your run (seed {seed}, {action_count} actions, {seconds:.1} s) and it reached the goal."
+        )
+    } else {
+        format!(
+            "The server replayed your run (seed {seed}, {action_count} actions, {seconds:.1} s) and it did not reach the goal: {}",
+            goal.description()
+        )
+    };
+    Json(json!({ "passed": passed, "message": message })).into_response()
 }

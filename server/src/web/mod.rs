@@ -106,6 +106,8 @@ pub fn app(state: AppState) -> Router {
         .route("/lessons/{slug}/complete", post(pages::complete_lesson))
         .route("/api/exercises/{id}/check", post(api::check_exercise))
         .route("/api/console", post(api::console))
+        .route("/api/simulator/{id}/verify", post(api::verify_simulator))
+        .route("/simulator", get(pages::simulator))
         .route_layer(middleware::from_fn(learner::identify));
     let mut router = Router::new()
         .merge(pages)

@@ -186,6 +186,22 @@ pub(super) async fn complete_lesson(
 }
 
 #[derive(Debug, Template)]
+#[template(path = "simulator.html")]
+pub(super) struct SimulatorPage {
+    pub chrome: Chrome,
+    /// The cluster free play starts with, as the view's JSON.
+    pub preset_json: String,
+}
+
+/// `/simulator`: free play with the in-browser cluster simulator.
+pub(super) async fn simulator(State(state): State<AppState>) -> Response {
+    let course = state.course();
+    let preset = broker::sim::Preset::default();
+    let preset_json = serde_json::to_string(&preset).unwrap_or_default();
+    render(&SimulatorPage { chrome: Chrome::new(&state, &course.title), preset_json })
+}
+
+#[derive(Debug, Template)]
 #[template(path = "not_found.html")]
 pub(super) struct NotFoundPage {
     pub chrome: Chrome,

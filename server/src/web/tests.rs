@@ -398,3 +398,109 @@ async fn the_console_runs_kafka_tool_commands_against_the_broker(pool: SqlitePoo
     assert!(bad["error"].as_str().expect("text").starts_with("expected {\"script\""), "{bad}");
     broker.shutdown().await;
 }
+
+const SIMULATOR_LESSON: &str = "+++\ntitle = \"Replication\"\nslug = \"replication\"\nmodule = \"basics\"\norder = 3\n+++\n\n\
+## Losing a record\n\n```simulator\nid = \"lose-one\"\nbrokers = 3\ncontrollers = 3\ngoal = \"lose-acknowledged-record\"\n\
+[[topic]]\nname = \"orders\"\npartitions = 1\nreplication_factor = 3\n```\n";
+
+/// A run that loses an acknowledged record: the leader is cut off from its followers, takes a
+/// record with acks=1 and crashes; the new leader takes another record at the same offset.
+fn losing_run(seed: u64) -> (broker::sim::Simulation, u64) {
+    use broker::sim::{Action, Simulation};
+    let course_preset = crate::course::blocks::parse_simulator(
+        "id = \"lose-one\"\nbrokers = 3\ncontrollers = 3\n[[topic]]\nname = \"orders\"\npartitions = 1\nreplication_factor = 3\n",
+    )
+    .expect("preset");
+    let mut simulation = Simulation::new(course_preset.to_sim_preset(), seed).expect("forms");
+    let leader = simulation.active_image().and_then(|i| i.partition("orders", 0)).expect("partition").leader;
+    let produce = |value: &str| Action::Produce {
+        topic: "orders".into(),
+        partition: Some(0),
+        key: None,
+        value: value.into(),
+        acks: 1,
+    };
+    for follower in (1..=3).filter(|b| *b != leader) {
+        simulation.apply(Action::CutLink { a: leader, b: follower }).expect("cut");
+    }
+    simulation.apply(produce("a")).expect("produce");
+    simulation.run_until(simulation.now_ms() + 100);
+    simulation.apply(Action::Crash { node: leader }).expect("crash");
+    simulation.run_until(simulation.now_ms() + 15_000);
+    simulation.apply(produce("b")).expect("produce");
+    let until_ms = simulation.now_ms() + 2_000;
+    simulation.run_until(until_ms);
+    (simulation, until_ms)
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_simulator_goal_passes_only_when_the_server_replay_reaches_it(pool: SqlitePool) {
+    let app = test_app(pool.clone(), &[("01-events.md", EVENTS), ("03-replication.md", SIMULATOR_LESSON)], false);
+    let cookie = learner_cookie(&send(&app, "GET", "/", None).await);
+    let lesson = send(&app, "GET", "/lessons/replication", Some(&cookie)).await;
+    assert!(lesson.body.contains("data-verify-url=\"/api/simulator/lose-one/verify\""), "{}", lesson.body);
+    let post = |uri: &'static str, body: String| {
+        let router = app.router.clone();
+        let cookie = cookie.clone();
+        async move {
+            let request = Request::post(uri)
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::COOKIE, cookie)
+                .body(Body::from(body))
+                .expect("request");
+            let response = router.oneshot(request).await.expect("response");
+            let status = response.status();
+            let bytes = response.into_body().collect().await.expect("body").to_bytes();
+            (status, json(&String::from_utf8_lossy(&bytes)))
+        }
+    };
+    let seed = 11;
+    let (simulation, until_ms) = losing_run(seed);
+    assert!(simulation.reached(&broker::sim::goal::Goal::LoseAcknowledgedRecord), "the run loses a record natively");
+    let actions = serde_json::to_value(simulation.actions()).expect("json");
+
+    // The same seed without the actions: the replay loses nothing, whatever the page claims.
+    let idle = serde_json::json!({ "seed": seed, "actions": [], "until_ms": until_ms }).to_string();
+    let (status, result) = post("/api/simulator/lose-one/verify", idle).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(result["passed"], false, "{result}");
+    assert!(result["message"].as_str().expect("text").contains("did not reach the goal"), "{result}");
+
+    let run = serde_json::json!({ "seed": seed, "actions": actions, "until_ms": until_ms }).to_string();
+    let (status, result) = post("/api/simulator/lose-one/verify", run).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(result["passed"], true, "{result}");
+    let passed: Vec<(String,)> =
+        sqlx::query_as("SELECT exercise_id FROM exercise_progress").fetch_all(&pool).await.expect("rows");
+    assert_eq!(passed, [("lose-one".to_owned(),)]);
+    let map = send(&app, "GET", "/", Some(&cookie)).await;
+    assert_eq!(progress_of(&map.body, "replication"), "completed", "the goal was the lesson's only exercise");
+
+    // Bad input gets a 4xx with a reason.
+    let (status, result) = post("/api/simulator/nope/verify", "{}".into()).await;
+    assert_eq!((status, result["error"].as_str()), (StatusCode::NOT_FOUND, Some("no simulator has the id `nope`")));
+    let (status, _) = post("/api/simulator/lose-one/verify", "{\"seed\": -1}".into()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let crash = serde_json::json!({ "at_ms": 1, "action": { "type": "crash", "node": 1 } });
+    let many = serde_json::json!({ "seed": 1, "actions": vec![crash; 5_001], "until_ms": 1 }).to_string();
+    assert_eq!(post("/api/simulator/lose-one/verify", many).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+    let unknown_node = serde_json::json!({ "seed": 1, "actions": [{ "at_ms": 9_000, "action": { "type": "crash", "node": 9 } }], "until_ms": 9_000 });
+    let (status, result) = post("/api/simulator/lose-one/verify", unknown_node.to_string()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(result["error"].as_str().expect("text").contains("there is no node 9"), "{result}");
+    let endless = serde_json::json!({ "seed": 1, "actions": [], "until_ms": 10_000_000_000u64 }).to_string();
+    assert_eq!(post("/api/simulator/lose-one/verify", endless).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_free_play_simulator_page_carries_its_preset(pool: SqlitePool) {
+    let app = default_app(pool);
+    let reply = send(&app, "GET", "/simulator", None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(
+        reply.body.contains("data-simulator-id=\"free-play\" data-free-play data-preset=\"{&#34;brokers&#34;:3"),
+        "{}",
+        reply.body
+    );
+    assert!(reply.body.contains("<script type=\"module\" src=\"/static/simulator-view.js\"></script>"));
+}
