@@ -4,7 +4,8 @@
 # Works on a fresh Debian clone with only the Rust toolchain: it installs what is missing
 # (Debian packages, the browser tests' npm packages) and skips that work on a re-run.
 # Steps, in order: rustfmt, clippy, the broker core's wasm32 build, the simulator bundle's
-# freshness, Rust tests, release build, browser tests, Kafka client tests.
+# freshness, Rust tests, release build, deterministic simulation (release), browser tests, Kafka
+# client tests.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -92,6 +93,12 @@ fi
 
 step "cargo build --release -p server"
 cargo build --release -p server
+
+# Deterministic simulation testing: random clusters, faults and actions with invariant checkers
+# (broker/tests/sim_dst.rs). The debug run above was a short smoke; this is the real one, in
+# release. A failure prints the seed that reproduces it.
+step "deterministic simulation: 2000 seeds (cargo test --release -p broker --test sim_dst)"
+STREAMLAB_DST_SEEDS=2000 cargo test --release -p broker --test sim_dst -- --nocapture 2>&1 | grep -v '^running\|^$'
 
 # --- Browser tests -----------------------------------------------------------------------------
 step "browser tests (node --test tests/browser)"

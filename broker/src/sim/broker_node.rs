@@ -688,6 +688,7 @@ impl BrokerNode {
         log.high_watermark = log.high_watermark.max(bounded);
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn on_alter_partition_response(
         &mut self,
         now_ms: u64,

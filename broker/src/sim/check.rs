@@ -93,7 +93,7 @@ impl Checker {
         }
         self.check_quorum(simulation, now_ms);
         self.check_high_watermarks(simulation, now_ms);
-        if simulation.steps() % FULL_CHECK_EVERY == 0 {
+        if simulation.steps().is_multiple_of(FULL_CHECK_EVERY) {
             self.check_all(simulation);
         }
     }

@@ -821,11 +821,11 @@ impl Simulation {
         }
         let controller = self.active_controller();
         for (request, sent) in self.client.admin.values_mut() {
-            if *sent == 0 || now_ms >= *sent + 1_000 {
-                if let Some(controller) = controller {
-                    *sent = now_ms.max(1);
-                    sends.push((controller, request.clone()));
-                }
+            if (*sent == 0 || now_ms >= *sent + 1_000)
+                && let Some(controller) = controller
+            {
+                *sent = now_ms.max(1);
+                sends.push((controller, request.clone()));
             }
         }
         for (to, message) in sends {
@@ -870,10 +870,11 @@ impl Simulation {
                     self.log(EventKind::ProduceFailed { tp, error, will_retry: true });
                 }
             }
-            Message::AlterConfigResponse { request_id, error } | Message::CreateTopicResponse { request_id, error } => {
-                if error != ErrorCode::NotController {
-                    self.client.admin.remove(&request_id);
-                }
+            // NOT_CONTROLLER: the request stays and goes to the next active controller.
+            Message::AlterConfigResponse { request_id, error } | Message::CreateTopicResponse { request_id, error }
+                if error != ErrorCode::NotController =>
+            {
+                self.client.admin.remove(&request_id);
             }
             _ => {}
         }
