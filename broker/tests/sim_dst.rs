@@ -48,7 +48,7 @@ fn random_preset(rng: &mut SimRng) -> Preset {
         drop_per_mille: rng.between(0, 50),
         duplicate_per_mille: rng.between(0, 20),
     };
-    Preset { brokers, controllers, topics, network }
+    Preset { brokers, controllers, topics, network, scenario: Vec::new() }
 }
 
 fn random_node(rng: &mut SimRng, preset: &Preset) -> i32 {

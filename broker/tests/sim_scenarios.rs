@@ -227,3 +227,33 @@ fn unclean_election_loses_a_record_acknowledged_with_acks_all() {
     assert!(simulation.reached(&Goal::LoseAcknowledgedRecord), "acks=all does not survive an unclean election");
     assert!(simulation.checker().violations().is_empty(), "{:?}", simulation.checker().violations());
 }
+
+#[test]
+fn a_preset_scenario_plays_by_itself_and_replays_the_same() {
+    use broker::sim::ScriptedAction;
+    let preset = Preset {
+        scenario: vec![
+            ScriptedAction { after_ms: 2_000, action: Action::Crash { node: 2 } },
+            ScriptedAction { after_ms: 1_000, action: produce("scripted", -1) },
+            ScriptedAction { after_ms: 3_000, action: Action::Crash { node: 2 } },
+        ],
+        ..preset("1")
+    };
+    let mut simulation = Simulation::new(preset.clone(), 3).expect("forms");
+    let formed = simulation.formed_at_ms();
+    simulation.run_until(formed + 20_000);
+    let scripted: Vec<String> = lines(&simulation, formed)
+        .into_iter()
+        .filter(|l| l.contains("crashed") || l.contains("\"scripted\""))
+        .collect();
+    let (at, text) = scripted[0].split_once(' ').expect("time and text");
+    assert_eq!(text, "leader 1 appended \"scripted\" to orders-0 at offset 0 (acks=all)");
+    let at: u64 = at.parse().expect("ms");
+    assert!((formed + 1_000..formed + 1_010).contains(&at), "sent at +1000 ms, appended a network hop later: {at}");
+    assert!(scripted.contains(&format!("{} broker 2 crashed", formed + 2_000)), "{scripted:?}");
+    assert!(simulation.actions().is_empty(), "scenario steps are the preset's, not the learner's actions");
+    let errors: Vec<String> = simulation.scenario_errors().iter().map(|(at, e)| format!("+{at} ms: {e}")).collect();
+    assert_eq!(errors, ["+3000 ms: broker 2 is already down"]);
+    let replayed = Simulation::replay(preset, 3, &[], formed + 20_000).expect("replays");
+    assert_eq!(lines(&replayed, 0), lines(&simulation, 0), "the same run, event for event");
+}

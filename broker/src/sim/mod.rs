@@ -78,6 +78,20 @@ pub struct Preset {
     pub topics: Vec<TopicPreset>,
     #[cfg_attr(feature = "sim-json", serde(default))]
     pub network: NetworkFaults,
+    /// A scripted scenario: actions the simulation performs by itself, at times counted from the
+    /// moment the cluster formed. Part of the preset, so replays repeat them.
+    #[cfg_attr(feature = "sim-json", serde(default))]
+    pub scenario: Vec<ScriptedAction>,
+}
+
+/// One step of a preset's scenario.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "sim-json", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "sim-json", serde(deny_unknown_fields))]
+pub struct ScriptedAction {
+    /// Milliseconds after the cluster formed.
+    pub after_ms: u64,
+    pub action: Action,
 }
 
 impl Default for Preset {
@@ -92,6 +106,7 @@ impl Default for Preset {
                 configs: Vec::new(),
             }],
             network: NetworkFaults::default(),
+            scenario: Vec::new(),
         }
     }
 }
@@ -253,6 +268,10 @@ pub struct Simulation {
     checker: Checker,
     formed_at_ms: u64,
     steps: u64,
+    /// The preset's scenario steps not performed yet.
+    scripted: std::collections::VecDeque<ScriptedAction>,
+    /// Scenario steps that failed (a node already down, ...): the step's `after_ms` and why.
+    scenario_errors: Vec<(u64, ActionError)>,
 }
 
 impl Simulation {
@@ -280,6 +299,8 @@ impl Simulation {
             checker: Checker::default(),
             formed_at_ms: 0,
             steps: 0,
+            scripted: Default::default(),
+            scenario_errors: Vec::new(),
             preset,
         };
         for id in voters {
@@ -372,6 +393,9 @@ impl Simulation {
             });
             if topics_requested && created && brokers_know && self.client.admin.is_empty() {
                 self.formed_at_ms = self.now_ms;
+                let mut scenario = self.preset.scenario.clone();
+                scenario.sort_by_key(|step| step.after_ms);
+                self.scripted = scenario.into();
                 return Ok(());
             }
         }
@@ -498,6 +522,13 @@ impl Simulation {
 
     /// Performs a learner's action now and records it in the action log.
     pub fn apply(&mut self, action: Action) -> Result<(), ActionError> {
+        self.perform(action.clone())?;
+        self.actions.push(TimedAction { at_ms: self.now_ms, action });
+        Ok(())
+    }
+
+    /// Performs an action now (the learner's or the preset scenario's).
+    fn perform(&mut self, action: Action) -> Result<(), ActionError> {
         let now_ms = self.now_ms;
         match &action {
             Action::Produce { topic, partition, key, value, acks } => {
@@ -606,7 +637,6 @@ impl Simulation {
                 self.client.admin.insert(request_id, (request, 0));
             }
         }
-        self.actions.push(TimedAction { at_ms: now_ms, action });
         self.client_work();
         Ok(())
     }
@@ -622,6 +652,12 @@ impl Simulation {
         self.client_work();
     }
 
+    /// Scenario steps that could not be performed: each step's `after_ms` and why (empty for a
+    /// sound preset).
+    pub fn scenario_errors(&self) -> &[(u64, ActionError)] {
+        &self.scenario_errors
+    }
+
     /// Processes the next message or timer if it is due by `until_ms`; false when none is.
     pub fn step_until(&mut self, until_ms: u64) -> bool {
         let next_message = self.network.next_delivery_ms();
@@ -630,8 +666,19 @@ impl Simulation {
             (Some(m), Some((t, _))) => m.min(t),
             (Some(m), None) => m,
             (None, Some((t, _))) => t,
-            (None, None) => return false,
+            (None, None) => u64::MAX,
         };
+        // A scenario step due first happens first (ties: before the messages of that instant).
+        let next_script = self.scripted.front().map(|step| self.formed_at_ms + step.after_ms);
+        if let Some(at_ms) = next_script.filter(|at| *at <= next && *at <= until_ms) {
+            self.now_ms = self.now_ms.max(at_ms);
+            if let Some(step) = self.scripted.pop_front() {
+                if let Err(error) = self.perform(step.action.clone()) {
+                    self.scenario_errors.push((step.after_ms, error));
+                }
+            }
+            return true;
+        }
         if next > until_ms {
             return false;
         }

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use broker::sim::goal::Goal;
-use broker::sim::{Preset, TopicPreset};
+use broker::sim::{Preset, ScriptedAction, Simulation, TopicPreset};
 use serde::Deserialize;
 
 use super::diagnostic::{line_at, line_of_key, toml_error};
@@ -261,6 +261,11 @@ pub struct SimulatorPreset {
     pub topics: Vec<SimulatedTopic>,
     /// What to try, in words, shown above the simulator.
     pub task: Option<String>,
+    /// Scripted steps the simulation performs by itself, `after_ms` from when the cluster formed:
+    /// `[[scenario]]` tables with `after_ms` and `action` (`{ type = "crash", node = 1 }`, the
+    /// simulator's action JSON as TOML).
+    #[serde(default)]
+    pub scenario: Vec<ScriptedAction>,
     /// A goal the server verifies by replaying the learner's run (`lose-acknowledged-record`,
     /// `produce-while-brokers-down:N`, `not-enough-replicas`, `new-quorum-leader`): a preset with
     /// a goal is an exercise of its lesson.
@@ -289,6 +294,7 @@ impl SimulatorPreset {
                 })
                 .collect(),
             network: Default::default(),
+            scenario: self.scenario.clone(),
         }
     }
 }
@@ -532,7 +538,42 @@ pub fn parse_simulator(text: &str) -> Result<SimulatorPreset, Vec<BlockError>> {
     {
         errors.push(BlockError::at_key(text, "goal", unknown.to_string()));
     }
+    if errors.is_empty() && !preset.scenario.is_empty() {
+        // Play the scenario once: a step naming a node that does not exist, or crashing one that
+        // is already down, is the author's mistake to hear about now, not the learner's.
+        match Simulation::new(preset.to_sim_preset(), 1) {
+            Ok(mut simulation) => {
+                let last = preset.scenario.iter().map(|step| step.after_ms).max().unwrap_or(0);
+                simulation.run_until(simulation.formed_at_ms() + last + 1);
+                for (after_ms, problem) in simulation.scenario_errors() {
+                    errors.push(BlockError {
+                        line: scenario_step_line(text, *after_ms),
+                        message: format!("scenario step at after_ms = {after_ms}: {problem}"),
+                    });
+                }
+            }
+            Err(problem) => errors.push(BlockError { line: 1, message: format!("simulator block: {problem}") }),
+        }
+    }
     if errors.is_empty() { Ok(preset) } else { Err(errors) }
+}
+
+/// The line of the `[[scenario]]` table whose `after_ms` is this one (1 when not found).
+fn scenario_step_line(text: &str, after_ms: u64) -> usize {
+    let mut header = None;
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line == "[[scenario]]" {
+            header = Some(index + 1);
+        } else if let Some(value) = line.strip_prefix("after_ms").map(|rest| rest.trim_start())
+            && let Some(value) = value.strip_prefix('=')
+            && value.trim().replace('_', "").parse() == Ok(after_ms)
+            && let Some(header) = header
+        {
+            return header;
+        }
+    }
+    1
 }
 
 impl Check {
@@ -725,6 +766,21 @@ same_partition = true
         assert_eq!(errors[0].line, 3);
         assert!(messages[1].contains("replication_factor 3 needs between 1 and 2 brokers"));
         assert_eq!(errors[1].line, 7);
+    }
+
+    #[test]
+    fn a_simulator_scenario_is_played_once_to_find_steps_that_cannot_happen() {
+        let text = "id = \"s\"\nbrokers = 3\n\n[[scenario]]\nafter_ms = 1000\naction = { type = \"crash\", node = 2 }\n\n\
+                    [[scenario]]\nafter_ms = 2000\naction = { type = \"restart\", node = 9 }\n";
+        let errors = parse_simulator(text).expect_err("node 9 does not exist");
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].message, "scenario step at after_ms = 2000: there is no node 9");
+        assert_eq!(errors[0].line, 8, "the second [[scenario]] table");
+        let preset = parse_simulator(&text.replace("node = 9", "node = 2")).expect("valid");
+        assert_eq!(preset.to_sim_preset().scenario.len(), 2);
+        let typo =
+            parse_simulator("id = \"s\"\nbrokers = 3\n[[scenario]]\nafter_ms = 1\naction = { type = \"explode\" }\n");
+        assert!(typo.expect_err("unknown action")[0].message.contains("unknown variant `explode`"));
     }
 
     #[test]
