@@ -672,10 +672,10 @@ impl Simulation {
         let next_script = self.scripted.front().map(|step| self.formed_at_ms + step.after_ms);
         if let Some(at_ms) = next_script.filter(|at| *at <= next && *at <= until_ms) {
             self.now_ms = self.now_ms.max(at_ms);
-            if let Some(step) = self.scripted.pop_front() {
-                if let Err(error) = self.perform(step.action.clone()) {
-                    self.scenario_errors.push((step.after_ms, error));
-                }
+            if let Some(step) = self.scripted.pop_front()
+                && let Err(error) = self.perform(step.action.clone())
+            {
+                self.scenario_errors.push((step.after_ms, error));
             }
             return true;
         }
