@@ -265,6 +265,9 @@ pub struct Simulation {
     events: Vec<Event>,
     actions: Vec<TimedAction>,
     acked: Vec<AckedRecord>,
+    /// Indexes into `acked` by partition and offset, so the loss check of a high watermark step
+    /// looks at the few records it covers, not every record ever acknowledged.
+    acked_by_offset: BTreeMap<TopicPartition, BTreeMap<i64, Vec<usize>>>,
     checker: Checker,
     formed_at_ms: u64,
     steps: u64,
@@ -296,6 +299,7 @@ impl Simulation {
             events: Vec::new(),
             actions: Vec::new(),
             acked: Vec::new(),
+            acked_by_offset: BTreeMap::new(),
             checker: Checker::default(),
             formed_at_ms: 0,
             steps: 0,
@@ -772,10 +776,10 @@ impl Simulation {
     /// are lost: the leader's log is the partition.
     fn check_loss(&mut self, leader: BrokerId, tp: &TopicPartition, from: i64, to: i64) {
         let Some(log) = self.broker_log(leader, tp) else { return };
-        let lost: Vec<AckedRecord> = self
-            .acked
-            .iter()
-            .filter(|a| &a.tp == tp && (from..to).contains(&a.offset))
+        let Some(by_offset) = self.acked_by_offset.get(tp).filter(|_| from < to) else { return };
+        let lost: Vec<AckedRecord> = by_offset
+            .range(from..to)
+            .flat_map(|(_, indexes)| indexes.iter().filter_map(|&i| self.acked.get(i)))
             .filter(|a| !self.checker.is_lost(a.record_id))
             .filter(|a| log.record_at(a.offset).is_none_or(|r| r.id != a.record_id))
             .cloned()
@@ -895,6 +899,8 @@ impl Simulation {
                         .and_then(|image| image.topics.get(&tp.topic))
                         .map_or(1, |t| t.configs.get_i64("min.insync.replicas"));
                     let brokers_down = self.brokers_down();
+                    let index = self.acked.len();
+                    self.acked_by_offset.entry(tp.clone()).or_default().entry(base_offset).or_default().push(index);
                     self.acked.push(AckedRecord {
                         record_id: attempt.record_id,
                         tp: tp.clone(),
