@@ -73,8 +73,14 @@ function nodeName(id) {
 const linkKey = (a, b) => (a < b ? `${a}:${b}` : `${b}:${a}`);
 const errorText = (error) => (error && error.message) || String(error);
 
+let nextId = 0;
+/** A control with its label (`for`, not wrapping, so the name is the label text alone). */
 function labelled(text, control, extraClass) {
-  return h('label', { class: `sim-field${extraClass ? ` ${extraClass}` : ''}` }, h('span', { text }), control);
+  if (!control.id) {
+    nextId += 1;
+    control.id = `sim-control-${nextId}`;
+  }
+  return h('div', { class: `sim-field${extraClass ? ` ${extraClass}` : ''}` }, h('label', { for: control.id, text }), control);
 }
 
 function option(value, text, selected) {
@@ -196,10 +202,11 @@ class SimulatorView {
 
     // Topic config form.
     this.configTopic = h('select', { name: 'topic', onchange: () => this.fillConfig() });
-    this.configMinIsr = h('input', { name: 'min.insync.replicas', type: 'number', min: '1', max: '7', step: '1', required: true });
+    this.configMinIsr = h('input', { name: 'min.insync.replicas', type: 'number', step: '1', inputmode: 'numeric' });
     this.configUnclean = h('select', { name: 'unclean.leader.election.enable' }, option('false', 'false'), option('true', 'true'));
     this.configError = h('p', { class: 'sim-error', role: 'alert', hidden: true });
-    const configForm = h('form', { class: 'sim-form sim-config-form', 'data-testid': 'sim-config-form', 'aria-label': 'Topic configuration',
+    // novalidate: the broker's own message for a bad value teaches more than the browser's bubble.
+    const configForm = h('form', { class: 'sim-form sim-config-form', 'data-testid': 'sim-config-form', 'aria-label': 'Topic configuration', novalidate: true,
       onsubmit: (event) => { event.preventDefault(); this.setConfig(); } },
     h('h3', { class: 'sim-heading', text: 'Topic config' }),
     h('div', { class: 'sim-fields' },
@@ -274,7 +281,7 @@ class SimulatorView {
     h('div', { class: 'sim-fields' },
       labelled('Brokers', brokers), labelled('Controllers', controllers), labelled('Partitions', partitions),
       labelled('Replication factor', rf), labelled('min.insync.replicas', minIsr),
-      h('label', { class: 'sim-field sim-check' }, unclean, h('span', { text: 'unclean.leader.election.enable' })),
+      h('div', { class: 'sim-field sim-check' }, unclean, h('label', { for: (unclean.id = `sim-control-${(nextId += 1)}`), text: 'unclean.leader.election.enable' })),
       h('button', { type: 'submit', class: 'sim-button sim-primary', 'data-testid': 'sim-rebuild' }, 'Rebuild cluster')),
     error);
     return form;
