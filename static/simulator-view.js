@@ -542,9 +542,9 @@ class SimulatorView {
     const controllers = snap.controllers.map((c) => c.id);
     const brokers = snap.brokers.map((b) => b.id);
     const width = 640;
-    const height = 200;
+    const height = 230;
     const spread = (ids, y) => ids.map((id, i) => [id, { x: 110 + ((i + 0.5) * (width - 130)) / ids.length, y }]);
-    const positions = new Map([[PRODUCER, { x: 36, y: height / 2 }], ...spread(controllers, 36), ...spread(brokers, height - 36)]);
+    const positions = new Map([[PRODUCER, { x: 36, y: height / 2 }], ...spread(controllers, 58), ...spread(brokers, height - 58)]);
     const label = (id) => (id === PRODUCER ? 'P' : isController(id) ? String(id) : `B${id}`);
     const ids = [...positions.keys()];
     this.networkSvg.setAttribute('viewBox', `0 0 ${width} ${height}`);
@@ -558,10 +558,16 @@ class SimulatorView {
         const b = ids[j];
         const pa = positions.get(a);
         const pb = positions.get(b);
-        const coords = { x1: pa.x.toFixed(1), y1: pa.y.toFixed(1), x2: pb.x.toFixed(1), y2: pb.y.toFixed(1) };
+        // Nodes of one row are linked by an arc (away from the other row), so a link never
+        // runs through the nodes between its ends.
+        let d = `M${pa.x.toFixed(1)} ${pa.y.toFixed(1)} L${pb.x.toFixed(1)} ${pb.y.toFixed(1)}`;
+        if (pa.y === pb.y) {
+          const bend = (pa.y < height / 2 ? -1 : 1) * 0.13 * Math.abs(pb.x - pa.x);
+          d = `M${pa.x.toFixed(1)} ${pa.y.toFixed(1)} Q${((pa.x + pb.x) / 2).toFixed(1)} ${(pa.y + 2 * bend).toFixed(1)} ${pb.x.toFixed(1)} ${pb.y.toFixed(1)}`;
+        }
         const title = svg('title');
         const group = svg('g', { class: 'sim-link', 'data-a': String(a), 'data-b': String(b) },
-          title, svg('line', { class: 'sim-wire', ...coords }), svg('line', { class: 'sim-hit', ...coords }));
+          title, svg('path', { class: 'sim-wire', d }), svg('path', { class: 'sim-hit', d }));
         group.addEventListener('click', () => {
           const cut = group.hasAttribute('data-cut');
           this.showError(this.networkError, this.apply({ type: cut ? 'heal-link' : 'cut-link', a, b }));

@@ -130,6 +130,47 @@ test('a reached goal is verified by the server with the seed and the action log'
   assert.deepEqual(problems, []);
 });
 
+test('the lesson goal: an isolated leader acknowledges a record with acks=1 that is then lost', { timeout: 60_000 }, async () => {
+  await open();
+  const view = app('three-partitions');
+  await view.locator('[data-testid="sim-speed"]').selectOption('10');
+  if ((await view.getAttribute('data-playing')) !== 'true') await view.locator('[data-testid="sim-play"]').click();
+  const leader = await view.locator('[data-partition="orders-0"][data-replica-state="leader"]').getAttribute('data-broker-id');
+  // Cut the leader off from everyone, then give the producer its link back.
+  await view.getByLabel('Between', { exact: true }).selectOption(leader);
+  await view.getByLabel('and', { exact: true }).selectOption('all');
+  await view.locator('[data-testid="sim-cut-link"]').click();
+  await view.getByRole('button', { name: `Heal the link between the producer and broker ${leader}` }).click();
+  // The controller fences it and elects another leader; the old one does not know.
+  await page.waitForFunction(
+    (old) => {
+      const lead = document.querySelector('[data-simulator-id="three-partitions"] [data-partition="orders-0"][data-replica-state="leader"]');
+      return lead && lead.dataset.brokerId !== old;
+    },
+    leader,
+    { timeout: 30_000 },
+  );
+  await view.locator('[data-testid="sim-play"][aria-label="Pause the simulation"]').click();
+  await view.getByLabel('Partition', { exact: true }).selectOption('0');
+  await view.getByLabel('acks', { exact: true }).selectOption('1');
+  await view.getByLabel('Value', { exact: true }).fill('doomed');
+  await view.locator('[data-testid="sim-produce"]').click();
+  for (let i = 0; i < 5; i += 1) await view.locator('[data-testid="sim-step"]').click();
+  await page.waitForFunction(() => document.querySelector('[data-simulator-id="three-partitions"] [data-testid="sim-acknowledged"]').textContent === '1');
+  // Heal: the old leader learns of the new epoch and truncates the acknowledged record away.
+  await view.getByLabel('and', { exact: true }).selectOption('all');
+  await view.locator('[data-testid="sim-heal-link"]').click();
+  await view.locator('[data-testid="sim-play"]').click();
+  await view.locator('[data-testid="simulator-goal-result"][data-status="pass"]').waitFor({ timeout: 30_000 });
+  assert.equal(await view.locator('[data-testid="sim-lost"]').textContent(), '1');
+  assert.equal(await view.locator('[data-counter="sim-lost"]').getAttribute('data-alert'), '');
+  const loss = view.locator('.sim-ev-loss');
+  assert.match(await loss.first().textContent(), /^\d+\.\d s DATA LOSS: the record "doomed"/);
+  const sent = server.verifications.filter((v) => v.id === 'three-partitions');
+  assert.equal(sent.at(-1).answer.passed, true);
+  assert.deepEqual(problems, []);
+});
+
 test('step and step back: a replay of the action log undoes a crash', { timeout: 30_000 }, async () => {
   await open();
   const view = app('three-partitions');
