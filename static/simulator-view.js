@@ -599,7 +599,7 @@ class SimulatorView {
   fillPartitions() {
     const topic = this.topics.find((t) => t.name === this.produceTopic.value) || this.topics[0];
     const count = topic ? topic.partitions : 0;
-    const options = [option('auto', 'by key')];
+    const options = [option('auto', 'auto (by key)')];
     for (let p = 0; p < count; p += 1) options.push(option(String(p), String(p)));
     this.producePartition.replaceChildren(...options);
   }

@@ -233,6 +233,25 @@ test('keyboard: Tab reaches the play button; Space and Enter toggle it', { timeo
   assert.deepEqual(problems, []);
 });
 
+test('time pauses while the tab is hidden and resumes when it is back', { timeout: 30_000 }, async () => {
+  await open();
+  const view = app('three-partitions');
+  if ((await view.getAttribute('data-playing')) !== 'true') await view.locator('[data-testid="sim-play"]').click();
+  const setHidden = (hidden) => page.evaluate((value) => {
+    Object.defineProperty(document, 'hidden', { value, configurable: true });
+    Object.defineProperty(document, 'visibilityState', { value: value ? 'hidden' : 'visible', configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+  await setHidden(true);
+  await page.waitForFunction(() => document.querySelector('[data-simulator-id="three-partitions"]').dataset.playing === 'false');
+  const frozen = await view.locator('[data-testid="sim-time"]').textContent();
+  await page.waitForTimeout(300);
+  assert.equal(await view.locator('[data-testid="sim-time"]').textContent(), frozen);
+  await setHidden(false);
+  await page.waitForFunction(() => document.querySelector('[data-simulator-id="three-partitions"]').dataset.playing === 'true');
+  assert.deepEqual(problems, []);
+});
+
 test('free play: the cluster form rebuilds the simulation', { timeout: 30_000 }, async () => {
   await open('simulator-free-play.html');
   const view = app('free-play');
