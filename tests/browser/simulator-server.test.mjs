@@ -1,0 +1,77 @@
+// The simulator in the real server: /simulator free play and a lesson's simulator goal, verified
+// by streamlab replaying the run natively, ending up on the course map. (simulator-view.test.mjs
+// covers the view itself against a fixture page.)
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launchBrowser } from './server.js';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function openPage(path) {
+  const page = await browser.newPage();
+  const problems = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(message.text());
+  });
+  page.on('pageerror', (error) => problems.push(error.message));
+  await page.goto(`${server.baseUrl}${path}`);
+  return { page, problems };
+}
+
+async function fast(view) {
+  await view.locator('[data-testid="sim-speed"]').selectOption('10');
+  if ((await view.getAttribute('data-playing')) !== 'true') await view.locator('[data-testid="sim-play"]').click();
+}
+
+test('/simulator: crash the leader of a partition and another replica becomes leader', { timeout: 60_000 }, async () => {
+  const { page, problems } = await openPage('/simulator');
+  const view = page.locator('.simulator-app[data-simulator-id="free-play"]');
+  const leader = view.locator('[data-partition="orders-0"][data-replica-state="leader"]');
+  await leader.waitFor();
+  const crashed = await leader.getAttribute('data-broker-id');
+  await fast(view);
+  await view.locator(`[data-testid="crash-node"][data-node="${crashed}"]`).click();
+  await view
+    .locator(`[data-partition="orders-0"][data-broker-id="${crashed}"][data-replica-state="offline"]`)
+    .waitFor({ timeout: 10_000 });
+  const next = view.locator(`[data-partition="orders-0"][data-replica-state="leader"]:not([data-broker-id="${crashed}"])`);
+  await next.waitFor({ timeout: 30_000 });
+  assert.notEqual(await next.getAttribute('data-broker-id'), crashed);
+  assert.match(await view.locator('[data-testid="sim-event-log"]').textContent(), new RegExp(`controller fenced broker ${crashed}`));
+  assert.deepEqual(problems, [], 'no console errors (CSP, wasm)');
+  await page.close();
+});
+
+test('a lesson goal reached in the page is verified by the server and completes the lesson', { timeout: 90_000 }, async () => {
+  const { page, problems } = await openPage('/lessons/kraft');
+  const view = page.locator('.simulator-app[data-simulator-id="controller-failover"]');
+  const result = view.locator('[data-testid="simulator-goal-result"]');
+  await view.locator('.sim-controller[data-active]').waitFor();
+  assert.equal(await result.getAttribute('data-status'), 'pending');
+  await fast(view);
+  const active = await view.locator('.sim-controller[data-active]').getAttribute('data-node-id');
+  const verified = page.waitForResponse((r) => r.url().endsWith('/api/simulator/controller-failover/verify'));
+  await view.locator(`[data-testid="crash-node"][data-node="${active}"]`).click();
+  const response = await verified;
+  const answer = await response.json();
+  assert.equal(answer.passed, true, JSON.stringify(answer));
+  assert.match(answer.message, /^Verified: the server replayed your run/);
+  await view.locator('[data-testid="simulator-goal-result"][data-status="pass"]').waitFor();
+
+  await page.goto(`${server.baseUrl}/`);
+  const item = page.locator('[data-slug="kraft"]');
+  assert.equal(await item.getAttribute('data-progress'), 'completed', 'the goal was the lesson\'s only exercise');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
