@@ -152,6 +152,9 @@ pub struct FollowerState {
     /// The correlation id and send time of the Fetch in flight.
     fetch_in_flight: Option<(u64, u64)>,
     next_fetch_ms: u64,
+    /// A fetch in this leader epoch succeeded without a divergence: this log agrees with the
+    /// leader's up to its end.
+    pub synced: bool,
 }
 
 #[derive(Debug)]
@@ -452,6 +455,7 @@ impl BrokerNode {
                     leader_epoch: registration.leader_epoch,
                     fetch_in_flight: None,
                     next_fetch_ms: now_ms,
+                    synced: false,
                 };
                 let previous = self.partitions.insert(tp.clone(), PartitionRole::Follower(state));
                 self.abandon_leadership(now_ms, &tp, previous, out);
@@ -678,6 +682,7 @@ impl BrokerNode {
             }
             return;
         }
+        state.synced = true;
         for record in records {
             if record.offset == log.log_end_offset() {
                 log.append(record);
@@ -850,6 +855,9 @@ impl BrokerNode {
             // Kafka's DelayedProduce: committed, but the ISR shrank below min.insync.replicas
             // while it waited.
             let error = if isr_size < min_insync { ErrorCode::NotEnoughReplicasAfterAppend } else { ErrorCode::None };
+            if error == ErrorCode::None {
+                out.acks_all_completed.push((produce.request_id, self.id, tp.clone(), state.replica.isr.clone()));
+            }
             let response = Message::ProduceResponse {
                 request_id: produce.request_id,
                 tp: tp.clone(),

@@ -11,7 +11,9 @@
 //!   that never had an unclean election;
 //! * no retry storm: the messages in flight stay bounded;
 //! * a record acknowledged with acks=all under `min.insync.replicas` ≥ 2 is never lost unless an
-//!   unclean election happened on its partition.
+//!   unclean election happened on its partition, or the leader that acknowledged it counted an
+//!   ISR the controller had already shrunk (it was cut off from the controller: two faults, a
+//!   crashed follower and a partitioned leader, which `min.insync.replicas=2` does not cover).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -72,7 +74,9 @@ impl Checker {
         let unclean = image
             .and_then(|image| image.partition(&record.tp.topic, record.tp.partition))
             .is_none_or(|p| p.unclean_elections > 0);
-        if record.acks == -1 && record.min_insync_replicas >= 2 && !unclean {
+        // A leader cut off from the controller may still count a replica the controller removed
+        // from the ISR; what it commits then can be lost in a clean election, in Kafka too.
+        if record.acks == -1 && record.min_insync_replicas >= 2 && !unclean && !record.acked_by_stale_leader {
             self.violation(
                 at_ms,
                 format!(
@@ -209,7 +213,16 @@ impl Checker {
                 if replica == leader {
                     continue;
                 }
-                let Some(log) = simulation.broker(replica).and_then(|b| b.log(&tp)) else { continue };
+                // Only followers that fetched from this leader since its election: until then a
+                // deposed leader's log may hold what it committed with an ISR the controller had
+                // shrunk (see the acks=all rule above), and its first fetch truncates it.
+                let Some(follower) = simulation.broker(replica) else { continue };
+                let synced = matches!(follower.partitions.get(&tp), Some(PartitionRole::Follower(s))
+                    if s.synced && s.leader_epoch == registration.leader_epoch);
+                if !synced {
+                    continue;
+                }
+                let Some(log) = follower.log(&tp) else { continue };
                 let committed = usize::try_from(log.high_watermark).unwrap_or(0);
                 let diverges = log.records.iter().take(committed).find(|record| {
                     leader_log

@@ -114,6 +114,8 @@ pub enum EventKind {
         offset: i64,
         acks: i16,
         value: String,
+        /// The leader that acknowledged it counted an ISR the controller had already shrunk.
+        by_stale_leader: bool,
     },
     Crashed {
         node: NodeId,
@@ -274,10 +276,15 @@ impl std::fmt::Display for EventKind {
                 error.name(),
                 if *will_retry { "; the producer retries" } else { "; the producer gives up" }
             ),
-            EventKind::AcknowledgedRecordLost { tp, offset, acks, value } => write!(
+            EventKind::AcknowledgedRecordLost { tp, offset, acks, value, by_stale_leader } => write!(
                 f,
-                "DATA LOSS: the record {value:?} at {tp} offset {offset} was acknowledged ({}) but is gone from the partition",
-                acks_name(*acks)
+                "DATA LOSS: the record {value:?} at {tp} offset {offset} was acknowledged ({}) but is gone from the partition{}",
+                acks_name(*acks),
+                if *by_stale_leader {
+                    " (its leader was cut off from the controller and still counted a replica the controller had removed from the ISR)"
+                } else {
+                    ""
+                }
             ),
             EventKind::Crashed { node } => write!(f, "{} crashed", node_name(*node)),
             EventKind::Restarted { node } => write!(f, "{} restarted from what it had on disk", node_name(*node)),

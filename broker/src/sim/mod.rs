@@ -80,7 +80,7 @@ pub struct Preset {
     pub network: NetworkFaults,
     /// A scripted scenario: actions the simulation performs by itself, at times counted from the
     /// moment the cluster formed. Part of the preset, so replays repeat them.
-    #[cfg_attr(feature = "sim-json", serde(default))]
+    #[cfg_attr(feature = "sim-json", serde(default, skip_serializing_if = "Vec::is_empty"))]
     pub scenario: Vec<ScriptedAction>,
 }
 
@@ -230,6 +230,9 @@ pub struct AckedRecord {
     pub at_ms: u64,
     /// Brokers down when the acknowledgement arrived.
     pub brokers_down: u32,
+    /// The leader counted a replica the controller had already removed from the ISR: it was cut
+    /// off from the controller (a "zombie" leader) and committed with an ISR that no longer was.
+    pub acked_by_stale_leader: bool,
 }
 
 /// The learner's producer and admin client.
@@ -268,6 +271,8 @@ pub struct Simulation {
     /// Indexes into `acked` by partition and offset, so the loss check of a high watermark step
     /// looks at the few records it covers, not every record ever acknowledged.
     acked_by_offset: BTreeMap<TopicPartition, BTreeMap<i64, Vec<usize>>>,
+    /// Produce requests an acks=all leader answered while its ISR was not the controller's.
+    acked_by_stale_leader: std::collections::BTreeSet<u64>,
     checker: Checker,
     formed_at_ms: u64,
     steps: u64,
@@ -300,6 +305,7 @@ impl Simulation {
             actions: Vec::new(),
             acked: Vec::new(),
             acked_by_offset: BTreeMap::new(),
+            acked_by_stale_leader: Default::default(),
             checker: Checker::default(),
             formed_at_ms: 0,
             steps: 0,
@@ -767,6 +773,13 @@ impl Simulation {
                 self.events.push(event);
             }
         }
+        for (request_id, _, tp, isr) in out.acks_all_completed {
+            let controller_isr =
+                self.active_image().and_then(|i| i.partition(&tp.topic, tp.partition)).map(|p| p.isr.clone());
+            if controller_isr.is_some_and(|committed| isr.iter().any(|id| !committed.contains(id))) {
+                self.acked_by_stale_leader.insert(request_id);
+            }
+        }
         for (leader, tp, old, new) in out.high_watermark_advances {
             self.check_loss(leader, &tp, old, new);
         }
@@ -792,6 +805,7 @@ impl Simulation {
                 offset: record.offset,
                 acks: record.acks,
                 value: record.value.clone(),
+                by_stale_leader: record.acked_by_stale_leader,
             });
         }
     }
@@ -910,6 +924,7 @@ impl Simulation {
                         min_insync_replicas,
                         at_ms: now_ms,
                         brokers_down,
+                        acked_by_stale_leader: self.acked_by_stale_leader.remove(&request_id),
                     });
                     self.log(EventKind::Acknowledged {
                         tp,

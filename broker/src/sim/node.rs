@@ -24,6 +24,9 @@ pub struct Outbox {
     pub events: Vec<Event>,
     /// (leader, partition, old, new): a leader's high watermark moved, for the loss checker.
     pub high_watermark_advances: Vec<(NodeId, TopicPartition, i64, i64)>,
+    /// (request id, leader, partition, the ISR the leader counted): acks=all produces a leader
+    /// answered, so the simulator can tell whether the leader's ISR was the controller's.
+    pub acks_all_completed: Vec<(u64, NodeId, TopicPartition, Vec<crate::core::replica::BrokerId>)>,
 }
 
 impl Outbox {
