@@ -196,7 +196,16 @@ pub(super) struct SimulatorPage {
 /// `/simulator`: free play with the in-browser cluster simulator.
 pub(super) async fn simulator(State(state): State<AppState>) -> Response {
     let course = state.course();
-    let preset = broker::sim::Preset::default();
+    // The production-like starting point: three partitions, three replicas, min.insync.replicas=2.
+    let preset = broker::sim::Preset {
+        topics: vec![broker::sim::TopicPreset {
+            name: "orders".to_owned(),
+            partitions: 3,
+            replication_factor: 3,
+            configs: vec![("min.insync.replicas".to_owned(), "2".to_owned())],
+        }],
+        ..broker::sim::Preset::default()
+    };
     let preset_json = serde_json::to_string(&preset).unwrap_or_default();
     render(&SimulatorPage { chrome: Chrome::new(&state, &course.title), preset_json })
 }
