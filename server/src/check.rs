@@ -20,12 +20,14 @@ pub fn run(dir: &Path, out: &mut impl Write, summary: &mut impl Write) -> std::i
     }
     let lessons = course.lessons.len();
     let exercises: usize = course.lessons.iter().map(|l| l.exercises.len()).sum();
+    let simulators: usize = course.lessons.iter().map(|l| l.simulators.len()).sum();
     let problems = course.diagnostics.len();
     writeln!(
         summary,
-        "checked {lessons} {}, {exercises} {}: {}",
+        "checked {lessons} {}, {exercises} {}, {simulators} {}: {}",
         if lessons == 1 { "lesson" } else { "lessons" },
         if exercises == 1 { "exercise" } else { "exercises" },
+        if simulators == 1 { "simulator" } else { "simulators" },
         match problems {
             0 => "no problems".to_owned(),
             1 => "1 problem".to_owned(),

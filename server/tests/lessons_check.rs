@@ -51,7 +51,7 @@ fn a_seeded_error_is_reported_with_its_file_and_line() {
              {d}/02-bad.md:15: exercise block: invalid type: string \"three\", expected u32\n"
         )
     );
-    assert_eq!(stderr, "checked 2 lessons, 0 exercises: 2 problems\n");
+    assert_eq!(stderr, "checked 2 lessons, 0 exercises, 0 simulators: 2 problems\n");
     assert_eq!(code, Some(1));
 }
 
