@@ -290,17 +290,25 @@ function drawChart(svg, group, serverNow) {
   const highest = Math.max(0, ...points.map(([, lag]) => lag));
   const max = Math.max(1, highest);
   const x = (at) => (((Math.min(at, serverNow) - start) / CHART_WINDOW_MS) * CHART_WIDTH).toFixed(1);
-  const y = (lag) => (CHART_HEIGHT - 2 - (lag / max) * (CHART_HEIGHT - 4)).toFixed(1);
-  let path = `M${x(points[0][0])} ${y(points[0][1])}`;
-  for (const [at, lag] of points.slice(1)) path += ` H${x(at)} V${y(lag)}`;
-  path += ` H${CHART_WIDTH}`;
-  let line = svg.querySelector("path");
-  if (!line) {
-    line = document.createElementNS(SVG, "path");
-    line.setAttribute("vector-effect", "non-scaling-stroke");
-    svg.append(line);
+  // The highest lag reaches 80% of the height; zero lies on the bottom edge.
+  const y = (lag) => (CHART_HEIGHT - 1 - (lag / max) * (CHART_HEIGHT * 0.8)).toFixed(1);
+  let line = `M${x(points[0][0])} ${y(points[0][1])}`;
+  for (const [at, lag] of points.slice(1)) line += ` H${x(at)} V${y(lag)}`;
+  line += ` H${CHART_WIDTH}`;
+  const area = `${line} V${CHART_HEIGHT} H${x(points[0][0])} Z`;
+  let [fill, stroke] = svg.querySelectorAll("path");
+  if (!stroke) {
+    fill = document.createElementNS(SVG, "path");
+    fill.setAttribute("class", "lag-area");
+    stroke = document.createElementNS(SVG, "path");
+    stroke.setAttribute("class", "lag-line");
+    stroke.setAttribute("vector-effect", "non-scaling-stroke");
+    svg.append(fill, stroke);
   }
-  if (line.getAttribute("d") !== path) line.setAttribute("d", path);
+  if (stroke.getAttribute("d") !== line) {
+    stroke.setAttribute("d", line);
+    fill.setAttribute("d", area);
+  }
   const label = `Total lag of ${group.group} over the last 2 minutes: now ${group.total_lag}, highest ${highest}.`;
   if (svg.getAttribute("aria-label") !== label) svg.setAttribute("aria-label", label);
   svg.dataset.lag = String(group.total_lag);
@@ -381,7 +389,7 @@ function recordBrowser(form, currentSnapshot) {
     if (!page) return;
     const count = page.records.length;
     message.textContent = count
-      ? `${page.topic}-${page.partition}: offsets ${page.records[0].offset} to ${page.records[count - 1].offset} of ${page.log_start_offset} to ${page.log_end_offset - 1}.`
+      ? `${page.topic}-${page.partition}: records ${page.records[0].offset} to ${page.records[count - 1].offset}; the partition holds offsets ${page.log_start_offset} to ${page.log_end_offset - 1}.`
       : `${page.topic}-${page.partition}: no records from offset ${page.offset} (log end offset ${page.log_end_offset}).`;
     const as = format();
     rowsBody.replaceChildren(
