@@ -35,6 +35,8 @@ use crate::kafka::{ClusterTopic, GroupDetail, Kafka, KafkaError};
 pub const POLL_INTERVAL_MS: u64 = 1_000;
 /// A poll that takes longer than this is abandoned and reported as an error.
 const POLL_TIMEOUT_MS: u64 = 5_000;
+/// A nudge (see [`Live::nudge`]) polls at once, but never sooner than this after the last poll.
+const NUDGE_GAP_MS: u64 = 200;
 /// Polls without any subscriber before the poller stops.
 pub const LINGER_POLLS: u32 = 30;
 /// Topics shown (sorted by name); the rest are counted in `topics_more`.
@@ -432,6 +434,8 @@ struct Shared {
     /// Set once at shutdown: streams end, the poller stops.
     closing: watch::Sender<bool>,
     connections: AtomicUsize,
+    /// Something changed the cluster (a console command): poll now rather than at the next tick.
+    nudge: tokio::sync::Notify,
 }
 
 impl Default for Live {
@@ -450,6 +454,7 @@ impl Live {
                 running: Mutex::new(false),
                 closing,
                 connections: AtomicUsize::new(0),
+                nudge: tokio::sync::Notify::new(),
             }),
         }
     }
@@ -474,6 +479,15 @@ impl Live {
             return None;
         }
         Some(ConnectionGuard { shared })
+    }
+
+    /// Asks for a poll now: the caller just changed the cluster (the console ran a command), so
+    /// the learner sees it without waiting for the next tick. Nudges are coalesced, and polls stay
+    /// at least [`NUDGE_GAP_MS`] apart, so many learners nudging cost at most 5 polls a second.
+    pub fn nudge(&self) {
+        if self.is_polling() {
+            self.shared.nudge.notify_one();
+        }
     }
 
     /// Open live-view connections.
@@ -523,6 +537,7 @@ async fn run_poller(shared: Arc<Shared>, kafka: Arc<Kafka>) {
     loop {
         tokio::select! {
             _ = ticks.tick() => {}
+            () = shared.nudge.notified() => ticks.reset(),
             _ = closing.wait_for(|closing| *closing) => break,
         }
         let outcome = match tokio::time::timeout(Duration::from_millis(POLL_TIMEOUT_MS), poll(&kafka)).await {
@@ -543,6 +558,8 @@ async fn run_poller(shared: Arc<Shared>, kafka: Arc<Kafka>) {
         } else {
             unwatched_polls = 0;
         }
+        // The gap between polls: a nudge waits it out, a tick is later anyway.
+        tokio::time::sleep(Duration::from_millis(NUDGE_GAP_MS)).await;
         if unwatched_polls >= LINGER_POLLS {
             let mut running = shared.running.lock().unwrap_or_else(|e| e.into_inner());
             if shared.snapshots.receiver_count() == 0 {

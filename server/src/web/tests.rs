@@ -769,3 +769,21 @@ async fn live_views_without_a_broker_say_why(pool: SqlitePool) {
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(json(&reply.body)["error"].as_str().expect("text").starts_with("the Kafka broker could not be asked"));
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_live_view_panel_is_on_lessons_with_exercises(pool: SqlitePool) {
+    let app = test_app(pool, &[("01-events.md", EVENTS), ("03-keys.md", EXERCISE_LESSON)], false);
+    let keys = send(&app, "GET", "/lessons/keys", None).await;
+    assert!(keys.body.contains("<section class=\"live-view\" data-testid=\"live-view\""), "{}", keys.body);
+    assert!(keys.body.contains("data-live-url=\"/api/live\""));
+    assert!(keys.body.contains(
+        "<noscript><p class=\"block-note\" data-testid=\"live-view-noscript\">The live view needs JavaScript."
+    ));
+    // Filled by a module from our own origin (the CSP allows no inline script).
+    assert!(keys.body.contains("<script type=\"module\" src=\"/static/live-view.js\"></script>"));
+    assert!(keys.body.contains("<div class=\"live-body\" hidden>"), "empty until the script fills it");
+    let js = send(&app, "GET", "/static/live-view.js", None).await;
+    assert_eq!((js.status, js.headers[header::CONTENT_TYPE].to_str().ok()), (StatusCode::OK, Some("text/javascript")));
+    let events = send(&app, "GET", "/lessons/events", None).await;
+    assert!(!events.body.contains("data-testid=\"live-view\""), "no exercise, no live view");
+}
