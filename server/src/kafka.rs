@@ -63,6 +63,25 @@ pub struct RecordView {
     pub value: Option<String>,
 }
 
+/// A record as the producer sent it: key and value are bytes, whatever they hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawRecord {
+    pub offset: i64,
+    pub timestamp_ms: i64,
+    pub key: Option<bytes::Bytes>,
+    pub value: Option<bytes::Bytes>,
+}
+
+/// A topic as the cluster-wide Metadata request lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterTopic {
+    pub name: String,
+    /// Kafka's own topics (`__consumer_offsets`, ...), flagged by the broker.
+    pub internal: bool,
+    /// Partition indexes, sorted.
+    pub partitions: Vec<i32>,
+}
+
 #[derive(Debug)]
 pub struct Kafka {
     bootstrap: SocketAddr,
@@ -247,9 +266,34 @@ impl Kafka {
         from_offset: i64,
         max_records: usize,
     ) -> Result<Vec<RecordView>, KafkaError> {
-        let mut out = Vec::new();
+        let raw = self.raw_records(topic, partition, from_offset, max_records, usize::MAX).await?;
+        Ok(raw
+            .into_iter()
+            .map(|record| RecordView {
+                partition,
+                offset: record.offset,
+                timestamp_ms: record.timestamp_ms,
+                key: record.key.map(|k| String::from_utf8_lossy(&k).into_owned()),
+                value: record.value.map(|v| String::from_utf8_lossy(&v).into_owned()),
+            })
+            .collect())
+    }
+
+    /// Up to `max_records` records of a partition from `from_offset` on, as the bytes the
+    /// producer sent. Stops early once the keys and values read add up to `max_bytes` (the first
+    /// record is always returned, whatever its size).
+    pub async fn raw_records(
+        &self,
+        topic: &str,
+        partition: i32,
+        from_offset: i64,
+        max_records: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<RawRecord>, KafkaError> {
+        let mut out: Vec<RawRecord> = Vec::new();
         let mut next = from_offset;
-        while out.len() < max_records {
+        let mut bytes_read = 0usize;
+        while out.len() < max_records && bytes_read < max_bytes {
             let mut fetch_partition = FetchPartition::default();
             fetch_partition.partition = partition;
             fetch_partition.fetch_offset = next;
@@ -272,23 +316,32 @@ impl Kafka {
                 return Err(KafkaError::Broker(data.error_code));
             }
             let mut bytes = data.records.unwrap_or_default();
-            let before = out.len();
-            while bytes.has_remaining() && out.len() < max_records {
+            // Where the next fetch starts: past every record seen, control records included.
+            let mut seen_up_to = next;
+            'batches: while bytes.has_remaining() && out.len() < max_records {
                 let Ok(set) = RecordBatchDecoder::decode(&mut bytes) else { break };
                 for record in set.records.into_iter().filter(|r| r.offset >= next) {
-                    out.push(RecordView {
-                        partition,
+                    if out.len() >= max_records || (bytes_read >= max_bytes && !out.is_empty()) {
+                        break 'batches;
+                    }
+                    seen_up_to = seen_up_to.max(record.offset + 1);
+                    if record.control {
+                        continue;
+                    }
+                    bytes_read += record.key.as_ref().map_or(0, bytes::Bytes::len)
+                        + record.value.as_ref().map_or(0, bytes::Bytes::len);
+                    out.push(RawRecord {
                         offset: record.offset,
                         timestamp_ms: record.timestamp,
-                        key: record.key.map(|k| String::from_utf8_lossy(&k).into_owned()),
-                        value: record.value.map(|v| String::from_utf8_lossy(&v).into_owned()),
+                        key: record.key,
+                        value: record.value,
                     });
                 }
             }
-            match out.last() {
-                Some(last) if out.len() > before => next = last.offset + 1,
-                _ => break,
+            if seen_up_to == next {
+                break;
             }
+            next = seen_up_to;
         }
         out.truncate(max_records);
         Ok(out)
@@ -352,50 +405,74 @@ impl Kafka {
 
     /// A group's state, assignor and members (`None` if it does not exist).
     pub async fn group_members(&self, group: &str) -> Result<Option<GroupDetail>, KafkaError> {
+        let described = self.describe_groups(&[group.to_owned()]).await?;
+        match described.into_iter().next() {
+            Some((_, Ok(detail))) => Ok(detail),
+            Some((_, Err(code))) => Err(KafkaError::Broker(code)),
+            None => Ok(None),
+        }
+    }
+
+    /// DescribeGroups for several groups in one request: for each, its detail (`None` if it
+    /// does not exist) or the broker's error code.
+    pub async fn describe_groups(
+        &self,
+        groups: &[String],
+    ) -> Result<Vec<(String, Result<Option<GroupDetail>, i16>)>, KafkaError> {
         use kafka_protocol::messages::ConsumerProtocolAssignment;
         use kafka_protocol::protocol::Decodable;
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut request = DescribeGroupsRequest::default();
-        request.groups = vec![GroupId(StrBytes::from_string(group.to_owned()))];
+        request.groups = groups.iter().map(|g| GroupId(StrBytes::from_string(g.clone()))).collect();
         let response = self.call(&request, 5).await?;
-        let Some(described) = response.groups.into_iter().next() else { return Ok(None) };
-        if described.error_code != 0 {
-            return Err(KafkaError::Broker(described.error_code));
-        }
-        if described.group_state.as_str() == "Dead" {
-            return Ok(None);
-        }
-        let members = described
-            .members
+        Ok(response
+            .groups
             .into_iter()
-            .map(|m| {
-                // The consumer protocol's assignment: a version (i16), then the partitions.
-                let mut bytes = m.member_assignment.clone();
-                let assignment = if bytes.len() >= 2 {
-                    let version = bytes.get_i16();
-                    ConsumerProtocolAssignment::decode(&mut bytes, version)
-                        .map(|a| {
-                            a.assigned_partitions
-                                .into_iter()
-                                .map(|tp| (tp.topic.0.to_string(), tp.partitions))
-                                .collect()
-                        })
-                        .unwrap_or_default()
-                } else {
-                    Vec::new()
-                };
-                MemberDetail {
-                    member_id: m.member_id.to_string(),
-                    client_id: m.client_id.to_string(),
-                    host: m.client_host.to_string(),
-                    assignment,
+            .map(|described| {
+                let group = described.group_id.0.to_string();
+                if described.error_code != 0 {
+                    return (group, Err(described.error_code));
                 }
+                if described.group_state.as_str() == "Dead" {
+                    return (group, Ok(None));
+                }
+                let members = described
+                    .members
+                    .into_iter()
+                    .map(|m| {
+                        // The consumer protocol's assignment: a version (i16), then the partitions.
+                        let mut bytes = m.member_assignment.clone();
+                        let assignment = if bytes.len() >= 2 {
+                            let version = bytes.get_i16();
+                            ConsumerProtocolAssignment::decode(&mut bytes, version)
+                                .map(|a| {
+                                    a.assigned_partitions
+                                        .into_iter()
+                                        .map(|tp| (tp.topic.0.to_string(), tp.partitions))
+                                        .collect()
+                                })
+                                .unwrap_or_default()
+                        } else {
+                            Vec::new()
+                        };
+                        MemberDetail {
+                            member_id: m.member_id.to_string(),
+                            client_id: m.client_id.to_string(),
+                            host: m.client_host.to_string(),
+                            assignment,
+                        }
+                    })
+                    .collect();
+                let detail = GroupDetail {
+                    state: described.group_state.to_string(),
+                    protocol: described.protocol_data.to_string(),
+                    members,
+                };
+                (group, Ok(Some(detail)))
             })
-            .collect();
-        Ok(Some(GroupDetail {
-            state: described.group_state.to_string(),
-            protocol: described.protocol_data.to_string(),
-            members,
-        }))
+            .collect())
     }
 
     /// Every committed offset of a group: `(topic, partition, offset)`.
@@ -447,6 +524,79 @@ impl Kafka {
             response.topics.into_iter().filter_map(|t| t.name.map(|n| n.0.to_string())).collect();
         names.sort();
         Ok(names)
+    }
+
+    /// Every topic with its partitions, in one Metadata request, sorted by name.
+    pub async fn cluster_topics(&self) -> Result<Vec<ClusterTopic>, KafkaError> {
+        let mut request = MetadataRequest::default();
+        request.topics = None;
+        request.allow_auto_topic_creation = false;
+        let response = self.call(&request, 12).await?;
+        let mut topics: Vec<ClusterTopic> = response
+            .topics
+            .into_iter()
+            .filter(|t| t.error_code == 0)
+            .filter_map(|t| {
+                let name = t.name?.0.to_string();
+                let mut partitions: Vec<i32> = t.partitions.iter().map(|p| p.partition_index).collect();
+                partitions.sort_unstable();
+                Some(ClusterTopic { name, internal: t.is_internal, partitions })
+            })
+            .collect();
+        topics.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(topics)
+    }
+
+    /// `(log start offset, log end offset)` of many partitions in two ListOffsets requests
+    /// (earliest, then latest). Partitions the broker does not know are left out.
+    pub async fn log_offsets(
+        &self,
+        partitions: &BTreeMap<String, Vec<i32>>,
+    ) -> Result<BTreeMap<(String, i32), (i64, i64)>, KafkaError> {
+        if partitions.values().all(Vec::is_empty) {
+            return Ok(BTreeMap::new());
+        }
+        let ask = |timestamp: i64| {
+            let mut request = ListOffsetsRequest::default();
+            request.replica_id = BrokerId(-1);
+            // Kafka refuses a topic named twice in one request: one entry per topic.
+            request.topics = partitions
+                .iter()
+                .filter(|(_, indexes)| !indexes.is_empty())
+                .map(|(topic, indexes)| {
+                    let mut list_topic = ListOffsetsTopic::default();
+                    list_topic.name = topic_name(topic);
+                    list_topic.partitions = indexes
+                        .iter()
+                        .map(|&index| {
+                            let mut requested = ListOffsetsPartition::default();
+                            requested.partition_index = index;
+                            requested.timestamp = timestamp;
+                            requested.current_leader_epoch = -1;
+                            requested
+                        })
+                        .collect();
+                    list_topic
+                })
+                .collect();
+            request
+        };
+        let answers = |response: kafka_protocol::messages::ListOffsetsResponse| {
+            response
+                .topics
+                .into_iter()
+                .flat_map(|t| {
+                    let topic = t.name.0.to_string();
+                    t.partitions
+                        .into_iter()
+                        .filter(|p| p.error_code == 0)
+                        .map(move |p| ((topic.clone(), p.partition_index), p.offset.max(0)))
+                })
+                .collect::<BTreeMap<(String, i32), i64>>()
+        };
+        let earliest = answers(self.call(&ask(-2), 7).await?);
+        let latest = answers(self.call(&ask(-1), 7).await?);
+        Ok(earliest.into_iter().filter_map(|(key, start)| latest.get(&key).map(|&end| (key, (start, end)))).collect())
     }
 
     /// CreateTopics; the inner `Err` is Kafka's refusal (TOPIC_ALREADY_EXISTS, INVALID_CONFIG, ...).

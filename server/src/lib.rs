@@ -15,6 +15,7 @@
 //! * [`web`]: the axum router, the page handlers and templates (`templates/` at the repository
 //!   root), static assets (`static/`), the learner cookie and `--dev` live reload.
 //! * [`kafka`]: the server's Kafka client, over the wire protocol only (never broker internals).
+//! * [`live`]: the live views' snapshots, from one shared poller of the cluster.
 //! * [`exercises`]: exercise checks asked of the broker, with messages that say what was found.
 //! * [`check`]: `streamlab lessons check`.
 
@@ -25,6 +26,7 @@ pub mod console_exec;
 pub mod course;
 pub mod exercises;
 pub mod kafka;
+pub mod live;
 pub mod progress;
 pub mod serve;
 pub mod web;

@@ -108,6 +108,11 @@ pub async fn run(args: ServeArgs, shutdown: impl Future<Output = ()> + Send + 's
         "serving \"{title}\" on http://{addr}/"
     );
 
+    let live_state = state.clone();
+    let shutdown = async move {
+        shutdown.await;
+        live_state.shut_down();
+    };
     let served =
         axum::serve(listener, web::app(state)).with_graceful_shutdown(shutdown).await.map_err(ServeError::Serve);
     broker.shutdown().await;

@@ -93,7 +93,10 @@ pub(super) async fn console(
     }
     // Learners share one broker for now; the learner's identity is the seam for per-learner
     // sandboxes (issue 5: "every console and check operation already carries the learner's identity").
-    Json(crate::console_exec::run_script(state.kafka(), &request.script).await).into_response()
+    let output = crate::console_exec::run_script(state.kafka(), &request.script).await;
+    // The command may have changed the cluster: open live views show it at once.
+    state.live().nudge();
+    Json(output).into_response()
 }
 
 /// Any other `/api/...` path.

@@ -7,6 +7,7 @@ mod api;
 mod assets;
 mod error;
 mod learner;
+mod live;
 pub mod live_reload;
 mod pages;
 
@@ -43,17 +44,43 @@ struct Inner {
     /// `Some` in `--dev`: every reload of the course is announced here.
     reloads: Option<broadcast::Sender<()>>,
     /// The learners' broker, reached through the Kafka protocol.
-    kafka: Kafka,
+    kafka: Arc<Kafka>,
+    /// The live views' shared poller and its snapshots.
+    live: crate::live::Live,
 }
 
 impl AppState {
     pub fn new(course: Course, source: CourseSource, progress: Progress, kafka: Kafka, dev: bool) -> Self {
         let reloads = dev.then(|| broadcast::channel(16).0);
-        Self { inner: Arc::new(Inner { course: RwLock::new(Arc::new(course)), source, progress, reloads, kafka }) }
+        Self {
+            inner: Arc::new(Inner {
+                course: RwLock::new(Arc::new(course)),
+                source,
+                progress,
+                reloads,
+                kafka: Arc::new(kafka),
+                live: crate::live::Live::new(),
+            }),
+        }
     }
 
     pub fn kafka(&self) -> &Kafka {
         &self.inner.kafka
+    }
+
+    pub fn live(&self) -> &crate::live::Live {
+        &self.inner.live
+    }
+
+    /// Snapshots of the live views; starts the shared poller if nobody watched.
+    fn subscribe_live(&self) -> tokio::sync::watch::Receiver<Arc<crate::live::Published>> {
+        self.inner.live.subscribe(&self.inner.kafka)
+    }
+
+    /// Ends what never ends by itself (the live views' event streams), so a graceful shutdown
+    /// does not wait for them.
+    pub fn shut_down(&self) {
+        self.inner.live.close();
     }
 
     pub fn course(&self) -> Arc<Course> {
@@ -108,6 +135,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/console", post(api::console))
         .route("/api/simulator/{id}/verify", post(api::verify_simulator))
         .route("/simulator", get(pages::simulator))
+        .route("/api/live", get(live::events))
+        .route("/api/topics/{topic}/partitions/{partition}/records", get(live::records))
         .route_layer(middleware::from_fn(learner::identify));
     let mut router = Router::new()
         .merge(pages)

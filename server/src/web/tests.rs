@@ -504,3 +504,286 @@ async fn the_free_play_simulator_page_carries_its_preset(pool: SqlitePool) {
     );
     assert!(reply.body.contains("<script type=\"module\" src=\"/static/simulator-view.js\"></script>"));
 }
+
+/// Reads a server-sent event stream one event at a time.
+struct EventReader {
+    body: Body,
+    buffer: String,
+}
+
+/// One server-sent event: its fields (`event`, `id`, `retry`, `data`) by name.
+type SseEvent = std::collections::BTreeMap<String, String>;
+
+impl EventReader {
+    async fn next(&mut self) -> SseEvent {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut event = SseEvent::new();
+                for line in block.lines().filter(|l| !l.starts_with(':') && !l.is_empty()) {
+                    let (name, value) = line.split_once(':').unwrap_or((line, ""));
+                    event.entry(name.to_owned()).or_default().push_str(value.strip_prefix(' ').unwrap_or(value));
+                }
+                if !event.is_empty() {
+                    return event;
+                }
+                continue;
+            }
+            let frame = tokio::time::timeout(std::time::Duration::from_secs(10), self.body.frame())
+                .await
+                .expect("an event within 10 s")
+                .expect("the stream goes on")
+                .expect("a frame");
+            if let Ok(data) = frame.into_data() {
+                self.buffer.push_str(&String::from_utf8_lossy(&data));
+            }
+        }
+    }
+
+    /// The next `snapshot` whose JSON satisfies `wanted` (earlier ones are skipped).
+    async fn snapshot_where(&mut self, wanted: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            assert!(tokio::time::Instant::now() < deadline, "no snapshot as wanted within 15 s");
+            let event = self.next().await;
+            assert_eq!(event.get("event").map(String::as_str), Some("snapshot"), "{event:?}");
+            let snapshot = json(&event["data"]);
+            if wanted(&snapshot) {
+                return snapshot;
+            }
+        }
+    }
+}
+
+async fn open_live(app: &TestApp) -> (axum::http::HeaderMap, EventReader) {
+    let request = Request::get("/api/live").body(Body::empty()).expect("request");
+    let response = app.router.clone().oneshot(request).await.expect("response");
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers().clone();
+    (headers, EventReader { body: response.into_body(), buffer: String::new() })
+}
+
+/// The log end offset of `topic`-`partition` in a snapshot, if shown.
+fn log_end(snapshot: &serde_json::Value, topic: &str, partition: i64) -> Option<i64> {
+    snapshot["topics"].as_array()?.iter().find(|t| t["name"] == topic)?["partitions"]
+        .as_array()?
+        .iter()
+        .find(|p| p["partition"] == partition)?["log_end_offset"]
+        .as_i64()
+}
+
+/// Produces records with raw bytes as keys and values to one partition, through the protocol.
+async fn produce_bytes(addr: std::net::SocketAddr, topic: &str, partition: i32, records: &[(Option<&[u8]>, &[u8])]) {
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    use kafka_protocol::messages::{ProduceRequest, TopicName};
+    use kafka_protocol::protocol::StrBytes;
+    use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+    let records: Vec<Record> = records
+        .iter()
+        .zip(0..)
+        .map(|((key, value), i)| Record {
+            transactional: false,
+            control: false,
+            partition_leader_epoch: -1,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: TimestampType::Creation,
+            offset: i,
+            // The encoder keeps records in one batch only while offset - sequence is constant.
+            sequence: i32::try_from(i).expect("small") - 1,
+            timestamp: 1_700_000_000_000,
+            key: key.map(bytes::Bytes::copy_from_slice),
+            value: Some(bytes::Bytes::copy_from_slice(value)),
+            headers: Default::default(),
+            delete_horizon: false,
+        })
+        .collect();
+    let mut encoded = bytes::BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut encoded,
+        &records,
+        &RecordEncodeOptions { version: 2, compression: Compression::None },
+    )
+    .expect("encode");
+    let mut data = PartitionProduceData::default();
+    data.index = partition;
+    data.records = Some(encoded.freeze());
+    let mut topic_data = TopicProduceData::default();
+    topic_data.name = TopicName(StrBytes::from_string(topic.to_owned()));
+    topic_data.partition_data = vec![data];
+    let mut produce = ProduceRequest::default();
+    produce.acks = -1;
+    produce.timeout_ms = 5_000;
+    produce.topic_data = vec![topic_data];
+    let mut client = broker::testkit::Client::connect(addr).await;
+    assert_eq!(client.send(&produce, 9).await.responses[0].partition_responses[0].error_code, 0);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_live_view_streams_topics_offsets_and_group_lag(pool: SqlitePool) {
+    let (app, broker, _broker_dir) = app_with_broker(pool).await;
+    let kafka = Kafka::new(broker.local_addr());
+    kafka.create_topic("orders", Some(2), None, &[]).await.expect("reach").expect("created");
+    produce_bytes(broker.local_addr(), "orders", 0, &[(Some(b"k"), b"a"), (Some(b"k"), b"b")]).await;
+
+    let (headers, mut events) = open_live(&app).await;
+    assert_eq!(headers[header::CONTENT_TYPE], "text/event-stream");
+    let first = events.next().await;
+    assert_eq!(first.get("retry").map(String::as_str), Some("2000"), "EventSource retries after 2 s");
+    assert_eq!(first["event"], "snapshot");
+    let snapshot = json(&first["data"]);
+    assert_eq!(snapshot["error"], serde_json::Value::Null);
+    let orders =
+        &snapshot["topics"].as_array().expect("topics").iter().find(|t| t["name"] == "orders").expect("orders");
+    assert_eq!(
+        orders["partitions"],
+        serde_json::json!([
+            { "partition": 0, "log_start_offset": 0, "log_end_offset": 2, "records": 2 },
+            { "partition": 1, "log_start_offset": 0, "log_end_offset": 0, "records": 0 },
+        ])
+    );
+    assert!(
+        snapshot["topics"]
+            .as_array()
+            .expect("topics")
+            .iter()
+            .all(|t| !t["name"].as_str().expect("name").starts_with("__")),
+        "internal topics are hidden: {snapshot}"
+    );
+
+    // Producing shows up in a later snapshot.
+    produce_bytes(broker.local_addr(), "orders", 0, &[(None, b"c"), (None, b"d"), (None, b"e")]).await;
+    let later = events.snapshot_where(|s| log_end(s, "orders", 0) == Some(5)).await;
+    assert!(later["seq"].as_u64() > snapshot["seq"].as_u64());
+
+    // A group that committed offset 1 of partition 0 lags by 4.
+    kafka.commit_offsets("g1", "orders", &[(0, 1)]).await.expect("reach").expect("committed");
+    let grouped = events.snapshot_where(|s| s["groups"].as_array().is_some_and(|g| !g.is_empty())).await;
+    let group = &grouped["groups"][0];
+    assert_eq!(group["group"], "g1");
+    assert_eq!(group["state"], "Empty");
+    assert_eq!(group["total_lag"], 4);
+    assert_eq!(
+        group["partitions"],
+        serde_json::json!([{ "topic": "orders", "partition": 0, "member_id": null, "committed_offset": 1, "log_end_offset": 5, "lag": 4 }])
+    );
+    assert_eq!(group["lag_history"][0][1], 4);
+
+    // Every connection shares the one poller.
+    let (_, mut second) = open_live(&app).await;
+    let shared = second.snapshot_where(|_| true).await;
+    assert_eq!(shared["groups"][0]["total_lag"], 4);
+    broker.shutdown().await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_record_browser_shows_text_and_binary_records(pool: SqlitePool) {
+    let (app, broker, _broker_dir) = app_with_broker(pool).await;
+    let kafka = Kafka::new(broker.local_addr());
+    kafka.create_topic("orders", Some(2), None, &[]).await.expect("reach").expect("created");
+    produce_bytes(
+        broker.local_addr(),
+        "orders",
+        1,
+        &[(Some(b"user-42"), b"{\"id\":1}"), (None, &[0xff, 0x00, 0x80]), (Some(b"k"), b"three")],
+    )
+    .await;
+
+    let reply = send(&app, "GET", "/api/topics/orders/partitions/1/records", None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let page = json(&reply.body);
+    assert_eq!((page["log_start_offset"].as_i64(), page["log_end_offset"].as_i64()), (Some(0), Some(3)));
+    assert_eq!((page["offset"].as_i64(), page["next_offset"].as_i64()), (Some(0), Some(3)));
+    assert_eq!(
+        page["records"][0],
+        serde_json::json!({
+            "offset": 0, "timestamp": 1_700_000_000_000i64,
+            "key": "dXNlci00Mg==", "value": "eyJpZCI6MX0=", "key_text": "user-42", "value_text": "{\"id\":1}",
+        })
+    );
+    assert_eq!(
+        page["records"][1],
+        serde_json::json!({
+            "offset": 1, "timestamp": 1_700_000_000_000i64, "key": null, "value": "/wCA", "key_text": null, "value_text": null,
+        })
+    );
+
+    let paged = json(&send(&app, "GET", "/api/topics/orders/partitions/1/records?offset=1&limit=1", None).await.body);
+    assert_eq!(paged["records"].as_array().map(Vec::len), Some(1));
+    assert_eq!((paged["records"][0]["offset"].as_i64(), paged["next_offset"].as_i64()), (Some(1), Some(2)));
+    let at_end = json(&send(&app, "GET", "/api/topics/orders/partitions/1/records?offset=3", None).await.body);
+    assert_eq!(at_end["records"], serde_json::json!([]), "the log end offset is a valid place to wait at");
+
+    for (uri, status, message) in [
+        ("/api/topics/nope/partitions/0/records", StatusCode::NOT_FOUND, "topic `nope` does not exist"),
+        (
+            "/api/topics/orders/partitions/7/records",
+            StatusCode::NOT_FOUND,
+            "topic `orders` has no partition 7: its partitions are 0 to 1",
+        ),
+        (
+            "/api/topics/orders/partitions/1/records?offset=9",
+            StatusCode::BAD_REQUEST,
+            "offset 9 is out of range: orders-1 has offsets 0 to 2 (log end offset 3)",
+        ),
+        (
+            "/api/topics/orders/partitions/0/records?offset=-1",
+            StatusCode::BAD_REQUEST,
+            "offset -1 is out of range: orders-0 is empty, its next offset is 0",
+        ),
+        ("/api/topics/orders/partitions/x/records", StatusCode::BAD_REQUEST, "the partition must be a number, not `x`"),
+        (
+            "/api/topics/orders/partitions/1/records?limit=101",
+            StatusCode::BAD_REQUEST,
+            "the limit must be from 1 to 100, not 101",
+        ),
+        (
+            "/api/topics/orders/partitions/1/records?limit=0",
+            StatusCode::BAD_REQUEST,
+            "the limit must be from 1 to 100, not 0",
+        ),
+    ] {
+        let reply = send(&app, "GET", uri, None).await;
+        assert_eq!(reply.status, status, "{uri}: {}", reply.body);
+        assert_eq!(json(&reply.body)["error"], message, "{uri}");
+    }
+    let not_a_number = send(&app, "GET", "/api/topics/orders/partitions/1/records?offset=abc", None).await;
+    assert_eq!(not_a_number.status, StatusCode::BAD_REQUEST);
+    assert!(json(&not_a_number.body)["error"].as_str().expect("text").starts_with("expected ?offset=N&limit=M"));
+    let range = json(&send(&app, "GET", "/api/topics/orders/partitions/1/records?offset=9", None).await.body);
+    assert_eq!((range["log_start_offset"].as_i64(), range["log_end_offset"].as_i64()), (Some(0), Some(3)));
+    broker.shutdown().await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn live_views_without_a_broker_say_why(pool: SqlitePool) {
+    // `default_app` points at a port nothing listens on.
+    let app = default_app(pool);
+    let (_, mut events) = open_live(&app).await;
+    let snapshot = events.snapshot_where(|_| true).await;
+    assert!(
+        snapshot["error"].as_str().expect("an error").starts_with("the Kafka broker could not be asked"),
+        "{snapshot}"
+    );
+    let reply = send(&app, "GET", "/api/topics/orders/partitions/0/records", None).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(json(&reply.body)["error"].as_str().expect("text").starts_with("the Kafka broker could not be asked"));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_live_view_panel_is_on_lessons_with_exercises(pool: SqlitePool) {
+    let app = test_app(pool, &[("01-events.md", EVENTS), ("03-keys.md", EXERCISE_LESSON)], false);
+    let keys = send(&app, "GET", "/lessons/keys", None).await;
+    assert!(keys.body.contains("<section class=\"live-view\" data-testid=\"live-view\""), "{}", keys.body);
+    assert!(keys.body.contains("data-live-url=\"/api/live\""));
+    assert!(keys.body.contains(
+        "<noscript><p class=\"block-note\" data-testid=\"live-view-noscript\">The live view needs JavaScript."
+    ));
+    // Filled by a module from our own origin (the CSP allows no inline script).
+    assert!(keys.body.contains("<script type=\"module\" src=\"/static/live-view.js\"></script>"));
+    assert!(keys.body.contains("<div class=\"live-body\" hidden>"), "empty until the script fills it");
+    let js = send(&app, "GET", "/static/live-view.js", None).await;
+    assert_eq!((js.status, js.headers[header::CONTENT_TYPE].to_str().ok()), (StatusCode::OK, Some("text/javascript")));
+    let events = send(&app, "GET", "/lessons/events", None).await;
+    assert!(!events.body.contains("data-testid=\"live-view\""), "no exercise, no live view");
+}
