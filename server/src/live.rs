@@ -154,9 +154,15 @@ pub fn is_internal_topic(topic: &ClusterTopic) -> bool {
     topic.internal || topic.name.starts_with("__")
 }
 
-/// The topics and partitions shown, after hiding internal topics and applying the bounds:
-/// `(topic, partitions shown, partitions left out)` and the number of topics left out.
-fn shown_topics(topics: &[ClusterTopic]) -> (Vec<(&str, &[i32], usize)>, usize) {
+/// A topic as shown: its name, the partitions shown and how many were left out.
+type ShownTopic<'a> = (&'a str, &'a [i32], usize);
+
+/// One row of a group's table: topic, partition, the owning member (if any), committed offset.
+type GroupRow = (String, i32, Option<String>, Option<i64>);
+
+/// The topics and partitions shown, after hiding internal topics and applying the bounds, and
+/// the number of topics left out.
+fn shown_topics(topics: &[ClusterTopic]) -> (Vec<ShownTopic<'_>>, usize) {
     let visible: Vec<&ClusterTopic> = topics.iter().filter(|t| !is_internal_topic(t)).collect();
     let more = visible.len().saturating_sub(TOPICS_MAX);
     let shown = visible
@@ -177,10 +183,7 @@ fn shown_groups(groups: &[(String, String)]) -> &[(String, String)] {
 
 /// A group's rows: each partition a member owns (members in order), then each committed
 /// partition nobody owns, sorted; bounded by [`GROUP_PARTITIONS_MAX`].
-fn group_rows(
-    detail: Option<&GroupDetail>,
-    committed: &[(String, i32, i64)],
-) -> (Vec<(String, i32, Option<String>, Option<i64>)>, usize) {
+fn group_rows(detail: Option<&GroupDetail>, committed: &[(String, i32, i64)]) -> (Vec<GroupRow>, usize) {
     let committed_at = |topic: &str, partition: i32| {
         committed.iter().find(|(t, p, _)| t == topic && *p == partition).map(|(_, _, offset)| *offset)
     };

@@ -112,8 +112,8 @@ fn committed_partitions_nobody_owns_follow_the_owned_ones() {
 
 #[test]
 fn everything_shown_is_bounded_and_the_rest_counted() {
-    let mut polled = Polled::default();
-    polled.topics = (0..TOPICS_MAX + 7).map(|i| topic(&format!("t{i:03}"), 1)).collect();
+    let mut polled =
+        Polled { topics: (0..TOPICS_MAX + 7).map(|i| topic(&format!("t{i:03}"), 1)).collect(), ..Polled::default() };
     polled.topics[0].partitions = (0..40).collect();
     polled.groups = (0..GROUPS_MAX + 3).map(|i| (format!("g{i:03}"), "Empty".to_owned())).collect();
     let many: Vec<(String, i32, i64)> = (0..100).map(|p| ("t000".to_owned(), p, 0)).collect();
