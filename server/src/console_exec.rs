@@ -151,8 +151,9 @@ async fn run(kafka: &Kafka, invocation: &Invocation) -> Result<Result<String, St
             })
         }
         Command::Produce(produce) => {
-            let records: Vec<(Option<String>, String)> =
-                produce.records.iter().map(|r| (r.key.clone(), r.value.clone().unwrap_or_default())).collect();
+            // A value equal to `null.marker` was parsed as None: a tombstone, sent as a null value.
+            let records: Vec<crate::kafka::ProducerRecord> =
+                produce.records.iter().map(|r| (r.key.clone(), r.value.clone())).collect();
             if records.is_empty() {
                 return Ok(Ok(String::new()));
             }
@@ -167,11 +168,12 @@ async fn run(kafka: &Kafka, invocation: &Invocation) -> Result<Result<String, St
             }
             Ok(match kafka.produce(&produce.topic, &records, acks).await? {
                 Ok(_) => Ok(String::new()),
+                // Kafka's ErrorLoggingCallback: "null" or "<n> bytes" for key and value.
                 Err(refusal) => Err(format!(
-                    "[ERROR] Error when sending message to topic {} with key: {} bytes, value: {} bytes with error: {}\n",
+                    "[ERROR] Error when sending message to topic {} with key: {}, value: {} with error: {}\n",
                     produce.topic,
-                    records[0].0.as_ref().map_or("null".to_owned(), |k| k.len().to_string()),
-                    records[0].1.len(),
+                    records[0].0.as_ref().map_or("null".to_owned(), |k| format!("{} bytes", k.len())),
+                    records[0].1.as_ref().map_or("null".to_owned(), |v| format!("{} bytes", v.len())),
                     refusal.message
                 )),
             })

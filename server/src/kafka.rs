@@ -503,8 +503,8 @@ impl Kafka {
     }
 }
 
-/// A record to produce: `(key, value)`.
-pub type ProducerRecord = (Option<String>, String);
+/// A record to produce: key and value, either of which may be null (a null value is a tombstone).
+pub type ProducerRecord = (Option<String>, Option<String>);
 
 /// Kafka's answer to an admin request that it refused: the error code and its message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -756,7 +756,7 @@ fn refusal(code: i16, message: Option<String>) -> Result<(), Refusal> {
 
 /// One uncompressed record batch.
 fn encode_batch<'a>(
-    records: impl Iterator<Item = &'a (Option<String>, String)>,
+    records: impl Iterator<Item = &'a ProducerRecord>,
     now_ms: i64,
 ) -> Result<bytes::Bytes, KafkaError> {
     use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
@@ -776,7 +776,7 @@ fn encode_batch<'a>(
                 sequence: i32::try_from(i).unwrap_or(0) - 1,
                 timestamp: now_ms,
                 key: key.as_ref().map(|k| bytes::Bytes::copy_from_slice(k.as_bytes())),
-                value: Some(bytes::Bytes::copy_from_slice(value.as_bytes())),
+                value: value.as_ref().map(|v| bytes::Bytes::copy_from_slice(v.as_bytes())),
                 headers: Default::default(),
                 delete_horizon: false,
             }

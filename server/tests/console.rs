@@ -110,3 +110,26 @@ async fn topics_configs_and_offsets() {
     assert!(failed.output.contains("Topic 'orders' already exists."), "{}", failed.output);
     broker.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_null_marker_produces_a_tombstone() {
+    let (broker, _dir, kafka) = broker().await;
+    ok(&kafka, "kafka-topics.sh --bootstrap-server localhost:9092 --create --topic users --partitions 1").await;
+    ok(
+        &kafka,
+        "kafka-console-producer.sh --bootstrap-server localhost:9092 --topic users --property parse.key=true \
+         --property key.separator=: --property null.marker=NULL\nuser-1:alice\nuser-1:NULL\n",
+    )
+    .await;
+    let consumed = ok(
+        &kafka,
+        "kafka-console-consumer.sh --bootstrap-server localhost:9092 --topic users --from-beginning \
+         --formatter-property print.key=true --formatter-property null.literal=TOMBSTONE",
+    )
+    .await;
+    assert_eq!(consumed, "user-1\talice\nuser-1\tTOMBSTONE\nProcessed a total of 2 messages\n");
+    let records = kafka.records("users", 0, 0, 10).await.expect("records");
+    let values: Vec<Option<&str>> = records.iter().map(|r| r.value.as_deref()).collect();
+    assert_eq!(values, [Some("alice"), None], "the second value is null on the wire, not an empty string");
+    broker.shutdown().await;
+}
