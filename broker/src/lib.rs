@@ -17,10 +17,12 @@
 //!   recovery.
 //! * `runtime` (feature `runtime`): the tokio driver — the Kafka port (codec: the
 //!   `kafka-protocol` crate), one module per API under `runtime/api/`, group commit and
-//!   retention timers.
+//!   retention timers, and the KRaft metadata log of its single-voter controller quorum
+//!   (`runtime/metadata_log.rs`, which runs the core's quorum and replays its records).
 //! * `client` (feature `client`): a Kafka client connection over the same codec, for the server's
 //!   console and exercise checks and for tests.
-//! * `sim` (coming): the deterministic simulator for tests and the browser.
+//! * `sim`: the deterministic simulator (brokers, controllers, a seeded network, invariant
+//!   checkers) for the tests, the browser bundle and the server's goal verification.
 
 pub mod core;
 pub mod record;

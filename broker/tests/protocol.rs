@@ -510,3 +510,112 @@ async fn a_retry_after_a_restart_is_still_a_duplicate() {
     let next = client.send(&produce_request("retries", 0, -1, next), 9).await;
     assert_eq!(next.responses[0].partition_responses[0].base_offset, 2, "and the sequence goes on");
 }
+
+fn describe_quorum_request(topic: &str, partition: i32) -> DescribeQuorumRequest {
+    use kafka_protocol::messages::describe_quorum_request::{PartitionData, TopicData};
+    let mut partition_data = PartitionData::default();
+    partition_data.partition_index = partition;
+    let mut topic_data = TopicData::default();
+    topic_data.topic_name = name(topic);
+    topic_data.partitions = vec![partition_data];
+    let mut request = DescribeQuorumRequest::default();
+    request.topics = vec![topic_data];
+    request
+}
+
+/// `(leader id, leader epoch, high watermark, voters' log end offsets)` of `__cluster_metadata-0`.
+async fn quorum_status(client: &mut common::Client) -> (i32, i32, i64, Vec<i64>) {
+    let response = client.send(&describe_quorum_request("__cluster_metadata", 0), 2).await;
+    assert_eq!(response.error_code, 0);
+    let partition = &response.topics[0].partitions[0];
+    assert_eq!(partition.error_code, 0);
+    assert!(partition.observers.is_empty(), "a single combined node has no observers");
+    (
+        partition.leader_id.0,
+        partition.leader_epoch,
+        partition.high_watermark,
+        partition.current_voters.iter().map(|v| v.log_end_offset).collect(),
+    )
+}
+
+#[tokio::test]
+async fn the_metadata_quorum_records_every_change_and_counts_restarts() {
+    let mut broker = TestBroker::start().await;
+    let cluster_id;
+    let directory_id;
+    {
+        let mut client = broker.client().await;
+        // A fresh node elects itself for epoch 1 and writes its LeaderChange at offset 0.
+        assert_eq!(quorum_status(&mut client).await, (1, 1, 1, vec![1]));
+        let voter = client.send(&describe_quorum_request("__cluster_metadata", 0), 2).await.topics[0].partitions[0]
+            .current_voters[0]
+            .clone();
+        assert_eq!(voter.replica_id, BrokerId(1));
+        assert!(!voter.replica_directory_id.is_nil(), "KIP-858 directory id");
+        assert!(voter.last_fetch_timestamp > 0 && voter.last_caught_up_timestamp == voter.last_fetch_timestamp);
+        directory_id = voter.replica_directory_id;
+        cluster_id = client.send(&all_topics(), 12).await.cluster_id;
+
+        // A topic of 2 partitions is a TopicRecord and two PartitionRecords; deleting it is one more.
+        client.send(&create_request("orders", 2, 1, &[]), 7).await;
+        assert_eq!(quorum_status(&mut client).await.2, 4);
+        let mut delete = DeleteTopicsRequest::default();
+        delete.topic_names = vec![name("orders")];
+        delete.timeout_ms = 5_000;
+        assert_eq!(client.send(&delete, 4).await.responses[0].error_code, 0);
+        assert_eq!(quorum_status(&mut client).await.2, 5);
+
+        // Other partitions do not exist; the metadata topic cannot be created or read.
+        let other = client.send(&describe_quorum_request("__cluster_metadata", 1), 2).await;
+        assert_eq!(other.topics[0].partitions[0].error_code, 3, "UNKNOWN_TOPIC_OR_PARTITION");
+        let created = client.send(&create_request("__cluster_metadata", 1, 1, &[]), 7).await;
+        assert_eq!(created.topics[0].error_code, 42, "INVALID_REQUEST");
+        assert_eq!(
+            created.topics[0].error_message.as_ref().map(|m| m.to_string()).as_deref(),
+            Some("Creation of internal topic __cluster_metadata is prohibited.")
+        );
+        let mut metadata = MetadataRequest::default();
+        let mut topic = MetadataRequestTopic::default();
+        topic.name = Some(name("__cluster_metadata"));
+        metadata.topics = Some(vec![topic]);
+        metadata.allow_auto_topic_creation = true;
+        assert_eq!(client.send(&metadata, 12).await.topics[0].error_code, 3, "not auto-created");
+    }
+    broker.restart().await;
+    let mut client = broker.client().await;
+    assert_eq!(quorum_status(&mut client).await, (1, 2, 6, vec![6]), "epoch 2, and its LeaderChange");
+    assert!(client.send(&all_topics(), 12).await.topics.is_empty(), "the deletion was replayed");
+    assert_eq!(client.send(&all_topics(), 12).await.cluster_id, cluster_id, "meta.properties keeps the id");
+    let voter = &client.send(&describe_quorum_request("__cluster_metadata", 0), 2).await.topics[0].partitions[0]
+        .current_voters[0];
+    assert_eq!(voter.replica_directory_id, directory_id);
+}
+
+#[tokio::test]
+async fn topics_in_a_metadata_json_move_to_the_metadata_log() {
+    // What a data directory from before the metadata log holds.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("metadata.json"),
+        r#"{"cluster_id": "0a1b2c3d4e5f40718293a4b5c6d7e8f9", "topics": [{"name": "legacy",
+            "topic_id": "6ba7b810-9dad-11d1-80b4-00c04fd430c8", "partitions": 2, "replication_factor": 1,
+            "configs": {"retention.ms": "60000"}}]}"#,
+    )
+    .expect("writes");
+    let broker = common::start_in(dir.path()).await;
+    let mut client = common::Client::connect(broker.local_addr()).await;
+    let metadata = client.send(&all_topics(), 12).await;
+    assert_eq!(
+        metadata.cluster_id.as_ref().map(|id| id.to_string()).as_deref(),
+        Some("0a1b2c3d4e5f40718293a4b5c6d7e8f9")
+    );
+    assert_eq!(metadata.topics.len(), 1);
+    assert_eq!(metadata.topics[0].partitions.len(), 2);
+    assert_eq!(metadata.topics[0].topic_id.to_string(), "6ba7b810-9dad-11d1-80b4-00c04fd430c8");
+    assert_eq!(quorum_status(&mut client).await.2, 4, "LeaderChange, TopicRecord, two PartitionRecords");
+    assert!(!dir.path().join("metadata.json").exists(), "moved, not kept as a second truth");
+    broker.shutdown().await;
+    let broker = common::start_in(dir.path()).await;
+    let mut client = common::Client::connect(broker.local_addr()).await;
+    assert_eq!(client.send(&all_topics(), 12).await.topics.len(), 1);
+}

@@ -6,8 +6,9 @@
 //! `kafka-console-producer`, `kafka-console-consumer` (from the beginning, a partition, an
 //! offset; with `--group`, offsets are read from and committed to the group), `kafka-get-offsets`,
 //! `kafka-configs` on topics, `kafka-consumer-groups` (list, describe offsets / members / state,
-//! reset offsets with dry run and execute, delete), and `help`. The other tools parse but answer that they are not
-//! available in this console yet.
+//! reset offsets with dry run and execute, delete), `kafka-metadata-quorum` (describe `--status`
+//! and `--replication`), and `help`. Whatever else parses but is not carried out (such as
+//! `kafka-metadata-quorum add-controller`) answers that it is not available in this console yet.
 
 use crate::console::format::{
     self, BrokerNode, ConfigDescription, ConfigEntry, ConfigResourceName, ConfigSource, ConsumedRecord,
@@ -16,7 +17,7 @@ use crate::console::format::{
 };
 use crate::console::parse::{
     Acks, ConfigEntity, ConfigsAlter, DescribeView, GroupSelection, GroupsResetOffsets, OffsetSpec, PartitionFilter,
-    ResetScope, ResetSpec, Subscription,
+    QuorumView, ResetScope, ResetSpec, Subscription,
 };
 use crate::console::{Command, Invocation, help, parse_script};
 use crate::kafka::{Kafka, KafkaError};
@@ -405,6 +406,25 @@ async fn run(kafka: &Kafka, invocation: &Invocation) -> Result<Result<String, St
             } else {
                 Err(format::groups_deleted(&deleted, &failed))
             })
+        }
+        Command::QuorumDescribe(describe) => {
+            let info = match kafka.describe_quorum().await? {
+                Ok(info) => info,
+                // MetadataQuorumCommand prints the exception's message (and its stack trace).
+                Err(refusal) => {
+                    return Ok(Err(format!(
+                        "Error: the broker refused DescribeQuorum (error code {}): {}\n",
+                        refusal.code, refusal.message
+                    )));
+                }
+            };
+            let printed = match describe.view {
+                QuorumView::Status => format::quorum_status(&info),
+                QuorumView::Replication { human_readable } => {
+                    format::quorum_replication(&info, human_readable.then(crate::progress::now_ms))
+                }
+            };
+            Ok(printed.map_err(|error| format!("{error}\n")))
         }
         _ => Ok(Err(format!(
             "{} is not available in this console yet.\n",

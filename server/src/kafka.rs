@@ -25,6 +25,8 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::{Request, StrBytes};
 use kafka_protocol::records::RecordBatchDecoder;
 
+use crate::console::format::{QuorumInfo, QuorumNode, ReplicaState};
+
 /// Idle connections kept for reuse.
 const POOLED_CONNECTIONS_MAX: usize = 16;
 
@@ -513,7 +515,78 @@ pub struct Refusal {
     pub message: String,
 }
 
+/// The metadata log's topic, which DescribeQuorum asks about.
+const CLUSTER_METADATA_TOPIC: &str = "__cluster_metadata";
+
+/// Kafka's `Uuid.toString`: URL-safe base64 without padding.
+fn kafka_uuid_text(id: &uuid::Uuid) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id.as_bytes())
+}
+
 impl Kafka {
+    /// The KRaft metadata quorum as the admin client's `describeMetadataQuorum` and
+    /// `describeCluster` give it to `kafka-metadata-quorum`: DescribeQuorum v2 for
+    /// `__cluster_metadata-0`, and the cluster id from Metadata.
+    pub async fn describe_quorum(&self) -> Result<Result<QuorumInfo, Refusal>, KafkaError> {
+        use kafka_protocol::messages::DescribeQuorumRequest;
+        use kafka_protocol::messages::describe_quorum_request::{PartitionData, TopicData};
+        let mut partition = PartitionData::default();
+        partition.partition_index = 0;
+        let mut topic = TopicData::default();
+        topic.topic_name = topic_name(CLUSTER_METADATA_TOPIC);
+        topic.partitions = vec![partition];
+        let mut request = DescribeQuorumRequest::default();
+        request.topics = vec![topic];
+        let response = self.call(&request, 2).await?;
+        let refusal = |code: i16, message: Option<&StrBytes>| Refusal {
+            code,
+            message: message.map_or_else(String::new, |m| m.to_string()),
+        };
+        if response.error_code != 0 {
+            return Ok(Err(refusal(response.error_code, response.error_message.as_ref())));
+        }
+        let Some(answer) = response.topics.into_iter().next().and_then(|t| t.partitions.into_iter().next()) else {
+            return Ok(Err(refusal(UNKNOWN_TOPIC_OR_PARTITION, None)));
+        };
+        if answer.error_code != 0 {
+            return Ok(Err(refusal(answer.error_code, answer.error_message.as_ref())));
+        }
+        let replica = |state: &kafka_protocol::messages::describe_quorum_response::ReplicaState| {
+            // -1 is "unknown" on the wire; the admin client turns it into an empty OptionalLong.
+            let known = |ms: i64| (ms >= 0).then_some(ms);
+            ReplicaState {
+                replica_id: state.replica_id.0,
+                directory_id: (!state.replica_directory_id.is_nil())
+                    .then(|| kafka_uuid_text(&state.replica_directory_id)),
+                log_end_offset: state.log_end_offset,
+                last_fetch_timestamp_ms: known(state.last_fetch_timestamp),
+                last_caught_up_timestamp_ms: known(state.last_caught_up_timestamp),
+            }
+        };
+        let nodes = response
+            .nodes
+            .iter()
+            .map(|node| QuorumNode {
+                node_id: node.node_id.0,
+                endpoints: node.listeners.iter().map(|l| (l.name.to_string(), l.host.to_string(), l.port)).collect(),
+            })
+            .collect();
+        let mut metadata = MetadataRequest::default();
+        metadata.topics = Some(Vec::new());
+        metadata.allow_auto_topic_creation = false;
+        let cluster_id = self.call(&metadata, 12).await?.cluster_id.map_or_else(String::new, |id| id.to_string());
+        Ok(Ok(QuorumInfo {
+            cluster_id,
+            leader_id: answer.leader_id.0,
+            leader_epoch: answer.leader_epoch,
+            high_watermark: answer.high_watermark,
+            voters: answer.current_voters.iter().map(replica).collect(),
+            observers: answer.observers.iter().map(replica).collect(),
+            nodes,
+        }))
+    }
+
     /// Every topic name, sorted.
     pub async fn list_topics(&self) -> Result<Vec<String>, KafkaError> {
         let mut request = MetadataRequest::default();

@@ -133,3 +133,52 @@ async fn a_null_marker_produces_a_tombstone() {
     assert_eq!(values, [Some("alice"), None], "the second value is null on the wire, not an empty string");
     broker.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_metadata_quorum_is_described_as_kafka_prints_it() {
+    let (broker, _dir, kafka) = broker().await;
+    ok(&kafka, "kafka-topics.sh --bootstrap-server localhost:9092 --create --topic orders --partitions 3").await;
+    let status = ok(&kafka, "kafka-metadata-quorum.sh --bootstrap-server localhost:9092 describe --status").await;
+    let lines: Vec<&str> = status.lines().collect();
+    assert_eq!(lines.len(), 8, "{status}");
+    assert!(lines[0].starts_with("ClusterId:              ") && lines[0].len() > 24, "{status}");
+    // Epoch 1 of a fresh broker: its LeaderChange, then a TopicRecord and three PartitionRecords.
+    assert_eq!(
+        &lines[1..6],
+        [
+            "LeaderId:               1",
+            "LeaderEpoch:            1",
+            "HighWatermark:          5",
+            "MaxFollowerLag:         0",
+            "MaxFollowerLagTimeMs:   0",
+        ],
+        "{status}"
+    );
+    let directory_id = lines[6]
+        .strip_prefix("CurrentVoters:          [{\"id\": 1, \"directoryId\": \"")
+        .and_then(|rest| rest.strip_suffix("\"}]"))
+        .unwrap_or_else(|| panic!("voter 1 with its directory id: {status}"));
+    assert_eq!(directory_id.len(), 22, "Kafka's base64 Uuid text: {directory_id}");
+    assert_eq!(lines[7], "CurrentObservers:       []");
+
+    let replication =
+        ok(&kafka, "kafka-metadata-quorum.sh --bootstrap-server localhost:9092 describe --replication").await;
+    let rows: Vec<Vec<&str>> = replication.lines().map(|line| line.split('\t').map(str::trim).collect()).collect();
+    assert_eq!(rows.len(), 2, "{replication}");
+    assert_eq!(
+        rows[0],
+        ["NodeId", "DirectoryId", "LogEndOffset", "Lag", "LastFetchTimestamp", "LastCaughtUpTimestamp", "Status", ""]
+    );
+    assert_eq!(rows[1][..4], ["1", directory_id, "5", "0"], "{replication}");
+    assert_eq!(rows[1][6], "Leader");
+    let fetched: i64 = rows[1][4].parse().expect("a timestamp");
+    assert!(fetched > 1_700_000_000_000, "{replication}");
+
+    let human = ok(
+        &kafka,
+        "kafka-metadata-quorum.sh --bootstrap-server localhost:9092 describe --replication --human-readable",
+    )
+    .await;
+    assert!(human.lines().nth(1).is_some_and(|row| row.contains(" ms ago")), "{human}");
+    broker.shutdown().await;
+}

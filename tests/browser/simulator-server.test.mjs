@@ -53,7 +53,7 @@ test('/simulator: crash the leader of a partition and another replica becomes le
   await page.close();
 });
 
-test('a lesson goal reached in the page is verified by the server and completes the lesson', { timeout: 90_000 }, async () => {
+test('a lesson goal reached in the page is verified by the server, and with the console exercise completes the lesson', { timeout: 90_000 }, async () => {
   const { page, problems } = await openPage('/lessons/kraft');
   const view = page.locator('.simulator-app[data-simulator-id="controller-failover"]');
   const result = view.locator('[data-testid="simulator-goal-result"]');
@@ -71,7 +71,40 @@ test('a lesson goal reached in the page is verified by the server and completes 
 
   await page.goto(`${server.baseUrl}/`);
   const item = page.locator('[data-slug="kraft"]');
-  assert.equal(await item.getAttribute('data-progress'), 'completed', 'the goal was the lesson\'s only exercise');
+  assert.equal(await item.getAttribute('data-progress'), 'visited', 'the lesson\'s console exercise is still open');
+
+  // The lesson's exercise: the embedded broker's own quorum, described in the page's console.
+  await page.goto(`${server.baseUrl}/lessons/kraft`);
+  const exercise = page.locator('section.exercise[data-exercise-id="watch-the-metadata-log"]');
+  const input = exercise.locator('[data-testid="console-input"]');
+  const output = exercise.locator('[data-testid="console-output"]');
+  // Runs a command and returns what it printed, once that holds `expected`.
+  const run = async (script, expected) => {
+    const start = (await output.textContent()).length;
+    await input.fill(script);
+    await input.press('Enter');
+    await page.waitForFunction(
+      ([el, from, text]) => el.textContent.slice(from).includes(text),
+      [await output.elementHandle(), start, expected],
+      { timeout: 10_000 },
+    );
+    return (await output.textContent()).slice(start);
+  };
+  const highWatermark = (text) => Number(text.match(/HighWatermark:\s+(\d+)/)[1]);
+  const before = highWatermark(
+    await run('kafka-metadata-quorum.sh --bootstrap-server localhost:9092 describe --status', 'CurrentObservers:       []'),
+  );
+  await run('kafka-topics.sh --bootstrap-server localhost:9092 --create --topic inventory --partitions 4', 'Created topic inventory.');
+  await run('kafka-configs.sh --bootstrap-server localhost:9092 --alter --entity-type topics --entity-name inventory --add-config retention.ms=3600000', 'Completed updating config');
+  const after = highWatermark(
+    await run('kafka-metadata-quorum.sh --bootstrap-server localhost:9092 describe --status', 'CurrentObservers:'),
+  );
+  assert.equal(after - before, 6, 'a TopicRecord, four PartitionRecords and a ConfigRecord');
+  await exercise.locator('[data-testid="check-button"]').click();
+  await exercise.locator('[data-testid="check-result"][data-status="pass"]').waitFor({ timeout: 10_000 });
+
+  await page.goto(`${server.baseUrl}/`);
+  assert.equal(await item.getAttribute('data-progress'), 'completed', 'the goal and the exercise are both passed');
   assert.deepEqual(problems, []);
   await page.close();
 });

@@ -224,7 +224,11 @@ pub struct ConfigEntry {
 }
 
 /// A topic's config overrides.
+///
+/// As JSON (the runtime's metadata log) it is the map of overrides; they were validated when the
+/// record was written, so reading does not validate again.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "runtime", derive(serde::Serialize, serde::Deserialize), serde(transparent))]
 pub struct TopicConfigs {
     overrides: BTreeMap<String, String>,
 }

@@ -181,7 +181,8 @@ impl Controller {
         if replication_factor == 0 || replication_factor > active.len() {
             return Err(ErrorCode::InvalidReplicationFactor);
         }
-        let mut records = vec![MetadataRecord::Topic { name: name.to_owned(), configs }];
+        let topic_id = super::metadata::derived_topic_id(name, image.offset);
+        let mut records = vec![MetadataRecord::Topic { name: name.to_owned(), topic_id, configs }];
         for partition in 0..partitions {
             let start = usize::try_from(partition).unwrap_or(0);
             let replicas: Vec<BrokerId> = (0..replication_factor).map(|i| active[(start + i) % active.len()]).collect();

@@ -16,38 +16,42 @@ use super::replica::BrokerId;
 pub const NO_LEADER: BrokerId = -1;
 
 /// One record of the metadata log (KIP-631's record types, trimmed to what is modelled).
+///
+/// The runtime broker stores them as JSON in its `__cluster_metadata` log, tagged with the names
+/// `kafka-dump-log --cluster-metadata-decoder` prints (`"type": "TOPIC_RECORD"`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "runtime", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "runtime", serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE"))]
 pub enum MetadataRecord {
     /// A broker (re)started and registered. Its broker epoch is this record's offset, so a
     /// restarted broker's heartbeats for its old epoch are recognisably stale.
-    RegisterBroker {
-        broker_id: BrokerId,
-        incarnation_id: u64,
-    },
+    #[cfg_attr(feature = "runtime", serde(rename = "REGISTER_BROKER_RECORD"))]
+    RegisterBroker { broker_id: BrokerId, incarnation_id: u64 },
     /// The controller stopped trusting a broker: it missed heartbeats for `broker.session.timeout.ms`.
-    FenceBroker {
-        broker_id: BrokerId,
-        broker_epoch: i64,
-    },
+    #[cfg_attr(feature = "runtime", serde(rename = "FENCE_BROKER_RECORD"))]
+    FenceBroker { broker_id: BrokerId, broker_epoch: i64 },
     /// A registered broker caught up with the metadata log and may lead partitions again.
-    UnfenceBroker {
-        broker_id: BrokerId,
-        broker_epoch: i64,
-    },
-    /// A topic was created; its partitions follow as `Partition` records.
+    #[cfg_attr(feature = "runtime", serde(rename = "UNFENCE_BROKER_RECORD"))]
+    UnfenceBroker { broker_id: BrokerId, broker_epoch: i64 },
+    /// A topic was created; its partitions follow as `Partition` records. (Kafka writes the
+    /// configs as separate `ConfigRecord`s; here they come with the topic.)
+    #[cfg_attr(feature = "runtime", serde(rename = "TOPIC_RECORD"))]
     Topic {
         name: String,
+        /// Kafka's topic id (KIP-516): a new one each time a topic of this name is created.
+        #[cfg_attr(feature = "runtime", serde(with = "topic_id_text"))]
+        topic_id: [u8; 16],
         configs: TopicConfigs,
     },
-    Partition {
-        topic: String,
-        partition: i32,
-        replicas: Vec<BrokerId>,
-        isr: Vec<BrokerId>,
-        leader: BrokerId,
-    },
+    /// A topic was deleted, with its partitions and configs.
+    #[cfg_attr(feature = "runtime", serde(rename = "REMOVE_TOPIC_RECORD"))]
+    RemoveTopic { name: String },
+    /// A new partition of a topic (at creation, or added later by CreatePartitions).
+    #[cfg_attr(feature = "runtime", serde(rename = "PARTITION_RECORD"))]
+    Partition { topic: String, partition: i32, replicas: Vec<BrokerId>, isr: Vec<BrokerId>, leader: BrokerId },
     /// A change of leader or ISR. `None` leaves the field as it is. A new leader bumps the
     /// leader epoch; every change bumps the partition epoch.
+    #[cfg_attr(feature = "runtime", serde(rename = "PARTITION_CHANGE_RECORD"))]
     PartitionChange {
         topic: String,
         partition: i32,
@@ -57,11 +61,8 @@ pub enum MetadataRecord {
         unclean: bool,
     },
     /// A topic config was set (`Some`) or removed (`None`).
-    Config {
-        topic: String,
-        name: String,
-        value: Option<String>,
-    },
+    #[cfg_attr(feature = "runtime", serde(rename = "CONFIG_RECORD"))]
+    Config { topic: String, name: String, value: Option<String> },
 }
 
 /// A broker as the metadata log knows it.
@@ -88,6 +89,7 @@ pub struct PartitionRegistration {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicImage {
     pub name: String,
+    pub topic_id: [u8; 16],
     pub partitions: Vec<PartitionRegistration>,
     pub configs: TopicConfigs,
 }
@@ -128,12 +130,16 @@ impl MetadataImage {
                     broker.fenced = matches!(record, MetadataRecord::FenceBroker { .. });
                 }
             }
-            MetadataRecord::Topic { name, configs } => {
+            MetadataRecord::Topic { name, topic_id, configs } => {
                 self.topics.entry(name.clone()).or_insert_with(|| TopicImage {
                     name: name.clone(),
+                    topic_id: *topic_id,
                     partitions: Vec::new(),
                     configs: configs.clone(),
                 });
+            }
+            MetadataRecord::RemoveTopic { name } => {
+                self.topics.remove(name);
             }
             MetadataRecord::Partition { topic, partition, replicas, isr, leader } => {
                 if let Some(topic) = self.topics.get_mut(topic)
@@ -203,6 +209,37 @@ impl MetadataImage {
     }
 }
 
+/// A topic id that depends only on the topic's name and the metadata offset it is created after.
+/// Kafka's controller draws topic ids at random; the simulator's must come out the same on every
+/// replay of a seed, and must differ when a topic of the same name is created again. FNV-1a, two
+/// 64-bit halves with different offset bases.
+pub fn derived_topic_id(name: &str, after_offset: i64) -> [u8; 16] {
+    let fnv = |basis: u64| {
+        name.bytes()
+            .chain(after_offset.to_be_bytes())
+            .fold(basis, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3))
+    };
+    let mut id = [0u8; 16];
+    id[..8].copy_from_slice(&fnv(0xcbf2_9ce4_8422_2325).to_be_bytes());
+    id[8..].copy_from_slice(&fnv(0x6c62_272e_07bb_0142).to_be_bytes());
+    id
+}
+
+/// Topic ids as text in the runtime's metadata log: the UUID form, readable in a hex dump.
+#[cfg(feature = "runtime")]
+mod topic_id_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(id: &[u8; 16], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&uuid::Uuid::from_bytes(*id))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<[u8; 16], D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        uuid::Uuid::parse_str(&text).map(|id| *id.as_bytes()).map_err(serde::de::Error::custom)
+    }
+}
+
 impl std::fmt::Display for MetadataRecord {
     /// How `kafka-metadata-shell` and the simulator's event log name a record.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -211,6 +248,7 @@ impl std::fmt::Display for MetadataRecord {
             MetadataRecord::FenceBroker { broker_id, .. } => write!(f, "FenceBrokerRecord(broker {broker_id})"),
             MetadataRecord::UnfenceBroker { broker_id, .. } => write!(f, "UnfenceBrokerRecord(broker {broker_id})"),
             MetadataRecord::Topic { name, .. } => write!(f, "TopicRecord({name})"),
+            MetadataRecord::RemoveTopic { name } => write!(f, "RemoveTopicRecord({name})"),
             MetadataRecord::Partition { topic, partition, leader, isr, .. } => {
                 write!(f, "PartitionRecord({topic}-{partition}, leader {leader}, isr {isr:?})")
             }
@@ -247,7 +285,11 @@ mod tests {
             MetadataRecord::RegisterBroker { broker_id: 2, incarnation_id: 8 },
             MetadataRecord::UnfenceBroker { broker_id: 1, broker_epoch: 0 },
             MetadataRecord::UnfenceBroker { broker_id: 2, broker_epoch: 0 },
-            MetadataRecord::Topic { name: "orders".into(), configs: TopicConfigs::default() },
+            MetadataRecord::Topic {
+                name: "orders".into(),
+                topic_id: derived_topic_id("orders", 3),
+                configs: TopicConfigs::default(),
+            },
             MetadataRecord::Partition {
                 topic: "orders".into(),
                 partition: 0,

@@ -6,8 +6,8 @@
 //! parallel. Log appends and reads go to the page cache and run under that lock on the async
 //! worker; only `fsync` (the flusher) goes to a blocking thread.
 //!
-//! Topic metadata lives in `<data-dir>/metadata.json`, replaced atomically on every change; the
-//! KRaft metadata log replaces it when the controller quorum lands.
+//! Topic metadata lives in the KRaft metadata log (see [`super::metadata_log`]): every change is
+//! appended there, durably, before it takes effect, and the topics are rebuilt from it at start-up.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, watch};
 
 use crate::core::config::TopicConfigs;
+use crate::core::metadata::{MetadataImage, MetadataRecord};
 use crate::core::producer::{ProducedBatch, ProducerStates};
 use crate::core::replica::PartitionReplica;
 use crate::core::topic::Topic;
@@ -25,14 +26,15 @@ use crate::log::{LogConfig, LogError, PartitionLog};
 
 use super::ResolvedConfig as BrokerConfig;
 use super::groups::Groups;
+use super::metadata_log::{MetaProperties, MetadataLog, QuorumDescription};
 use super::offsets::OffsetRecord;
 
 /// How much of each partition's log tail is read at start-up to rebuild idempotent producers'
 /// state: retries come within seconds, so the last batches are the ones that matter.
 const PRODUCER_STATE_WINDOW_BYTES: u64 = 32 * 1024 * 1024;
 
-/// The file holding topic metadata, inside the data directory.
-pub(crate) const METADATA_FILE: &str = "metadata.json";
+/// Where topics were kept before the metadata log; read once to migrate, then removed.
+const LEGACY_METADATA_FILE: &str = "metadata.json";
 
 /// One partition: its log and what the core knows about it.
 #[derive(Debug)]
@@ -93,9 +95,13 @@ struct DirtySet {
 pub(crate) struct Cluster {
     pub(crate) config: BrokerConfig,
     pub(crate) cluster_id: String,
+    /// KIP-858's `directory.id` of the data directory (DescribeQuorum reports it).
+    pub(crate) directory_id: [u8; 16],
     topics: RwLock<BTreeMap<String, Arc<TopicState>>>,
-    /// Serialises topic creation and deletion (and the metadata file they rewrite).
+    /// Serialises topic creation, deletion and changes (and their metadata records).
     admin: tokio::sync::Mutex<()>,
+    /// The KRaft metadata log. Written under `admin`; read by DescribeQuorum.
+    metadata: Mutex<MetadataLog>,
     /// Woken on every append, for fetches waiting on `min_bytes`.
     pub(crate) appended: Notify,
     /// Consumer groups and their committed offsets.
@@ -116,9 +122,9 @@ pub(crate) enum ClusterError {
     Log(#[from] LogError),
 }
 
-/// `metadata.json`: what must survive a restart about each topic.
+/// `metadata.json`, from before the metadata log.
 #[derive(Debug, Serialize, Deserialize)]
-struct MetadataFile {
+struct LegacyMetadataFile {
     /// Kafka's `cluster.id`: made once, when the data directory is first used.
     cluster_id: String,
     topics: Vec<TopicRecord>,
@@ -156,57 +162,82 @@ fn partition_dir(data_dir: &Path, topic: &str, partition: i32) -> PathBuf {
 }
 
 impl Cluster {
-    /// Loads the topics of `config.data_dir`, recovering every partition log.
+    /// Loads the topics of `config.data_dir` from its metadata log, recovering every partition log.
     pub(crate) fn open(config: BrokerConfig) -> Result<Cluster, ClusterError> {
         std::fs::create_dir_all(&config.data_dir).map_err(|source| ClusterError::Io {
             context: format!("cannot create the data directory {}", config.data_dir.display()),
             source,
         })?;
-        let path = config.data_dir.join(METADATA_FILE);
-        let (cluster_id, records, fresh) = match std::fs::read(&path) {
-            Ok(bytes) => {
-                let file = serde_json::from_slice::<MetadataFile>(&bytes)
-                    .map_err(|e| ClusterError::Metadata { path: path.clone(), message: e.to_string() })?;
-                (file.cluster_id, file.topics, false)
+        let legacy_path = config.data_dir.join(LEGACY_METADATA_FILE);
+        let legacy = match std::fs::read(&legacy_path) {
+            Ok(bytes) => Some(
+                serde_json::from_slice::<LegacyMetadataFile>(&bytes)
+                    .map_err(|e| ClusterError::Metadata { path: legacy_path.clone(), message: e.to_string() })?,
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => {
+                return Err(ClusterError::Io { context: format!("cannot read {}", legacy_path.display()), source });
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                (uuid::Uuid::new_v4().simple().to_string(), Vec::new(), true)
-            }
-            Err(source) => return Err(ClusterError::Io { context: format!("cannot read {}", path.display()), source }),
         };
         let now = now_ms();
+        let mut metadata = MetadataLog::open(&config.data_dir, config.node_id, now)?;
+        let stored_properties = MetaProperties::read(&config.data_dir)?;
+        let properties = match stored_properties.clone() {
+            Some(properties) if properties.node_id != config.node_id => {
+                return Err(ClusterError::Metadata {
+                    path: config.data_dir.join(super::metadata_log::META_PROPERTIES_FILE),
+                    message: format!(
+                        "Stored node id {} doesn't match previous node id {}",
+                        properties.node_id, config.node_id
+                    ),
+                });
+            }
+            Some(properties) => properties,
+            None => MetaProperties {
+                cluster_id: legacy
+                    .as_ref()
+                    .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), |file| file.cluster_id.clone()),
+                node_id: config.node_id,
+                directory_id: *uuid::Uuid::new_v4().as_bytes(),
+            },
+        };
+        if let Some(legacy) = &legacy {
+            // A crash after the records were appended but before the file was removed leaves
+            // both: the log wins.
+            if metadata.image().topics.is_empty() {
+                let records = legacy_records(legacy, config.node_id, &legacy_path)?;
+                tracing::info!(topics = legacy.topics.len(), "moving topics from metadata.json to the metadata log");
+                metadata.append(records, now)?;
+            }
+        }
+        if stored_properties.is_none() {
+            properties.write(&config.data_dir)?;
+        }
+        if legacy.is_some()
+            && let Err(error) = std::fs::remove_file(&legacy_path)
+        {
+            tracing::warn!(%error, "could not remove metadata.json after moving it to the metadata log");
+        }
         let mut topics = BTreeMap::new();
-        for record in records {
-            let configs = TopicConfigs::from_pairs(record.configs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-                .map_err(|message| ClusterError::Metadata { path: path.clone(), message })?;
-            let topic = Topic {
-                topic_id: parse_topic_id(&record.topic_id)
-                    .ok_or_else(|| ClusterError::Metadata { path: path.clone(), message: "bad topic_id".into() })?,
-                name: record.name,
-                partitions: record.partitions,
-                replication_factor: record.replication_factor,
-                configs,
-            };
+        for topic in topics_of(metadata.image()) {
             let state = open_topic(&config, topic, now)?;
             topics.insert(state.topic.name.clone(), Arc::new(state));
         }
         let (completed, _) = watch::channel(0);
         let groups = Groups::open(&config.data_dir, config.group_initial_rebalance_delay_ms)
             .map_err(|source| ClusterError::Io { context: "cannot open committed offsets".into(), source })?;
-        let cluster = Cluster {
+        Ok(Cluster {
             config,
-            cluster_id,
+            cluster_id: properties.cluster_id,
+            directory_id: properties.directory_id,
             topics: RwLock::new(topics),
             admin: tokio::sync::Mutex::new(()),
+            metadata: Mutex::new(metadata),
             appended: Notify::new(),
             groups,
             next_producer_id: std::sync::atomic::AtomicI64::new(now_ms().saturating_mul(1_000)),
             commit: GroupCommit { dirty: Mutex::new(DirtySet::default()), completed },
-        };
-        if fresh {
-            cluster.write_metadata(&[])?;
-        }
-        Ok(cluster)
+        })
     }
 
     pub(crate) fn topic(&self, name: &str) -> Option<Arc<TopicState>> {
@@ -225,12 +256,40 @@ impl Cluster {
         }
         // Metadata first: a crash before the logs exist leaves a topic whose empty logs are
         // created at the next start, never a log directory nobody knows about.
-        let mut all: Vec<Topic> = self.topics().iter().map(|t| t.topic.clone()).collect();
-        all.push(topic.clone());
-        self.write_metadata(&all)?;
+        let mut records = vec![MetadataRecord::Topic {
+            name: topic.name.clone(),
+            topic_id: topic.topic_id,
+            configs: topic.configs.clone(),
+        }];
+        records.extend(
+            (0..i32::try_from(topic.partitions).unwrap_or(i32::MAX)).map(|p| self.partition_record(&topic.name, p)),
+        );
+        self.append_metadata(records)?;
         let state = Arc::new(open_topic(&self.config, topic, now_ms())?);
         self.topics.write().unwrap_or_else(|e| e.into_inner()).insert(state.topic.name.clone(), state.clone());
         Ok(Some(state))
+    }
+
+    /// A new partition led by this broker, its only replica.
+    fn partition_record(&self, topic: &str, partition: i32) -> MetadataRecord {
+        let node = self.config.node_id;
+        MetadataRecord::Partition {
+            topic: topic.to_owned(),
+            partition,
+            replicas: vec![node],
+            isr: vec![node],
+            leader: node,
+        }
+    }
+
+    /// Appends to the metadata log, durably (the caller holds `admin`).
+    fn append_metadata(&self, records: Vec<MetadataRecord>) -> Result<(), ClusterError> {
+        self.metadata.lock().unwrap_or_else(|e| e.into_inner()).append(records, now_ms())
+    }
+
+    /// The metadata quorum, as DescribeQuorum reports it.
+    pub(crate) fn describe_quorum(&self) -> QuorumDescription {
+        self.metadata.lock().unwrap_or_else(|e| e.into_inner()).describe(now_ms())
     }
 
     /// Changes a topic's configs with `change` (which validates), applying the new log settings
@@ -250,7 +309,18 @@ impl Cluster {
         if validate_only {
             return Ok(Ok(()));
         }
-        self.replace_topic(TopicState { topic, partitions: state.partitions.clone() })?;
+        let (before, after) = (state.topic.configs.overrides(), topic.configs.overrides());
+        let set = after
+            .iter()
+            .filter(|&(name, value)| before.get(name) != Some(value))
+            .map(|(name, value)| (name.clone(), Some(value.clone())));
+        let removed = before.keys().filter(|name| !after.contains_key(*name)).map(|name| (name.clone(), None));
+        let records = set
+            .chain(removed)
+            .map(|(config, value)| MetadataRecord::Config { topic: name.to_owned(), name: config, value })
+            .collect();
+        self.append_metadata(records)?;
+        self.replace_topic(TopicState { topic, partitions: state.partitions.clone() });
         let log_config = log_config(&self.topic(name).map(|t| t.topic.configs.clone()).unwrap_or_default());
         for partition in &state.partitions {
             partition.lock().log.set_config(log_config.clone());
@@ -284,33 +354,27 @@ impl Cluster {
         }
         let mut topic = state.topic.clone();
         topic.partitions = u32::try_from(count).unwrap_or(topic.partitions);
+        self.append_metadata((current..count).map(|index| self.partition_record(name, index)).collect())?;
         let mut partitions = state.partitions.clone();
         let log_config = log_config(&topic.configs);
         let now = now_ms();
         for index in current..count {
             partitions.push(Arc::new(open_partition(&self.config, &topic.name, index, &log_config, now)?));
         }
-        self.replace_topic(TopicState { topic, partitions })?;
+        self.replace_topic(TopicState { topic, partitions });
         Ok(Ok(()))
     }
 
-    /// Swaps in a changed topic and persists the metadata.
-    fn replace_topic(&self, state: TopicState) -> Result<(), ClusterError> {
-        let mut all: Vec<Topic> =
-            self.topics().iter().filter(|t| t.topic.name != state.topic.name).map(|t| t.topic.clone()).collect();
-        all.push(state.topic.clone());
-        self.write_metadata(&all)?;
+    /// Swaps in a changed topic (its metadata records are durable already).
+    fn replace_topic(&self, state: TopicState) {
         self.topics.write().unwrap_or_else(|e| e.into_inner()).insert(state.topic.name.clone(), Arc::new(state));
-        Ok(())
     }
 
     /// Deletes a topic and its logs. `Ok(false)` if it does not exist.
     pub(crate) async fn delete_topic(&self, name: &str) -> Result<bool, ClusterError> {
         let _admin = self.admin.lock().await;
         let Some(state) = self.topic(name) else { return Ok(false) };
-        let remaining: Vec<Topic> =
-            self.topics().iter().filter(|t| t.topic.name != name).map(|t| t.topic.clone()).collect();
-        self.write_metadata(&remaining)?;
+        self.append_metadata(vec![MetadataRecord::RemoveTopic { name: name.to_owned() }])?;
         self.topics.write().unwrap_or_else(|e| e.into_inner()).remove(name);
         // Kafka drops a deleted topic's committed offsets too.
         self.groups.coordinator().remove_topic_offsets(name);
@@ -324,42 +388,6 @@ impl Cluster {
             }
         }
         Ok(true)
-    }
-
-    /// Writes `metadata.json` atomically: a temporary file, fsync, rename, fsync of the directory.
-    fn write_metadata(&self, topics: &[Topic]) -> Result<(), ClusterError> {
-        let file = MetadataFile {
-            cluster_id: self.cluster_id.clone(),
-            topics: topics
-                .iter()
-                .map(|t| TopicRecord {
-                    name: t.name.clone(),
-                    topic_id: format_topic_id(&t.topic_id),
-                    partitions: t.partitions,
-                    replication_factor: t.replication_factor,
-                    configs: t.configs.overrides().clone(),
-                })
-                .collect(),
-        };
-        let io = |context: &str| {
-            let context = context.to_owned();
-            move |source| ClusterError::Io { context, source }
-        };
-        let path = self.config.data_dir.join(METADATA_FILE);
-        let tmp = self.config.data_dir.join(format!("{METADATA_FILE}.tmp"));
-        let bytes = serde_json::to_vec_pretty(&file)
-            .map_err(|e| ClusterError::Metadata { path: path.clone(), message: e.to_string() })?;
-        {
-            use std::io::Write;
-            let mut out = std::fs::File::create(&tmp).map_err(io("cannot write topic metadata"))?;
-            out.write_all(&bytes).map_err(io("cannot write topic metadata"))?;
-            out.sync_all().map_err(io("cannot sync topic metadata"))?;
-        }
-        std::fs::rename(&tmp, &path).map_err(io("cannot replace topic metadata"))?;
-        if let Ok(dir) = std::fs::File::open(&self.config.data_dir) {
-            let _ = dir.sync_all();
-        }
-        Ok(())
     }
 
     /// Records that `partition` has unflushed writes; returns the flush round that will cover them.
@@ -526,8 +554,45 @@ fn open_partition(
     Ok(PartitionState { index, inner: Mutex::new(PartitionInner { log, replica, producers }) })
 }
 
-fn format_topic_id(id: &[u8; 16]) -> String {
-    uuid::Uuid::from_bytes(*id).to_string()
+/// The topics a metadata image describes.
+fn topics_of(image: &MetadataImage) -> Vec<Topic> {
+    image
+        .topics
+        .values()
+        .map(|topic| Topic {
+            name: topic.name.clone(),
+            topic_id: topic.topic_id,
+            partitions: u32::try_from(topic.partitions.len()).unwrap_or(u32::MAX),
+            replication_factor: topic
+                .partitions
+                .first()
+                .map_or(1, |p| u16::try_from(p.replicas.len()).unwrap_or(u16::MAX)),
+            configs: topic.configs.clone(),
+        })
+        .collect()
+}
+
+/// The metadata records that recreate the topics of a `metadata.json`.
+fn legacy_records(file: &LegacyMetadataFile, node_id: i32, path: &Path) -> Result<Vec<MetadataRecord>, ClusterError> {
+    let mut records = Vec::new();
+    for topic in &file.topics {
+        let bad = |message: String| ClusterError::Metadata { path: path.to_owned(), message };
+        let configs = TopicConfigs::from_pairs(topic.configs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .map_err(|message| bad(format!("topic {}: {message}", topic.name)))?;
+        let topic_id =
+            parse_topic_id(&topic.topic_id).ok_or_else(|| bad(format!("topic {}: bad topic_id", topic.name)))?;
+        records.push(MetadataRecord::Topic { name: topic.name.clone(), topic_id, configs });
+        for partition in 0..i32::try_from(topic.partitions).unwrap_or(i32::MAX) {
+            records.push(MetadataRecord::Partition {
+                topic: topic.name.clone(),
+                partition,
+                replicas: vec![node_id],
+                isr: vec![node_id],
+                leader: node_id,
+            });
+        }
+    }
+    Ok(records)
 }
 
 fn parse_topic_id(text: &str) -> Option<[u8; 16]> {

@@ -9,6 +9,7 @@ mod connection;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 mod groups;
+mod metadata_log;
 mod offsets;
 
 use std::net::SocketAddr;

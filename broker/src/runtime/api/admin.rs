@@ -24,6 +24,7 @@ use crate::core::ErrorCode;
 use crate::core::config::{ConfigKind, ConfigSource, TopicConfigs, config_def};
 use crate::core::topic::{Topic, validate_topic_name};
 use crate::runtime::cluster::{AdminRefusal, Cluster, ClusterError};
+use crate::runtime::metadata_log::METADATA_TOPIC;
 
 /// Most partitions one topic may have here. Kafka sets no limit, but a learning broker on a
 /// laptop should refuse a typo that asks for a million directories.
@@ -115,6 +116,10 @@ fn check_new_topic(
     creatable: &kafka_protocol::messages::create_topics_request::CreatableTopic,
 ) -> Result<Topic, (ErrorCode, String)> {
     validate_topic_name(name).map_err(|message| (ErrorCode::InvalidTopicException, message))?;
+    if name == METADATA_TOPIC {
+        // Kafka's words; here it also keeps a topic's partition directory off the metadata log's.
+        return Err((ErrorCode::InvalidRequest, format!("Creation of internal topic {METADATA_TOPIC} is prohibited.")));
+    }
     let partitions = match creatable.num_partitions {
         -1 => cluster.config.default_partitions,
         n if n <= 0 => {

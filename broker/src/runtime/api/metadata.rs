@@ -16,6 +16,7 @@ use super::{Reply, str_bytes, topic_name};
 use crate::core::ErrorCode;
 use crate::core::topic::validate_topic_name;
 use crate::runtime::cluster::{Cluster, TopicState};
+use crate::runtime::metadata_log::METADATA_TOPIC;
 
 /// `topic_authorized_operations` when not asked for (Kafka's `Int.MinValue`).
 const AUTHORIZED_OPERATIONS_OMITTED: i32 = i32::MIN;
@@ -68,7 +69,8 @@ async fn named_topic(cluster: &Arc<Cluster>, name: &str, allow_auto_create: bool
     if validate_topic_name(name).is_err() {
         return topic_error(Some(name), [0; 16], ErrorCode::InvalidTopicException);
     }
-    if !allow_auto_create {
+    // The metadata log is not a topic clients can read (Kafka hides it the same way).
+    if !allow_auto_create || name == METADATA_TOPIC {
         return topic_error(Some(name), [0; 16], ErrorCode::UnknownTopicOrPartition);
     }
     let topic = new_topic(name, cluster.config.default_partitions, 1, Default::default());

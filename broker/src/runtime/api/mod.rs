@@ -7,6 +7,7 @@
 //! will be processed in the order they are sent and responses will return in that order too").
 
 mod admin;
+mod describe_quorum;
 mod fetch;
 mod groups;
 mod init_producer_id;
@@ -82,6 +83,9 @@ pub(crate) fn dispatch(cluster: &Arc<Cluster>, request: RequestKind, version: i1
         RequestKind::CreatePartitions(request) => admin::create_partitions(cluster, request),
         RequestKind::DescribeCluster(request) => {
             ready(ResponseKind::DescribeCluster(admin::describe_cluster(cluster, request)))
+        }
+        RequestKind::DescribeQuorum(request) => {
+            ready(ResponseKind::DescribeQuorum(describe_quorum::handle(cluster, request, version)))
         }
         RequestKind::InitProducerId(request) => {
             ready(ResponseKind::InitProducerId(init_producer_id::handle(cluster, request)))

@@ -54,6 +54,7 @@ pub(crate) const SUPPORTED: &[Supported] = &[
     api(ApiKey::AlterConfigs, 0, 2),
     api(ApiKey::IncrementalAlterConfigs, 0, 1),
     api(ApiKey::DescribeCluster, 0, 1),
+    api(ApiKey::DescribeQuorum, 0, 2),
 ];
 
 pub(crate) fn supported(key: ApiKey) -> Option<&'static Supported> {
@@ -114,6 +115,7 @@ mod tests {
                 ApiKey::AlterConfigs => AlterConfigsRequest::VERSIONS,
                 ApiKey::IncrementalAlterConfigs => IncrementalAlterConfigsRequest::VERSIONS,
                 ApiKey::DescribeCluster => DescribeClusterRequest::VERSIONS,
+                ApiKey::DescribeQuorum => DescribeQuorumRequest::VERSIONS,
                 other => panic!("add {other:?} to this test"),
             };
             assert!(

@@ -1,0 +1,141 @@
+//! The metadata log on real files: each start is a new epoch, records survive restarts and torn
+//! tails, and what cannot be read is refused with the file and offset named.
+
+use std::io::Write;
+
+use tempfile::TempDir;
+
+use super::*;
+use crate::core::config::TopicConfigs;
+
+const NODE: NodeId = 1;
+
+fn topic_records(name: &str, partitions: i32) -> Vec<MetadataRecord> {
+    let mut configs = TopicConfigs::default();
+    configs.set("retention.ms", "60000").expect("valid config");
+    let mut records = vec![MetadataRecord::Topic {
+        name: name.into(),
+        topic_id: crate::core::metadata::derived_topic_id(name, 0),
+        configs,
+    }];
+    records.extend((0..partitions).map(|partition| MetadataRecord::Partition {
+        topic: name.into(),
+        partition,
+        replicas: vec![NODE],
+        isr: vec![NODE],
+        leader: NODE,
+    }));
+    records
+}
+
+fn open(dir: &TempDir) -> MetadataLog {
+    MetadataLog::open(dir.path(), NODE, 1_700_000_000_000).expect("opens")
+}
+
+#[test]
+fn each_start_is_a_new_epoch_and_the_topics_come_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = open(&dir);
+    let fresh = log.describe(1_700_000_000_500);
+    assert_eq!(
+        (fresh.leader_id, fresh.leader_epoch, fresh.high_watermark),
+        (NODE, 1, 1),
+        "a LeaderChange opens epoch 1"
+    );
+    assert_eq!(fresh.voters.len(), 1);
+    assert_eq!(fresh.voters[0].log_end_offset, 1);
+    assert_eq!(fresh.voters[0].last_fetch_ms, Some(1_700_000_000_500), "the leader reports itself fetched now");
+    assert!(fresh.observers.is_empty());
+
+    log.append(topic_records("orders", 3), 0).expect("appends");
+    log.append(vec![MetadataRecord::Config { topic: "orders".into(), name: "retention.ms".into(), value: None }], 0)
+        .expect("appends");
+    log.append(topic_records("gone", 1), 0).expect("appends");
+    log.append(vec![MetadataRecord::RemoveTopic { name: "gone".into() }], 0).expect("appends");
+    assert_eq!(log.describe(0).high_watermark, 1 + 4 + 1 + 2 + 1, "one voter commits at once");
+    let image = log.image().clone();
+    assert_eq!(image.topics.keys().collect::<Vec<_>>(), ["orders"]);
+    assert_eq!(image.topics["orders"].partitions.len(), 3);
+    assert_eq!(image.topics["orders"].configs.overrides().len(), 0, "the config was removed again");
+    drop(log);
+
+    let reopened = open(&dir);
+    assert_eq!(reopened.image().topics, image.topics, "the same image from the replayed log");
+    let status = reopened.describe(0);
+    assert_eq!((status.leader_epoch, status.high_watermark), (2, 10), "epoch 2 starts with its own LeaderChange");
+    let state = std::fs::read_to_string(dir.path().join(METADATA_LOG_DIR).join(QUORUM_STATE_FILE)).expect("state");
+    assert_eq!(state, r#"{"leaderEpoch":2,"votedId":1,"currentVoters":[{"voterId":1}],"data_version":0}"#);
+}
+
+#[test]
+fn a_torn_tail_loses_only_the_torn_entry() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = open(&dir);
+    log.append(topic_records("orders", 1), 0).expect("appends");
+    drop(log);
+    // A crash in the middle of the next append: half a batch header at the end of the segment.
+    let segment = dir.path().join(METADATA_LOG_DIR).join("00000000000000000000.log");
+    let mut file = std::fs::OpenOptions::new().append(true).open(&segment).expect("segment");
+    file.write_all(&[0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0]).expect("writes");
+    drop(file);
+    let reopened = open(&dir);
+    assert_eq!(reopened.image().topics.keys().collect::<Vec<_>>(), ["orders"]);
+    assert_eq!(reopened.describe(0).high_watermark, 4, "entries 0-2, then the new epoch's LeaderChange");
+}
+
+#[test]
+fn a_record_that_is_not_metadata_is_refused_with_its_offset() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    drop(open(&dir));
+    // A well-formed batch (the CRC matches) whose value is not a metadata record.
+    let (mut partition_log, _) =
+        PartitionLog::open(&dir.path().join(METADATA_LOG_DIR), LogConfig::default(), 0).expect("opens");
+    let mut batch = encode_batch(
+        &[Entry { offset: 1, epoch: 1, payload: EntryPayload::LeaderChange { leader_id: 1, voters: vec![1] } }],
+        dir.path(),
+    )
+    .expect("encodes");
+    let value_start = batch.len() - 1 - br#"{"LEADER_CHANGE":{"leader_id":1,"voters":[1]}}"#.len();
+    batch[value_start..value_start + 3].copy_from_slice(b"xyz");
+    let crc = crc32c::crc32c(&batch[21..]);
+    batch[17..21].copy_from_slice(&crc.to_be_bytes());
+    partition_log.append(&mut batch, 1, 0).expect("appends");
+    partition_log.flush().expect("flushes");
+    drop(partition_log);
+
+    let error = MetadataLog::open(dir.path(), NODE, 0).expect_err("refused");
+    let message = error.to_string();
+    assert!(message.contains("__cluster_metadata-0"), "{message}");
+    assert!(message.contains("the record at offset 1 is not a metadata record"), "{message}");
+}
+
+#[test]
+fn meta_properties_round_trip_and_say_what_is_missing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    assert_eq!(MetaProperties::read(dir.path()).expect("reads"), None);
+    let properties = MetaProperties { cluster_id: "MkU3OEVBNTcwNTJENDM2Qk".into(), node_id: 1, directory_id: [7; 16] };
+    properties.write(dir.path()).expect("writes");
+    let text = std::fs::read_to_string(dir.path().join(META_PROPERTIES_FILE)).expect("file");
+    assert!(
+        text.contains("\ncluster.id=MkU3OEVBNTcwNTJENDM2Qk\nnode.id=1\ndirectory.id=BwcHBwcHBwcHBwcHBwcHBw\n"),
+        "{text}"
+    );
+    assert_eq!(MetaProperties::read(dir.path()).expect("reads"), Some(properties));
+
+    std::fs::write(dir.path().join(META_PROPERTIES_FILE), "version=1\nnode.id=1\n").expect("writes");
+    let error = MetaProperties::read(dir.path()).expect_err("refused").to_string();
+    assert!(error.contains("meta.properties") && error.contains("directory.id is missing"), "{error}");
+    std::fs::write(dir.path().join(META_PROPERTIES_FILE), "cluster.id=x\nnode.id=1\ndirectory.id=short\n")
+        .expect("writes");
+    let error = MetaProperties::read(dir.path()).expect_err("refused").to_string();
+    assert!(error.contains("directory.id is not a base64 UUID"), "{error}");
+}
+
+#[test]
+fn base64_uuids_are_kafkas() {
+    // Kafka's `Uuid.toString` of the all-zero id, and a round trip.
+    assert_eq!(base64_uuid(&[0; 16]), "AAAAAAAAAAAAAAAAAAAAAA");
+    let id = *uuid::Uuid::new_v4().as_bytes();
+    assert_eq!(base64_uuid_decode(&base64_uuid(&id)), Some(id));
+    assert_eq!(base64_uuid_decode("AAAA"), None);
+}
