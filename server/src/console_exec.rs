@@ -105,7 +105,7 @@ async fn run(kafka: &Kafka, invocation: &Invocation) -> Result<Result<String, St
                     .unwrap_or(1);
                 topics.push(TopicDescription {
                     name: name.clone(),
-                    topic_id: None,
+                    topic_id: info.topic_id.clone(),
                     partitions: info
                         .partitions
                         .iter()

@@ -44,6 +44,8 @@ pub enum KafkaError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicInfo {
     pub name: String,
+    /// KIP-516's topic id as Kafka prints it (base64); `None` if the broker sent the zero id.
+    pub topic_id: Option<String>,
     pub partitions: Vec<PartitionInfo>,
 }
 
@@ -160,7 +162,8 @@ impl Kafka {
             })
             .collect();
         partitions.sort_by_key(|p| p.partition);
-        Ok(Some(TopicInfo { name: name.to_owned(), partitions }))
+        let topic_id = (!topic.topic_id.is_nil()).then(|| kafka_uuid_text(&topic.topic_id));
+        Ok(Some(TopicInfo { name: name.to_owned(), topic_id, partitions }))
     }
 
     /// A topic's effective configs (every config, with defaults, as Kafka describes them).

@@ -86,8 +86,17 @@ async fn topics_configs_and_offsets() {
     ok(&kafka, "kafka-topics.sh --bootstrap-server localhost:9092 --create --topic orders --partitions 2 --config retention.ms=60000").await;
     assert_eq!(ok(&kafka, "kafka-topics.sh --bootstrap-server localhost:9092 --list").await, "orders\n");
     let described = ok(&kafka, "kafka-topics.sh --bootstrap-server localhost:9092 --describe --topic orders").await;
+    // Kafka 4.x prints the topic id (KIP-516) as base64: 22 characters.
+    let topic_id = described
+        .strip_prefix("Topic: orders\tTopicId: ")
+        .and_then(|rest| rest.split_once('\t'))
+        .map(|(id, _)| id)
+        .unwrap_or_else(|| panic!("{described}"));
+    assert_eq!(topic_id.len(), 22, "{described}");
     assert!(
-        described.starts_with("Topic: orders\tPartitionCount: 2\tReplicationFactor: 1\tConfigs: retention.ms=60000\n"),
+        described.starts_with(&format!(
+            "Topic: orders\tTopicId: {topic_id}\tPartitionCount: 2\tReplicationFactor: 1\tConfigs: retention.ms=60000\n"
+        )),
         "{described}"
     );
     ok(&kafka, "kafka-topics.sh --bootstrap-server localhost:9092 --alter --topic orders --partitions 4").await;

@@ -1026,14 +1026,19 @@ pub fn quorum_status(info: &QuorumInfo) -> Result<String, FormatError> {
 }
 
 /// `[{"id": 1, "directoryId": "...", "endpoints": ["CONTROLLER://localhost:9093"]}]`
-/// (`MetadataQuorumCommand.Node.toString`).
+/// (`MetadataQuorumCommand.Node.toString`: `directoryId` is always there, `null` for the zero
+/// id; `endpoints` only when the voter has any).
 fn replica_list(info: &QuorumInfo, replicas: &[ReplicaState]) -> String {
     let nodes: Vec<String> = replicas
         .iter()
         .map(|replica| {
-            let mut node = format!("{{\"id\": {}", replica.replica_id);
-            if let Some(id) = replica.directory_id.as_deref().filter(|id| *id != ZERO_TOPIC_ID) {
-                let _ = write!(node, ", \"directoryId\": \"{id}\"");
+            let mut node = format!("{{\"id\": {}, \"directoryId\": ", replica.replica_id);
+            match replica.directory_id.as_deref().filter(|id| *id != ZERO_TOPIC_ID) {
+                Some(id) => {
+                    let _ = write!(node, "\"{id}\"");
+                }
+                // A voter of a static quorum (`controller.quorum.voters`) has none.
+                None => node.push_str("null"),
             }
             let endpoints: Vec<String> = info
                 .nodes

@@ -495,7 +495,7 @@ fn quorum() -> QuorumInfo {
             },
             ReplicaState {
                 replica_id: 2,
-                directory_id: None,
+                directory_id: Some("Hw2L-tv6Xs9Ho7qENmW71g".into()),
                 log_end_offset: 100,
                 last_fetch_timestamp_ms: Some(1_699_999_999_000),
                 last_caught_up_timestamp_ms: Some(1_699_999_990_000),
@@ -517,7 +517,8 @@ fn console_format_quorum_status() {
             "HighWatermark:          120\n",
             "MaxFollowerLag:         20\n",
             "MaxFollowerLagTimeMs:   10000\n",
-            "CurrentVoters:          [{\"id\": 1, \"endpoints\": [\"CONTROLLER://localhost:9093\"]}, {\"id\": 2}]\n",
+            "CurrentVoters:          [{\"id\": 1, \"directoryId\": null, \"endpoints\": [\"CONTROLLER://localhost:9093\"]}, \
+             {\"id\": 2, \"directoryId\": \"Hw2L-tv6Xs9Ho7qENmW71g\"}]\n",
             "CurrentObservers:       []\n",
         ))
     );
@@ -531,7 +532,7 @@ fn console_format_quorum_replication() {
     const REPLICATION: &str = concat!(
         "NodeId\tDirectoryId           \tLogEndOffset\tLag\tLastFetchTimestamp\tLastCaughtUpTimestamp\tStatus  \t\n",
         "1     \tAAAAAAAAAAAAAAAAAAAAAA\t120         \t0  \t1700000000000     \t1700000000000        \tLeader  \t\n",
-        "2     \tAAAAAAAAAAAAAAAAAAAAAA\t100         \t20 \t1699999999000     \t1699999990000        \tFollower\t\n",
+        "2     \tHw2L-tv6Xs9Ho7qENmW71g\t100         \t20 \t1699999999000     \t1699999990000        \tFollower\t\n",
     );
     assert_eq!(quorum_replication(&quorum(), None).ok().as_deref(), Some(REPLICATION));
     let human = quorum_replication(&quorum(), Some(1_700_000_001_000)).unwrap_or_default();
