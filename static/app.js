@@ -122,29 +122,45 @@ for (const consoleBox of document.querySelectorAll("[data-console]")) {
   });
 }
 
-// Copy buttons on the lesson's code blocks; on a page with a console, the command is also pasted
-// into the first one, ready to run.
-const firstConsoleInput = document.querySelector('[data-testid="console-input"]');
+// Copy buttons on the lesson's code blocks. On a page with consoles, the command is also pasted
+// into the console it belongs to, ready to run: the one of the exercise holding the block, else
+// the next console below it, else the last one above it. Only shell blocks are commands; sample
+// output (```text) and code in other languages are copied, not pasted.
+const SHELL_LANGUAGES = new Set(["", "bash", "sh", "shell", "console"]);
+const isCommand = (block) => {
+  const language = [...(block.querySelector("code")?.classList ?? [])].find((c) => c.startsWith("language-"));
+  return SHELL_LANGUAGES.has(language ? language.slice("language-".length) : "");
+};
+const consoleInputs = [...document.querySelectorAll('[data-testid="console-input"]')];
+const consoleFor = (block) => {
+  const own = block.closest("section.exercise")?.querySelector('[data-testid="console-input"]');
+  if (own) return own;
+  const below = consoleInputs.find((input) => block.compareDocumentPosition(input) & Node.DOCUMENT_POSITION_FOLLOWING);
+  return below ?? consoleInputs[consoleInputs.length - 1] ?? null;
+};
 for (const block of document.querySelectorAll(".lesson-body pre.code")) {
+  const target = isCommand(block) ? consoleFor(block) : null;
+  const label = target ? "Copy to console" : "Copy";
   const button = document.createElement("button");
   button.type = "button";
   button.className = "copy-button";
-  button.textContent = firstConsoleInput ? "Copy to console" : "Copy";
+  button.textContent = label;
   button.addEventListener("click", async () => {
-    const text = block.innerText.trim();
+    // The code element only: the button itself sits inside the <pre>.
+    const text = (block.querySelector("code") ?? block).textContent.trim();
     try {
       await navigator.clipboard.writeText(text);
     } catch {
       // Clipboard access can be refused (no HTTPS, permissions); pasting into the console still works.
     }
-    if (firstConsoleInput) {
-      firstConsoleInput.value = text;
-      firstConsoleInput.dispatchEvent(new Event("input"));
-      firstConsoleInput.focus();
+    if (target) {
+      target.value = text;
+      target.dispatchEvent(new Event("input"));
+      target.focus();
     }
     button.textContent = "Copied";
     setTimeout(() => {
-      button.textContent = firstConsoleInput ? "Copy to console" : "Copy";
+      button.textContent = label;
     }, 1500);
   });
   block.classList.add("has-copy-button");

@@ -30,6 +30,11 @@ use crate::console::format::{QuorumInfo, QuorumNode, ReplicaState};
 /// Idle connections kept for reuse.
 const POOLED_CONNECTIONS_MAX: usize = 16;
 
+/// How long a request may wait for its answer: Kafka clients' `request.timeout.ms` default. A
+/// broker that stops answering (an external cluster in trouble) fails the console command or
+/// check instead of holding the learner's page forever.
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Kafka's error codes that the checks tell apart.
 const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
 
@@ -39,6 +44,8 @@ pub enum KafkaError {
     Client(#[from] ClientError),
     #[error("the broker answered with error code {0}")]
     Broker(i16),
+    #[error("the broker did not answer within {} s (request.timeout.ms)", REQUEST_TIMEOUT.as_secs())]
+    Timeout,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +121,12 @@ impl Kafka {
     }
 
     async fn call<R: Request>(&self, request: &R, version: i16) -> Result<R::Response, KafkaError> {
+        tokio::time::timeout(REQUEST_TIMEOUT, self.call_unbounded(request, version))
+            .await
+            .map_err(|_| KafkaError::Timeout)?
+    }
+
+    async fn call_unbounded<R: Request>(&self, request: &R, version: i16) -> Result<R::Response, KafkaError> {
         let pooled = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let first = match pooled {
             Some(mut connection) => match connection.send(request, version).await {
@@ -130,11 +143,28 @@ impl Kafka {
                 (connection, response)
             }
         };
+        self.put_back(connection);
+        Ok(response)
+    }
+
+    /// Sends a request that has no response (Produce with acks=0) on a fresh connection, which is
+    /// then pooled: the broker answers later requests on it in order, so nothing is misread.
+    async fn send_without_response<R: Request>(&self, request: &R, version: i16) -> Result<(), KafkaError> {
+        let write = async {
+            let mut connection = Connection::connect(self.bootstrap, "streamlab-server").await?;
+            connection.write_request(request, version).await?;
+            Ok::<_, ClientError>(connection)
+        };
+        let connection = tokio::time::timeout(REQUEST_TIMEOUT, write).await.map_err(|_| KafkaError::Timeout)??;
+        self.put_back(connection);
+        Ok(())
+    }
+
+    fn put_back(&self, connection: Connection) {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         if idle.len() < POOLED_CONNECTIONS_MAX {
             idle.push(connection);
         }
-        Ok(response)
     }
 
     /// A topic's partitions, or `None` if it does not exist (never auto-creates it).
@@ -803,6 +833,15 @@ impl Kafka {
             request.acks = acks;
             request.timeout_ms = 30_000;
             request.topic_data = vec![topic_data];
+            if acks == 0 {
+                // No answer comes (the protocol guide: "the server will not send any response"),
+                // so there are no offsets to report either: -1, as Kafka's RecordMetadata has then.
+                self.send_without_response(&request, 9).await?;
+                for (index, _) in &batch_records {
+                    placed[*index] = (partition, -1);
+                }
+                continue;
+            }
             let response = self.call(&request, 9).await?;
             let answer = response.responses.into_iter().next().and_then(|t| t.partition_responses.into_iter().next());
             let Some(answer) = answer else { return Err(KafkaError::Broker(-1)) };

@@ -191,3 +191,64 @@ async fn the_metadata_quorum_is_described_as_kafka_prints_it() {
     assert!(human.lines().nth(1).is_some_and(|row| row.contains(" ms ago")), "{human}");
     broker.shutdown().await;
 }
+
+/// The committed offset of `group` on partition 0 of `topic`, as `--describe` prints it.
+async fn committed(kafka: &Kafka, group: &str, topic: &str) -> String {
+    let described =
+        ok(kafka, &format!("kafka-consumer-groups.sh --bootstrap-server localhost:9092 --describe --group {group}"))
+            .await;
+    let row = described
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|columns| columns.len() > 3 && columns[0] == group && columns[1] == topic && columns[2] == "0")
+        .unwrap_or_else(|| panic!("a row for {group} {topic} 0: {described}"));
+    row[3].to_owned()
+}
+
+#[tokio::test]
+async fn resets_deletes_and_fire_and_forget_produce_run_against_the_broker() {
+    let (broker, _dir, kafka) = broker().await;
+    ok(&kafka, "kafka-topics.sh --bootstrap-server localhost:9092 --create --topic audit --partitions 1").await;
+    // acks=0: no answer comes from the broker, and the console must not wait for one.
+    ok(
+        &kafka,
+        "kafka-console-producer.sh --bootstrap-server localhost:9092 --topic audit --request-required-acks 0\na0\na1\na2\na3\na4\na5",
+    )
+    .await;
+    let mut end = None;
+    for _ in 0..100 {
+        end = kafka.offsets("audit", 0).await.expect("offsets").map(|(_, end)| end);
+        if end == Some(6) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(end, Some(6), "the fire-and-forget records arrived");
+
+    let reset = |spec: &str| {
+        format!(
+            "kafka-consumer-groups.sh --bootstrap-server localhost:9092 --group audit-readers --reset-offsets {spec} --topic audit --execute"
+        )
+    };
+    ok(&kafka, &reset("--to-latest")).await;
+    assert_eq!(committed(&kafka, "audit-readers", "audit").await, "6");
+    ok(&kafka, &reset("--to-offset 2")).await;
+    assert_eq!(committed(&kafka, "audit-readers", "audit").await, "2");
+    ok(&kafka, &reset("--shift-by 3")).await;
+    assert_eq!(committed(&kafka, "audit-readers", "audit").await, "5");
+    ok(&kafka, &reset("--shift-by -9")).await;
+    assert_eq!(committed(&kafka, "audit-readers", "audit").await, "0", "a shift before the start stops at the start");
+
+    ok(&kafka, "kafka-configs.sh --bootstrap-server localhost:9092 --alter --entity-type topics --entity-name audit --add-config retention.ms=60000,cleanup.policy=compact").await;
+    ok(&kafka, "kafka-configs.sh --bootstrap-server localhost:9092 --alter --entity-type topics --entity-name audit --delete-config retention.ms").await;
+    let configs = kafka.topic_configs("audit").await.expect("configs");
+    assert_eq!(configs.get("retention.ms").map(String::as_str), Some("604800000"), "back to the default");
+    assert_eq!(configs.get("cleanup.policy").map(String::as_str), Some("compact"));
+
+    ok(&kafka, "kafka-topics.sh --bootstrap-server localhost:9092 --delete --topic audit").await;
+    assert_eq!(kafka.topic("audit").await.expect("metadata"), None);
+    let again = run_script(&kafka, "kafka-topics.sh --bootstrap-server localhost:9092 --delete --topic audit").await;
+    assert!(!again.ok && again.output.contains("Topic 'audit' does not exist as expected"), "{}", again.output);
+    ok(&kafka, "kafka-topics.sh --bootstrap-server localhost:9092 --delete --topic audit --if-exists").await;
+    broker.shutdown().await;
+}

@@ -54,3 +54,22 @@ test('console commands, Check, and progress on the course map', { timeout: 60_00
   const item = page.locator('li[data-testid="lesson-item"][data-slug="topics-and-partitions"]');
   assert.equal(await item.getAttribute('data-progress'), 'completed');
 });
+
+test('a lesson code block pastes its command, and only it, into the console', { timeout: 60_000 }, async () => {
+  const page = await browser.newPage();
+  await page.goto(`${server.baseUrl}/lessons/kraft`);
+  const command = 'kafka-metadata-quorum.sh --bootstrap-server localhost:9092 describe --status';
+  const block = page.locator('.lesson-body pre.code', { hasText: command }).first();
+  await block.locator('.copy-button', { hasText: 'Copy to console' }).click();
+  // The block sits above the lesson's only exercise, so its console gets the command.
+  const exercise = page.locator('section.exercise[data-exercise-id="watch-the-metadata-log"]');
+  const input = exercise.locator('[data-testid="console-input"]');
+  assert.equal(await input.inputValue(), command);
+  await input.press('Enter');
+  const output = exercise.locator('[data-testid="console-output"]');
+  await output.filter({ hasText: 'LeaderEpoch:' }).waitFor({ timeout: 10_000 });
+  // Sample output is copied, not pasted into a console.
+  const sample = page.locator('.lesson-body pre.code', { hasText: 'MaxFollowerLagTimeMs:   0' }).first();
+  assert.equal(await sample.locator('.copy-button').innerText(), 'Copy');
+  await page.close();
+});

@@ -47,9 +47,11 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
-/// Kafka could not be asked (503), or refused in a way the caller could not foresee (502).
+/// Kafka could not be asked (503), did not answer in time (504), or refused in a way the caller
+/// could not foresee (502).
 fn kafka_error(failure: &KafkaError) -> Response {
     match failure {
+        KafkaError::Timeout => error(StatusCode::GATEWAY_TIMEOUT, failure.to_string()),
         KafkaError::Client(_) => {
             error(StatusCode::SERVICE_UNAVAILABLE, format!("the Kafka broker could not be asked: {failure}"))
         }
