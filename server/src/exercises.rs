@@ -87,7 +87,10 @@ async fn records(kafka: &Kafka, check: &RecordsCheck) -> Result<(bool, String), 
         if check.partition.is_some_and(|p| p as i32 != partition.partition) {
             continue;
         }
-        let records = kafka.records(name, partition.partition, 0, RECORDS_READ_MAX).await?;
+        // From the log start: retention may have deleted the first records (reading from 0 would
+        // be OFFSET_OUT_OF_RANGE), and a check counts what is still there, as a consumer would.
+        let Some((log_start, _)) = kafka.offsets(name, partition.partition).await? else { continue };
+        let records = kafka.records(name, partition.partition, log_start, RECORDS_READ_MAX).await?;
         matching.extend(records.into_iter().filter(|r| {
             check.key.as_ref().is_none_or(|key| r.key.as_ref() == Some(key))
                 && pattern.as_ref().is_none_or(|re| r.value.as_deref().is_some_and(|v| re.is_match(v)))
@@ -235,9 +238,10 @@ async fn group(kafka: &Kafka, check: &GroupCheck) -> Result<(bool, String), Kafk
         }
         if let Some(max_lag) = check.max_lag {
             for partition in &partitions {
-                let end = kafka.offsets(topic, *partition).await?.map_or(0, |(_, end)| end);
-                // Kafka's lag: log end offset minus committed offset (everything, if none committed).
-                let lag = end - committed.get(partition).copied().unwrap_or(0);
+                let (start, end) = kafka.offsets(topic, *partition).await?.unwrap_or((0, 0));
+                // Kafka's lag: log end offset minus committed offset; with none committed, every
+                // record still in the log is unread.
+                let lag = end - committed.get(partition).copied().unwrap_or(start);
                 if lag > max_lag {
                     return Ok((
                         false,

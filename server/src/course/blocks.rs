@@ -325,6 +325,13 @@ impl BlockError {
     fn at_key(text: &str, key: &str, message: String) -> Self {
         Self { line: line_of_key(text, key), message }
     }
+
+    /// At `key` inside the table whose header starts at byte `table_start` (a `[[check]]`), so
+    /// that a mistake in the third check points at the third check.
+    fn at_table_key(text: &str, table_start: usize, key: &str, message: String) -> Self {
+        let line = line_at(text, table_start) + line_of_key(table_text(text, table_start), key) - 1;
+        Self { line, message }
+    }
 }
 
 /// Kafka's legal topic names: at most 249 characters of `[a-zA-Z0-9._-]` (and not `.` or `..`).
@@ -352,14 +359,16 @@ pub fn parse_exercise(text: &str) -> Result<Exercise, Vec<BlockError>> {
     })?;
     let mut errors = Vec::new();
     let mut checks = Vec::new();
+    // Where each check's table starts, for errors found after parsing.
+    let mut check_starts = Vec::new();
     for spanned in raw.checks {
         let span = spanned.span();
         match spanned.into_inner().into_check() {
-            Ok(check) => checks.push(check),
-            Err((field, message)) => {
-                let line = line_at(text, span.start) + line_of_key(table_text(text, span.start), field) - 1;
-                errors.push(BlockError { line, message });
+            Ok(check) => {
+                checks.push(check);
+                check_starts.push(span.start);
             }
+            Err((field, message)) => errors.push(BlockError::at_table_key(text, span.start, field, message)),
         }
     }
     let exercise =
@@ -377,13 +386,14 @@ pub fn parse_exercise(text: &str) -> Result<Exercise, Vec<BlockError>> {
     if exercise.checks.is_empty() {
         errors.push(BlockError { line: 1, message: "exercise has no checks: add at least one [[check]] table".into() });
     }
-    for check in &exercise.checks {
-        validate_check(text, check, &mut errors);
+    for (check, &start) in exercise.checks.iter().zip(&check_starts) {
+        validate_check(text, start, check, &mut errors);
     }
     if errors.is_empty() { Ok(exercise) } else { Err(errors) }
 }
 
-fn validate_check(text: &str, check: &Check, errors: &mut Vec<BlockError>) {
+fn validate_check(text: &str, table_start: usize, check: &Check, errors: &mut Vec<BlockError>) {
+    let at_key = |key: &str, message: String| BlockError::at_table_key(text, table_start, key, message);
     let topic = match check {
         Check::Topic(c) => Some(&c.topic),
         Check::Records(c) => Some(&c.topic),
@@ -391,8 +401,7 @@ fn validate_check(text: &str, check: &Check, errors: &mut Vec<BlockError>) {
         Check::Group(c) => c.topic.as_ref(),
     };
     if let Some(topic) = topic.filter(|t| !is_valid_topic_name(t)) {
-        errors.push(BlockError::at_key(
-            text,
+        errors.push(at_key(
             "topic",
             format!("`{topic}` is not a legal Kafka topic name (up to 249 of a-z A-Z 0-9 . _ -)"),
         ));
@@ -400,52 +409,43 @@ fn validate_check(text: &str, check: &Check, errors: &mut Vec<BlockError>) {
     match check {
         Check::Topic(c) => {
             if !c.exists && (c.partitions.is_some() || c.replication_factor.is_some()) {
-                errors.push(BlockError::at_key(
-                    text,
+                errors.push(at_key(
                     "exists",
                     "a check for an absent topic cannot also ask for partitions or a replication factor".into(),
                 ));
             }
             if c.partitions == Some(0) {
-                errors.push(BlockError::at_key(text, "partitions", "partitions must be at least 1".into()));
+                errors.push(at_key("partitions", "partitions must be at least 1".into()));
             }
         }
         Check::Records(c) => {
             if let (Some(min), Some(max)) = (c.min, c.max)
                 && min > max
             {
-                errors.push(BlockError::at_key(text, "max", format!("min ({min}) is above max ({max})")));
+                errors.push(at_key("max", format!("min ({min}) is above max ({max})")));
             }
             if let Some(pattern) = &c.value_pattern
                 && let Err(e) = regex::Regex::new(pattern)
             {
                 let first = e.to_string().lines().last().unwrap_or_default().trim().to_owned();
-                errors.push(BlockError::at_key(
-                    text,
-                    "value_pattern",
-                    format!("value_pattern is not a valid regular expression: {first}"),
-                ));
+                errors
+                    .push(at_key("value_pattern", format!("value_pattern is not a valid regular expression: {first}")));
             }
         }
         Check::Offsets(c) => {
             if c.log_start_offset.is_none() && c.log_end_offset.is_none() {
-                errors.push(BlockError::at_key(
-                    text,
-                    "partition",
-                    "an offsets check needs log_start_offset or log_end_offset".into(),
-                ));
+                errors.push(at_key("partition", "an offsets check needs log_start_offset or log_end_offset".into()));
             }
         }
         Check::Group(c) => {
             if (c.committed_offset.is_some() || c.max_lag.is_some()) && c.topic.is_none() {
-                errors.push(BlockError::at_key(
-                    text,
+                errors.push(at_key(
                     "group",
                     "committed_offset and max_lag need a topic (and a partition for committed_offset)".into(),
                 ));
             }
             if c.committed_offset.is_some() && c.partition.is_none() {
-                errors.push(BlockError::at_key(text, "committed_offset", "committed_offset needs a partition".into()));
+                errors.push(at_key("committed_offset", "committed_offset needs a partition".into()));
             }
         }
     }
@@ -754,6 +754,22 @@ same_partition = true
         assert_eq!(errors.len(), 1);
         assert!(errors[0].message.contains("`or ders` is not a legal Kafka topic name"));
         assert_eq!(errors[0].line, line_of_key(&text, "topic"));
+    }
+
+    #[test]
+    fn semantic_errors_in_a_later_check_point_into_that_check() {
+        // The second check's topic (line 13) and its min above max (line 17), not the first check's keys.
+        let text = KEYED_ORDERS
+            .replace("topic = \"orders\"\nkey", "topic = \"or ders\"\nkey")
+            .replace("min = 3\nsame_partition = true", "min = 3\nsame_partition = true\nmax = 2");
+        let errors = parse_exercise(&text).expect_err("invalid");
+        let found: Vec<(usize, &str)> = errors.iter().map(|e| (e.line, e.message.as_str())).collect();
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(found[0].0, 13, "{found:?}");
+        assert!(found[0].1.contains("`or ders` is not a legal Kafka topic name"));
+        assert_eq!(found[1], (17, "min (3) is above max (2)"));
+        assert_eq!(text.lines().nth(12), Some("topic = \"or ders\""));
+        assert_eq!(text.lines().nth(16), Some("max = 2"));
     }
 
     #[test]

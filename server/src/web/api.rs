@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use tracing::Instrument;
 
 use super::{AppState, Learner};
 use crate::exercises::{CheckOutcome, run_checks};
@@ -27,7 +28,9 @@ pub(super) async fn check_exercise(
     let Some((lesson, exercise)) = course.exercise(&id) else {
         return error(StatusCode::NOT_FOUND, format!("no exercise has the id `{id}`"));
     };
-    let outcomes: Vec<CheckOutcome> = match run_checks(state.kafka(), exercise).await {
+    let checks = run_checks(state.kafka_for(learner), exercise)
+        .instrument(tracing::debug_span!("check", %learner, exercise = %id));
+    let outcomes: Vec<CheckOutcome> = match checks.await {
         Ok(outcomes) => outcomes,
         Err(failure) => {
             tracing::warn!(%failure, exercise = %id, "exercise check could not reach the broker");
@@ -79,7 +82,7 @@ pub(super) struct ConsoleRequest {
 /// the broker and answers `{"output": "...", "ok": bool}` with what the real tools would print.
 pub(super) async fn console(
     State(state): State<AppState>,
-    Extension(Learner(_learner)): Extension<Learner>,
+    Extension(Learner(learner)): Extension<Learner>,
     body: Result<Json<ConsoleRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
     let Json(request) = match body {
@@ -91,12 +94,42 @@ pub(super) async fn console(
     if request.script.len() > SCRIPT_MAX_BYTES {
         return error(StatusCode::PAYLOAD_TOO_LARGE, format!("a console script is at most {SCRIPT_MAX_BYTES} bytes"));
     }
-    // Learners share one broker for now; the learner's identity is the seam for per-learner
-    // sandboxes (issue 5: "every console and check operation already carries the learner's identity").
-    let output = crate::console_exec::run_script(state.kafka(), &request.script).await;
+    let output = crate::console_exec::run_script(state.kafka_for(learner), &request.script)
+        .instrument(tracing::debug_span!("console", %learner))
+        .await;
     // The command may have changed the cluster: open live views show it at once.
     state.live().nudge();
     Json(output).into_response()
+}
+
+/// Middleware: under `/api/`, every error is JSON, including the ones axum writes itself (405 for
+/// a wrong method, 400 for a path that does not decode, 415 for a missing content type), which
+/// come as plain text or empty.
+pub(super) async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let is_api = request.uri().path().starts_with("/api/");
+    let method = request.method().clone();
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !is_api || is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 16 * 1024).await.map(|b| String::from_utf8_lossy(&b).trim().to_owned());
+    let message = match text {
+        Ok(text) if !text.is_empty() => text,
+        // axum adds the `Allow` header outside this middleware (it wraps each route).
+        _ if status == StatusCode::METHOD_NOT_ALLOWED => format!("{method} is not allowed here (see the Allow header)"),
+        _ => status.canonical_reason().unwrap_or("error").to_owned(),
+    };
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    parts.headers.insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/json"));
+    let body = serde_json::to_vec(&json!({ "error": message })).unwrap_or_default();
+    Response::from_parts(parts, axum::body::Body::from(body))
 }
 
 /// Any other `/api/...` path.

@@ -68,6 +68,13 @@ impl AppState {
         &self.inner.kafka
     }
 
+    /// The cluster a learner's console commands and exercise checks go to. Learners share the one
+    /// broker for now; per-learner sandboxes plug in here, and every console and check operation
+    /// already asks through it with the learner's identity (issue 5).
+    pub fn kafka_for(&self, _learner: uuid::Uuid) -> &Kafka {
+        &self.inner.kafka
+    }
+
     pub fn live(&self) -> &crate::live::Live {
         &self.inner.live
     }
@@ -148,6 +155,7 @@ pub fn app(state: AppState) -> Router {
         router = router.route("/dev/reload", get(live_reload::events));
     }
     router
+        .layer(middleware::from_fn(api::json_errors))
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

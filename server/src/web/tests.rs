@@ -346,6 +346,16 @@ async fn api_errors_are_json(pool: SqlitePool) {
     assert_eq!(json(&nowhere.body)["error"], "no such API endpoint");
     let wrong_method = send(&app, "GET", "/api/exercises/x/check", None).await;
     assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(wrong_method.headers.get(header::ALLOW).map(|v| v.as_bytes()), Some(&b"POST"[..]));
+    assert_eq!(json(&wrong_method.body)["error"], "GET is not allowed here (see the Allow header)");
+    // axum's own rejections (here a partition that is not a number) come as JSON too.
+    let bad_path = send(&app, "GET", "/api/topics/orders/partitions/zero/records", None).await;
+    assert_eq!(bad_path.status, StatusCode::BAD_REQUEST);
+    let message = json(&bad_path.body)["error"].as_str().unwrap_or_default().to_owned();
+    assert!(message.contains("partition"), "{message}");
+    let no_body = send(&app, "POST", "/api/console", None).await;
+    assert!(no_body.status.is_client_error());
+    assert!(json(&no_body.body)["error"].is_string());
 }
 
 #[sqlx::test(migrations = "./migrations")]
