@@ -63,7 +63,9 @@ function put(el, key, value) {
   else el.setAttribute(key, value === true ? '' : String(value));
 }
 
-const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+// Tenths of a second, cut (not rounded) from the integer milliseconds: `toFixed` rounds binary
+// floats, so 15350 ms and 16350 ms would print as 15.3 and 16.4.
+const seconds = (ms) => `${Math.floor(ms / 1000)}.${Math.floor((ms % 1000) / 100)} s`;
 const randomSeed = () => crypto.getRandomValues(new Uint32Array(1))[0];
 const isController = (id) => id >= 3000;
 function nodeName(id) {
@@ -726,6 +728,7 @@ class SimulatorView {
   render(snap, now = performance.now()) {
     this.renderPlayButton();
     put(this.timeOutput, 'text', `t = ${seconds(snap.now_ms)}`);
+    put(this.timeOutput, 'data-now-ms', snap.now_ms);
 
     // Counters.
     put(this.counters.acked, 'text', String(snap.acknowledged));

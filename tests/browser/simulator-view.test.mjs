@@ -178,15 +178,15 @@ test('step and step back: a replay of the action log undoes a crash', { timeout:
   await view.locator('[data-testid="sim-play"][aria-label="Pause the simulation"]').click();
   await view.locator('[data-testid="crash-node"][data-node="2"]').click();
   await view.locator('.sim-broker[data-broker-id="2"][data-up="false"]').waitFor();
-  const t0 = Number((await time.textContent()).match(/[\d.]+/)[0]);
+  const t0 = Number(await time.getAttribute('data-now-ms'));
   for (let i = 0; i < 10; i += 1) await view.locator('[data-testid="sim-step"]').click();
-  await page.waitForFunction(
-    ({ want }) => document.querySelector('[data-simulator-id="three-partitions"] [data-testid="sim-time"]').textContent === want,
-    { want: `t = ${(t0 + 1).toFixed(1)} s` },
-  );
+  // Ten steps of 100 ms, exactly.
+  await view.locator(`[data-testid="sim-time"][data-now-ms="${t0 + 1000}"]`).waitFor();
+  const shown = await time.textContent();
+  assert.equal(shown, `t = ${Math.floor((t0 + 1000) / 1000)}.${Math.floor(((t0 + 1000) % 1000) / 100)} s`);
   await view.locator('[data-testid="sim-back-5"]').click();
   await view.locator('.sim-broker[data-broker-id="2"][data-up="true"]').waitFor();
-  const t1 = Number((await time.textContent()).match(/[\d.]+/)[0]);
+  const t1 = Number(await time.getAttribute('data-now-ms'));
   assert.ok(t1 < t0, `stepped back before the crash (${t1} < ${t0})`);
   assert.equal(await view.getAttribute('data-playing'), 'false', 'stepping keeps time paused');
   assert.deepEqual(problems, []);
