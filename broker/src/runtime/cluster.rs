@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tokio::sync::{Notify, watch};
 
 use crate::core::config::TopicConfigs;
@@ -123,19 +123,19 @@ pub(crate) enum ClusterError {
 }
 
 /// `metadata.json`, from before the metadata log.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Deserialize)]
 struct LegacyMetadataFile {
     /// Kafka's `cluster.id`: made once, when the data directory is first used.
     cluster_id: String,
-    topics: Vec<TopicRecord>,
+    topics: Vec<LegacyTopic>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-struct TopicRecord {
+/// A topic of `metadata.json`. Its `replication_factor` is not read: one broker holds one replica.
+#[derive(Debug, Deserialize)]
+struct LegacyTopic {
     name: String,
     topic_id: String,
     partitions: u32,
-    replication_factor: u16,
     configs: BTreeMap<String, String>,
 }
 
