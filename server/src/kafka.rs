@@ -572,18 +572,15 @@ impl Kafka {
         let mut request = DescribeQuorumRequest::default();
         request.topics = vec![topic];
         let response = self.call(&request, 2).await?;
-        let refusal = |code: i16, message: Option<&StrBytes>| Refusal {
-            code,
-            message: message.map_or_else(String::new, |m| m.to_string()),
-        };
-        if response.error_code != 0 {
-            return Ok(Err(refusal(response.error_code, response.error_message.as_ref())));
+        let message = |text: Option<StrBytes>| text.map(|m| m.to_string());
+        if let Err(refused) = refusal(response.error_code, message(response.error_message)) {
+            return Ok(Err(refused));
         }
         let Some(answer) = response.topics.into_iter().next().and_then(|t| t.partitions.into_iter().next()) else {
-            return Ok(Err(refusal(UNKNOWN_TOPIC_OR_PARTITION, None)));
+            return Ok(Err(Refusal { code: UNKNOWN_TOPIC_OR_PARTITION, message: String::new() }));
         };
-        if answer.error_code != 0 {
-            return Ok(Err(refusal(answer.error_code, answer.error_message.as_ref())));
+        if let Err(refused) = refusal(answer.error_code, message(answer.error_message.clone())) {
+            return Ok(Err(refused));
         }
         let replica = |state: &kafka_protocol::messages::describe_quorum_response::ReplicaState| {
             // -1 is "unknown" on the wire; the admin client turns it into an empty OptionalLong.

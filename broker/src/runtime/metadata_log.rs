@@ -319,22 +319,9 @@ fn read_entries(log: &PartitionLog, dir: &Path) -> Result<Vec<Entry<MetadataReco
     Ok(entries)
 }
 
-/// Writes `dir/name` atomically: a temporary file, fsync, rename, fsync of the directory.
+/// [`super::replace_file`], with the file named in the error.
 pub(crate) fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), ClusterError> {
-    use std::io::Write;
-    let path = dir.join(name);
-    let tmp = dir.join(format!("{name}.tmp"));
-    let context = format!("cannot write {}", path.display());
-    {
-        let mut out = std::fs::File::create(&tmp).map_err(io(context.clone()))?;
-        out.write_all(bytes).map_err(io(context.clone()))?;
-        out.sync_all().map_err(io(context.clone()))?;
-    }
-    std::fs::rename(&tmp, &path).map_err(io(context))?;
-    if let Ok(dir) = std::fs::File::open(dir) {
-        let _ = dir.sync_all();
-    }
-    Ok(())
+    super::replace_file(&dir.join(name), bytes).map_err(io(format!("cannot write {}", dir.join(name).display())))
 }
 
 impl MetaProperties {

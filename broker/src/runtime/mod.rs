@@ -150,6 +150,27 @@ impl Broker {
     }
 }
 
+/// Replaces `path` with `bytes` atomically: a temporary file next to it, fsync, rename, fsync of
+/// the directory. A crash leaves the old file or the new one, never a mix.
+pub(crate) fn replace_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut tmp_name = path.file_name().unwrap_or_default().to_owned();
+    tmp_name.push(".tmp");
+    let tmp = path.with_file_name(tmp_name);
+    let mut out = std::fs::File::create(&tmp)?;
+    out.write_all(bytes)?;
+    out.sync_all()?;
+    drop(out);
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent()
+        && let Ok(dir) = std::fs::File::open(dir)
+    {
+        // Best effort: some file systems refuse to fsync a directory.
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
+
 async fn accept_loop(listener: TcpListener, cluster: Arc<Cluster>, max_connections: usize) {
     let permits = Arc::new(Semaphore::new(max_connections.max(1)));
     loop {

@@ -108,8 +108,6 @@ pub(crate) fn apply(coordinator: &mut GroupCoordinator, record: OffsetRecord) {
 
 /// Rewrites the file with only the live offsets (temporary file, fsync, rename).
 fn compact(path: &Path, coordinator: &GroupCoordinator) -> std::io::Result<()> {
-    let tmp = path.with_extension("jsonl.tmp");
-    let mut out = File::create(&tmp)?;
     let mut bytes = Vec::new();
     for group in coordinator.groups() {
         for ((topic, partition), committed) in &group.offsets {
@@ -126,9 +124,7 @@ fn compact(path: &Path, coordinator: &GroupCoordinator) -> std::io::Result<()> {
             bytes.push(b'\n');
         }
     }
-    out.write_all(&bytes)?;
-    out.sync_all()?;
-    std::fs::rename(&tmp, path)
+    super::replace_file(path, &bytes)
 }
 
 #[cfg(test)]
