@@ -15,8 +15,8 @@
 
 use std::time::{Duration, Instant};
 
+use broker::core::node::{CLIENT, FIRST_CONTROLLER_ID};
 use broker::sim::network::{NetworkFaults, SimRng};
-use broker::sim::node::{CLIENT, FIRST_CONTROLLER_ID};
 use broker::sim::{Action, Preset, Simulation, TopicPreset};
 
 fn env_u64(name: &str, default: u64) -> u64 {

@@ -4,9 +4,10 @@
 //! `leader` (up and leading in the current leader epoch), `follower` (up and in the ISR),
 //! `out-of-sync` (up but not in the ISR) or `offline` (its broker is down).
 
+use broker::core::broker::PartitionRole;
+use broker::core::broker::storage::ReplicaLog;
+use broker::core::message::TopicPartition;
 use broker::sim::Simulation;
-use broker::sim::broker_node::PartitionRole;
-use broker::sim::message::TopicPartition;
 use serde_json::{Value, json};
 
 /// Records per replica the snapshot carries: the last few, for the log strip of each replica.

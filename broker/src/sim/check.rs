@@ -21,10 +21,10 @@ use crate::core::metadata::MetadataImage;
 use crate::core::quorum::Role;
 use crate::core::replica::BrokerId;
 
-use super::broker_node::PartitionRole;
-use super::message::TopicPartition;
-use super::node::NodeId;
 use super::{AckedRecord, Simulation};
+use crate::core::broker::PartitionRole;
+use crate::core::message::TopicPartition;
+use crate::core::node::NodeId;
 
 /// Whole-log checks run once per this many steps (and at the end of a test run).
 pub const FULL_CHECK_EVERY: u64 = 64;

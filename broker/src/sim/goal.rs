@@ -5,7 +5,7 @@
 use crate::core::ErrorCode;
 
 use super::Simulation;
-use super::event::EventKind;
+use crate::core::event::EventKind;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Goal {

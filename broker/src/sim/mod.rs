@@ -11,12 +11,14 @@
 //!
 //! # Layout
 //!
-//! * [`message`]: the requests and responses between nodes, as Rust values.
+//! The nodes are the core's own: [`crate::core::controller::node::ControllerNode`] (a quorum
+//! voter that is the active controller while it leads) and [`crate::core::broker::BrokerNode`]
+//! (a quorum observer that registers, heart-beats and replicates partitions), exactly as the
+//! runtime runs them; only their logs ([`memory`]) and their network ([`network`]) are the
+//! simulator's.
+//!
+//! * [`memory`]: partition logs in memory, the records the simulated producer sends.
 //! * [`network`]: messages in flight, faults, cut links; the seeded random source.
-//! * [`node`]: node ids (brokers from 1, controllers from 3000) and the outbox.
-//! * [`controller_node`]: a quorum voter that is the active controller while it leads.
-//! * [`broker_node`]: a quorum observer that registers, heart-beats and replicates partitions.
-//! * [`event`]: the event log, in Kafka's words.
 //! * [`check`]: the invariant checkers and the loss detector.
 //! * [`goal`]: what a lesson can ask the learner to make happen.
 //! * this file: [`Simulation`] — the clock, the client, actions, and the run loop.
@@ -29,14 +31,10 @@
 //! learner's [`Action`] at the current time and records it, and [`Simulation::replay`] rebuilds
 //! a run from its seed and action log — which is how the browser steps back in time.
 
-pub mod broker_node;
 pub mod check;
-pub mod controller_node;
-pub mod event;
 pub mod goal;
-pub mod message;
+pub mod memory;
 pub mod network;
-pub mod node;
 
 use std::collections::BTreeMap;
 
@@ -47,14 +45,21 @@ use crate::core::partitioner::partition_for_key;
 use crate::core::quorum::{DurableState, QuorumConfig};
 use crate::core::replica::BrokerId;
 
-use broker_node::{BrokerDurable, BrokerNode, BrokerSettings};
+use crate::core::broker::{BrokerNode, BrokerSettings, BrokerStart};
+use crate::core::controller::node::ControllerNode;
+use crate::core::event::{Event, EventKind};
+use crate::core::message::{Message, TopicPartition};
+use crate::core::node::{CLIENT, FIRST_CONTROLLER_ID, NodeId, Outbox, is_controller};
 use check::Checker;
-use controller_node::ControllerNode;
-use event::{Event, EventKind};
 use goal::Goal;
-use message::{Message, TopicPartition};
+use memory::{BrokerDurable, MemoryLog, MemoryStorage, ProducedRecord, SimMessage, SimPayload};
 use network::{Envelope, Network, NetworkFaults, SimRng};
-use node::{CLIENT, FIRST_CONTROLLER_ID, NodeId, Outbox, is_controller};
+
+/// A simulated broker: the core's broker over in-memory logs.
+pub type SimBroker = BrokerNode<MemoryStorage>;
+
+/// A simulated controller.
+pub type SimController = ControllerNode<SimPayload>;
 
 /// A topic the preset creates.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -241,7 +246,7 @@ struct Client {
     next_request_id: u64,
     produces: BTreeMap<u64, ProduceAttempt>,
     /// Admin requests waiting for an answer: request id → (message, sent at).
-    admin: BTreeMap<u64, (Message, u64)>,
+    admin: BTreeMap<u64, (SimMessage, u64)>,
 }
 
 #[derive(Debug)]
@@ -257,8 +262,8 @@ pub struct Simulation {
     now_ms: u64,
     rng: SimRng,
     quorum_config: QuorumConfig,
-    brokers: BTreeMap<BrokerId, Slot<BrokerNode, BrokerDurable>>,
-    controllers: BTreeMap<NodeId, Slot<ControllerNode, DurableState<crate::core::metadata::MetadataRecord>>>,
+    brokers: BTreeMap<BrokerId, Slot<SimBroker, BrokerDurable>>,
+    controllers: BTreeMap<NodeId, Slot<SimController, DurableState<crate::core::metadata::MetadataRecord>>>,
     /// The last time each node's timers ran, so a deadline at "now" fires once per instant.
     last_tick_ms: BTreeMap<NodeId, u64>,
     network: Network,
@@ -349,12 +354,12 @@ impl Simulation {
         &mut self,
         id: NodeId,
         durable: DurableState<crate::core::metadata::MetadataRecord>,
-    ) -> ControllerNode {
+    ) -> SimController {
         let seed = self.rng.next_u64();
         ControllerNode::new(id, self.quorum_config.clone(), durable, ControllerConfig::default(), self.now_ms, seed)
     }
 
-    fn start_broker(&mut self, id: BrokerId, durable: BrokerDurable) -> BrokerNode {
+    fn start_broker(&mut self, id: BrokerId, durable: BrokerDurable) -> SimBroker {
         let seed = self.rng.next_u64();
         let incarnation = self.next_incarnation;
         self.next_incarnation += 1;
@@ -362,7 +367,7 @@ impl Simulation {
             id,
             incarnation,
             self.quorum_config.clone(),
-            durable,
+            BrokerStart { metadata: durable.metadata, storage: MemoryStorage, logs: durable.logs },
             BrokerSettings::default(),
             self.now_ms,
             seed,
@@ -468,7 +473,7 @@ impl Simulation {
     }
 
     /// A running broker, or `None` when it is down or unknown.
-    pub fn broker(&self, id: BrokerId) -> Option<&BrokerNode> {
+    pub fn broker(&self, id: BrokerId) -> Option<&SimBroker> {
         match self.brokers.get(&id)? {
             Slot::Up(node) => Some(node),
             Slot::Down(_) => None,
@@ -476,14 +481,14 @@ impl Simulation {
     }
 
     /// A broker's partition log, whether it is up or down (a crashed broker's disk is still there).
-    pub fn broker_log(&self, id: BrokerId, tp: &TopicPartition) -> Option<&broker_node::ReplicaLog> {
+    pub fn broker_log(&self, id: BrokerId, tp: &TopicPartition) -> Option<&MemoryLog> {
         match self.brokers.get(&id)? {
             Slot::Up(node) => node.logs.get(tp),
             Slot::Down(durable) => durable.logs.get(tp),
         }
     }
 
-    pub fn controller(&self, id: NodeId) -> Option<&ControllerNode> {
+    pub fn controller(&self, id: NodeId) -> Option<&SimController> {
         match self.controllers.get(&id)? {
             Slot::Up(node) => Some(node),
             Slot::Down(_) => None,
@@ -501,7 +506,7 @@ impl Simulation {
             Slot::Up(node) => Some(node.as_ref()),
             Slot::Down(_) => None,
         });
-        let mut best: Option<&ControllerNode> = None;
+        let mut best: Option<&SimController> = None;
         for node in controllers {
             let better = match best {
                 None => true,
@@ -575,7 +580,7 @@ impl Simulation {
                 self.client.produces.insert(request_id, attempt);
             }
             Action::Crash { node } => {
-                let name = event::node_name(*node);
+                let name = crate::core::event::node_name(*node);
                 if is_controller(*node) {
                     let slot = self.controllers.get_mut(node).ok_or(ActionError::UnknownNode(*node))?;
                     let Slot::Up(controller) = slot else { return Err(ActionError::AlreadyDown(name)) };
@@ -583,12 +588,15 @@ impl Simulation {
                 } else {
                     let slot = self.brokers.get_mut(node).ok_or(ActionError::UnknownNode(*node))?;
                     let Slot::Up(broker) = slot else { return Err(ActionError::AlreadyDown(name)) };
-                    *slot = Slot::Down(broker.durable());
+                    *slot = Slot::Down(BrokerDurable {
+                        logs: broker.logs.clone(),
+                        metadata: broker.quorum.durable_state(),
+                    });
                 }
                 self.log(EventKind::Crashed { node: *node });
             }
             Action::Restart { node } => {
-                let name = event::node_name(*node);
+                let name = crate::core::event::node_name(*node);
                 if is_controller(*node) {
                     let Some(Slot::Down(durable)) = self.controllers.get(node) else {
                         return Err(if self.controllers.contains_key(node) {
@@ -694,7 +702,7 @@ impl Simulation {
         }
         self.now_ms = self.now_ms.max(next);
         self.steps += 1;
-        let mut out = Outbox::default();
+        let mut out = Outbox::<SimPayload>::default();
         if next_message == Some(next) {
             if let Some((_, envelope)) = self.network.pop_due(next) {
                 self.deliver(envelope, &mut out);
@@ -732,7 +740,7 @@ impl Simulation {
             .min()
     }
 
-    fn tick_node(&mut self, id: NodeId, out: &mut Outbox) {
+    fn tick_node(&mut self, id: NodeId, out: &mut Outbox<SimPayload>) {
         let now_ms = self.now_ms;
         if id == CLIENT {
             self.client_work();
@@ -745,7 +753,7 @@ impl Simulation {
         }
     }
 
-    fn deliver(&mut self, envelope: Envelope, out: &mut Outbox) {
+    fn deliver(&mut self, envelope: Envelope, out: &mut Outbox<SimPayload>) {
         let now_ms = self.now_ms;
         let Envelope { from, to, message } = envelope;
         if to == CLIENT {
@@ -760,7 +768,7 @@ impl Simulation {
     }
 
     /// Sends what the nodes sent, logs their events, and checks newly committed records.
-    fn dispatch(&mut self, out: Outbox) {
+    fn dispatch(&mut self, out: Outbox<SimPayload>) {
         for (from, to, message) in out.messages {
             self.network.send(self.now_ms, &mut self.rng, Envelope { from, to, message });
         }
@@ -866,9 +874,11 @@ impl Simulation {
                     request_id: *request_id,
                     tp: attempt.tp.clone(),
                     acks: attempt.acks,
-                    key: attempt.key.clone(),
-                    value: attempt.value.clone(),
-                    record_id: attempt.record_id,
+                    records: ProducedRecord {
+                        key: attempt.key.clone(),
+                        value: attempt.value.clone(),
+                        id: attempt.record_id,
+                    },
                 },
             ));
             if attempt.acks == 0 {
@@ -898,7 +908,7 @@ impl Simulation {
         }
     }
 
-    fn client_receive(&mut self, _from: NodeId, message: Message) {
+    fn client_receive(&mut self, _from: NodeId, message: SimMessage) {
         let now_ms = self.now_ms;
         match message {
             Message::ProduceResponse { request_id, tp, error, base_offset } => {

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
-use super::message::Message;
-use super::node::NodeId;
+use super::memory::SimMessage;
+use crate::core::node::NodeId;
 
 /// How hostile the network is. The defaults are a healthy LAN; the DST suite turns up loss
 /// and duplication.
@@ -57,7 +57,7 @@ impl SimRng {
 pub struct Envelope {
     pub from: NodeId,
     pub to: NodeId,
-    pub message: Message,
+    pub message: SimMessage,
 }
 
 #[derive(Debug, Default)]

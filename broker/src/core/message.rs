@@ -1,21 +1,12 @@
-//! What travels between simulated nodes: the requests and responses of the Kafka protocol that
+//! What travels between nodes: the requests and responses of the Kafka protocol that
 //! replication and the controller use, as Rust values (the wire codec stays out of the core).
+//! The simulator carries them over its seeded network; the runtime over in-process channels.
 
-use crate::core::ErrorCode;
-use crate::core::metadata::MetadataRecord;
-use crate::core::quorum::QuorumMessage;
-use crate::core::replica::BrokerId;
-
-/// A record in a simulated partition log. `id` is the simulator's own tag, unique per produced
-/// record, so invariant checkers can tell two records at one offset apart; Kafka has no such field.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogRecord {
-    pub offset: i64,
-    pub leader_epoch: i32,
-    pub key: Option<String>,
-    pub value: String,
-    pub id: u64,
-}
+use super::ErrorCode;
+use super::broker::storage::Payload;
+use super::metadata::MetadataRecord;
+use super::quorum::QuorumMessage;
+use super::replica::BrokerId;
 
 /// A topic and partition, printed the Kafka way (`orders-0`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -31,7 +22,8 @@ impl std::fmt::Display for TopicPartition {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Message {
+/// `P`: how the driver represents produced and fetched records.
+pub enum Message<P: Payload> {
     /// KIP-595 RPCs of the metadata quorum (Vote, BeginQuorumEpoch, Fetch, ...).
     Quorum(QuorumMessage<MetadataRecord>),
     BrokerRegistration {
@@ -105,7 +97,7 @@ pub enum Message {
         tp: TopicPartition,
         error: ErrorCode,
         high_watermark: i64,
-        records: Vec<LogRecord>,
+        records: P::Fetched,
         diverging_epoch: Option<(i32, i64)>,
         current_leader_epoch: i32,
     },
@@ -113,9 +105,7 @@ pub enum Message {
         request_id: u64,
         tp: TopicPartition,
         acks: i16,
-        key: Option<String>,
-        value: String,
-        record_id: u64,
+        records: P::Produce,
     },
     ProduceResponse {
         request_id: u64,
@@ -125,7 +115,7 @@ pub enum Message {
     },
 }
 
-impl Message {
+impl<P: Payload> Message<P> {
     /// The Kafka API name, for the view of messages in flight.
     pub fn api_name(&self) -> &'static str {
         match self {

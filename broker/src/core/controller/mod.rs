@@ -14,6 +14,8 @@
 //! "unclean" part); failing that, no leader. The ISR never becomes empty: when its last member
 //! is fenced it stays in, leaderless, so it can lead again cleanly when it returns.
 
+pub mod node;
+
 use std::collections::BTreeMap;
 
 use super::ErrorCode;

@@ -1,6 +1,8 @@
-//! The simulator's event log: every transition, in the words Kafka's own logs and docs use, so a
+//! The cluster's event log: every transition, in the words Kafka's own logs and docs use, so a
 //! learner can read what happened and why ("broker 2 left the ISR of orders-0: it fell 30 s
-//! behind"). Tests assert on these events, so they are also the simulator's observable contract.
+//! behind"). The nodes write most events; the simulator adds its client's and checkers' (the
+//! acknowledgements, losses and invariant violations). Tests assert on these events, so they are
+//! also the simulator's observable contract.
 
 use crate::core::ErrorCode;
 use crate::core::quorum::QuorumEvent;
@@ -70,6 +72,13 @@ pub enum EventKind {
         removed: Vec<BrokerId>,
         isr: Vec<BrokerId>,
     },
+    /// A broker could not create, write or truncate a partition's log (a disk error in the
+    /// runtime): it serves the partition again once the log works.
+    LogUnavailable {
+        broker: BrokerId,
+        tp: TopicPartition,
+        error: ErrorCode,
+    },
     BecameLeader {
         broker: BrokerId,
         tp: TopicPartition,
@@ -95,6 +104,7 @@ pub enum EventKind {
         leader: BrokerId,
         offset: i64,
         acks: i16,
+        /// What was produced, as the driver's payload describes it (a quoted value, "3 records").
         value: String,
     },
     Acknowledged {
@@ -157,7 +167,8 @@ impl EventKind {
             | EventKind::RemovedFromIsr { .. }
             | EventKind::BecameLeader { .. }
             | EventKind::BecameFollower { .. }
-            | EventKind::Truncated { .. } => "replication",
+            | EventKind::Truncated { .. }
+            | EventKind::LogUnavailable { .. } => "replication",
             EventKind::Produced { .. } | EventKind::Acknowledged { .. } | EventKind::ProduceFailed { .. } => "client",
             EventKind::AcknowledgedRecordLost { .. } | EventKind::InvariantViolated { .. } => "loss",
             EventKind::Crashed { .. }
@@ -260,8 +271,11 @@ impl std::fmt::Display for EventKind {
                 f,
                 "broker {broker} truncated {tp} from offset {from_offset} to {to_offset}: leader {leader} never had those records (their leader epoch diverged)"
             ),
+            EventKind::LogUnavailable { broker, tp, error } => {
+                write!(f, "broker {broker} cannot use its log of {tp}: {}", error.name())
+            }
             EventKind::Produced { tp, leader, offset, acks, value } => {
-                write!(f, "leader {leader} appended {value:?} to {tp} at offset {offset} ({})", acks_name(*acks))
+                write!(f, "leader {leader} appended {value} to {tp} at offset {offset} ({})", acks_name(*acks))
             }
             EventKind::Acknowledged { tp, offset, acks, value } => {
                 write!(

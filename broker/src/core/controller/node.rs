@@ -12,32 +12,33 @@ use crate::core::controller::{Controller, ControllerConfig};
 use crate::core::metadata::{MetadataImage, MetadataRecord};
 use crate::core::quorum::{DurableState, QuorumConfig, QuorumNode, Role};
 
-use super::event::EventKind;
-use super::message::{Message, TopicPartition};
-use super::node::{NodeId, Outbox};
+use crate::core::broker::storage::Payload;
+use crate::core::event::EventKind;
+use crate::core::message::{Message, TopicPartition};
+use crate::core::node::{NodeId, Outbox};
 
 #[derive(Debug)]
-pub struct ControllerNode {
+pub struct ControllerNode<P: Payload> {
     pub id: NodeId,
     pub quorum: QuorumNode<MetadataRecord>,
     /// The committed metadata applied in order: this node's view of the cluster.
     pub image: MetadataImage,
-    active: Option<Active>,
+    active: Option<Active<P>>,
     config: ControllerConfig,
 }
 
 /// The state of the active controller, dropped when it loses leadership.
 #[derive(Debug)]
-struct Active {
+struct Active<P: Payload> {
     epoch: i32,
     /// The whole log applied, uncommitted records included.
     working: MetadataImage,
     controller: Controller,
     /// Responses waiting for the record at this offset to commit.
-    pending_replies: Vec<(i64, NodeId, Message)>,
+    pending_replies: Vec<(i64, NodeId, Message<P>)>,
 }
 
-impl ControllerNode {
+impl<P: Payload> ControllerNode<P> {
     pub fn new(
         id: NodeId,
         quorum_config: QuorumConfig,
@@ -59,7 +60,7 @@ impl ControllerNode {
         self.active.is_some()
     }
 
-    pub fn handle(&mut self, now_ms: u64, from: NodeId, message: Message, out: &mut Outbox) {
+    pub fn handle(&mut self, now_ms: u64, from: NodeId, message: Message<P>, out: &mut Outbox<P>) {
         match message {
             Message::Quorum(message) => self.quorum.handle(now_ms, from, message),
             request => self.handle_request(now_ms, from, request, out),
@@ -67,7 +68,7 @@ impl ControllerNode {
         self.after_input(now_ms, out);
     }
 
-    pub fn tick(&mut self, now_ms: u64, out: &mut Outbox) {
+    pub fn tick(&mut self, now_ms: u64, out: &mut Outbox<P>) {
         self.quorum.tick(now_ms);
         self.after_input(now_ms, out);
         if let Some(active) = &mut self.active {
@@ -85,7 +86,7 @@ impl ControllerNode {
         [quorum, sessions].into_iter().flatten().min()
     }
 
-    fn handle_request(&mut self, now_ms: u64, from: NodeId, request: Message, out: &mut Outbox) {
+    fn handle_request(&mut self, now_ms: u64, from: NodeId, request: Message<P>, out: &mut Outbox<P>) {
         let Some(active) = &mut self.active else {
             if let Some(reply) = not_controller(&request) {
                 out.send(self.id, from, reply);
@@ -209,7 +210,7 @@ impl ControllerNode {
         }
     }
 
-    fn reply_when_committed(&mut self, offset: i64, to: NodeId, reply: Message) {
+    fn reply_when_committed(&mut self, offset: i64, to: NodeId, reply: Message<P>) {
         if let Some(active) = &mut self.active {
             active.pending_replies.push((offset, to, reply));
         }
@@ -223,7 +224,7 @@ impl ControllerNode {
         now_ms: u64,
         records: Vec<MetadataRecord>,
         leader_proposed: bool,
-        out: &mut Outbox,
+        out: &mut Outbox<P>,
     ) -> Option<i64> {
         let active = self.active.as_mut()?;
         let count = i64::try_from(records.len()).ok()?;
@@ -256,7 +257,7 @@ impl ControllerNode {
 
     /// After any input: send what the quorum wants sent, log its transitions, apply newly
     /// committed records, follow leadership changes and release replies whose records committed.
-    fn after_input(&mut self, now_ms: u64, out: &mut Outbox) {
+    fn after_input(&mut self, now_ms: u64, out: &mut Outbox<P>) {
         while let Some((to, message)) = self.quorum.poll_output() {
             out.send(self.id, to, Message::Quorum(message));
         }
@@ -302,7 +303,7 @@ impl ControllerNode {
 }
 
 /// The NOT_CONTROLLER answer a non-active controller gives a request.
-fn not_controller(request: &Message) -> Option<Message> {
+fn not_controller<P: Payload>(request: &Message<P>) -> Option<Message<P>> {
     let error = ErrorCode::NotController;
     Some(match request {
         Message::BrokerRegistration { .. } => Message::BrokerRegistrationResponse { error, broker_epoch: -1 },

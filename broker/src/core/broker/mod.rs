@@ -4,17 +4,22 @@
 //! Leaders take produce requests and answer follower fetches; followers fetch from their leader,
 //! append what they get and truncate a diverging tail (KIP-279/KIP-320). The offsets, ISR and
 //! high watermark bookkeeping is the core's [`PartitionReplica`]; this file adds the messages.
+//! The logs are the driver's ([`storage`]): in memory in the simulator, segment files in the
+//! runtime, so both run this same replication code.
+
+pub mod storage;
 
 use std::collections::BTreeMap;
 
 use crate::core::ErrorCode;
+use crate::core::event::EventKind;
+use crate::core::message::{Message, TopicPartition};
 use crate::core::metadata::{MetadataImage, MetadataRecord, NO_LEADER};
+use crate::core::node::{NodeId, Outbox};
 use crate::core::quorum::{DurableState, EntryPayload, QuorumConfig, QuorumNode};
-use crate::core::replica::{BrokerId, LeaderEpochCache, PartitionReplica};
+use crate::core::replica::{BrokerId, PartitionReplica};
 
-use super::event::EventKind;
-use super::message::{LogRecord, Message, TopicPartition};
-use super::node::{NodeId, Outbox};
+use storage::{Payload, ReplicaLog, Storage};
 
 /// The broker settings that shape replication, with Kafka's defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,8 +32,9 @@ pub struct BrokerSettings {
     pub replica_fetch_wait_max_ms: u64,
     /// `replica.fetch.backoff.ms`: the pause after a failed fetch.
     pub replica_fetch_backoff_ms: u64,
-    /// Records per fetch response (Kafka bounds bytes; records read better in a simulation).
-    pub replica_fetch_max_records: usize,
+    /// The most a replica fetch response carries, in the log's unit: bytes on disk (Kafka's
+    /// `replica.fetch.max.bytes`, 1 MiB), records in the simulator (they read better there).
+    pub replica_fetch_max: usize,
     /// How long a broker waits for an answer to a fetch, AlterPartition or heartbeat before it
     /// retries. It stands for the connection reset a crashed peer causes; Kafka's socket
     /// timeout (30 s) would only matter for a silently cut link.
@@ -44,57 +50,11 @@ impl Default for BrokerSettings {
             broker_heartbeat_interval_ms: 2_000,
             replica_fetch_wait_max_ms: 500,
             replica_fetch_backoff_ms: 1_000,
-            replica_fetch_max_records: 16,
+            replica_fetch_max: 16,
             request_timeout_ms: 2_000,
             produce_timeout_ms: 30_000,
         }
     }
-}
-
-/// One partition's log on one broker. Offsets start at 0 and are contiguous.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ReplicaLog {
-    pub records: Vec<LogRecord>,
-    pub epochs: LeaderEpochCache,
-    /// The high watermark as last checkpointed (Kafka's `replication-offset-checkpoint`).
-    pub high_watermark: i64,
-}
-
-impl ReplicaLog {
-    pub fn log_end_offset(&self) -> i64 {
-        self.records.last().map_or(0, |r| r.offset + 1)
-    }
-
-    fn append(&mut self, record: LogRecord) {
-        self.epochs.assign(record.leader_epoch, record.offset);
-        self.records.push(record);
-    }
-
-    fn read(&self, from: i64, max: usize) -> Vec<LogRecord> {
-        let start = usize::try_from(from).unwrap_or(usize::MAX);
-        self.records.iter().skip(start).take(max).cloned().collect()
-    }
-
-    /// Drops records at and after `offset`; returns how many went.
-    fn truncate_to(&mut self, offset: i64) -> usize {
-        let keep = usize::try_from(offset.max(0)).unwrap_or(0).min(self.records.len());
-        let dropped = self.records.len() - keep;
-        self.records.truncate(keep);
-        self.epochs.truncate_from_end(offset);
-        self.high_watermark = self.high_watermark.min(self.log_end_offset());
-        dropped
-    }
-
-    pub fn record_at(&self, offset: i64) -> Option<&LogRecord> {
-        self.records.get(usize::try_from(offset).ok()?)
-    }
-}
-
-/// What a broker keeps across a crash: its partition logs and its copy of the metadata log.
-#[derive(Debug, Clone, Default)]
-pub struct BrokerDurable {
-    pub logs: BTreeMap<TopicPartition, ReplicaLog>,
-    pub metadata: DurableState<MetadataRecord>,
 }
 
 #[derive(Debug)]
@@ -116,7 +76,10 @@ pub struct LeaderState {
 struct PendingProduce {
     request_id: u64,
     client: NodeId,
+    /// The base offset, which the answer carries.
     offset: i64,
+    /// The batch is committed once the high watermark passes its last record.
+    last_offset: i64,
     deadline_ms: u64,
 }
 
@@ -158,13 +121,14 @@ pub struct FollowerState {
 }
 
 #[derive(Debug)]
-pub struct BrokerNode {
+pub struct BrokerNode<S: Storage> {
     pub id: BrokerId,
     pub incarnation_id: u64,
     /// An observer of the metadata quorum: it fetches the log, never votes.
     pub quorum: QuorumNode<MetadataRecord>,
     pub image: MetadataImage,
-    pub logs: BTreeMap<TopicPartition, ReplicaLog>,
+    storage: S,
+    pub logs: BTreeMap<TopicPartition, S::Log>,
     pub partitions: BTreeMap<TopicPartition, PartitionRole>,
     /// -1 until the controller accepted the registration.
     pub broker_epoch: i64,
@@ -181,12 +145,20 @@ pub struct BrokerNode {
     heartbeat_sent_ms: Option<u64>,
 }
 
-impl BrokerNode {
+/// What a broker starts from: its copy of the metadata log and the partition logs it has.
+#[derive(Debug)]
+pub struct BrokerStart<S: Storage> {
+    pub metadata: DurableState<MetadataRecord>,
+    pub storage: S,
+    pub logs: BTreeMap<TopicPartition, S::Log>,
+}
+
+impl<S: Storage> BrokerNode<S> {
     pub fn new(
         id: BrokerId,
         incarnation_id: u64,
         quorum_config: QuorumConfig,
-        durable: BrokerDurable,
+        start: BrokerStart<S>,
         settings: BrokerSettings,
         now_ms: u64,
         seed: u64,
@@ -194,9 +166,10 @@ impl BrokerNode {
         BrokerNode {
             id,
             incarnation_id,
-            quorum: QuorumNode::new(id, quorum_config, durable.metadata, now_ms, seed),
+            quorum: QuorumNode::new(id, quorum_config, start.metadata, now_ms, seed),
             image: MetadataImage::new(),
-            logs: durable.logs,
+            storage: start.storage,
+            logs: start.logs,
             partitions: BTreeMap::new(),
             broker_epoch: -1,
             fenced: true,
@@ -211,15 +184,11 @@ impl BrokerNode {
         }
     }
 
-    pub fn durable(&self) -> BrokerDurable {
-        BrokerDurable { logs: self.logs.clone(), metadata: self.quorum.durable_state() }
-    }
-
-    pub fn log(&self, tp: &TopicPartition) -> Option<&ReplicaLog> {
+    pub fn log(&self, tp: &TopicPartition) -> Option<&S::Log> {
         self.logs.get(tp)
     }
 
-    pub fn handle(&mut self, now_ms: u64, from: NodeId, message: Message, out: &mut Outbox) {
+    pub fn handle(&mut self, now_ms: u64, from: NodeId, message: Message<S::Payload>, out: &mut Outbox<S::Payload>) {
         match message {
             Message::Quorum(message) => self.quorum.handle(now_ms, from, message),
             Message::BrokerRegistrationResponse { error, broker_epoch } => match error {
@@ -280,15 +249,15 @@ impl BrokerNode {
                     out,
                 );
             }
-            Message::Produce { request_id, tp, acks, key, value, record_id } => {
-                self.on_produce(now_ms, from, request_id, tp, acks, key, value, record_id, out);
+            Message::Produce { request_id, tp, acks, records } => {
+                self.produce(now_ms, from, request_id, tp, acks, &records, out);
             }
             _ => {}
         }
         self.after_input(now_ms, out);
     }
 
-    pub fn tick(&mut self, now_ms: u64, out: &mut Outbox) {
+    pub fn tick(&mut self, now_ms: u64, out: &mut Outbox<S::Payload>) {
         self.quorum.tick(now_ms);
         self.after_input(now_ms, out);
     }
@@ -328,7 +297,7 @@ impl BrokerNode {
     }
 
     /// After any input: the metadata first (it decides roles), then everything timed.
-    fn after_input(&mut self, now_ms: u64, out: &mut Outbox) {
+    fn after_input(&mut self, now_ms: u64, out: &mut Outbox<S::Payload>) {
         while let Some((to, message)) = self.quorum.poll_output() {
             out.send(self.id, to, Message::Quorum(message));
         }
@@ -356,7 +325,7 @@ impl BrokerNode {
         self.timed_partition_work(now_ms, out);
     }
 
-    fn registration_and_heartbeat(&mut self, now_ms: u64, out: &mut Outbox) {
+    fn registration_and_heartbeat(&mut self, now_ms: u64, out: &mut Outbox<S::Payload>) {
         let Some(controller) = self.quorum.leader_id() else { return };
         if self.broker_epoch < 0 {
             let due = self.registration_sent_ms.is_none_or(|sent| now_ms >= sent + self.settings.request_timeout_ms);
@@ -382,7 +351,7 @@ impl BrokerNode {
 
     /// Brings each partition's role in line with the metadata image: become leader in a new
     /// leader epoch, follow a new leader, or take an ISR the controller changed.
-    fn reconcile(&mut self, now_ms: u64, out: &mut Outbox) {
+    fn reconcile(&mut self, now_ms: u64, out: &mut Outbox<S::Payload>) {
         let assigned: Vec<(TopicPartition, crate::core::metadata::PartitionRegistration)> = self
             .image
             .partitions()
@@ -390,7 +359,20 @@ impl BrokerNode {
             .map(|(topic, partition, p)| (TopicPartition { topic: topic.to_owned(), partition }, p.clone()))
             .collect();
         for (tp, registration) in assigned {
-            let log = self.logs.entry(tp.clone()).or_default();
+            if !self.logs.contains_key(&tp) {
+                match self.storage.create_log(&tp) {
+                    Ok(log) => {
+                        self.logs.insert(tp.clone(), log);
+                    }
+                    Err(error) => {
+                        // The partition stays without a role here until the next metadata change
+                        // retries: the leader counts this replica as not caught up meanwhile.
+                        out.event(now_ms, EventKind::LogUnavailable { broker: self.id, tp, error });
+                        continue;
+                    }
+                }
+            }
+            let Some(log) = self.logs.get_mut(&tp) else { continue };
             let current_epoch = match self.partitions.get(&tp) {
                 Some(PartitionRole::Leader(state)) => Some(state.replica.leader_epoch),
                 Some(PartitionRole::Follower(state)) => Some(state.leader_epoch),
@@ -412,16 +394,16 @@ impl BrokerNode {
                 }
                 // KIP-101: the new epoch starts at this log's end.
                 let log_end_offset = log.log_end_offset();
-                log.epochs.assign(registration.leader_epoch, log_end_offset);
+                log.begin_leader_epoch(registration.leader_epoch);
                 let replica = PartitionReplica::become_leader(
                     self.id,
                     registration.leader_epoch,
                     registration.partition_epoch,
                     registration.replicas.clone(),
                     registration.isr.clone(),
-                    0,
+                    log.log_start_offset(),
                     log_end_offset,
-                    log.high_watermark,
+                    log.high_watermark(),
                     now_ms,
                 );
                 let state = LeaderState {
@@ -478,7 +460,7 @@ impl BrokerNode {
         _now_ms: u64,
         tp: &TopicPartition,
         previous: Option<PartitionRole>,
-        out: &mut Outbox,
+        out: &mut Outbox<S::Payload>,
     ) {
         let Some(PartitionRole::Leader(state)) = previous else { return };
         for pending in state.pending_produces {
@@ -502,7 +484,7 @@ impl BrokerNode {
                     tp: tp.clone(),
                     error: ErrorCode::NotLeaderOrFollower,
                     high_watermark: -1,
-                    records: Vec::new(),
+                    records: Default::default(),
                     diverging_epoch: None,
                     current_leader_epoch: state.replica.leader_epoch,
                 },
@@ -514,18 +496,20 @@ impl BrokerNode {
         self.image.topics.get(topic).map_or(1, |t| t.configs.get_i64("min.insync.replicas"))
     }
 
+    /// Produce (key 0) for one partition: refused unless this broker leads it and, for
+    /// acks=all, the ISR has at least `min.insync.replicas` members; then appended, and answered
+    /// at once (acks=1), when the high watermark passes it (acks=all), or never (acks=0). The
+    /// answer goes to `client` as a [`Message::ProduceResponse`] carrying `request_id`.
     #[allow(clippy::too_many_arguments)]
-    fn on_produce(
+    pub fn produce(
         &mut self,
         now_ms: u64,
         client: NodeId,
         request_id: u64,
         tp: TopicPartition,
         acks: i16,
-        key: Option<String>,
-        value: String,
-        record_id: u64,
-        out: &mut Outbox,
+        records: &<S::Payload as Payload>::Produce,
+        out: &mut Outbox<S::Payload>,
     ) {
         let min_insync = self.min_insync_replicas(&tp.topic);
         let reply = |error: ErrorCode, base_offset: i64| Message::ProduceResponse {
@@ -545,10 +529,22 @@ impl BrokerNode {
             out.send(self.id, client, reply(error, -1));
             return;
         }
-        let offset = log.log_end_offset();
-        out.event(now_ms, EventKind::Produced { tp: tp.clone(), leader: self.id, offset, acks, value: value.clone() });
-        log.append(LogRecord { offset, leader_epoch: state.replica.leader_epoch, key, value, id: record_id });
-        state.replica.on_leader_append(offset + 1);
+        let appended = match log.append_as_leader(now_ms, state.replica.leader_epoch, records) {
+            Ok(appended) => appended,
+            Err(error) => {
+                if acks != 0 {
+                    out.send(self.id, client, reply(error, -1));
+                }
+                return;
+            }
+        };
+        let offset = appended.base_offset;
+        if !appended.duplicate {
+            let value = <S::Payload as Payload>::describe(records);
+            out.event(now_ms, EventKind::Produced { tp: tp.clone(), leader: self.id, offset, acks, value });
+        }
+        debug_assert_eq!(log.log_end_offset(), state.replica.log_end_offset.max(appended.last_offset + 1));
+        state.replica.on_leader_append(log.log_end_offset());
         match acks {
             0 => {}
             1 => out.send(self.id, client, reply(ErrorCode::None, offset)),
@@ -556,6 +552,7 @@ impl BrokerNode {
                 request_id,
                 client,
                 offset,
+                last_offset: appended.last_offset,
                 deadline_ms: now_ms + self.settings.produce_timeout_ms,
             }),
         }
@@ -574,7 +571,7 @@ impl BrokerNode {
         tp: TopicPartition,
         last_fetched_epoch: i32,
         current_leader_epoch: i32,
-        out: &mut Outbox,
+        out: &mut Outbox<S::Payload>,
     ) {
         let FetchRequest { from, correlation_id, replica_id, fetch_offset } = request;
         let error_reply = |error: ErrorCode, leader_epoch: i32| Message::FetchResponse {
@@ -582,7 +579,7 @@ impl BrokerNode {
             tp: tp.clone(),
             error,
             high_watermark: -1,
-            records: Vec::new(),
+            records: Default::default(),
             diverging_epoch: None,
             current_leader_epoch: leader_epoch,
         };
@@ -595,13 +592,13 @@ impl BrokerNode {
             return;
         }
         let log_end_offset = log.log_end_offset();
-        if let Some(diverging) = log.epochs.diverging_epoch(last_fetched_epoch, fetch_offset, log_end_offset) {
+        if let Some(diverging) = log.epochs().diverging_epoch(last_fetched_epoch, fetch_offset, log_end_offset) {
             let response = Message::FetchResponse {
                 correlation_id,
                 tp: tp.clone(),
                 error: ErrorCode::None,
                 high_watermark: state.replica.high_watermark,
-                records: Vec::new(),
+                records: Default::default(),
                 diverging_epoch: Some(diverging),
                 current_leader_epoch,
             };
@@ -628,17 +625,21 @@ impl BrokerNode {
         follower: NodeId,
         correlation_id: u64,
         fetch_offset: i64,
-        out: &mut Outbox,
+        out: &mut Outbox<S::Payload>,
     ) {
         let (Some(PartitionRole::Leader(state)), Some(log)) = (self.partitions.get(tp), self.logs.get(tp)) else {
             return;
         };
+        let (error, records) = match log.read(fetch_offset, self.settings.replica_fetch_max) {
+            Ok(records) => (ErrorCode::None, records),
+            Err(error) => (error, Default::default()),
+        };
         let response = Message::FetchResponse {
             correlation_id,
             tp: tp.clone(),
-            error: ErrorCode::None,
+            error,
             high_watermark: state.replica.high_watermark,
-            records: log.read(fetch_offset, self.settings.replica_fetch_max_records),
+            records,
             diverging_epoch: None,
             current_leader_epoch: state.replica.leader_epoch,
         };
@@ -654,10 +655,10 @@ impl BrokerNode {
         tp: TopicPartition,
         error: ErrorCode,
         high_watermark: i64,
-        records: Vec<LogRecord>,
+        records: <S::Payload as Payload>::Fetched,
         diverging_epoch: Option<(i32, i64)>,
         current_leader_epoch: i32,
-        out: &mut Outbox,
+        out: &mut Outbox<S::Payload>,
     ) {
         let backoff_ms = self.settings.replica_fetch_backoff_ms;
         let (Some(PartitionRole::Follower(state)), Some(log)) = (self.partitions.get_mut(&tp), self.logs.get_mut(&tp))
@@ -676,21 +677,27 @@ impl BrokerNode {
         state.next_fetch_ms = now_ms;
         if let Some((_, end_offset)) = diverging_epoch {
             let from_offset = log.log_end_offset();
-            let to_offset = end_offset.min(from_offset).max(0);
-            if log.truncate_to(to_offset) > 0 {
-                out.event(now_ms, EventKind::Truncated { broker: self.id, tp, from_offset, to_offset, leader: from });
+            let to_offset = end_offset.min(from_offset).max(log.log_start_offset());
+            match log.truncate_to(to_offset) {
+                Ok(0) => {}
+                Ok(_) => out
+                    .event(now_ms, EventKind::Truncated { broker: self.id, tp, from_offset, to_offset, leader: from }),
+                Err(error) => {
+                    state.next_fetch_ms = now_ms + backoff_ms;
+                    out.event(now_ms, EventKind::LogUnavailable { broker: self.id, tp, error });
+                }
             }
             return;
         }
-        state.synced = true;
-        for record in records {
-            if record.offset == log.log_end_offset() {
-                log.append(record);
-            }
+        if let Err(error) = log.append_as_follower(&records) {
+            state.next_fetch_ms = now_ms + backoff_ms;
+            out.event(now_ms, EventKind::LogUnavailable { broker: self.id, tp, error });
+            return;
         }
+        state.synced = true;
         // A follower's high watermark is the leader's, bounded by what it has (never backwards).
         let bounded = high_watermark.min(log.log_end_offset());
-        log.high_watermark = log.high_watermark.max(bounded);
+        log.set_high_watermark(log.high_watermark().max(bounded));
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -702,7 +709,7 @@ impl BrokerNode {
         leader_epoch: i32,
         partition_epoch: i32,
         isr: Vec<BrokerId>,
-        out: &mut Outbox,
+        out: &mut Outbox<S::Payload>,
     ) {
         let Some(PartitionRole::Leader(state)) = self.partitions.get_mut(&tp) else { return };
         let Some(proposal) = state.alter_in_flight.take() else { return };
@@ -720,7 +727,7 @@ impl BrokerNode {
     }
 
     /// KIP-497: propose adding followers that caught up (and are not fenced, KIP-841).
-    fn maybe_expand_isr(&mut self, now_ms: u64, tp: &TopicPartition, out: &mut Outbox) {
+    fn maybe_expand_isr(&mut self, now_ms: u64, tp: &TopicPartition, out: &mut Outbox<S::Payload>) {
         let Some(controller) = self.quorum.leader_id() else { return };
         let broker_epoch = self.broker_epoch;
         let image = &self.image;
@@ -740,7 +747,7 @@ impl BrokerNode {
         out.send(self.id, controller, alter_partition(self.id, broker_epoch, tp, &state.replica, new_isr));
     }
 
-    fn maybe_shrink_isr(&mut self, now_ms: u64, tp: &TopicPartition, out: &mut Outbox) {
+    fn maybe_shrink_isr(&mut self, now_ms: u64, tp: &TopicPartition, out: &mut Outbox<S::Payload>) {
         let lag_max_ms = self.settings.replica_lag_time_max_ms;
         let controller = self.quorum.leader_id();
         let broker_epoch = self.broker_epoch;
@@ -766,7 +773,7 @@ impl BrokerNode {
     }
 
     /// Timers: follower fetches, parked fetches, produce timeouts, ISR expiry, stuck requests.
-    fn timed_partition_work(&mut self, now_ms: u64, out: &mut Outbox) {
+    fn timed_partition_work(&mut self, now_ms: u64, out: &mut Outbox<S::Payload>) {
         let tps: Vec<TopicPartition> = self.partitions.keys().cloned().collect();
         for tp in tps {
             let Some(role) = self.partitions.get_mut(&tp) else { continue };
@@ -788,7 +795,7 @@ impl BrokerNode {
                             tp: tp.clone(),
                             replica_id: self.id,
                             fetch_offset: log.log_end_offset(),
-                            last_fetched_epoch: log.epochs.latest_epoch(),
+                            last_fetched_epoch: log.epochs().latest_epoch(),
                             current_leader_epoch: state.leader_epoch,
                         };
                         out.send(self.id, state.leader, request);
@@ -836,19 +843,20 @@ impl BrokerNode {
 
     /// Completes acks=all produces the high watermark now covers, and tells the simulator when
     /// it moved so the loss checker can look at the newly committed records.
-    fn after_high_watermark_change(&mut self, tp: &TopicPartition, out: &mut Outbox) {
+    fn after_high_watermark_change(&mut self, tp: &TopicPartition, out: &mut Outbox<S::Payload>) {
         let min_insync = self.min_insync_replicas(&tp.topic);
         let (Some(PartitionRole::Leader(state)), Some(log)) = (self.partitions.get_mut(tp), self.logs.get_mut(tp))
         else {
             return;
         };
         let high_watermark = state.replica.high_watermark;
-        if high_watermark > log.high_watermark {
-            out.high_watermark_advances.push((self.id, tp.clone(), log.high_watermark, high_watermark));
-            log.high_watermark = high_watermark;
+        debug_assert!(high_watermark <= log.log_end_offset(), "the high watermark passed the log end offset");
+        if high_watermark > log.high_watermark() {
+            out.high_watermark_advances.push((self.id, tp.clone(), log.high_watermark(), high_watermark));
+            log.set_high_watermark(high_watermark);
         }
         let (done, waiting): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut state.pending_produces).into_iter().partition(|p| p.offset < high_watermark);
+            std::mem::take(&mut state.pending_produces).into_iter().partition(|p| p.last_offset < high_watermark);
         state.pending_produces = waiting;
         let isr_size = i64::try_from(state.replica.isr.len()).unwrap_or(i64::MAX);
         for produce in done {
@@ -869,13 +877,13 @@ impl BrokerNode {
     }
 }
 
-fn alter_partition(
+fn alter_partition<P: Payload>(
     broker_id: BrokerId,
     broker_epoch: i64,
     tp: &TopicPartition,
     replica: &PartitionReplica,
     new_isr: Vec<BrokerId>,
-) -> Message {
+) -> Message<P> {
     Message::AlterPartition {
         broker_id,
         broker_epoch,
@@ -888,14 +896,14 @@ fn alter_partition(
 
 /// The leader learnt that the controller committed a new ISR — from the AlterPartition answer
 /// or from the metadata log, whichever came first — and logs what its own proposal did.
-fn commit_isr(
+fn commit_isr<P: Payload>(
     leader: BrokerId,
     now_ms: u64,
     tp: &TopicPartition,
     state: &mut LeaderState,
     isr: Vec<BrokerId>,
     partition_epoch: i32,
-    out: &mut Outbox,
+    out: &mut Outbox<P>,
 ) {
     let proposal = state.alter_in_flight.take();
     let before = state.replica.isr.clone();

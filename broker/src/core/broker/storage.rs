@@ -1,0 +1,87 @@
+//! What a broker needs from its partition logs, whichever driver keeps them: the seam between
+//! the replication logic in [`super::BrokerNode`] and the bytes (raft-rs's `Storage`, quinn's
+//! caller-supplied buffers).
+//!
+//! The simulator keeps records in memory (`sim::memory`); the tokio runtime keeps record batches
+//! in segment files. The broker logic only ever asks for offsets, leader epochs, appends, reads
+//! and truncations, so both run the same replication code.
+
+use std::fmt::Debug;
+
+use crate::core::ErrorCode;
+use crate::core::message::TopicPartition;
+use crate::core::replica::LeaderEpochCache;
+
+/// The data that travels in produce and fetch messages, as the driver represents it.
+pub trait Payload: Clone + Debug + PartialEq + Eq {
+    /// What a producer hands the partition leader: one record in the simulator, one record
+    /// batch (v2) on the wire.
+    type Produce: Clone + Debug + PartialEq + Eq;
+    /// What a follower fetch carries: records with their offsets and leader epochs.
+    type Fetched: Clone + Debug + PartialEq + Eq + Default;
+
+    /// The produced data in a few words, for the event log (the record's value, or "3 records").
+    fn describe(produce: &Self::Produce) -> String;
+}
+
+/// Where a leader append landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    pub base_offset: i64,
+    pub last_offset: i64,
+    /// An idempotent producer's retry of a batch this log already holds (KIP-98): nothing was
+    /// written, and the offsets are where the batch went the first time.
+    pub duplicate: bool,
+}
+
+/// One partition's log on one broker. Offsets are contiguous from the log start offset; every
+/// record carries the leader epoch it was written in.
+pub trait ReplicaLog: Debug {
+    type Payload: Payload;
+
+    fn log_start_offset(&self) -> i64;
+
+    fn log_end_offset(&self) -> i64;
+
+    /// The epochs of the records, with the offset each began at (KIP-101).
+    fn epochs(&self) -> &LeaderEpochCache;
+
+    /// This broker leads from `leader_epoch` on: the epoch starts at the log end (KIP-101), so a
+    /// follower that fetches with an older epoch learns where to truncate.
+    fn begin_leader_epoch(&mut self, leader_epoch: i32);
+
+    /// The high watermark this log last learnt (Kafka's `replication-offset-checkpoint`): where a
+    /// broker that restarts, or becomes leader, starts from.
+    fn high_watermark(&self) -> i64;
+
+    fn set_high_watermark(&mut self, high_watermark: i64);
+
+    /// The leader appends a producer's records in `leader_epoch`, checking them (batch format,
+    /// idempotent sequence numbers) as its format requires.
+    fn append_as_leader(
+        &mut self,
+        now_ms: u64,
+        leader_epoch: i32,
+        records: &<Self::Payload as Payload>::Produce,
+    ) -> Result<Appended, ErrorCode>;
+
+    /// A follower appends what its leader sent. Records below the log end offset (a duplicated
+    /// answer) are skipped; a gap is refused.
+    fn append_as_follower(&mut self, records: &<Self::Payload as Payload>::Fetched) -> Result<(), ErrorCode>;
+
+    /// Records from `fetch_offset` on, at most `max` (in the log's unit: bytes on disk, Kafka's
+    /// `replica.fetch.max.bytes`; records in the simulator), for a follower.
+    fn read(&self, fetch_offset: i64, max: usize) -> Result<<Self::Payload as Payload>::Fetched, ErrorCode>;
+
+    /// Drops records at and after `offset` (a follower's diverging tail, KIP-279); returns how
+    /// many records went.
+    fn truncate_to(&mut self, offset: i64) -> Result<u64, ErrorCode>;
+}
+
+/// Creates the log of a partition this broker was just assigned.
+pub trait Storage: Debug {
+    type Payload: Payload;
+    type Log: ReplicaLog<Payload = Self::Payload>;
+
+    fn create_log(&mut self, tp: &TopicPartition) -> Result<Self::Log, ErrorCode>;
+}
