@@ -6,97 +6,14 @@
 mod common;
 
 use bytes::Bytes;
-use common::{TestBroker, batch, producer_batch, records_of};
-use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use common::{
+    TestBroker, all_topics, batch, create_request, fetch_request, list_offsets_request, name, produce_request,
+    producer_batch, records_of,
+};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
-use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::Compression;
-
-fn name(text: &str) -> TopicName {
-    TopicName(StrBytes::from_string(text.to_owned()))
-}
-
-fn create_request(
-    topic: &str,
-    partitions: i32,
-    replication_factor: i16,
-    configs: &[(&str, &str)],
-) -> CreateTopicsRequest {
-    let mut creatable = CreatableTopic::default();
-    creatable.name = name(topic);
-    creatable.num_partitions = partitions;
-    creatable.replication_factor = replication_factor;
-    creatable.configs = configs
-        .iter()
-        .map(|(k, v)| {
-            let mut config = CreatableTopicConfig::default();
-            config.name = StrBytes::from_string((*k).to_owned());
-            config.value = Some(StrBytes::from_string((*v).to_owned()));
-            config
-        })
-        .collect();
-    let mut request = CreateTopicsRequest::default();
-    request.topics = vec![creatable];
-    request.timeout_ms = 5_000;
-    request
-}
-
-/// Metadata for every topic: `topics` null (v1+), as clients send it.
-fn all_topics() -> MetadataRequest {
-    let mut request = MetadataRequest::default();
-    request.topics = None;
-    request
-}
-
-fn produce_request(topic: &str, partition: i32, acks: i16, records: Bytes) -> ProduceRequest {
-    let mut data = PartitionProduceData::default();
-    data.index = partition;
-    data.records = Some(records);
-    let mut topic_data = TopicProduceData::default();
-    topic_data.name = name(topic);
-    topic_data.partition_data = vec![data];
-    let mut request = ProduceRequest::default();
-    request.acks = acks;
-    request.timeout_ms = 5_000;
-    request.topic_data = vec![topic_data];
-    request
-}
-
-fn fetch_request(topic: &str, partition: i32, offset: i64, max_wait_ms: i32) -> FetchRequest {
-    let mut fetch_partition = FetchPartition::default();
-    fetch_partition.partition = partition;
-    fetch_partition.fetch_offset = offset;
-    fetch_partition.partition_max_bytes = 1 << 20;
-    fetch_partition.current_leader_epoch = -1;
-    let mut fetch_topic = FetchTopic::default();
-    fetch_topic.topic = name(topic);
-    fetch_topic.partitions = vec![fetch_partition];
-    let mut request = FetchRequest::default();
-    request.replica_id = BrokerId(-1);
-    request.max_wait_ms = max_wait_ms;
-    request.min_bytes = 1;
-    request.max_bytes = 50 << 20;
-    request.topics = vec![fetch_topic];
-    request
-}
-
-fn list_offsets_request(topic: &str, partition: i32, timestamp: i64) -> ListOffsetsRequest {
-    let mut requested = ListOffsetsPartition::default();
-    requested.partition_index = partition;
-    requested.timestamp = timestamp;
-    requested.current_leader_epoch = -1;
-    let mut list_topic = ListOffsetsTopic::default();
-    list_topic.name = name(topic);
-    list_topic.partitions = vec![requested];
-    let mut request = ListOffsetsRequest::default();
-    request.replica_id = BrokerId(-1);
-    request.topics = vec![list_topic];
-    request
-}
 
 #[tokio::test]
 async fn api_versions_lists_our_table_and_falls_back_for_unknown_versions() {
@@ -523,18 +440,19 @@ fn describe_quorum_request(topic: &str, partition: i32) -> DescribeQuorumRequest
     request
 }
 
-/// `(leader id, leader epoch, high watermark, voters' log end offsets)` of `__cluster_metadata-0`.
-async fn quorum_status(client: &mut common::Client) -> (i32, i32, i64, Vec<i64>) {
+/// `(leader id, leader epoch, high watermark, voters' log end offsets, observers)` of
+/// `__cluster_metadata-0`.
+async fn quorum_status(client: &mut common::Client) -> (i32, i32, i64, Vec<i64>, Vec<i32>) {
     let response = client.send(&describe_quorum_request("__cluster_metadata", 0), 2).await;
     assert_eq!(response.error_code, 0);
     let partition = &response.topics[0].partitions[0];
     assert_eq!(partition.error_code, 0);
-    assert!(partition.observers.is_empty(), "a single combined node has no observers");
     (
         partition.leader_id.0,
         partition.leader_epoch,
         partition.high_watermark,
         partition.current_voters.iter().map(|v| v.log_end_offset).collect(),
+        partition.observers.iter().map(|o| o.replica_id.0).collect(),
     )
 }
 
@@ -543,14 +461,19 @@ async fn the_metadata_quorum_records_every_change_and_counts_restarts() {
     let mut broker = TestBroker::start().await;
     let cluster_id;
     let directory_id;
+    let high_watermark;
     {
         let mut client = broker.client().await;
-        // A fresh node elects itself for epoch 1 and writes its LeaderChange at offset 0.
-        assert_eq!(quorum_status(&mut client).await, (1, 1, 1, vec![1]));
+        // A fresh controller elects itself for epoch 1 (a LeaderChange at offset 0); broker 1
+        // registers and is unfenced (two more records); it follows the log as an observer.
+        let (leader, epoch, start, voters, observers) = quorum_status(&mut client).await;
+        assert_eq!((leader, epoch, observers), (3000, 1, vec![1]));
+        assert!(start >= 3, "LeaderChange, RegisterBroker, UnfenceBroker: {start}");
+        assert_eq!(voters, vec![start]);
         let voter = client.send(&describe_quorum_request("__cluster_metadata", 0), 2).await.topics[0].partitions[0]
             .current_voters[0]
             .clone();
-        assert_eq!(voter.replica_id, BrokerId(1));
+        assert_eq!(voter.replica_id, BrokerId(3000));
         assert!(!voter.replica_directory_id.is_nil(), "KIP-858 directory id");
         assert!(voter.last_fetch_timestamp > 0 && voter.last_caught_up_timestamp == voter.last_fetch_timestamp);
         directory_id = voter.replica_directory_id;
@@ -558,12 +481,13 @@ async fn the_metadata_quorum_records_every_change_and_counts_restarts() {
 
         // A topic of 2 partitions is a TopicRecord and two PartitionRecords; deleting it is one more.
         client.send(&create_request("orders", 2, 1, &[]), 7).await;
-        assert_eq!(quorum_status(&mut client).await.2, 4);
+        assert_eq!(quorum_status(&mut client).await.2, start + 3);
         let mut delete = DeleteTopicsRequest::default();
         delete.topic_names = vec![name("orders")];
         delete.timeout_ms = 5_000;
         assert_eq!(client.send(&delete, 4).await.responses[0].error_code, 0);
-        assert_eq!(quorum_status(&mut client).await.2, 5);
+        high_watermark = quorum_status(&mut client).await.2;
+        assert_eq!(high_watermark, start + 4);
 
         // Other partitions do not exist; the metadata topic cannot be created or read.
         let other = client.send(&describe_quorum_request("__cluster_metadata", 1), 2).await;
@@ -583,39 +507,12 @@ async fn the_metadata_quorum_records_every_change_and_counts_restarts() {
     }
     broker.restart().await;
     let mut client = broker.client().await;
-    assert_eq!(quorum_status(&mut client).await, (1, 2, 6, vec![6]), "epoch 2, and its LeaderChange");
+    let (_, epoch, after_restart, _, _) = quorum_status(&mut client).await;
+    assert_eq!(epoch, 2, "a restarted sole controller elects itself for the next epoch");
+    assert!(after_restart > high_watermark + 1, "the LeaderChange, and the broker's shutdown and return");
     assert!(client.send(&all_topics(), 12).await.topics.is_empty(), "the deletion was replayed");
     assert_eq!(client.send(&all_topics(), 12).await.cluster_id, cluster_id, "meta.properties keeps the id");
     let voter = &client.send(&describe_quorum_request("__cluster_metadata", 0), 2).await.topics[0].partitions[0]
         .current_voters[0];
     assert_eq!(voter.replica_directory_id, directory_id);
-}
-
-#[tokio::test]
-async fn topics_in_a_metadata_json_move_to_the_metadata_log() {
-    // What a data directory from before the metadata log holds.
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join("metadata.json"),
-        r#"{"cluster_id": "0a1b2c3d4e5f40718293a4b5c6d7e8f9", "topics": [{"name": "legacy",
-            "topic_id": "6ba7b810-9dad-11d1-80b4-00c04fd430c8", "partitions": 2, "replication_factor": 1,
-            "configs": {"retention.ms": "60000"}}]}"#,
-    )
-    .expect("writes");
-    let broker = common::start_in(dir.path()).await;
-    let mut client = common::Client::connect(broker.local_addr()).await;
-    let metadata = client.send(&all_topics(), 12).await;
-    assert_eq!(
-        metadata.cluster_id.as_ref().map(|id| id.to_string()).as_deref(),
-        Some("0a1b2c3d4e5f40718293a4b5c6d7e8f9")
-    );
-    assert_eq!(metadata.topics.len(), 1);
-    assert_eq!(metadata.topics[0].partitions.len(), 2);
-    assert_eq!(metadata.topics[0].topic_id.to_string(), "6ba7b810-9dad-11d1-80b4-00c04fd430c8");
-    assert_eq!(quorum_status(&mut client).await.2, 4, "LeaderChange, TopicRecord, two PartitionRecords");
-    assert!(!dir.path().join("metadata.json").exists(), "moved, not kept as a second truth");
-    broker.shutdown().await;
-    let broker = common::start_in(dir.path()).await;
-    let mut client = common::Client::connect(broker.local_addr()).await;
-    assert_eq!(client.send(&all_topics(), 12).await.topics.len(), 1);
 }

@@ -73,6 +73,34 @@ pub struct KafkaArgs {
     /// Create a topic when a client first uses it (Kafka's `auto.create.topics.enable`).
     #[arg(long, env = "STREAMLAB_AUTO_CREATE_TOPICS", default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub auto_create_topics: bool,
+
+    /// Brokers of the embedded KRaft cluster (ids 1..N); broker i listens on the --kafka port + (i − 1).
+    #[arg(long, env = "STREAMLAB_BROKERS", default_value_t = 3, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=7))]
+    pub brokers: u8,
+
+    /// KRaft controllers of the embedded cluster (ids 3000..): 1, 3 or 5.
+    #[arg(long, env = "STREAMLAB_CONTROLLERS", default_value_t = 3, value_name = "M", value_parser = parse_controllers)]
+    pub controllers: u8,
+
+    /// Replicas of a topic created without a replication factor (Kafka's
+    /// `default.replication.factor`); defaults to min(3, brokers).
+    #[arg(long, env = "STREAMLAB_DEFAULT_REPLICATION_FACTOR", value_name = "N", value_parser = clap::value_parser!(u16).range(1..=7))]
+    pub default_replication_factor: Option<u16>,
+
+    /// A broker without a heartbeat for this long is fenced (Kafka's `broker.session.timeout.ms`).
+    #[arg(long, env = "STREAMLAB_BROKER_SESSION_TIMEOUT_MS", default_value_t = 9_000, value_name = "MS")]
+    pub broker_session_timeout_ms: u64,
+
+    /// A follower not caught up for this long leaves the ISR (Kafka's `replica.lag.time.max.ms`).
+    #[arg(long, env = "STREAMLAB_REPLICA_LAG_TIME_MAX_MS", default_value_t = 30_000, value_name = "MS")]
+    pub replica_lag_time_max_ms: u64,
+}
+
+fn parse_controllers(text: &str) -> Result<u8, String> {
+    match text.parse::<u8>() {
+        Ok(n @ (1 | 3 | 5)) => Ok(n),
+        _ => Err(format!("`{text}`: a KRaft quorum has 1, 3 or 5 controllers (an odd number, so a majority is clear)")),
+    }
 }
 
 fn parse_host_port(text: &str) -> Result<(String, u16), String> {
@@ -124,6 +152,23 @@ mod tests {
         assert!(cli.serve.kafka.auto_create_topics);
         assert_eq!(cli.serve.data_dir, PathBuf::from("./streamlab-data"));
         assert!(!cli.serve.dev);
+        let kafka = &cli.serve.kafka;
+        assert_eq!((kafka.brokers, kafka.controllers, kafka.default_replication_factor), (3, 3, None));
+        assert_eq!((kafka.broker_session_timeout_ms, kafka.replica_lag_time_max_ms), (9_000, 30_000));
+    }
+
+    #[test]
+    fn cluster_shapes_are_checked() {
+        let parse = |args: &[&str]| Cli::try_parse_from([&["streamlab", "broker"], args].concat());
+        let Some(Command::Broker(args)) = parse(&["--brokers", "5", "--controllers", "1"]).expect("parses").command
+        else {
+            panic!("broker")
+        };
+        assert_eq!((args.kafka.brokers, args.kafka.controllers), (5, 1));
+        assert!(parse(&["--brokers", "8"]).is_err(), "at most 7 brokers");
+        assert!(parse(&["--brokers", "0"]).is_err());
+        let even = parse(&["--controllers", "2"]).expect_err("even quorum").to_string();
+        assert!(even.contains("1, 3 or 5 controllers"), "{even}");
     }
 
     #[test]

@@ -37,6 +37,11 @@ fn broker_config(kafka: &KafkaArgs, data_dir: &std::path::Path) -> broker::Broke
     let mut config = broker::BrokerConfig::new(kafka.kafka, data_dir.join(BROKER_DIR));
     config.advertised = kafka.kafka_advertised.clone();
     config.auto_create_topics = kafka.auto_create_topics;
+    config.brokers = kafka.brokers;
+    config.controllers = kafka.controllers;
+    config.default_replication_factor = kafka.default_replication_factor;
+    config.broker_session_timeout_ms = kafka.broker_session_timeout_ms;
+    config.replica_lag_time_max_ms = kafka.replica_lag_time_max_ms;
     config
 }
 

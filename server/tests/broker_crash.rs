@@ -1,22 +1,36 @@
-//! The broker killed with SIGKILL in the middle of producing, then restarted on the same data
+//! The whole cluster (`streamlab broker`: three brokers, three controllers) killed with SIGKILL in
+//! the middle of producing to a topic with three replicas, then restarted on the same data
 //! directory: every acknowledged (acks=all) batch is there at the offset it was acknowledged
-//! with, offsets are contiguous, nothing corrupt is served, and producing carries on.
+//! with, offsets are contiguous, nothing corrupt is served, producing carries on, and every
+//! replica's log agrees with the leader's.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use broker::log::{LogConfig, PartitionLog};
 use broker::testkit::{Client, batch, records_of};
-use kafka_protocol::messages::create_topics_request::CreatableTopic;
+use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
-use kafka_protocol::messages::{BrokerId, CreateTopicsRequest, FetchRequest, ProduceRequest, TopicName};
+use kafka_protocol::messages::{
+    BrokerId, CreateTopicsRequest, FetchRequest, MetadataRequest, ProduceRequest, TopicName,
+};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::Compression;
 
 const TOPIC: &str = "crash";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+/// A port with the two after it free too: broker i listens on the port + (i - 1).
+fn free_ports() -> u16 {
+    for _ in 0..100 {
+        let base =
+            std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port");
+        if base < 65_000 && (1..3).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no three consecutive free ports");
 }
 
 fn start(port: u16, data_dir: &std::path::Path) -> Child {
@@ -29,8 +43,10 @@ fn start(port: u16, data_dir: &std::path::Path) -> Child {
         .expect("start streamlab broker")
 }
 
+/// Connects once the broker takes clients. After a kill -9 the restarted brokers wait for their
+/// old sessions to expire (Kafka's `broker.session.timeout.ms`, 9 s) before they may register.
 async fn connect(port: u16) -> Client {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Ok(stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
             drop(stream);
@@ -54,6 +70,30 @@ fn produce(values: &[String]) -> ProduceRequest {
     request.timeout_ms = 5_000;
     request.topic_data = vec![topic];
     request
+}
+
+/// `(leader, ISR)` of the topic's partition, once it has a leader.
+async fn leader_of(port: u16) -> (i32, Vec<i32>) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut client = connect(port).await;
+        let mut request = MetadataRequest::default();
+        let mut topic = MetadataRequestTopic::default();
+        topic.name = Some(TopicName(StrBytes::from_static_str(TOPIC)));
+        request.topics = Some(vec![topic]);
+        let response = client.send(&request, 12).await;
+        if let Some(partition) = response.topics.first().and_then(|t| t.partitions.first())
+            && partition.leader_id.0 > 0
+        {
+            return (partition.leader_id.0, partition.isr_nodes.iter().map(|b| b.0).collect());
+        }
+        assert!(Instant::now() < deadline, "no leader for {TOPIC}-0");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn port_of(base: u16, broker: i32) -> u16 {
+    base + u16::try_from(broker - 1).expect("broker id")
 }
 
 async fn fetch_all(client: &mut Client) -> Vec<(i64, Option<String>, String)> {
@@ -86,16 +126,22 @@ async fn fetch_all(client: &mut Client) -> Vec<(i64, Option<String>, String)> {
 #[tokio::test]
 async fn acknowledged_writes_survive_kill_9() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
+    let port = free_ports();
     let mut child = start(port, dir.path());
     let mut client = connect(port).await;
     let mut create = CreateTopicsRequest::default();
     let mut topic = CreatableTopic::default();
     topic.name = TopicName(StrBytes::from_static_str(TOPIC));
     topic.num_partitions = 1;
-    topic.replication_factor = 1;
+    topic.replication_factor = 3;
+    let mut min_insync = CreatableTopicConfig::default();
+    min_insync.name = StrBytes::from_static_str("min.insync.replicas");
+    min_insync.value = Some(StrBytes::from_static_str("2"));
+    topic.configs = vec![min_insync];
     create.topics = vec![topic];
     assert_eq!(client.send(&create, 7).await.topics[0].error_code, 0);
+    let (leader, _) = leader_of(port).await;
+    let mut client = connect(port_of(port, leader)).await;
 
     // Produce acks=all batches of 10 until the kill; remember what was acknowledged where.
     let mut acknowledged: Vec<(i64, Vec<String>)> = Vec::new();
@@ -116,7 +162,8 @@ async fn acknowledged_writes_survive_kill_9() {
     assert!(acknowledged.len() > 5, "produced {} batches before the kill", acknowledged.len());
 
     let mut child = start(port, dir.path());
-    let mut client = connect(port).await;
+    let (leader, _) = leader_of(port).await;
+    let mut client = connect(port_of(port, leader)).await;
     let records = fetch_all(&mut client).await;
     let offsets: Vec<i64> = records.iter().map(|r| r.0).collect();
     let expected_offsets: Vec<i64> = (0..i64::try_from(records.len()).expect("len")).collect();
@@ -128,9 +175,31 @@ async fn acknowledged_writes_survive_kill_9() {
             assert_eq!(stored, Some(value.as_str()), "acknowledged record at offset {offset}");
         }
     }
-    // The log continues after the recovered end.
+    // The log continues after the recovered end, on the whole ISR again.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while leader_of(port).await.1.len() < 3 {
+        assert!(Instant::now() < deadline, "the ISR did not recover");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let response = client.send(&produce(&["after-restart".to_owned()]), 9).await;
-    assert_eq!(response.responses[0].partition_responses[0].base_offset, i64::try_from(records.len()).expect("len"));
+    let partition = &response.responses[0].partition_responses[0];
+    assert_eq!((partition.error_code, partition.base_offset), (0, i64::try_from(records.len()).expect("len")));
     child.kill().expect("stop");
     child.wait().expect("reaped");
+
+    // Every replica holds the same records as the leader, up to the last acknowledged one.
+    let leader_log = replica_records(dir.path(), leader);
+    for broker in 1..=3 {
+        let replica = replica_records(dir.path(), broker);
+        assert!(replica.len() > records.len(), "broker {broker} has the acknowledged records");
+        assert_eq!(replica[..=records.len()], leader_log[..=records.len()], "broker {broker} agrees with the leader");
+    }
+}
+
+/// `(offset, value)` of every record in broker `broker`'s replica of the topic, from its files.
+fn replica_records(data_dir: &std::path::Path, broker: i32) -> Vec<(i64, String)> {
+    let dir = data_dir.join("kafka").join(format!("broker-{broker}")).join(format!("{TOPIC}-0"));
+    let (log, _) = PartitionLog::open(&dir, LogConfig::default(), 0).expect("open a replica's log");
+    let bytes = log.read(0, usize::MAX / 2, i64::MAX).expect("read");
+    records_of(bytes.into()).into_iter().map(|(offset, _, value)| (offset, value)).collect()
 }

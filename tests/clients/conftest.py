@@ -42,10 +42,23 @@ def streamlab_bin() -> Path:
     return (REPO_ROOT / os.environ.get("STREAMLAB_BIN", "target/release/streamlab")).resolve()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_port(count: int = 3) -> int:
+    """A port that was free a moment ago, with the `count - 1` after it free too: broker i of
+    the cluster listens on the port + (i - 1)."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = s.getsockname()[1]
+        if base + count > 65535:
+            continue
+        try:
+            for offset in range(1, count):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", base + offset))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError(f"no {count} consecutive free ports")
 
 
 class BrokerError(Exception):

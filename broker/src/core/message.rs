@@ -38,6 +38,8 @@ pub enum Message<P: Payload> {
         broker_id: BrokerId,
         broker_epoch: i64,
         current_metadata_offset: i64,
+        /// The broker is about to stop (controlled shutdown).
+        want_shutdown: bool,
     },
     BrokerHeartbeatResponse {
         error: ErrorCode,
@@ -70,14 +72,33 @@ pub enum Message<P: Payload> {
         request_id: u64,
         error: ErrorCode,
     },
-    /// IncrementalAlterConfigs on a topic, sent to the active controller.
+    /// IncrementalAlterConfigs on a topic, sent to the active controller: each config set to
+    /// a value, or removed (back to its default) with `None`. All or nothing.
     AlterConfig {
         request_id: u64,
         topic: String,
-        name: String,
-        value: Option<String>,
+        configs: Vec<(String, Option<String>)>,
     },
     AlterConfigResponse {
+        request_id: u64,
+        error: ErrorCode,
+    },
+    /// CreatePartitions: grow a topic to `count` partitions.
+    CreatePartitions {
+        request_id: u64,
+        topic: String,
+        count: i32,
+    },
+    CreatePartitionsResponse {
+        request_id: u64,
+        error: ErrorCode,
+    },
+    /// DeleteTopics, one topic.
+    DeleteTopic {
+        request_id: u64,
+        name: String,
+    },
+    DeleteTopicResponse {
         request_id: u64,
         error: ErrorCode,
     },
@@ -125,6 +146,8 @@ impl<P: Payload> Message<P> {
             Message::AlterPartition { .. } | Message::AlterPartitionResponse { .. } => "AlterPartition",
             Message::AlterConfig { .. } | Message::AlterConfigResponse { .. } => "IncrementalAlterConfigs",
             Message::CreateTopic { .. } | Message::CreateTopicResponse { .. } => "CreateTopics",
+            Message::CreatePartitions { .. } | Message::CreatePartitionsResponse { .. } => "CreatePartitions",
+            Message::DeleteTopic { .. } | Message::DeleteTopicResponse { .. } => "DeleteTopics",
             Message::Fetch { .. } | Message::FetchResponse { .. } => "Fetch",
             Message::Produce { .. } | Message::ProduceResponse { .. } => "Produce",
         }

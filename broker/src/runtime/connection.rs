@@ -24,6 +24,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::api::{self, versions};
+use super::broker::BrokerHandle;
 use super::cluster::Cluster;
 use crate::core::ErrorCode;
 
@@ -136,7 +137,7 @@ pub(crate) fn encode_response(
 }
 
 /// Serves one connection until the client closes it or sends something we must refuse.
-pub(crate) async fn serve(cluster: Arc<Cluster>, stream: TcpStream, peer: SocketAddr) {
+pub(crate) async fn serve(cluster: Arc<Cluster>, broker: Arc<BrokerHandle>, stream: TcpStream, peer: SocketAddr) {
     let _ = stream.set_nodelay(true);
     let (mut reader, mut writer) = stream.into_split();
     let mut buf = BytesMut::with_capacity(64 * 1024);
@@ -178,7 +179,7 @@ pub(crate) async fn serve(cluster: Arc<Cluster>, stream: TcpStream, peer: Socket
                             Ok(Decoded::Request { api, version, correlation_id, client_id, body }) => {
                                 tracing::trace!(%peer, ?api, version, correlation_id, "request");
                                 let context = api::RequestContext { client_id, client_host: format!("/{}", peer.ip()) };
-                                let reply = api::dispatch(&cluster, *body, version, context);
+                                let reply = api::dispatch(&cluster, &broker, *body, version, context);
                                 pending.push_back(Box::pin(async move { (api, version, correlation_id, reply.await) })
                                     as std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>>);
                             }

@@ -1,6 +1,6 @@
 //! The request path as a fuzz target drives it (feature `fuzzing`): bytes as they would arrive
-//! on a connection, split into frames, decoded, handled by a real broker state on a scratch
-//! directory, and the response encoded. `broker/fuzz/` holds the libFuzzer target.
+//! on a connection, split into frames, decoded, handled by a real one-broker cluster on a
+//! scratch directory, and the response encoded. `broker/fuzz/` holds the libFuzzer target.
 //!
 //! Handlers that write to disk (CreateTopics, CreatePartitions, Produce, config changes,
 //! commits) are skipped: a fuzzer would fill the disk with topics. Decoding, which is where
@@ -13,16 +13,22 @@ use kafka_protocol::messages::{ApiKey, ResponseKind};
 
 use super::ResolvedConfig;
 use super::api::{self, RequestContext, versions};
+use super::broker::BrokerHandle;
 use super::cluster::Cluster;
 use super::connection::{Decoded, decode, encode_response, take_frame};
 use crate::core::ErrorCode;
 
-/// A broker state and a runtime whose clock jumps ahead when idle, so long polls end at once.
+/// A running one-broker cluster and the runtime that drives it.
 #[derive(Debug)]
 pub struct RequestPath {
     runtime: tokio::runtime::Runtime,
     cluster: Arc<Cluster>,
+    broker: Arc<BrokerHandle>,
 }
+
+/// How long one request may take: long polls (Fetch, JoinGroup) are cut short rather than
+/// waited for, so each input stays fast.
+const REPLY_WAIT: std::time::Duration = std::time::Duration::from_millis(20);
 
 impl RequestPath {
     /// A broker on a fresh scratch directory under the system temp dir.
@@ -33,24 +39,28 @@ impl RequestPath {
         let dir = std::env::temp_dir().join(format!("streamlab-fuzz-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let config = ResolvedConfig {
-            node_id: 1,
-            advertised_host: "127.0.0.1".into(),
-            advertised_port: 9092,
+            listen: ([127, 0, 0, 1], 0).into(),
+            advertised: None,
             data_dir: dir,
+            brokers: 1,
+            controllers: 1,
             auto_create_topics: false,
             default_partitions: 1,
+            default_replication_factor: 1,
+            broker_session_timeout_ms: 9_000,
+            replica_lag_time_max_ms: 30_000,
             flush_interval_ms: 5,
             retention_check_interval_ms: 60_000,
             max_request_bytes: 1 << 20,
+            max_connections: 16,
             group_initial_rebalance_delay_ms: 0,
         };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
-            .expect("a runtime for the fuzz target");
-        let cluster = Arc::new(Cluster::open(config).expect("a scratch broker"));
-        RequestPath { runtime, cluster }
+        let runtime =
+            tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime for the fuzz target");
+        let cluster = Arc::new(Cluster::new(config).expect("a scratch cluster"));
+        runtime.block_on(cluster.start_all(std::time::Duration::from_secs(30))).expect("the scratch cluster starts");
+        let broker = cluster.brokers.values().next().cloned().expect("broker 1");
+        RequestPath { runtime, cluster, broker }
     }
 
     /// Feeds `data` as one connection's bytes.
@@ -72,10 +82,9 @@ impl RequestPath {
                         continue;
                     }
                     let context = RequestContext { client_id, client_host: "/127.0.0.1".into() };
-                    let reply = api::dispatch(&self.cluster, *body, version, context);
-                    // A JoinGroup may park until other members rejoin, which the broker's timer
-                    // settles; here the paused clock jumps to the timeout instead of waiting.
-                    let bounded = async { tokio::time::timeout(std::time::Duration::from_secs(600), reply).await };
+                    let reply = api::dispatch(&self.cluster, &self.broker, *body, version, context);
+                    // A JoinGroup may park until other members rejoin, a Fetch until data comes.
+                    let bounded = async { tokio::time::timeout(REPLY_WAIT, reply).await };
                     match self.runtime.block_on(bounded) {
                         Ok(response) => (api, version, correlation_id, response),
                         Err(_) => continue,

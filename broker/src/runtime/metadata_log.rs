@@ -1,26 +1,20 @@
-//! The embedded broker's KRaft metadata log: `<data-dir>/__cluster_metadata-0/`.
+//! A controller's copy of the KRaft metadata log on disk: `controller-<id>/__cluster_metadata-0/`.
 //!
-//! The embedded broker runs in combined mode (`process.roles=broker,controller`) as the only voter
-//! of its controller quorum, like Kafka's single-node quickstart. The core's
-//! [`QuorumNode`](crate::core::quorum::QuorumNode) elects it at every start (the epoch goes up by
-//! one and a `LeaderChange` entry opens it), every topic change is appended as KIP-631 records and
-//! is committed at once (one voter is a majority), and at start-up the topics are rebuilt by
-//! replaying the log into a [`MetadataImage`]. So `kafka-metadata-quorum describe` shows a real
-//! quorum: its epoch counts the broker's restarts, its high watermark the metadata changes.
+//! The controllers run the core's [`QuorumNode`](crate::core::quorum::QuorumNode) (KIP-595): it
+//! decides, this file makes its decisions durable. After every input the driver calls
+//! [`QuorumStore::sync`], which writes what changed before any message leaves the node (Raft:
+//! a vote or an entry is durable before anyone hears of it):
 //!
-//! On disk, next to the topics' partition directories:
+//! - `quorum-state`: the epoch and the vote (Kafka's file of that name), replaced atomically.
+//! - the log: a [`PartitionLog`] (the same segments, indexes and crash recovery as a topic's
+//!   partition). Each append is one record batch whose partition leader epoch is the entries'
+//!   epoch, one record per entry, the entry as JSON in the record's value. When the quorum cut a
+//!   diverging tail (a follower of a new leader, KIP-595), the file is cut the same way.
+//! - `meta.properties` (in the node's directory): `cluster.id`, `node.id` and `directory.id`
+//!   (KIP-858), as `kafka-storage format` writes it.
 //!
-//! - `__cluster_metadata-0/`: a [`PartitionLog`] (the same segments, indexes and crash recovery as
-//!   a topic's partition). Each append is one record batch whose partition leader epoch is the
-//!   quorum epoch, one record per entry, the entry as JSON in the record's value.
-//! - `__cluster_metadata-0/quorum-state`: the epoch and the vote (Kafka's file of that name),
-//!   replaced atomically before an entry of a new epoch is written (Raft: the vote is durable
-//!   before anyone hears of it).
-//! - `meta.properties`: `cluster.id`, `node.id` and `directory.id` (KIP-858), as `kafka-storage
-//!   format` writes it.
-//!
-//! Data directories from before the metadata log kept topics in `metadata.json`; the first start
-//! appends their records to a new log, then removes the file.
+//! At start-up the log is read back, entry by entry, into the quorum's durable state; an entry
+//! that cannot be read stops the start with the file and the offset named.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -31,8 +25,8 @@ use kafka_protocol::records::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::core::metadata::{MetadataImage, MetadataRecord};
-use crate::core::quorum::{DurableState, Entry, EntryPayload, NodeId, QuorumConfig, QuorumNode, ReplicaState, Role};
+use crate::core::metadata::MetadataRecord;
+use crate::core::quorum::{DurableState, Entry, EntryPayload, NodeId, QuorumNode, ReplicaState};
 use crate::log::{LogConfig, PartitionLog};
 
 use super::cluster::ClusterError;
@@ -98,14 +92,16 @@ pub(crate) struct QuorumDescription {
     pub(crate) observers: Vec<ReplicaState>,
 }
 
+/// The durable half of a controller's quorum state. See the module documentation.
 #[derive(Debug)]
-pub(crate) struct MetadataLog {
-    quorum: QuorumNode<MetadataRecord>,
+pub(crate) struct QuorumStore {
     log: PartitionLog,
     dir: PathBuf,
+    voters: Vec<NodeId>,
     /// The epoch and vote in `quorum-state`.
     state_on_disk: (i32, Option<NodeId>),
-    image: MetadataImage,
+    /// The epoch of every entry in the file, in order: where the quorum's log and the file part.
+    epochs_on_disk: Vec<i32>,
 }
 
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> ClusterError {
@@ -117,14 +113,19 @@ fn corrupt(path: &Path, message: impl Into<String>) -> ClusterError {
     ClusterError::Metadata { path: path.to_owned(), message: message.into() }
 }
 
-impl MetadataLog {
-    /// Opens (or starts) the log in `data_dir`, replays it, and elects this node for a new epoch.
-    pub(crate) fn open(data_dir: &Path, node_id: NodeId, now_ms: i64) -> Result<MetadataLog, ClusterError> {
-        let dir = data_dir.join(METADATA_LOG_DIR);
+impl QuorumStore {
+    /// Opens (or starts) the metadata log in `node_dir` and reads back what the quorum had made
+    /// durable.
+    pub(crate) fn open(
+        node_dir: &Path,
+        voters: Vec<NodeId>,
+        now_ms: i64,
+    ) -> Result<(QuorumStore, DurableState<MetadataRecord>), ClusterError> {
+        let dir = node_dir.join(METADATA_LOG_DIR);
         let config = LogConfig { retention_ms: -1, retention_bytes: -1, ..LogConfig::default() };
         let (log, report) = PartitionLog::open(&dir, config, now_ms)?;
         if report.truncated_bytes > 0 || report.segments_deleted > 0 {
-            tracing::warn!(?report, "recovered the metadata log: truncated a torn or corrupt tail");
+            tracing::warn!(?report, dir = %dir.display(), "recovered the metadata log: truncated a torn or corrupt tail");
         }
         let entries = read_entries(&log, &dir)?;
         let state_path = dir.join(QUORUM_STATE_FILE);
@@ -137,89 +138,43 @@ impl MetadataLog {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => (0, None),
             Err(source) => return Err(io(format!("cannot read {}", state_path.display()))(source)),
         };
-        let stored_entries = entries.len();
-        let durable = DurableState { epoch, voted_for, log: entries };
-        let config = QuorumConfig { voters: vec![node_id], ..QuorumConfig::default() };
-        let seed = u64::try_from(now_ms).unwrap_or(0);
-        let quorum = QuorumNode::new(node_id, config, durable, wall_clock(now_ms), seed);
-        let mut metadata_log =
-            MetadataLog { quorum, log, dir, state_on_disk: (epoch, voted_for), image: MetadataImage::new() };
-        // The quorum cuts a log that breaks its shape (it never should: the log is CRC-checked).
-        let kept = metadata_log.quorum.log().len();
-        if kept < stored_entries {
-            tracing::warn!(kept, stored_entries, "the metadata log's tail broke the log's shape; truncated");
-            let offset = metadata_log.quorum.log_end_offset();
-            metadata_log.log.truncate_to(offset)?;
-        }
-        metadata_log.persist(stored_entries.min(kept))?;
-        metadata_log.apply_committed();
-        if metadata_log.quorum.role() != Role::Leader {
-            // One voter elects itself in `QuorumNode::new`; anything else is a bug worth hearing of.
-            tracing::error!(role = metadata_log.quorum.role().name(), "the metadata quorum has no leader");
-        }
-        tracing::info!(
-            epoch = metadata_log.quorum.epoch(),
-            log_end_offset = metadata_log.quorum.log_end_offset(),
-            topics = metadata_log.image.topics.len(),
-            "metadata log ready"
-        );
-        Ok(metadata_log)
+        let epochs_on_disk = entries.iter().map(|entry| entry.epoch).collect();
+        let store = QuorumStore { log, dir, voters, state_on_disk: (epoch, voted_for), epochs_on_disk };
+        Ok((store, DurableState { epoch, voted_for, log: entries }))
     }
 
-    /// The topics, partitions and configs the committed log describes.
-    pub(crate) fn image(&self) -> &MetadataImage {
-        &self.image
-    }
-
-    /// Appends `records`, makes them durable (fsync), and applies them to the image.
-    pub(crate) fn append(&mut self, records: Vec<MetadataRecord>, now_ms: i64) -> Result<(), ClusterError> {
-        if records.is_empty() {
-            return Ok(());
-        }
-        let before = self.quorum.log().len();
-        self.quorum
-            .append(wall_clock(now_ms), records)
-            .map_err(|not_leader| ClusterError::Metadata { path: self.dir.clone(), message: not_leader.to_string() })?;
-        self.persist(before)?;
-        self.apply_committed();
-        Ok(())
-    }
-
-    /// DescribeQuorum's answer. The leader's own fetch and caught-up times are `now_ms`, as in
-    /// Kafka's `LeaderState.describeQuorum`.
-    pub(crate) fn describe(&self, now_ms: i64) -> QuorumDescription {
-        let mut voters = Vec::new();
-        let mut observers = Vec::new();
-        for mut replica in self.quorum.replica_states() {
-            if replica.replica_id == self.quorum.id() {
-                replica.last_fetch_ms = Some(wall_clock(now_ms));
-            }
-            if replica.is_voter { voters.push(replica) } else { observers.push(replica) }
-        }
-        QuorumDescription {
-            leader_id: self.quorum.leader_id().unwrap_or(-1),
-            leader_epoch: self.quorum.epoch(),
-            high_watermark: self.quorum.high_watermark(),
-            voters,
-            observers,
-        }
-    }
-
-    /// Writes the quorum state if it changed, then the entries from index `from` on, then fsyncs.
-    fn persist(&mut self, from: usize) -> Result<(), ClusterError> {
-        let state = (self.quorum.epoch(), self.quorum.voted_for());
+    /// Makes the quorum's epoch, vote and log durable: writes `quorum-state` if it changed, cuts
+    /// the file where the quorum cut its log, appends the new entries, and fsyncs.
+    pub(crate) fn sync(&mut self, quorum: &QuorumNode<MetadataRecord>) -> Result<(), ClusterError> {
+        let state = (quorum.epoch(), quorum.voted_for());
         if state != self.state_on_disk {
             let file = QuorumStateFile {
                 leader_epoch: state.0,
                 voted_id: state.1.unwrap_or(-1),
-                current_voters: self.quorum.config().voters.iter().map(|&voter_id| Voter { voter_id }).collect(),
+                current_voters: self.voters.iter().map(|&voter_id| Voter { voter_id }).collect(),
                 data_version: 0,
             };
             let bytes = serde_json::to_vec(&file).map_err(|e| corrupt(&self.dir, e.to_string()))?;
             write_atomically(&self.dir, QUORUM_STATE_FILE, &bytes)?;
             self.state_on_disk = state;
         }
-        let new_entries = self.quorum.log().get(from..).unwrap_or_default();
+        let entries = quorum.log();
+        // Raft's log matching: an entry of the same epoch at the same offset is the same entry.
+        let mut common = self.epochs_on_disk.len().min(entries.len());
+        while common > 0 && self.epochs_on_disk[common - 1] != entries[common - 1].epoch {
+            common -= 1;
+        }
+        if common < self.epochs_on_disk.len() {
+            self.log.truncate_to(i64::try_from(common).unwrap_or(i64::MAX))?;
+            // The file keeps whole batches: it may now end before `common`.
+            let kept = usize::try_from(self.log.log_end_offset()).unwrap_or(0).min(common);
+            self.epochs_on_disk.truncate(kept);
+        }
+        let from = self.epochs_on_disk.len();
+        let new_entries = entries.get(from..).unwrap_or_default();
+        if new_entries.is_empty() {
+            return Ok(());
+        }
         let mut start = 0;
         while start < new_entries.len() {
             // One batch holds entries of one epoch: the batch header carries it.
@@ -231,24 +186,32 @@ impl MetadataLog {
                 .map_or((start + ENTRIES_PER_BATCH).min(new_entries.len()), |n| start + n);
             let mut batch = encode_batch(&new_entries[start..end], &self.dir)?;
             self.log.append(&mut batch, epoch, super::cluster::now_ms())?;
+            self.epochs_on_disk.extend(new_entries[start..end].iter().map(|entry| entry.epoch));
             start = end;
         }
         self.log.flush()?;
         Ok(())
     }
-
-    fn apply_committed(&mut self) {
-        for entry in self.quorum.take_committed() {
-            if let EntryPayload::Record(record) = &entry.payload {
-                self.image.apply(entry.offset, record);
-            }
-        }
-    }
 }
 
-/// The quorum's clock: wall-clock milliseconds (DescribeQuorum reports them as timestamps).
-fn wall_clock(now_ms: i64) -> u64 {
-    u64::try_from(now_ms).unwrap_or(0)
+/// DescribeQuorum's answer from a voter's quorum state. The leader's own fetch and caught-up
+/// times are `now_ms`, as in Kafka's `LeaderState.describeQuorum`.
+pub(crate) fn describe(quorum: &QuorumNode<MetadataRecord>, now_ms: u64) -> QuorumDescription {
+    let mut voters = Vec::new();
+    let mut observers = Vec::new();
+    for mut replica in quorum.replica_states() {
+        if replica.replica_id == quorum.id() {
+            replica.last_fetch_ms = Some(now_ms);
+        }
+        if replica.is_voter { voters.push(replica) } else { observers.push(replica) }
+    }
+    QuorumDescription {
+        leader_id: quorum.leader_id().unwrap_or(-1),
+        leader_epoch: quorum.epoch(),
+        high_watermark: quorum.high_watermark(),
+        voters,
+        observers,
+    }
 }
 
 fn encode_batch(entries: &[Entry<MetadataRecord>], dir: &Path) -> Result<Vec<u8>, ClusterError> {

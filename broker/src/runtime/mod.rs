@@ -1,49 +1,75 @@
-//! The tokio driver: the Kafka port, the on-disk logs and the timers around the core.
+//! The tokio driver: a KRaft cluster of brokers and controllers in one process, their Kafka
+//! listeners, their logs on disk and their timers, around the core's node state machines.
 //!
-//! [`Broker::start`] opens the data directory (recovering every partition log), binds the
-//! listener and spawns the accept loop and the background work (group commit, retention).
+//! # Layout
+//!
+//! * [`cluster`]: the nodes, the in-process network between them, group commit, retention.
+//! * [`broker`]: one broker — the core's `BrokerNode` over disk logs, its driver task, its
+//!   listener. [`controller`]: one controller and its driver.
+//! * [`storage`]: partition logs on disk behind the core's `Storage` seam.
+//!   [`metadata_log`]: a controller's metadata log on disk.
+//! * [`connection`], [`api`]: the Kafka port — framing, hostile input, one module per API.
+//! * [`groups`], [`offsets`]: the consumer group coordinator's driver and committed offsets.
+//!
+//! [`Broker::start`] builds the cluster, starts every node and returns once the brokers have
+//! registered and caught up with the metadata log.
 
 mod api;
+mod broker;
 mod cluster;
 mod connection;
+mod controller;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 mod groups;
 mod metadata_log;
 mod offsets;
+mod storage;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
-use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
 use cluster::Cluster;
 
-/// How the broker runs. [`BrokerConfig::new`] gives Kafka-like defaults for a learner's laptop.
+pub use crate::core::node::{FIRST_CONTROLLER_ID, NodeId};
+
+/// How the cluster runs. [`BrokerConfig::new`] gives Kafka-like defaults for a learner's laptop,
+/// with one broker and one controller; `streamlab` asks for more.
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
-    /// Kafka's `node.id`.
-    pub node_id: i32,
-    /// Where to listen (`listeners`).
+    /// Where broker 1 listens (`listeners`); broker *i* listens on the port + (i − 1). Port 0:
+    /// each broker takes a free port of its own.
     pub listen: SocketAddr,
-    /// The address clients are told to connect to (`advertised.listeners`): Metadata hands it
-    /// out, so it must be reachable by the client. `None`: the listener's own address.
+    /// The address clients are told to connect to for broker 1 (`advertised.listeners`), shifted
+    /// like `listen` for the others. `None`: each listener's own address.
     pub advertised: Option<(String, u16)>,
     pub data_dir: PathBuf,
+    /// Brokers, ids 1..=N (1 to 7).
+    pub brokers: u8,
+    /// KRaft controllers, ids 3000.. (1, 3 or 5).
+    pub controllers: u8,
     /// Create a topic when a client asks for metadata of an unknown one (`auto.create.topics.enable`).
     pub auto_create_topics: bool,
     /// Partitions of an auto-created topic (`num.partitions`).
     pub default_partitions: u32,
+    /// Replicas of a topic created without a replication factor (`default.replication.factor`);
+    /// `None`: min(3, brokers).
+    pub default_replication_factor: Option<u16>,
+    /// `broker.session.timeout.ms`: a broker without a heartbeat for this long is fenced.
+    pub broker_session_timeout_ms: u64,
+    /// `replica.lag.time.max.ms`: a follower not caught up for this long leaves the ISR.
+    pub replica_lag_time_max_ms: u64,
     /// Group commit: the longest an acks=all write waits for its fsync.
     pub flush_interval_ms: u64,
     /// How often retention runs (`log.retention.check.interval.ms`; Kafka: 5 minutes).
     pub retention_check_interval_ms: u64,
     /// Largest request frame accepted (`socket.request.max.bytes`).
     pub max_request_bytes: usize,
-    /// Most concurrent client connections.
+    /// Most concurrent client connections per broker.
     pub max_connections: usize,
     /// How long a new group waits for more members before its first rebalance completes
     /// (`group.initial.rebalance.delay.ms`; Kafka: 3000, shorter here so demos feel immediate).
@@ -53,12 +79,16 @@ pub struct BrokerConfig {
 impl BrokerConfig {
     pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
         Self {
-            node_id: 1,
             listen,
             advertised: None,
             data_dir,
+            brokers: 1,
+            controllers: 1,
             auto_create_topics: true,
             default_partitions: 1,
+            default_replication_factor: None,
+            broker_session_timeout_ms: 9_000,
+            replica_lag_time_max_ms: 30_000,
             flush_interval_ms: 5,
             retention_check_interval_ms: 60_000,
             max_request_bytes: 8 * 1024 * 1024,
@@ -68,19 +98,34 @@ impl BrokerConfig {
     }
 }
 
-/// The configuration once the listener is bound (port 0 resolved).
+/// The configuration the nodes share, checked.
 #[derive(Debug, Clone)]
 pub(crate) struct ResolvedConfig {
-    pub(crate) node_id: i32,
-    pub(crate) advertised_host: String,
-    pub(crate) advertised_port: u16,
+    pub(crate) listen: SocketAddr,
+    pub(crate) advertised: Option<(String, u16)>,
     pub(crate) data_dir: PathBuf,
+    pub(crate) brokers: u8,
+    pub(crate) controllers: u8,
     pub(crate) auto_create_topics: bool,
     pub(crate) default_partitions: u32,
+    pub(crate) default_replication_factor: u16,
+    pub(crate) broker_session_timeout_ms: u64,
+    pub(crate) replica_lag_time_max_ms: u64,
     pub(crate) flush_interval_ms: u64,
     pub(crate) retention_check_interval_ms: u64,
     pub(crate) max_request_bytes: usize,
+    pub(crate) max_connections: usize,
     pub(crate) group_initial_rebalance_delay_ms: i64,
+}
+
+impl ResolvedConfig {
+    pub(crate) fn broker_ids(&self) -> Vec<i32> {
+        (1..=i32::from(self.brokers)).collect()
+    }
+
+    pub(crate) fn controller_ids(&self) -> Vec<NodeId> {
+        (0..i32::from(self.controllers)).map(|i| FIRST_CONTROLLER_ID + i).collect()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,65 +134,181 @@ pub enum BrokerError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("cannot open the broker's data in {dir}: {message}")]
     Open { dir: PathBuf, message: String },
+    #[error("{0}")]
+    Config(String),
 }
 
-/// A running broker. Dropping it does not stop it; call [`Broker::shutdown`].
+/// What a lab can do to a node (Kafka has no protocol for it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NodeControlError {
+    #[error("there is no {kind} {id} in this cluster (it has {known})")]
+    Unknown { kind: &'static str, id: NodeId, known: &'static str },
+    #[error("{kind} {id} is already stopped")]
+    AlreadyStopped { kind: &'static str, id: NodeId },
+    #[error("{kind} {id} is already running")]
+    AlreadyRunning { kind: &'static str, id: NodeId },
+    #[error("{kind} {id} could not start; see the server log")]
+    StartFailed { kind: &'static str, id: NodeId },
+}
+
+/// A running cluster. Dropping it does not stop it; call [`Broker::shutdown`].
 #[derive(Debug)]
 pub struct Broker {
     cluster: Arc<Cluster>,
-    local_addr: SocketAddr,
     tasks: Vec<JoinHandle<()>>,
 }
 
+/// How long [`Broker::start`] waits for the cluster to form (controller election, broker
+/// registration): Kafka's election and heartbeat timings take a few seconds.
+const FORMATION_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl Broker {
     pub async fn start(config: BrokerConfig) -> Result<Broker, BrokerError> {
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| BrokerError::Bind { addr: config.listen, source })?;
-        let local_addr = listener.local_addr().map_err(|source| BrokerError::Bind { addr: config.listen, source })?;
-        let (advertised_host, advertised_port) =
-            config.advertised.clone().unwrap_or_else(|| (local_addr.ip().to_string(), local_addr.port()));
+        if !(1..=7).contains(&config.brokers) {
+            return Err(BrokerError::Config(format!("--brokers must be 1 to 7, not {}", config.brokers)));
+        }
+        if ![1, 3, 5].contains(&config.controllers) {
+            return Err(BrokerError::Config(format!("--controllers must be 1, 3 or 5, not {}", config.controllers)));
+        }
+        let default_replication_factor =
+            config.default_replication_factor.unwrap_or(u16::from(config.brokers).min(3)).max(1);
         let resolved = ResolvedConfig {
-            node_id: config.node_id,
-            advertised_host,
-            advertised_port,
+            listen: config.listen,
+            advertised: config.advertised.clone(),
             data_dir: config.data_dir.clone(),
+            brokers: config.brokers,
+            controllers: config.controllers,
             auto_create_topics: config.auto_create_topics,
             default_partitions: config.default_partitions.max(1),
+            default_replication_factor,
+            broker_session_timeout_ms: config.broker_session_timeout_ms,
+            replica_lag_time_max_ms: config.replica_lag_time_max_ms,
             flush_interval_ms: config.flush_interval_ms,
             retention_check_interval_ms: config.retention_check_interval_ms,
             max_request_bytes: config.max_request_bytes,
+            max_connections: config.max_connections,
             group_initial_rebalance_delay_ms: config.group_initial_rebalance_delay_ms,
         };
         let data_dir = config.data_dir.clone();
-        let cluster = tokio::task::spawn_blocking(move || Cluster::open(resolved))
+        let open_error = |message: String| BrokerError::Open { dir: data_dir.clone(), message };
+        let cluster = tokio::task::spawn_blocking(move || Cluster::new(resolved))
             .await
-            .map_err(|e| BrokerError::Open { dir: data_dir.clone(), message: e.to_string() })?
-            .map_err(|e| BrokerError::Open { dir: data_dir, message: e.to_string() })?;
+            .map_err(|e| open_error(e.to_string()))?
+            .map_err(|e| open_error(e.to_string()))?;
         let cluster = Arc::new(cluster);
+        if let Err(error) = cluster.start_all(FORMATION_TIMEOUT).await {
+            cluster.stop_all().await;
+            return Err(match error {
+                cluster::ClusterError::Io { source, .. } if source.kind() == std::io::ErrorKind::AddrInUse => {
+                    BrokerError::Bind { addr: config.listen, source }
+                }
+                error => open_error(error.to_string()),
+            });
+        }
         let background = tokio::spawn(cluster.clone().run_background());
-        let accept = tokio::spawn(accept_loop(listener, cluster.clone(), config.max_connections));
         tracing::info!(
-            listen = %local_addr,
-            advertised = %format!("{}:{}", cluster.config.advertised_host, cluster.config.advertised_port),
-            topics = cluster.topics().len(),
-            "Kafka broker ready"
+            brokers = %cluster.brokers.values().map(|b| format!("{}={}", b.id, b.listen_addr())).collect::<Vec<_>>().join(" "),
+            controllers = cluster.controllers.len(),
+            cluster_id = %cluster.cluster_id,
+            "Kafka cluster ready"
         );
-        Ok(Broker { cluster, local_addr, tasks: vec![background, accept] })
+        Ok(Broker { cluster, tasks: vec![background] })
     }
 
+    /// Broker 1's listener: the bootstrap address.
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        self.cluster.brokers.values().next().map_or(self.cluster.config.listen, |b| b.listen_addr())
     }
 
-    /// Stops accepting and flushes every log.
+    /// Every broker's id and listener.
+    pub fn broker_addrs(&self) -> Vec<(i32, SocketAddr)> {
+        self.cluster.brokers.values().map(|b| (b.id, b.listen_addr())).collect()
+    }
+
+    /// Stops (crashes) broker `id`: its listener and connections close, unflushed state is gone.
+    pub fn stop_broker(&self, id: i32) -> Result<(), NodeControlError> {
+        let broker = self.cluster.brokers.get(&id).ok_or(NodeControlError::Unknown {
+            kind: "broker",
+            id,
+            known: "brokers 1 and up",
+        })?;
+        if broker.stop(&self.cluster) { Ok(()) } else { Err(NodeControlError::AlreadyStopped { kind: "broker", id }) }
+    }
+
+    /// Starts broker `id` again: it recovers its logs and rejoins.
+    pub async fn start_broker(&self, id: i32) -> Result<(), NodeControlError> {
+        let broker = self.cluster.brokers.get(&id).ok_or(NodeControlError::Unknown {
+            kind: "broker",
+            id,
+            known: "brokers 1 and up",
+        })?;
+        match broker.start(&self.cluster).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(NodeControlError::AlreadyRunning { kind: "broker", id }),
+            Err(error) => {
+                tracing::error!(%error, broker = id, "broker could not start");
+                Err(NodeControlError::StartFailed { kind: "broker", id })
+            }
+        }
+    }
+
+    /// Stops (crashes) controller `id`.
+    pub fn stop_controller(&self, id: NodeId) -> Result<(), NodeControlError> {
+        let controller = self.cluster.controllers.get(&id).ok_or(NodeControlError::Unknown {
+            kind: "controller",
+            id,
+            known: "controllers 3000 and up",
+        })?;
+        if controller.stop(&self.cluster) {
+            Ok(())
+        } else {
+            Err(NodeControlError::AlreadyStopped { kind: "controller", id })
+        }
+    }
+
+    /// Starts controller `id` again from its metadata log.
+    pub fn start_controller(&self, id: NodeId) -> Result<(), NodeControlError> {
+        let controller = self.cluster.controllers.get(&id).ok_or(NodeControlError::Unknown {
+            kind: "controller",
+            id,
+            known: "controllers 3000 and up",
+        })?;
+        match controller.start(&self.cluster) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(NodeControlError::AlreadyRunning { kind: "controller", id }),
+            Err(error) => {
+                tracing::error!(%error, controller = id, "controller could not start");
+                Err(NodeControlError::StartFailed { kind: "controller", id })
+            }
+        }
+    }
+
+    /// Which nodes run: (broker ids running, broker ids stopped, controller ids running,
+    /// controller ids stopped).
+    pub fn nodes(&self) -> NodesStatus {
+        NodesStatus {
+            brokers: self.cluster.brokers.values().map(|b| (b.id, b.is_running())).collect(),
+            controllers: self.cluster.controllers.values().map(|c| (c.id, c.is_running())).collect(),
+        }
+    }
+
+    /// Stops every node and flushes.
     pub async fn shutdown(self) {
         for task in &self.tasks {
             task.abort();
         }
-        let cluster = self.cluster.clone();
-        let _ = tokio::task::spawn_blocking(move || cluster.flush_all()).await;
+        self.cluster.stop_all().await;
     }
+}
+
+/// Which nodes of the cluster run (for the lab's control API; the state of the cluster itself
+/// is read through the Kafka protocol).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodesStatus {
+    /// (broker id, running).
+    pub brokers: Vec<(i32, bool)>,
+    /// (controller id, running).
+    pub controllers: Vec<(NodeId, bool)>,
 }
 
 /// Replaces `path` with `bytes` atomically: a temporary file next to it, fsync, rename, fsync of
@@ -169,25 +330,4 @@ pub(crate) fn replace_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Res
         let _ = dir.sync_all();
     }
     Ok(())
-}
-
-async fn accept_loop(listener: TcpListener, cluster: Arc<Cluster>, max_connections: usize) {
-    let permits = Arc::new(Semaphore::new(max_connections.max(1)));
-    loop {
-        let Ok(permit) = permits.clone().acquire_owned().await else { return };
-        match listener.accept().await {
-            Ok((stream, peer)) => {
-                let cluster = cluster.clone();
-                tokio::spawn(async move {
-                    connection::serve(cluster, stream, peer).await;
-                    drop(permit);
-                });
-            }
-            Err(error) => {
-                // Out of file descriptors and the like: back off instead of spinning.
-                tracing::warn!(%error, "accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
-        }
-    }
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::core::ErrorCode;
 use crate::core::broker::storage::{Appended, Payload, ReplicaLog, Storage};
+use crate::core::config::TopicConfigs;
 use crate::core::message::{Message, TopicPartition};
 use crate::core::metadata::MetadataRecord;
 use crate::core::quorum::DurableState;
@@ -128,6 +129,8 @@ impl ReplicaLog for MemoryLog {
         self.high_watermark = self.high_watermark.min(self.log_end_offset());
         Ok(u64::try_from(dropped).unwrap_or(u64::MAX))
     }
+
+    fn configure(&mut self, _configs: &TopicConfigs) {}
 }
 
 /// Makes empty logs for partitions a broker is assigned.
@@ -138,9 +141,11 @@ impl Storage for MemoryStorage {
     type Payload = SimPayload;
     type Log = MemoryLog;
 
-    fn create_log(&mut self, _tp: &TopicPartition) -> Result<MemoryLog, ErrorCode> {
+    fn create_log(&mut self, _tp: &TopicPartition, _configs: &TopicConfigs) -> Result<MemoryLog, ErrorCode> {
         Ok(MemoryLog::default())
     }
+
+    fn delete_log(&mut self, _tp: &TopicPartition, _log: MemoryLog) {}
 }
 
 /// What a simulated broker keeps across a crash: its partition logs and its copy of the

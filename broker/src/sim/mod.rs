@@ -650,8 +650,11 @@ impl Simulation {
                     crate::core::config::validate_config(name, value).map_err(ActionError::InvalidConfig)?;
                 }
                 let request_id = self.client_request_id();
-                let request =
-                    Message::AlterConfig { request_id, topic: topic.clone(), name: name.clone(), value: value.clone() };
+                let request = Message::AlterConfig {
+                    request_id,
+                    topic: topic.clone(),
+                    configs: vec![(name.clone(), value.clone())],
+                };
                 self.client.admin.insert(request_id, (request, 0));
             }
         }

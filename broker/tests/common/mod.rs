@@ -6,6 +6,13 @@ use std::net::SocketAddr;
 
 pub use broker::testkit::*;
 use broker::{Broker, BrokerConfig};
+use bytes::Bytes;
+use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::StrBytes;
 
 pub struct TestBroker {
     pub broker: Option<Broker>,
@@ -39,4 +46,86 @@ pub async fn start_in(dir: &std::path::Path) -> Broker {
     let mut config = BrokerConfig::new("127.0.0.1:0".parse().expect("addr"), dir.to_owned());
     config.flush_interval_ms = 2;
     Broker::start(config).await.expect("broker starts")
+}
+
+pub fn name(text: &str) -> TopicName {
+    TopicName(StrBytes::from_string(text.to_owned()))
+}
+
+pub fn create_request(
+    topic: &str,
+    partitions: i32,
+    replication_factor: i16,
+    configs: &[(&str, &str)],
+) -> CreateTopicsRequest {
+    let mut creatable = CreatableTopic::default();
+    creatable.name = name(topic);
+    creatable.num_partitions = partitions;
+    creatable.replication_factor = replication_factor;
+    creatable.configs = configs
+        .iter()
+        .map(|(k, v)| {
+            let mut config = CreatableTopicConfig::default();
+            config.name = StrBytes::from_string((*k).to_owned());
+            config.value = Some(StrBytes::from_string((*v).to_owned()));
+            config
+        })
+        .collect();
+    let mut request = CreateTopicsRequest::default();
+    request.topics = vec![creatable];
+    request.timeout_ms = 5_000;
+    request
+}
+
+/// Metadata for every topic: `topics` null (v1+), as clients send it.
+pub fn all_topics() -> MetadataRequest {
+    let mut request = MetadataRequest::default();
+    request.topics = None;
+    request
+}
+
+pub fn produce_request(topic: &str, partition: i32, acks: i16, records: Bytes) -> ProduceRequest {
+    let mut data = PartitionProduceData::default();
+    data.index = partition;
+    data.records = Some(records);
+    let mut topic_data = TopicProduceData::default();
+    topic_data.name = name(topic);
+    topic_data.partition_data = vec![data];
+    let mut request = ProduceRequest::default();
+    request.acks = acks;
+    request.timeout_ms = 5_000;
+    request.topic_data = vec![topic_data];
+    request
+}
+
+pub fn fetch_request(topic: &str, partition: i32, offset: i64, max_wait_ms: i32) -> FetchRequest {
+    let mut fetch_partition = FetchPartition::default();
+    fetch_partition.partition = partition;
+    fetch_partition.fetch_offset = offset;
+    fetch_partition.partition_max_bytes = 1 << 20;
+    fetch_partition.current_leader_epoch = -1;
+    let mut fetch_topic = FetchTopic::default();
+    fetch_topic.topic = name(topic);
+    fetch_topic.partitions = vec![fetch_partition];
+    let mut request = FetchRequest::default();
+    request.replica_id = BrokerId(-1);
+    request.max_wait_ms = max_wait_ms;
+    request.min_bytes = 1;
+    request.max_bytes = 50 << 20;
+    request.topics = vec![fetch_topic];
+    request
+}
+
+pub fn list_offsets_request(topic: &str, partition: i32, timestamp: i64) -> ListOffsetsRequest {
+    let mut requested = ListOffsetsPartition::default();
+    requested.partition_index = partition;
+    requested.timestamp = timestamp;
+    requested.current_leader_epoch = -1;
+    let mut list_topic = ListOffsetsTopic::default();
+    list_topic.name = name(topic);
+    list_topic.partitions = vec![requested];
+    let mut request = ListOffsetsRequest::default();
+    request.replica_id = BrokerId(-1);
+    request.topics = vec![list_topic];
+    request
 }

@@ -17,16 +17,29 @@ export function streamlabBin() {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
+/** A TCP port on 127.0.0.1 that was free a moment ago (the kernel picks it), with the `count - 1`
+ * after it free too: broker i of the embedded cluster listens on the port + (i - 1). */
+export async function freePort(count = 1) {
+  const bind = (port) =>
+    new Promise((resolve) => {
+      const srv = net.createServer();
+      srv.unref();
+      srv.on('error', () => resolve(null));
+      srv.listen(port, '127.0.0.1', () => {
+        const bound = srv.address().port;
+        srv.close(() => resolve(bound));
+      });
     });
-  });
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const base = await bind(0);
+    if (base === null || base + count > 65535) continue;
+    let free = true;
+    for (let offset = 1; offset < count && free; offset++) {
+      free = (await bind(base + offset)) !== null;
+    }
+    if (free) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports`);
 }
 
 function canConnect(port) {
@@ -64,7 +77,7 @@ const ANSI = /\x1b\[[0-9;]*m/g;
  */
 export async function startBroker({ timeoutMs = 20_000, extraArgs = [] } = {}) {
   const bin = streamlabBin();
-  const port = await freePort();
+  const port = await freePort(3);
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'streamlab-kafkajs-'));
   const bootstrap = `127.0.0.1:${port}`;
   const args = ['broker', '--kafka', bootstrap, '--data-dir', dataDir, ...extraArgs];

@@ -28,6 +28,11 @@ pub struct BrokerSettings {
     pub replica_lag_time_max_ms: u64,
     /// `broker.heartbeat.interval.ms`.
     pub broker_heartbeat_interval_ms: u64,
+    /// The heartbeat interval while the broker is registered but still fenced. Kafka's
+    /// `BrokerLifecycleManager` heartbeats every 10 ms while it starts, so it is unfenced as soon
+    /// as it has caught up; the simulator keeps the regular interval, which reads better in its
+    /// event log.
+    pub fenced_heartbeat_interval_ms: u64,
     /// `replica.fetch.wait.max.ms`: how long a leader holds a follower's fetch that has nothing new.
     pub replica_fetch_wait_max_ms: u64,
     /// `replica.fetch.backoff.ms`: the pause after a failed fetch.
@@ -48,6 +53,7 @@ impl Default for BrokerSettings {
         BrokerSettings {
             replica_lag_time_max_ms: 30_000,
             broker_heartbeat_interval_ms: 2_000,
+            fenced_heartbeat_interval_ms: 2_000,
             replica_fetch_wait_max_ms: 500,
             replica_fetch_backoff_ms: 1_000,
             replica_fetch_max: 16,
@@ -143,6 +149,8 @@ pub struct BrokerNode<S: Storage> {
     metadata_caught_up: bool,
     next_heartbeat_ms: u64,
     heartbeat_sent_ms: Option<u64>,
+    /// A controlled shutdown began: no more heartbeats that would unfence this broker again.
+    shutting_down: bool,
 }
 
 /// What a broker starts from: its copy of the metadata log and the partition logs it has.
@@ -181,6 +189,40 @@ impl<S: Storage> BrokerNode<S> {
             metadata_caught_up: false,
             next_heartbeat_ms: now_ms,
             heartbeat_sent_ms: None,
+            shutting_down: false,
+        }
+    }
+
+    /// Asks the active controller to fence this broker before it stops (controlled shutdown):
+    /// its partitions get new leaders at once. Done when [`BrokerNode::is_ready`] turns false.
+    pub fn begin_controlled_shutdown(&mut self, out: &mut Outbox<S::Payload>) {
+        let Some(controller) = self.quorum.leader_id() else { return };
+        if self.broker_epoch < 0 {
+            return;
+        }
+        self.shutting_down = true;
+        let request = Message::BrokerHeartbeat {
+            broker_id: self.id,
+            broker_epoch: self.broker_epoch,
+            current_metadata_offset: self.image.offset,
+            want_shutdown: true,
+        };
+        out.send(self.id, controller, request);
+    }
+
+    /// Registered, unfenced, and caught up with the metadata log: the broker serves clients.
+    pub fn is_ready(&self) -> bool {
+        self.metadata_caught_up && self.broker_epoch >= 0 && !self.fenced
+    }
+
+    /// This broker's role and log of a partition it leads, for the client requests a driver
+    /// serves itself (consumer fetches, offsets lookups).
+    pub fn leader(&self, tp: &TopicPartition) -> Result<(&PartitionReplica, &S::Log), ErrorCode> {
+        match (self.partitions.get(tp), self.logs.get(tp)) {
+            (Some(PartitionRole::Leader(state)), Some(log)) => Ok((&state.replica, log)),
+            (Some(_), _) => Err(ErrorCode::NotLeaderOrFollower),
+            (None, _) if self.image.partition(&tp.topic, tp.partition).is_some() => Err(ErrorCode::NotLeaderOrFollower),
+            (None, _) => Err(ErrorCode::UnknownTopicOrPartition),
         }
     }
 
@@ -268,7 +310,7 @@ impl<S: Storage> BrokerNode<S> {
         if controller_known && self.broker_epoch < 0 {
             deadlines.push(Some(self.registration_sent_ms.map_or(0, |sent| sent + self.settings.request_timeout_ms)));
         }
-        if controller_known && self.broker_epoch >= 0 {
+        if controller_known && self.broker_epoch >= 0 && !self.shutting_down {
             deadlines.push(Some(match self.heartbeat_sent_ms {
                 Some(sent) => sent + self.settings.request_timeout_ms,
                 None => self.next_heartbeat_ms,
@@ -327,6 +369,9 @@ impl<S: Storage> BrokerNode<S> {
 
     fn registration_and_heartbeat(&mut self, now_ms: u64, out: &mut Outbox<S::Payload>) {
         let Some(controller) = self.quorum.leader_id() else { return };
+        if self.shutting_down {
+            return;
+        }
         if self.broker_epoch < 0 {
             let due = self.registration_sent_ms.is_none_or(|sent| now_ms >= sent + self.settings.request_timeout_ms);
             if due {
@@ -339,11 +384,17 @@ impl<S: Storage> BrokerNode<S> {
         let timed_out = self.heartbeat_sent_ms.is_some_and(|sent| now_ms >= sent + self.settings.request_timeout_ms);
         if timed_out || (self.heartbeat_sent_ms.is_none() && now_ms >= self.next_heartbeat_ms) {
             self.heartbeat_sent_ms = Some(now_ms);
-            self.next_heartbeat_ms = now_ms + self.settings.broker_heartbeat_interval_ms;
+            let interval_ms = if self.fenced {
+                self.settings.fenced_heartbeat_interval_ms
+            } else {
+                self.settings.broker_heartbeat_interval_ms
+            };
+            self.next_heartbeat_ms = now_ms + interval_ms;
             let request = Message::BrokerHeartbeat {
                 broker_id: self.id,
                 broker_epoch: self.broker_epoch,
                 current_metadata_offset: self.image.offset,
+                want_shutdown: false,
             };
             out.send(self.id, controller, request);
         }
@@ -358,9 +409,13 @@ impl<S: Storage> BrokerNode<S> {
             .filter(|(_, _, p)| p.replicas.contains(&self.id))
             .map(|(topic, partition, p)| (TopicPartition { topic: topic.to_owned(), partition }, p.clone()))
             .collect();
+        self.remove_unassigned(now_ms, &assigned, out);
         for (tp, registration) in assigned {
-            if !self.logs.contains_key(&tp) {
-                match self.storage.create_log(&tp) {
+            let Some(configs) = self.image.topics.get(&tp.topic).map(|t| &t.configs) else { continue };
+            if let Some(log) = self.logs.get_mut(&tp) {
+                log.configure(configs);
+            } else {
+                match self.storage.create_log(&tp, configs) {
                     Ok(log) => {
                         self.logs.insert(tp.clone(), log);
                     }
@@ -454,6 +509,28 @@ impl<S: Storage> BrokerNode<S> {
         }
     }
 
+    /// Partitions this broker no longer hosts (their topic was deleted): their roles end and
+    /// their logs go.
+    fn remove_unassigned(
+        &mut self,
+        now_ms: u64,
+        assigned: &[(TopicPartition, crate::core::metadata::PartitionRegistration)],
+        out: &mut Outbox<S::Payload>,
+    ) {
+        let assigned: std::collections::BTreeSet<&TopicPartition> = assigned.iter().map(|(tp, _)| tp).collect();
+        let mut gone: Vec<TopicPartition> =
+            self.logs.keys().chain(self.partitions.keys()).filter(|tp| !assigned.contains(tp)).cloned().collect();
+        gone.sort();
+        gone.dedup();
+        for tp in gone {
+            let previous = self.partitions.remove(&tp);
+            self.abandon_leadership(now_ms, &tp, previous, out);
+            if let Some(log) = self.logs.remove(&tp) {
+                self.storage.delete_log(&tp, log);
+            }
+        }
+    }
+
     /// A leader that lost its role answers what it held: the producers must retry elsewhere.
     fn abandon_leadership(
         &mut self,
@@ -521,7 +598,9 @@ impl<S: Storage> BrokerNode<S> {
         let (Some(PartitionRole::Leader(state)), Some(log)) = (self.partitions.get_mut(&tp), self.logs.get_mut(&tp))
         else {
             if acks != 0 {
-                out.send(self.id, client, reply(ErrorCode::NotLeaderOrFollower, -1));
+                let known = self.image.partition(&tp.topic, tp.partition).is_some();
+                let error = if known { ErrorCode::NotLeaderOrFollower } else { ErrorCode::UnknownTopicOrPartition };
+                out.send(self.id, client, reply(error, -1));
             }
             return;
         };

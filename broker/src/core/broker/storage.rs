@@ -9,6 +9,7 @@
 use std::fmt::Debug;
 
 use crate::core::ErrorCode;
+use crate::core::config::TopicConfigs;
 use crate::core::message::TopicPartition;
 use crate::core::replica::LeaderEpochCache;
 
@@ -74,14 +75,22 @@ pub trait ReplicaLog: Debug {
     fn read(&self, fetch_offset: i64, max: usize) -> Result<<Self::Payload as Payload>::Fetched, ErrorCode>;
 
     /// Drops records at and after `offset` (a follower's diverging tail, KIP-279); returns how
-    /// many records went.
+    /// many records went. A log of batches keeps whole batches: it truncates to the start of
+    /// the batch holding `offset`.
     fn truncate_to(&mut self, offset: i64) -> Result<u64, ErrorCode>;
+
+    /// The topic's configs changed (or the log was just opened): segment size, retention, ...
+    fn configure(&mut self, configs: &TopicConfigs);
 }
 
-/// Creates the log of a partition this broker was just assigned.
+/// Creates and deletes the logs of the partitions a broker is assigned.
 pub trait Storage: Debug {
     type Payload: Payload;
     type Log: ReplicaLog<Payload = Self::Payload>;
 
-    fn create_log(&mut self, tp: &TopicPartition) -> Result<Self::Log, ErrorCode>;
+    /// The log of a partition this broker was just assigned.
+    fn create_log(&mut self, tp: &TopicPartition, configs: &TopicConfigs) -> Result<Self::Log, ErrorCode>;
+
+    /// The partition is gone (its topic was deleted): remove its data.
+    fn delete_log(&mut self, tp: &TopicPartition, log: Self::Log);
 }

@@ -133,21 +133,30 @@ impl Controller {
         let mut records = Vec::new();
         let mut after = image.clone();
         for broker_id in expired {
-            let Some(broker_epoch) = after.brokers.get(&broker_id).map(|b| b.broker_epoch) else { continue };
-            let fence = MetadataRecord::FenceBroker { broker_id, broker_epoch };
-            after.apply(after.offset + 1, &fence);
-            records.push(fence);
-            let changes: Vec<MetadataRecord> = after
-                .partitions()
-                .filter(|(_, _, p)| p.isr.contains(&broker_id) || p.leader == broker_id)
-                .filter_map(|(topic, index, p)| remove_from_isr(&after, topic, index, p, broker_id))
-                .collect();
-            for change in changes {
-                after.apply(after.offset + 1, &change);
-                records.push(change);
-            }
+            records.extend(fence(&mut after, broker_id));
         }
         records
+    }
+
+    /// BrokerHeartbeat with `want_shutdown` (Kafka's controlled shutdown, KIP-631): the broker
+    /// is about to stop, so it is fenced now and its leadership and ISR membership move away
+    /// before clients notice, instead of after its session expires. Its registration being
+    /// fenced, the next incarnation may register at once.
+    pub fn controlled_shutdown(
+        &mut self,
+        image: &MetadataImage,
+        broker_id: BrokerId,
+        broker_epoch: i64,
+    ) -> Result<Vec<MetadataRecord>, ErrorCode> {
+        let registration = image.brokers.get(&broker_id).ok_or(ErrorCode::BrokerIdNotRegistered)?;
+        if registration.broker_epoch != broker_epoch {
+            return Err(ErrorCode::StaleBrokerEpoch);
+        }
+        if registration.fenced {
+            return Ok(Vec::new());
+        }
+        self.last_heartbeat_ms.remove(&broker_id);
+        Ok(fence(&mut image.clone(), broker_id))
     }
 
     /// When the next broker session expires, for the driver's timer.
@@ -197,6 +206,48 @@ impl Controller {
             });
         }
         Ok(records)
+    }
+
+    /// CreatePartitions: grows a topic to `count` partitions, the new ones placed as
+    /// [`Controller::create_topic`] would have placed them, with the topic's replication factor.
+    pub fn create_partitions(
+        &mut self,
+        image: &MetadataImage,
+        name: &str,
+        count: i32,
+    ) -> Result<Vec<MetadataRecord>, ErrorCode> {
+        let topic = image.topics.get(name).ok_or(ErrorCode::UnknownTopicOrPartition)?;
+        let current = i32::try_from(topic.partitions.len()).unwrap_or(i32::MAX);
+        if count <= current {
+            return Err(ErrorCode::InvalidPartitions);
+        }
+        let replication_factor = topic.partitions.first().map_or(1, |p| p.replicas.len());
+        let active: Vec<BrokerId> = image.brokers.values().filter(|b| !b.fenced).map(|b| b.broker_id).collect();
+        if replication_factor > active.len() {
+            return Err(ErrorCode::InvalidReplicationFactor);
+        }
+        Ok((current..count)
+            .map(|partition| {
+                let start = usize::try_from(partition).unwrap_or(0);
+                let replicas: Vec<BrokerId> =
+                    (0..replication_factor).map(|i| active[(start + i) % active.len()]).collect();
+                MetadataRecord::Partition {
+                    topic: name.to_owned(),
+                    partition,
+                    leader: replicas[0],
+                    isr: replicas.clone(),
+                    replicas,
+                }
+            })
+            .collect())
+    }
+
+    /// DeleteTopics: one RemoveTopicRecord; brokers drop the topic's logs when they apply it.
+    pub fn delete_topic(&mut self, image: &MetadataImage, name: &str) -> Result<Vec<MetadataRecord>, ErrorCode> {
+        if !image.topics.contains_key(name) {
+            return Err(ErrorCode::UnknownTopicOrPartition);
+        }
+        Ok(vec![MetadataRecord::RemoveTopic { name: name.to_owned() }])
     }
 
     /// IncrementalAlterConfigs on a topic. Turning on `unclean.leader.election.enable` elects
@@ -271,6 +322,25 @@ impl Controller {
             PartitionRegistration { isr, partition_epoch: current.partition_epoch + 1, ..current.clone() };
         Ok((vec![change], registration))
     }
+}
+
+/// Fences `broker_id` in `image` and takes it out of every ISR and leadership (Kafka's
+/// `ReplicationControlManager.handleBrokerFenced`); returns the records, applied to `image`.
+fn fence(image: &mut MetadataImage, broker_id: BrokerId) -> Vec<MetadataRecord> {
+    let Some(broker_epoch) = image.brokers.get(&broker_id).map(|b| b.broker_epoch) else { return Vec::new() };
+    let fence = MetadataRecord::FenceBroker { broker_id, broker_epoch };
+    image.apply(image.offset + 1, &fence);
+    let mut records = vec![fence];
+    let changes: Vec<MetadataRecord> = image
+        .partitions()
+        .filter(|(_, _, p)| p.isr.contains(&broker_id) || p.leader == broker_id)
+        .filter_map(|(topic, index, p)| remove_from_isr(image, topic, index, p, broker_id))
+        .collect();
+    for change in changes {
+        image.apply(image.offset + 1, &change);
+        records.push(change);
+    }
+    records
 }
 
 /// The leader for a partition: the current one if still eligible, else the first replica in the

@@ -118,7 +118,20 @@ impl<P: Payload> ControllerNode<P> {
                     }
                 }
             }
-            Message::BrokerHeartbeat { broker_id, broker_epoch, current_metadata_offset } => {
+            Message::BrokerHeartbeat { broker_id, broker_epoch, want_shutdown: true, .. } => {
+                match active.controller.controlled_shutdown(&active.working, broker_id, broker_epoch) {
+                    Ok(records) => {
+                        let response = Message::BrokerHeartbeatResponse { error: ErrorCode::None, is_fenced: true };
+                        if records.is_empty() {
+                            out.send(self.id, from, response);
+                        } else {
+                            self.append_then_reply(now_ms, records, from, response, out);
+                        }
+                    }
+                    Err(error) => out.send(self.id, from, Message::BrokerHeartbeatResponse { error, is_fenced: true }),
+                }
+            }
+            Message::BrokerHeartbeat { broker_id, broker_epoch, current_metadata_offset, want_shutdown: false } => {
                 match active.controller.heartbeat(
                     now_ms,
                     &active.working,
@@ -178,18 +191,58 @@ impl<P: Payload> ControllerNode<P> {
                     ),
                 }
             }
-            Message::AlterConfig { request_id, topic, name, value } => {
-                match active.controller.alter_config(&active.working, &topic, &name, value.as_deref()) {
-                    Ok(records) => {
-                        out.event(now_ms, EventKind::ConfigChanged { topic, name, value });
-                        if let Some(offset) = self.append(now_ms, records, false, out) {
-                            let response = Message::AlterConfigResponse { request_id, error: ErrorCode::None };
-                            self.reply_when_committed(offset, from, response);
+            Message::AlterConfig { request_id, topic, configs } => {
+                // Each change is decided against the image with the ones before it applied, so a
+                // request that sets two configs is one atomic append.
+                let mut after = active.working.clone();
+                let mut records = Vec::new();
+                let mut result = Ok(());
+                for (name, value) in &configs {
+                    match active.controller.alter_config(&after, &topic, name, value.as_deref()) {
+                        Ok(decided) => {
+                            for record in &decided {
+                                after.apply(after.offset + 1, record);
+                            }
+                            records.extend(decided);
                         }
+                        Err(error) => {
+                            result = Err(error);
+                            break;
+                        }
+                    }
+                }
+                match result {
+                    Ok(()) => {
+                        for (name, value) in configs {
+                            out.event(now_ms, EventKind::ConfigChanged { topic: topic.clone(), name, value });
+                        }
+                        self.append_then_reply(
+                            now_ms,
+                            records,
+                            from,
+                            Message::AlterConfigResponse { request_id, error: ErrorCode::None },
+                            out,
+                        );
                     }
                     Err(error) => out.send(self.id, from, Message::AlterConfigResponse { request_id, error }),
                 }
             }
+            Message::CreatePartitions { request_id, topic, count } => {
+                match active.controller.create_partitions(&active.working, &topic, count) {
+                    Ok(records) => {
+                        let response = Message::CreatePartitionsResponse { request_id, error: ErrorCode::None };
+                        self.append_then_reply(now_ms, records, from, response, out);
+                    }
+                    Err(error) => out.send(self.id, from, Message::CreatePartitionsResponse { request_id, error }),
+                }
+            }
+            Message::DeleteTopic { request_id, name } => match active.controller.delete_topic(&active.working, &name) {
+                Ok(records) => {
+                    let response = Message::DeleteTopicResponse { request_id, error: ErrorCode::None };
+                    self.append_then_reply(now_ms, records, from, response, out);
+                }
+                Err(error) => out.send(self.id, from, Message::DeleteTopicResponse { request_id, error }),
+            },
             Message::CreateTopic { request_id, name, partitions, replication_factor, configs } => {
                 let result = TopicConfigs::from_pairs(configs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
                     .map_err(|_| ErrorCode::InvalidConfig)
@@ -207,6 +260,20 @@ impl<P: Payload> ControllerNode<P> {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Appends `records` and answers `to` once they are committed.
+    fn append_then_reply(
+        &mut self,
+        now_ms: u64,
+        records: Vec<MetadataRecord>,
+        to: NodeId,
+        reply: Message<P>,
+        out: &mut Outbox<P>,
+    ) {
+        if let Some(offset) = self.append(now_ms, records, false, out) {
+            self.reply_when_committed(offset, to, reply);
         }
     }
 
@@ -317,6 +384,10 @@ fn not_controller<P: Payload>(request: &Message<P>) -> Option<Message<P>> {
         },
         Message::AlterConfig { request_id, .. } => Message::AlterConfigResponse { request_id: *request_id, error },
         Message::CreateTopic { request_id, .. } => Message::CreateTopicResponse { request_id: *request_id, error },
+        Message::CreatePartitions { request_id, .. } => {
+            Message::CreatePartitionsResponse { request_id: *request_id, error }
+        }
+        Message::DeleteTopic { request_id, .. } => Message::DeleteTopicResponse { request_id: *request_id, error },
         _ => return None,
     })
 }

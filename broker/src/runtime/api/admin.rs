@@ -4,6 +4,7 @@
 //! learners will see against a real cluster.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
 use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, CreatableTopicResult};
@@ -22,24 +23,104 @@ use kafka_protocol::messages::{
 use super::{Reply, str_bytes, topic_name};
 use crate::core::ErrorCode;
 use crate::core::config::{ConfigKind, ConfigSource, TopicConfigs, config_def};
-use crate::core::topic::{Topic, validate_topic_name};
-use crate::runtime::cluster::{AdminRefusal, Cluster, ClusterError};
+use crate::core::metadata::{MetadataImage, TopicImage};
+use crate::core::topic::validate_topic_name;
+use crate::runtime::broker::BrokerHandle;
+use crate::runtime::cluster::Cluster;
 use crate::runtime::metadata_log::METADATA_TOPIC;
+use crate::runtime::offsets::OffsetRecord;
+use crate::runtime::storage::NodeMessage;
 
 /// Most partitions one topic may have here. Kafka sets no limit, but a learning broker on a
 /// laptop should refuse a typo that asks for a million directories.
 pub(crate) const MAX_PARTITIONS_PER_TOPIC: i32 = 1_000;
 
+/// How long an admin request waits for the controller (Kafka's `request.timeout.ms`).
+const CONTROLLER_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// DescribeConfigs resource types.
 const RESOURCE_TOPIC: i8 = 2;
 const RESOURCE_BROKER: i8 = 4;
 
-pub(super) fn new_topic(name: &str, partitions: u32, replication_factor: u16, configs: TopicConfigs) -> Topic {
-    Topic { name: name.to_owned(), topic_id: *uuid::Uuid::new_v4().as_bytes(), partitions, replication_factor, configs }
+/// Sends an admin request to the active controller (KIP-590: brokers forward them) and waits
+/// for its answer, trying again while the quorum has no leader (NOT_CONTROLLER), as Kafka's
+/// forwarding manager does, for up to [`CONTROLLER_TIMEOUT`].
+pub(super) async fn forward(
+    cluster: &Cluster,
+    broker: &BrokerHandle,
+    request: impl Fn(u64) -> NodeMessage,
+) -> ErrorCode {
+    let deadline = tokio::time::Instant::now() + CONTROLLER_TIMEOUT;
+    loop {
+        let answer = match broker.admin(cluster, &request) {
+            Ok(receiver) => match tokio::time::timeout_at(deadline, receiver).await {
+                Ok(Ok(error)) => error,
+                // The broker stopped while waiting, or the controller never answered.
+                Ok(Err(_)) => ErrorCode::NotController,
+                Err(_) => return ErrorCode::RequestTimedOut,
+            },
+            Err(error) => error,
+        };
+        if answer != ErrorCode::NotController || tokio::time::Instant::now() >= deadline {
+            return answer;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
-pub(super) fn create_topics(cluster: &Arc<Cluster>, request: CreateTopicsRequest, version: i16) -> Reply {
-    let cluster = cluster.clone();
+/// Waits until every running broker's metadata satisfies `applied` (a change the controller
+/// committed has reached them), so the next request to any broker sees it. Bounded: a broker
+/// that is behind catches up on its own.
+pub(super) async fn wait_for_metadata(cluster: &Cluster, applied: impl Fn(&MetadataImage) -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while tokio::time::Instant::now() < deadline {
+        let done = cluster.brokers.values().all(|b| b.with_node(|node| applied(&node.image)).unwrap_or(true));
+        if done {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// The topic as this broker's metadata has it.
+fn topic_of(broker: &BrokerHandle, name: &str) -> Option<TopicImage> {
+    broker.with_node(|node| node.image.topics.get(name).cloned()).flatten()
+}
+
+/// Brokers registered and unfenced, as this broker's metadata has them.
+fn live_brokers(broker: &BrokerHandle) -> usize {
+    broker.with_node(|node| node.image.brokers.values().filter(|b| !b.fenced).count()).unwrap_or(0)
+}
+
+/// Kafka's message for an error the controller answered with.
+fn controller_message(error: ErrorCode, topic: &str) -> String {
+    match error {
+        ErrorCode::TopicAlreadyExists => format!("Topic '{topic}' already exists."),
+        ErrorCode::UnknownTopicOrPartition => format!("Topic {topic} does not exist"),
+        ErrorCode::InvalidReplicationFactor => {
+            "The target replication factor cannot be reached: not enough brokers are registered and unfenced.".into()
+        }
+        ErrorCode::RequestTimedOut | ErrorCode::NotController => {
+            "The controller did not answer in time: is a majority of the controllers running?".into()
+        }
+        error => error.name().to_owned(),
+    }
+}
+
+/// A topic about to be created.
+struct NewTopic {
+    partitions: i32,
+    replication_factor: i32,
+    configs: TopicConfigs,
+}
+
+pub(super) fn create_topics(
+    cluster: &Arc<Cluster>,
+    broker: &Arc<BrokerHandle>,
+    request: CreateTopicsRequest,
+    version: i16,
+) -> Reply {
+    let (cluster, broker) = (cluster.clone(), broker.clone());
     Box::pin(async move {
         let mut response = CreateTopicsResponse::default();
         for creatable in request.topics {
@@ -48,58 +129,47 @@ pub(super) fn create_topics(cluster: &Arc<Cluster>, request: CreateTopicsRequest
             result.name = creatable.name.clone();
             result.num_partitions = -1;
             result.replication_factor = -1;
-            let checked = check_new_topic(&cluster, &name, &creatable).and_then(|topic| {
-                if cluster.topic(&name).is_some() {
+            let checked = check_new_topic(&cluster, &broker, &name, &creatable).and_then(|topic| {
+                if topic_of(&broker, &name).is_some() {
                     Err((ErrorCode::TopicAlreadyExists, format!("Topic '{name}' already exists.")))
                 } else {
                     Ok(topic)
                 }
             });
-            match checked {
+            let created = match checked {
+                Ok(topic) if request.validate_only => Ok(topic),
+                Ok(topic) => match create_topic(&cluster, &broker, &name, &topic).await {
+                    ErrorCode::None => Ok(topic),
+                    error => Err((error, controller_message(error, &name))),
+                },
+                Err(refusal) => Err(refusal),
+            };
+            match created {
                 Err((error, message)) => {
                     result.error_code = error.code();
                     result.error_message = Some(str_bytes(message));
                 }
                 Ok(topic) => {
-                    let outcome = if request.validate_only {
-                        Ok(Some(topic.clone()))
-                    } else {
-                        cluster.create_topic(topic.clone()).await.map(|created| created.map(|_| topic.clone()))
-                    };
-                    match outcome {
-                        Ok(Some(topic)) => {
-                            result.topic_id = uuid::Uuid::from_bytes(topic.topic_id);
-                            result.num_partitions = i32::try_from(topic.partitions).unwrap_or(i32::MAX);
-                            result.replication_factor = i16::try_from(topic.replication_factor).unwrap_or(i16::MAX);
-                            if version >= 5 {
-                                result.configs = Some(
-                                    topic
-                                        .configs
-                                        .describe()
-                                        .into_iter()
-                                        .map(|entry| {
-                                            let mut config = CreatableTopicConfigs::default();
-                                            config.name = str_bytes(entry.name);
-                                            config.value = Some(str_bytes(entry.value));
-                                            config.config_source = entry.source as i8;
-                                            config
-                                        })
-                                        .collect(),
-                                );
-                            }
-                            if !request.validate_only {
-                                tracing::info!(topic = %name, partitions = topic.partitions, "created topic");
-                            }
-                        }
-                        Ok(None) => {
-                            result.error_code = ErrorCode::TopicAlreadyExists.code();
-                            result.error_message = Some(str_bytes(format!("Topic '{name}' already exists.")));
-                        }
-                        Err(error) => {
-                            tracing::error!(%error, topic = %name, "cannot create topic");
-                            result.error_code = ErrorCode::KafkaStorageError.code();
-                            result.error_message = Some(str_bytes(error.to_string()));
-                        }
+                    if let Some(image) = topic_of(&broker, &name) {
+                        result.topic_id = uuid::Uuid::from_bytes(image.topic_id);
+                    }
+                    result.num_partitions = topic.partitions;
+                    result.replication_factor = i16::try_from(topic.replication_factor).unwrap_or(i16::MAX);
+                    if version >= 5 {
+                        result.configs = Some(
+                            topic
+                                .configs
+                                .describe()
+                                .into_iter()
+                                .map(|entry| {
+                                    let mut config = CreatableTopicConfigs::default();
+                                    config.name = str_bytes(entry.name);
+                                    config.value = Some(str_bytes(entry.value));
+                                    config.config_source = entry.source as i8;
+                                    config
+                                })
+                                .collect(),
+                        );
                     }
                 }
             }
@@ -109,19 +179,56 @@ pub(super) fn create_topics(cluster: &Arc<Cluster>, request: CreateTopicsRequest
     })
 }
 
+/// Asks the controller to create `name` and waits until the brokers know it.
+async fn create_topic(cluster: &Cluster, broker: &BrokerHandle, name: &str, topic: &NewTopic) -> ErrorCode {
+    let configs: Vec<(String, String)> =
+        topic.configs.overrides().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let error = forward(cluster, broker, |request_id| NodeMessage::CreateTopic {
+        request_id,
+        name: name.to_owned(),
+        partitions: topic.partitions,
+        replication_factor: topic.replication_factor,
+        configs: configs.clone(),
+    })
+    .await;
+    if error == ErrorCode::None {
+        wait_for_metadata(cluster, |image| image.topics.contains_key(name)).await;
+        tracing::info!(
+            topic = name,
+            partitions = topic.partitions,
+            replication_factor = topic.replication_factor,
+            "created topic"
+        );
+    }
+    error
+}
+
+/// Creates a topic with the cluster's defaults (`num.partitions`, `default.replication.factor`),
+/// as `auto.create.topics.enable` does.
+pub(super) async fn auto_create_topic(cluster: &Cluster, broker: &BrokerHandle, name: &str) -> ErrorCode {
+    let topic = NewTopic {
+        partitions: i32::try_from(cluster.config.default_partitions).unwrap_or(1),
+        replication_factor: i32::from(cluster.config.default_replication_factor)
+            .min(i32::try_from(live_brokers(broker)).unwrap_or(1))
+            .max(1),
+        configs: TopicConfigs::default(),
+    };
+    create_topic(cluster, broker, name, &topic).await
+}
+
 /// Validates a CreateTopics entry the way Kafka's controller does, with its messages.
 fn check_new_topic(
     cluster: &Cluster,
+    broker: &BrokerHandle,
     name: &str,
     creatable: &kafka_protocol::messages::create_topics_request::CreatableTopic,
-) -> Result<Topic, (ErrorCode, String)> {
+) -> Result<NewTopic, (ErrorCode, String)> {
     validate_topic_name(name).map_err(|message| (ErrorCode::InvalidTopicException, message))?;
     if name == METADATA_TOPIC {
-        // Kafka's words; here it also keeps a topic's partition directory off the metadata log's.
         return Err((ErrorCode::InvalidRequest, format!("Creation of internal topic {METADATA_TOPIC} is prohibited.")));
     }
     let partitions = match creatable.num_partitions {
-        -1 => cluster.config.default_partitions,
+        -1 => i32::try_from(cluster.config.default_partitions).unwrap_or(1),
         n if n <= 0 => {
             return Err((ErrorCode::InvalidPartitions, "Number of partitions must be larger than 0.".into()));
         }
@@ -133,28 +240,29 @@ fn check_new_topic(
                 ),
             ));
         }
-        n => u32::try_from(n).unwrap_or(1),
+        n => n,
     };
-    let brokers = 1;
+    let brokers = i16::try_from(live_brokers(broker)).unwrap_or(i16::MAX);
     let replication_factor = match creatable.replication_factor {
-        -1 => 1,
+        -1 => i16::try_from(cluster.config.default_replication_factor).unwrap_or(1),
         n if n <= 0 => {
             return Err((ErrorCode::InvalidReplicationFactor, "Replication factor must be larger than 0.".into()));
         }
-        n if n > brokers => {
-            return Err((
-                ErrorCode::InvalidReplicationFactor,
-                format!(
-                    "Unable to replicate the partition {n} time(s): The target replication factor of {n} cannot be reached because only {brokers} broker(s) are registered."
-                ),
-            ));
-        }
-        n => u16::try_from(n).unwrap_or(1),
+        n => n,
     };
-    if creatable.assignments.iter().any(|a| a.broker_ids.iter().any(|b| b.0 != cluster.config.node_id)) {
+    if replication_factor > brokers {
+        let n = replication_factor;
         return Err((
             ErrorCode::InvalidReplicationFactor,
-            format!("Only broker {} exists in this cluster.", cluster.config.node_id),
+            format!(
+                "Unable to replicate the partition {n} time(s): The target replication factor of {n} cannot be reached because only {brokers} broker(s) are registered."
+            ),
+        ));
+    }
+    if !creatable.assignments.is_empty() {
+        return Err((
+            ErrorCode::InvalidRequest,
+            "Explicit replica assignments are not supported by this cluster yet: leave them out and the controller places the replicas.".into(),
         ));
     }
     let mut configs = TopicConfigs::default();
@@ -162,11 +270,16 @@ fn check_new_topic(
         let Some(value) = &config.value else { continue };
         configs.set(config.name.as_str(), value.as_str()).map_err(|message| (ErrorCode::InvalidConfig, message))?;
     }
-    Ok(new_topic(name, partitions, replication_factor, configs))
+    Ok(NewTopic { partitions, replication_factor: i32::from(replication_factor), configs })
 }
 
-pub(super) fn delete_topics(cluster: &Arc<Cluster>, request: DeleteTopicsRequest, version: i16) -> Reply {
-    let cluster = cluster.clone();
+pub(super) fn delete_topics(
+    cluster: &Arc<Cluster>,
+    broker: &Arc<BrokerHandle>,
+    request: DeleteTopicsRequest,
+    version: i16,
+) -> Reply {
+    let (cluster, broker) = (cluster.clone(), broker.clone());
     Box::pin(async move {
         // v6 names topics by name or id; earlier versions by name only.
         let targets: Vec<(Option<String>, uuid::Uuid)> = if version >= 6 {
@@ -177,26 +290,43 @@ pub(super) fn delete_topics(cluster: &Arc<Cluster>, request: DeleteTopicsRequest
         let mut response = DeleteTopicsResponse::default();
         for (name, topic_id) in targets {
             let name = name.or_else(|| {
-                cluster.topics().iter().find(|t| t.topic.topic_id == *topic_id.as_bytes()).map(|t| t.topic.name.clone())
+                broker
+                    .with_node(|node| {
+                        node.image.topics.values().find(|t| t.topic_id == *topic_id.as_bytes()).map(|t| t.name.clone())
+                    })
+                    .flatten()
             });
             let mut result = DeletableTopicResult::default();
             result.topic_id = topic_id;
-            match &name {
-                None => result.error_code = ErrorCode::UnknownTopicOrPartition.code(),
-                Some(name) => {
-                    result.name = Some(topic_name(name.clone()));
-                    match cluster.delete_topic(name).await {
-                        Ok(true) => tracing::info!(topic = %name, "deleted topic"),
-                        Ok(false) => {
-                            result.error_code = ErrorCode::UnknownTopicOrPartition.code();
-                            result.error_message = Some(str_bytes("This server does not host this topic-partition."));
-                        }
-                        Err(error) => {
-                            tracing::error!(%error, topic = %name, "cannot delete topic");
-                            result.error_code = ErrorCode::KafkaStorageError.code();
-                            result.error_message = Some(str_bytes(error.to_string()));
-                        }
+            let Some(name) = name else {
+                result.error_code = ErrorCode::UnknownTopicOrPartition.code();
+                response.responses.push(result);
+                continue;
+            };
+            result.name = Some(topic_name(name.clone()));
+            let error = if topic_of(&broker, &name).is_none() {
+                ErrorCode::UnknownTopicOrPartition
+            } else {
+                forward(&cluster, &broker, |request_id| NodeMessage::DeleteTopic { request_id, name: name.clone() })
+                    .await
+            };
+            match error {
+                ErrorCode::None => {
+                    wait_for_metadata(&cluster, |image| !image.topics.contains_key(&name)).await;
+                    // Kafka drops a deleted topic's committed offsets too.
+                    cluster.groups.coordinator().remove_topic_offsets(&name);
+                    if let Err(error) = cluster.groups.append(&[OffsetRecord::DeleteTopic { topic: name.clone() }]) {
+                        tracing::error!(%error, topic = %name, "cannot record the deletion of committed offsets");
                     }
+                    tracing::info!(topic = %name, "deleted topic");
+                }
+                ErrorCode::UnknownTopicOrPartition => {
+                    result.error_code = error.code();
+                    result.error_message = Some(str_bytes("This server does not host this topic-partition."));
+                }
+                error => {
+                    result.error_code = error.code();
+                    result.error_message = Some(str_bytes(controller_message(error, &name)));
                 }
             }
             response.responses.push(result);
@@ -217,7 +347,11 @@ fn config_type(kind: ConfigKind) -> i8 {
     }
 }
 
-pub(super) fn describe_configs(cluster: &Arc<Cluster>, request: DescribeConfigsRequest) -> DescribeConfigsResponse {
+pub(super) fn describe_configs(
+    cluster: &Cluster,
+    broker: &BrokerHandle,
+    request: DescribeConfigsRequest,
+) -> DescribeConfigsResponse {
     let mut response = DescribeConfigsResponse::default();
     for resource in request.resources {
         let mut result = DescribeConfigsResult::default();
@@ -227,14 +361,14 @@ pub(super) fn describe_configs(cluster: &Arc<Cluster>, request: DescribeConfigsR
             resource.configuration_keys.as_ref().is_none_or(|keys| keys.iter().any(|k| k.as_str() == name))
         };
         match resource.resource_type {
-            RESOURCE_TOPIC => match cluster.topic(resource.resource_name.as_str()) {
+            RESOURCE_TOPIC => match topic_of(broker, resource.resource_name.as_str()) {
                 None => {
                     result.error_code = ErrorCode::UnknownTopicOrPartition.code();
                     result.error_message =
                         Some(str_bytes(format!("Topic {} does not exist", resource.resource_name.as_str())));
                 }
                 Some(topic) => {
-                    for entry in topic.topic.configs.describe().into_iter().filter(|e| wanted(e.name)) {
+                    for entry in topic.configs.describe().into_iter().filter(|e| wanted(e.name)) {
                         let mut config = DescribeConfigsResourceResult::default();
                         config.name = str_bytes(entry.name);
                         config.value = Some(str_bytes(entry.value.clone()));
@@ -266,10 +400,12 @@ pub(super) fn describe_configs(cluster: &Arc<Cluster>, request: DescribeConfigsR
             RESOURCE_BROKER => {
                 let config = &cluster.config;
                 let entries = [
-                    ("node.id", config.node_id.to_string(), 3),
+                    ("node.id", broker.id.to_string(), 3),
                     ("auto.create.topics.enable", config.auto_create_topics.to_string(), 1),
                     ("num.partitions", config.default_partitions.to_string(), 3),
-                    ("default.replication.factor", "1".to_owned(), 4),
+                    ("default.replication.factor", config.default_replication_factor.to_string(), 3),
+                    ("broker.session.timeout.ms", config.broker_session_timeout_ms.to_string(), 3),
+                    ("replica.lag.time.max.ms", config.replica_lag_time_max_ms.to_string(), 5),
                     ("log.flush.interval.ms", config.flush_interval_ms.to_string(), 5),
                     ("log.dirs", config.data_dir.display().to_string(), 2),
                 ];
@@ -294,29 +430,58 @@ pub(super) fn describe_configs(cluster: &Arc<Cluster>, request: DescribeConfigsR
     response
 }
 
-/// The answer to one resource of an AlterConfigs or IncrementalAlterConfigs request.
-fn alter_outcome(name: &str, outcome: Result<Result<(), AdminRefusal>, ClusterError>) -> (ErrorCode, Option<String>) {
-    match outcome {
-        Ok(Ok(())) => {
-            tracing::info!(topic = name, "altered topic configs");
-            (ErrorCode::None, None)
-        }
-        Ok(Err(AdminRefusal::UnknownTopic)) => {
-            (ErrorCode::UnknownTopicOrPartition, Some(format!("Topic {name} does not exist")))
-        }
-        Ok(Err(AdminRefusal::InvalidConfig(message))) => (ErrorCode::InvalidConfig, Some(message)),
-        Ok(Err(AdminRefusal::InvalidPartitions(message))) => (ErrorCode::InvalidPartitions, Some(message)),
-        Err(error) => {
-            tracing::error!(%error, topic = name, "cannot alter topic");
-            (ErrorCode::KafkaStorageError, Some(error.to_string()))
-        }
+/// Applies `change` to a topic's configs (which validates) and, unless only validating, has the
+/// controller record the differences. The answer for one resource of an AlterConfigs or
+/// IncrementalAlterConfigs request.
+async fn alter_topic_configs(
+    cluster: &Cluster,
+    broker: &BrokerHandle,
+    name: &str,
+    validate_only: bool,
+    change: impl FnOnce(&mut TopicConfigs) -> Result<(), String>,
+) -> (ErrorCode, Option<String>) {
+    let Some(topic) = topic_of(broker, name) else {
+        return (ErrorCode::UnknownTopicOrPartition, Some(format!("Topic {name} does not exist")));
+    };
+    let mut configs = topic.configs.clone();
+    if let Err(message) = change(&mut configs) {
+        return (ErrorCode::InvalidConfig, Some(message));
     }
+    if validate_only {
+        return (ErrorCode::None, None);
+    }
+    let (before, after) = (topic.configs.overrides(), configs.overrides());
+    let changes: Vec<(String, Option<String>)> = after
+        .iter()
+        .filter(|&(config, value)| before.get(config) != Some(value))
+        .map(|(config, value)| (config.clone(), Some(value.clone())))
+        .chain(before.keys().filter(|config| !after.contains_key(*config)).map(|config| (config.clone(), None)))
+        .collect();
+    if changes.is_empty() {
+        return (ErrorCode::None, None);
+    }
+    let error = forward(cluster, broker, |request_id| NodeMessage::AlterConfig {
+        request_id,
+        topic: name.to_owned(),
+        configs: changes.clone(),
+    })
+    .await;
+    if error != ErrorCode::None {
+        return (error, Some(controller_message(error, name)));
+    }
+    wait_for_metadata(cluster, |image| image.topics.get(name).is_none_or(|t| t.configs.overrides() == after)).await;
+    tracing::info!(topic = name, "altered topic configs");
+    (ErrorCode::None, None)
 }
 
 /// IncrementalAlterConfigs (44, KIP-339): set, delete, append to or subtract from single configs,
 /// what `kafka-configs.sh --alter --add-config/--delete-config` sends.
-pub(super) fn incremental_alter_configs(cluster: &Arc<Cluster>, request: IncrementalAlterConfigsRequest) -> Reply {
-    let cluster = cluster.clone();
+pub(super) fn incremental_alter_configs(
+    cluster: &Arc<Cluster>,
+    broker: &Arc<BrokerHandle>,
+    request: IncrementalAlterConfigsRequest,
+) -> Reply {
+    let (cluster, broker) = (cluster.clone(), broker.clone());
     Box::pin(async move {
         let mut response = IncrementalAlterConfigsResponse::default();
         for resource in request.resources {
@@ -329,56 +494,53 @@ pub(super) fn incremental_alter_configs(cluster: &Arc<Cluster>, request: Increme
                     .iter()
                     .map(|c| (c.name.to_string(), c.config_operation, c.value.as_ref().map(|v| v.to_string())))
                     .collect();
-                let outcome = cluster
-                    .alter_topic_configs(&name, request.validate_only, |configs| {
-                        for (config, operation, value) in changes {
-                            match operation {
-                                // SET
-                                0 => configs.set(&config, value.as_deref().unwrap_or_default())?,
-                                // DELETE: back to the default.
-                                1 => {
-                                    config_def(&config)
-                                        .ok_or_else(|| format!("Unknown topic config name: {config}"))?;
-                                    configs.remove(&config);
-                                }
-                                // APPEND / SUBTRACT: list configs (cleanup.policy) only.
-                                2 | 3 => {
-                                    let def = config_def(&config)
-                                        .ok_or_else(|| format!("Unknown topic config name: {config}"))?;
-                                    if !matches!(def.kind, ConfigKind::List(_)) {
-                                        return Err(format!(
-                                            "Config {config} is not a list; APPEND and SUBTRACT apply to lists"
-                                        ));
-                                    }
-                                    let current = configs.get(&config).unwrap_or_default().to_owned();
-                                    let mut items: Vec<String> = current
-                                        .split(',')
-                                        .map(str::trim)
-                                        .filter(|v| !v.is_empty())
-                                        .map(str::to_owned)
-                                        .collect();
-                                    for item in value
-                                        .as_deref()
-                                        .unwrap_or_default()
-                                        .split(',')
-                                        .map(str::trim)
-                                        .filter(|v| !v.is_empty())
-                                    {
-                                        if operation == 2 && !items.iter().any(|i| i == item) {
-                                            items.push(item.to_owned());
-                                        } else if operation == 3 {
-                                            items.retain(|i| i != item);
-                                        }
-                                    }
-                                    configs.set(&config, &items.join(","))?;
-                                }
-                                other => return Err(format!("Unknown config operation {other}")),
+                alter_topic_configs(&cluster, &broker, &name, request.validate_only, |configs| {
+                    for (config, operation, value) in changes {
+                        match operation {
+                            // SET
+                            0 => configs.set(&config, value.as_deref().unwrap_or_default())?,
+                            // DELETE: back to the default.
+                            1 => {
+                                config_def(&config).ok_or_else(|| format!("Unknown topic config name: {config}"))?;
+                                configs.remove(&config);
                             }
+                            // APPEND / SUBTRACT: list configs (cleanup.policy) only.
+                            2 | 3 => {
+                                let def = config_def(&config)
+                                    .ok_or_else(|| format!("Unknown topic config name: {config}"))?;
+                                if !matches!(def.kind, ConfigKind::List(_)) {
+                                    return Err(format!(
+                                        "Config {config} is not a list; APPEND and SUBTRACT apply to lists"
+                                    ));
+                                }
+                                let current = configs.get(&config).unwrap_or_default().to_owned();
+                                let mut items: Vec<String> = current
+                                    .split(',')
+                                    .map(str::trim)
+                                    .filter(|v| !v.is_empty())
+                                    .map(str::to_owned)
+                                    .collect();
+                                for item in value
+                                    .as_deref()
+                                    .unwrap_or_default()
+                                    .split(',')
+                                    .map(str::trim)
+                                    .filter(|v| !v.is_empty())
+                                {
+                                    if operation == 2 && !items.iter().any(|i| i == item) {
+                                        items.push(item.to_owned());
+                                    } else if operation == 3 {
+                                        items.retain(|i| i != item);
+                                    }
+                                }
+                                configs.set(&config, &items.join(","))?;
+                            }
+                            other => return Err(format!("Unknown config operation {other}")),
                         }
-                        Ok(())
-                    })
-                    .await;
-                alter_outcome(&name, outcome)
+                    }
+                    Ok(())
+                })
+                .await
             };
             let mut result =
                 kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse::default();
@@ -393,8 +555,8 @@ pub(super) fn incremental_alter_configs(cluster: &Arc<Cluster>, request: Increme
 }
 
 /// AlterConfigs (33): the legacy form, which replaces every override of the resource.
-pub(super) fn alter_configs(cluster: &Arc<Cluster>, request: AlterConfigsRequest) -> Reply {
-    let cluster = cluster.clone();
+pub(super) fn alter_configs(cluster: &Arc<Cluster>, broker: &Arc<BrokerHandle>, request: AlterConfigsRequest) -> Reply {
+    let (cluster, broker) = (cluster.clone(), broker.clone());
     Box::pin(async move {
         let mut response = AlterConfigsResponse::default();
         for resource in request.resources {
@@ -407,13 +569,11 @@ pub(super) fn alter_configs(cluster: &Arc<Cluster>, request: AlterConfigsRequest
                     .iter()
                     .filter_map(|c| c.value.as_ref().map(|v| (c.name.to_string(), v.to_string())))
                     .collect();
-                let outcome = cluster
-                    .alter_topic_configs(&name, request.validate_only, |configs| {
-                        *configs = TopicConfigs::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-                        Ok(())
-                    })
-                    .await;
-                alter_outcome(&name, outcome)
+                alter_topic_configs(&cluster, &broker, &name, request.validate_only, |configs| {
+                    *configs = TopicConfigs::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+                    Ok(())
+                })
+                .await
             };
             let mut result = kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse::default();
             result.error_code = error.code();
@@ -427,14 +587,17 @@ pub(super) fn alter_configs(cluster: &Arc<Cluster>, request: AlterConfigsRequest
 }
 
 /// CreatePartitions (37): `kafka-topics.sh --alter --partitions N`.
-pub(super) fn create_partitions(cluster: &Arc<Cluster>, request: CreatePartitionsRequest) -> Reply {
-    let cluster = cluster.clone();
+pub(super) fn create_partitions(
+    cluster: &Arc<Cluster>,
+    broker: &Arc<BrokerHandle>,
+    request: CreatePartitionsRequest,
+) -> Reply {
+    let (cluster, broker) = (cluster.clone(), broker.clone());
     Box::pin(async move {
         let mut response = CreatePartitionsResponse::default();
         for topic in request.topics {
             let name = topic.name.0.to_string();
-            let outcome = cluster.add_partitions(&name, topic.count, request.validate_only).await;
-            let (error, message) = alter_outcome(&name, outcome);
+            let (error, message) = add_partitions(&cluster, &broker, &name, topic.count, request.validate_only).await;
             let mut result = CreatePartitionsTopicResult::default();
             result.name = topic.name;
             result.error_code = error.code();
@@ -445,18 +608,75 @@ pub(super) fn create_partitions(cluster: &Arc<Cluster>, request: CreatePartition
     })
 }
 
-/// DescribeCluster (60): the brokers, the controller and the cluster id.
-pub(super) fn describe_cluster(cluster: &Arc<Cluster>, _request: DescribeClusterRequest) -> DescribeClusterResponse {
-    let config = &cluster.config;
-    let mut broker = DescribeClusterBroker::default();
-    broker.broker_id = BrokerId(config.node_id);
-    broker.host = str_bytes(config.advertised_host.clone());
-    broker.port = i32::from(config.advertised_port);
+/// Grows a topic to `count` partitions (Kafka never shrinks one).
+async fn add_partitions(
+    cluster: &Cluster,
+    broker: &BrokerHandle,
+    name: &str,
+    count: i32,
+    validate_only: bool,
+) -> (ErrorCode, Option<String>) {
+    let Some(topic) = topic_of(broker, name) else {
+        return (ErrorCode::UnknownTopicOrPartition, Some(format!("Topic {name} does not exist")));
+    };
+    let current = i32::try_from(topic.partitions.len()).unwrap_or(i32::MAX);
+    if count <= current {
+        let message = format!("Topic currently has {current} partitions, which is higher than the requested {count}.");
+        return (ErrorCode::InvalidPartitions, Some(message));
+    }
+    if count > MAX_PARTITIONS_PER_TOPIC {
+        let message = format!(
+            "Number of partitions {count} exceeds this broker's limit of {MAX_PARTITIONS_PER_TOPIC} per topic."
+        );
+        return (ErrorCode::InvalidPartitions, Some(message));
+    }
+    if validate_only {
+        return (ErrorCode::None, None);
+    }
+    let error = forward(cluster, broker, |request_id| NodeMessage::CreatePartitions {
+        request_id,
+        topic: name.to_owned(),
+        count,
+    })
+    .await;
+    if error != ErrorCode::None {
+        return (error, Some(controller_message(error, name)));
+    }
+    let count = usize::try_from(count).unwrap_or(usize::MAX);
+    wait_for_metadata(cluster, |image| image.topics.get(name).is_none_or(|t| t.partitions.len() >= count)).await;
+    (ErrorCode::None, None)
+}
+
+/// DescribeCluster (60): the brokers, the controller and the cluster id. As in KRaft, the
+/// controller a client is told of is a broker (clients cannot reach the controllers).
+pub(super) fn describe_cluster(
+    cluster: &Cluster,
+    broker: &BrokerHandle,
+    _request: DescribeClusterRequest,
+) -> DescribeClusterResponse {
     let mut response = DescribeClusterResponse::default();
     response.endpoint_type = 1;
     response.cluster_id = str_bytes(cluster.cluster_id.clone());
-    response.controller_id = BrokerId(config.node_id);
-    response.brokers = vec![broker];
+    response.controller_id = BrokerId(cluster.first_running_broker().map_or(-1, |b| b.id));
+    response.brokers = live_broker_ids(broker)
+        .into_iter()
+        .filter_map(|id| cluster.brokers.get(&id))
+        .map(|handle| {
+            let (host, port) = handle.advertised();
+            let mut entry = DescribeClusterBroker::default();
+            entry.broker_id = BrokerId(handle.id);
+            entry.host = str_bytes(host);
+            entry.port = i32::from(port);
+            entry
+        })
+        .collect();
     response.cluster_authorized_operations = i32::MIN;
     response
+}
+
+/// The ids of the brokers this broker's metadata shows registered and unfenced.
+pub(super) fn live_broker_ids(broker: &BrokerHandle) -> Vec<i32> {
+    broker
+        .with_node(|node| node.image.brokers.values().filter(|b| !b.fenced).map(|b| b.broker_id).collect())
+        .unwrap_or_default()
 }

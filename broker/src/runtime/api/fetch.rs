@@ -17,16 +17,18 @@ use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, Partition
 use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, ResponseKind};
 
 use super::Reply;
+use super::list_offsets::on_leader;
 use crate::core::ErrorCode;
+use crate::core::broker::storage::ReplicaLog;
 use crate::log::LogError;
-use crate::runtime::cluster::Cluster;
+use crate::runtime::broker::BrokerHandle;
 
 /// Longest a fetch may park, whatever the client asks (Kafka has no cap, but a learning broker
 /// should not hold connections for minutes).
 const MAX_WAIT_CAP_MS: u64 = 30_000;
 
-pub(super) fn handle(cluster: &Arc<Cluster>, request: FetchRequest) -> Reply {
-    let cluster = cluster.clone();
+pub(super) fn handle(broker: &Arc<BrokerHandle>, request: FetchRequest) -> Reply {
+    let broker = broker.clone();
     Box::pin(async move {
         let max_wait = Duration::from_millis(u64::try_from(request.max_wait_ms).unwrap_or(0).min(MAX_WAIT_CAP_MS));
         let deadline = tokio::time::Instant::now() + max_wait;
@@ -34,10 +36,10 @@ pub(super) fn handle(cluster: &Arc<Cluster>, request: FetchRequest) -> Reply {
         loop {
             // Register for wake-ups before reading, so an append between the read and the wait
             // is not missed.
-            let appended = cluster.appended.notified();
+            let appended = broker.appended.notified();
             tokio::pin!(appended);
             appended.as_mut().enable();
-            let (response, bytes, errors) = read(&cluster, &request);
+            let (response, bytes, errors) = read(&broker, &request);
             if bytes >= min_bytes.max(1) || errors || tokio::time::Instant::now() >= deadline {
                 return Some(ResponseKind::Fetch(response));
             }
@@ -51,7 +53,7 @@ pub(super) fn handle(cluster: &Arc<Cluster>, request: FetchRequest) -> Reply {
 
 /// One pass over the requested partitions: the response, how many record bytes it carries,
 /// and whether any partition answered with an error (which ends the long poll, as in Kafka).
-fn read(cluster: &Cluster, request: &FetchRequest) -> (FetchResponse, usize, bool) {
+fn read(broker: &BrokerHandle, request: &FetchRequest) -> (FetchResponse, usize, bool) {
     let mut budget = usize::try_from(request.max_bytes).unwrap_or(0);
     let mut total = 0;
     let mut errors = false;
@@ -59,7 +61,6 @@ fn read(cluster: &Cluster, request: &FetchRequest) -> (FetchResponse, usize, boo
     let mut topics = Vec::new();
     for fetch_topic in &request.topics {
         let name = fetch_topic.topic.0.as_str();
-        let topic = cluster.topic(name);
         let mut partitions = Vec::new();
         for fetch_partition in &fetch_topic.partitions {
             let mut data = PartitionData::default();
@@ -69,46 +70,45 @@ fn read(cluster: &Cluster, request: &FetchRequest) -> (FetchResponse, usize, boo
             data.log_start_offset = -1;
             data.preferred_read_replica = BrokerId(-1);
             data.aborted_transactions = read_committed.then(Vec::new);
-            let partition = topic.as_ref().and_then(|t| t.partition(fetch_partition.partition));
-            let Some(partition) = partition else {
-                data.error_code = ErrorCode::UnknownTopicOrPartition.code();
-                errors = true;
-                partitions.push(data);
-                continue;
-            };
-            let inner = partition.lock();
-            let replica = &inner.replica;
-            data.high_watermark = replica.high_watermark;
-            data.last_stable_offset = replica.high_watermark;
-            data.log_start_offset = replica.log_start_offset;
-            if let Some(error) = replica.check_leader_epoch(fetch_partition.current_leader_epoch) {
-                data.error_code = error.code();
-                errors = true;
-            } else if (replica.high_watermark..=replica.log_end_offset).contains(&fetch_partition.fetch_offset) {
-                // Nothing committed to read yet (offsets above the high watermark are not visible).
-                data.records = Some(Bytes::new());
-            } else {
-                let partition_max = usize::try_from(fetch_partition.partition_max_bytes).unwrap_or(0);
-                // KIP-74: only the first partition with data may exceed the request's budget.
-                let max = if total == 0 { partition_max } else { partition_max.min(budget) };
-                match inner.log.read(fetch_partition.fetch_offset, max, replica.high_watermark) {
-                    Ok(records) => {
-                        total += records.len();
-                        budget = budget.saturating_sub(records.len());
-                        data.records = Some(Bytes::from(records));
+            let partition_max = usize::try_from(fetch_partition.partition_max_bytes).unwrap_or(0);
+            // KIP-74: only the first partition with data may exceed the request's budget.
+            let max = if total == 0 { partition_max } else { partition_max.min(budget) };
+            let fetch_offset = fetch_partition.fetch_offset;
+            let read = on_leader(
+                broker,
+                name,
+                fetch_partition.partition,
+                fetch_partition.current_leader_epoch,
+                |replica, log| {
+                    let offsets = (replica.high_watermark, log.log_start_offset());
+                    if (replica.high_watermark..=log.log_end_offset()).contains(&fetch_offset) {
+                        // Nothing committed to read yet (offsets above the high watermark are not visible).
+                        return Ok((offsets, Bytes::new()));
                     }
-                    Err(LogError::OffsetOutOfRange { .. }) => {
-                        data.error_code = ErrorCode::OffsetOutOfRange.code();
-                        errors = true;
+                    match log.log.read(fetch_offset, max, replica.high_watermark) {
+                        Ok(records) => Ok((offsets, Bytes::from(records))),
+                        Err(LogError::OffsetOutOfRange { .. }) => Err(ErrorCode::OffsetOutOfRange),
+                        Err(error) => {
+                            tracing::error!(%error, topic = name, partition = fetch_partition.partition, "fetch read failed");
+                            Err(ErrorCode::KafkaStorageError)
+                        }
                     }
-                    Err(error) => {
-                        tracing::error!(%error, topic = name, partition = fetch_partition.partition, "fetch read failed");
-                        data.error_code = ErrorCode::KafkaStorageError.code();
-                        errors = true;
-                    }
+                },
+            );
+            match read {
+                Ok(((high_watermark, log_start_offset), records)) => {
+                    data.high_watermark = high_watermark;
+                    data.last_stable_offset = high_watermark;
+                    data.log_start_offset = log_start_offset;
+                    total += records.len();
+                    budget = budget.saturating_sub(records.len());
+                    data.records = Some(records);
+                }
+                Err(error) => {
+                    data.error_code = error.code();
+                    errors = true;
                 }
             }
-            drop(inner);
             partitions.push(data);
         }
         let mut topic_response = FetchableTopicResponse::default();

@@ -24,6 +24,7 @@ use kafka_protocol::messages::*;
 use super::{Reply as Pending, RequestContext, str_bytes, topic_name};
 use crate::core::ErrorCode;
 use crate::core::group::{CommittedOffset, JoinGroup, Reply, SyncGroup};
+use crate::runtime::broker::BrokerHandle;
 use crate::runtime::cluster::{Cluster, now_ms};
 use crate::runtime::offsets::OffsetRecord;
 
@@ -35,9 +36,32 @@ pub(super) fn find_coordinator(
     request: FindCoordinatorRequest,
     version: i16,
 ) -> FindCoordinatorResponse {
-    let config = &cluster.config;
     let mut response = FindCoordinatorResponse::default();
-    // One broker coordinates every group (and would every transaction).
+    // One coordinator serves every group, through any broker; clients are sent to the first
+    // running broker, and find the next one when it stops.
+    let Some(broker) = cluster.first_running_broker() else {
+        response.error_code = ErrorCode::CoordinatorNotAvailable.code();
+        response.node_id = BrokerId(-1);
+        response.host = str_bytes("");
+        response.port = -1;
+        if version >= 4 {
+            response.coordinators = request
+                .coordinator_keys
+                .into_iter()
+                .map(|key| {
+                    let mut coordinator = Coordinator::default();
+                    coordinator.key = key;
+                    coordinator.node_id = BrokerId(-1);
+                    coordinator.host = str_bytes("");
+                    coordinator.port = -1;
+                    coordinator.error_code = ErrorCode::CoordinatorNotAvailable.code();
+                    coordinator
+                })
+                .collect();
+        }
+        return response;
+    };
+    let (host, port) = broker.advertised();
     if version >= 4 {
         response.coordinators = request
             .coordinator_keys
@@ -45,16 +69,16 @@ pub(super) fn find_coordinator(
             .map(|key| {
                 let mut coordinator = Coordinator::default();
                 coordinator.key = key;
-                coordinator.node_id = BrokerId(config.node_id);
-                coordinator.host = str_bytes(config.advertised_host.clone());
-                coordinator.port = i32::from(config.advertised_port);
+                coordinator.node_id = BrokerId(broker.id);
+                coordinator.host = str_bytes(host.clone());
+                coordinator.port = i32::from(port);
                 coordinator
             })
             .collect();
     } else {
-        response.node_id = BrokerId(config.node_id);
-        response.host = str_bytes(config.advertised_host.clone());
-        response.port = i32::from(config.advertised_port);
+        response.node_id = BrokerId(broker.id);
+        response.host = str_bytes(host);
+        response.port = i32::from(port);
     }
     response
 }
@@ -173,7 +197,7 @@ pub(super) fn leave_group(cluster: &Arc<Cluster>, request: LeaveGroupRequest, ve
     response
 }
 
-pub(super) fn offset_commit(cluster: &Arc<Cluster>, request: OffsetCommitRequest) -> Pending {
+pub(super) fn offset_commit(cluster: &Arc<Cluster>, broker: &BrokerHandle, request: OffsetCommitRequest) -> Pending {
     let group_id = request.group_id.0.to_string();
     let now = now_ms();
     let checked = cluster.groups.coordinator().check_commit(
@@ -186,10 +210,11 @@ pub(super) fn offset_commit(cluster: &Arc<Cluster>, request: OffsetCommitRequest
     let mut topics = Vec::new();
     for topic in request.topics {
         let name = topic.name.0.to_string();
-        let state = cluster.topic(&name);
+        let partition_count =
+            broker.with_node(|node| node.image.topics.get(&name).map_or(0, |t| t.partitions.len())).unwrap_or(0);
         let mut partitions = Vec::new();
         for partition in topic.partitions {
-            let exists = state.as_ref().is_some_and(|t| t.partition(partition.partition_index).is_some());
+            let exists = usize::try_from(partition.partition_index).is_ok_and(|p| p < partition_count);
             let error = match checked {
                 Err(error) => error,
                 Ok(()) if !exists => ErrorCode::UnknownTopicOrPartition,

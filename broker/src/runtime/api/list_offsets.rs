@@ -5,8 +5,6 @@
 //! the largest timestamp (KIP-734, v7). Any other value finds the first record whose timestamp is
 //! at least that (`kafka-console-consumer --offset` by time, `kcat -o s@<ts>`).
 
-use std::sync::Arc;
-
 use bytes::Bytes;
 use kafka_protocol::messages::list_offsets_response::{ListOffsetsPartitionResponse, ListOffsetsTopicResponse};
 use kafka_protocol::messages::offset_for_leader_epoch_response::{EpochEndOffset, OffsetForLeaderTopicResult};
@@ -16,16 +14,39 @@ use kafka_protocol::messages::{
 use kafka_protocol::records::RecordBatchDecoder;
 
 use crate::core::ErrorCode;
-use crate::runtime::cluster::{Cluster, PartitionInner};
+use crate::core::broker::storage::ReplicaLog;
+use crate::core::message::TopicPartition;
+use crate::core::replica::PartitionReplica;
+use crate::runtime::broker::BrokerHandle;
+use crate::runtime::storage::DiskLog;
 
 const LATEST_TIMESTAMP: i64 = -1;
 const EARLIEST_TIMESTAMP: i64 = -2;
 const MAX_TIMESTAMP: i64 = -3;
 
-pub(super) fn handle(cluster: &Arc<Cluster>, request: ListOffsetsRequest, version: i16) -> ListOffsetsResponse {
+/// Runs `read` on the partition this broker leads, after KIP-320's leader epoch check.
+pub(super) fn on_leader<T>(
+    broker: &BrokerHandle,
+    topic: &str,
+    partition: i32,
+    current_leader_epoch: i32,
+    read: impl FnOnce(&PartitionReplica, &DiskLog) -> Result<T, ErrorCode>,
+) -> Result<T, ErrorCode> {
+    let tp = TopicPartition { topic: topic.to_owned(), partition };
+    broker
+        .with_node(|node| {
+            let (replica, log) = node.leader(&tp)?;
+            if let Some(error) = replica.check_leader_epoch(current_leader_epoch) {
+                return Err(error);
+            }
+            read(replica, log)
+        })
+        .unwrap_or(Err(ErrorCode::NotLeaderOrFollower))
+}
+
+pub(super) fn handle(broker: &BrokerHandle, request: ListOffsetsRequest, version: i16) -> ListOffsetsResponse {
     let mut response = ListOffsetsResponse::default();
     for topic in request.topics {
-        let state = cluster.topic(topic.name.0.as_str());
         let mut partitions = Vec::new();
         for requested in topic.partitions {
             let mut answer = ListOffsetsPartitionResponse::default();
@@ -33,27 +54,23 @@ pub(super) fn handle(cluster: &Arc<Cluster>, request: ListOffsetsRequest, versio
             answer.timestamp = -1;
             answer.offset = -1;
             answer.leader_epoch = -1;
-            let partition = state.as_ref().and_then(|t| t.partition(requested.partition_index));
-            match partition {
-                None => answer.error_code = ErrorCode::UnknownTopicOrPartition.code(),
-                Some(partition) => {
-                    let inner = partition.lock();
-                    if let Some(error) = inner.replica.check_leader_epoch(requested.current_leader_epoch) {
-                        answer.error_code = error.code();
-                    } else {
-                        // The field exists from v4; the codec refuses to encode it below.
-                        if version >= 4 {
-                            answer.leader_epoch = inner.replica.leader_epoch;
-                        }
-                        match offset_for(&inner, requested.timestamp) {
-                            Ok((offset, timestamp)) => {
-                                answer.offset = offset;
-                                answer.timestamp = timestamp;
-                            }
-                            Err(error) => answer.error_code = error.code(),
-                        }
+            let found = on_leader(
+                broker,
+                topic.name.0.as_str(),
+                requested.partition_index,
+                requested.current_leader_epoch,
+                |replica, log| Ok((replica.leader_epoch, offset_for(replica, log, requested.timestamp)?)),
+            );
+            match found {
+                Ok((leader_epoch, (offset, timestamp))) => {
+                    // The field exists from v4; the codec refuses to encode it below.
+                    if version >= 4 {
+                        answer.leader_epoch = leader_epoch;
                     }
+                    answer.offset = offset;
+                    answer.timestamp = timestamp;
                 }
+                Err(error) => answer.error_code = error.code(),
             }
             partitions.push(answer);
         }
@@ -66,15 +83,14 @@ pub(super) fn handle(cluster: &Arc<Cluster>, request: ListOffsetsRequest, versio
 }
 
 /// `(offset, timestamp)` for a ListOffsets timestamp; `(-1, -1)` when no record qualifies.
-fn offset_for(inner: &PartitionInner, timestamp: i64) -> Result<(i64, i64), ErrorCode> {
-    let replica = &inner.replica;
+fn offset_for(replica: &PartitionReplica, log: &DiskLog, timestamp: i64) -> Result<(i64, i64), ErrorCode> {
     match timestamp {
         LATEST_TIMESTAMP => Ok((replica.high_watermark, -1)),
-        EARLIEST_TIMESTAMP => Ok((replica.log_start_offset, -1)),
-        MAX_TIMESTAMP => Ok(inner.log.max_timestamp().unwrap_or((-1, -1))),
+        EARLIEST_TIMESTAMP => Ok((log.log_start_offset(), -1)),
+        MAX_TIMESTAMP => Ok(log.log.max_timestamp().unwrap_or((-1, -1))),
         t if t < 0 => Err(ErrorCode::UnsupportedVersion),
         t => {
-            let batch = inner.log.batch_for_timestamp(t).map_err(|error| {
+            let batch = log.log.batch_for_timestamp(t).map_err(|error| {
                 tracing::error!(%error, "time index lookup failed");
                 ErrorCode::KafkaStorageError
             })?;
@@ -98,32 +114,30 @@ fn offset_for(inner: &PartitionInner, timestamp: i64) -> Result<(i64, i64), Erro
 /// OffsetForLeaderEpoch (KIP-101/KIP-320): the end offset of a leader epoch, with which a
 /// consumer checks that its position survived a leader change.
 pub(super) fn offset_for_leader_epoch(
-    cluster: &Arc<Cluster>,
+    broker: &BrokerHandle,
     request: OffsetForLeaderEpochRequest,
 ) -> OffsetForLeaderEpochResponse {
     let mut response = OffsetForLeaderEpochResponse::default();
     for topic in request.topics {
-        let state = cluster.topic(topic.topic.0.as_str());
         let mut result = OffsetForLeaderTopicResult::default();
+        let name = topic.topic.0.to_string();
         result.topic = topic.topic;
         for requested in topic.partitions {
             let mut answer = EpochEndOffset::default();
             answer.partition = requested.partition;
             answer.leader_epoch = -1;
             answer.end_offset = -1;
-            let partition = state.as_ref().and_then(|t| t.partition(requested.partition));
-            match partition {
-                None => answer.error_code = ErrorCode::UnknownTopicOrPartition.code(),
-                Some(partition) => {
-                    let inner = partition.lock();
-                    if let Some(error) = inner.replica.check_leader_epoch(requested.current_leader_epoch) {
-                        answer.error_code = error.code();
-                    } else if requested.leader_epoch <= inner.replica.leader_epoch {
-                        // One leader epoch so far: it ends at the log end.
-                        answer.leader_epoch = inner.replica.leader_epoch;
-                        answer.end_offset = inner.log.log_end_offset();
-                    }
+            // The largest epoch at most the one asked for, and where it ended in this leader's
+            // log (Kafka's `endOffsetFor`); (-1, -1) when the log has no epoch that old.
+            let found = on_leader(broker, &name, requested.partition, requested.current_leader_epoch, |_, log| {
+                Ok(log.epochs().end_offset_for(requested.leader_epoch, log.log_end_offset()))
+            });
+            match found {
+                Ok((leader_epoch, end_offset)) => {
+                    answer.leader_epoch = leader_epoch;
+                    answer.end_offset = end_offset;
                 }
+                Err(error) => answer.error_code = error.code(),
             }
             result.partitions.push(answer);
         }

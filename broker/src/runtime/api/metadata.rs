@@ -11,18 +11,25 @@ use kafka_protocol::messages::metadata_response::{
 };
 use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, ResponseKind};
 
-use super::admin::new_topic;
+use super::admin::{auto_create_topic, live_broker_ids};
 use super::{Reply, str_bytes, topic_name};
 use crate::core::ErrorCode;
+use crate::core::metadata::{MetadataImage, NO_LEADER, TopicImage};
 use crate::core::topic::validate_topic_name;
-use crate::runtime::cluster::{Cluster, TopicState};
+use crate::runtime::broker::BrokerHandle;
+use crate::runtime::cluster::Cluster;
 use crate::runtime::metadata_log::METADATA_TOPIC;
 
 /// `topic_authorized_operations` when not asked for (Kafka's `Int.MinValue`).
 const AUTHORIZED_OPERATIONS_OMITTED: i32 = i32::MIN;
 
-pub(super) fn handle(cluster: &Arc<Cluster>, request: MetadataRequest, version: i16) -> Reply {
-    let cluster = cluster.clone();
+pub(super) fn handle(
+    cluster: &Arc<Cluster>,
+    broker: &Arc<BrokerHandle>,
+    request: MetadataRequest,
+    version: i16,
+) -> Reply {
+    let (cluster, broker) = (cluster.clone(), broker.clone());
     Box::pin(async move {
         // v0: an empty list means all topics; v1+: null means all, empty means none.
         let requested: Option<Vec<(Option<String>, [u8; 16])>> = match request.topics {
@@ -33,38 +40,64 @@ pub(super) fn handle(cluster: &Arc<Cluster>, request: MetadataRequest, version: 
             }
         };
         let allow_auto_create = (version < 4 || request.allow_auto_topic_creation) && cluster.config.auto_create_topics;
+        let image = |read: &dyn Fn(&MetadataImage) -> MetadataResponseTopic| broker.with_node(|node| read(&node.image));
         let mut topics = Vec::new();
         match requested {
-            None => topics.extend(cluster.topics().iter().map(|t| topic_metadata(t))),
+            None => topics.extend(
+                broker
+                    .with_node(|node| {
+                        node.image.topics.values().map(|t| topic_metadata(&node.image, t)).collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default(),
+            ),
             Some(requested) => {
                 for (name, topic_id) in requested {
                     topics.push(match name {
-                        Some(name) => named_topic(&cluster, &name, allow_auto_create).await,
-                        None => cluster.topics().iter().find(|t| t.topic.topic_id == topic_id).map_or_else(
-                            || topic_error(None, topic_id, ErrorCode::UnknownTopicOrPartition),
-                            |t| topic_metadata(t),
-                        ),
+                        Some(name) => named_topic(&cluster, &broker, &name, allow_auto_create).await,
+                        None => image(&|image| {
+                            image.topics.values().find(|t| t.topic_id == topic_id).map_or_else(
+                                || topic_error(None, topic_id, ErrorCode::UnknownTopicOrPartition),
+                                |t| topic_metadata(image, t),
+                            )
+                        })
+                        .unwrap_or_else(|| topic_error(None, topic_id, ErrorCode::UnknownTopicOrPartition)),
                     });
                 }
             }
         }
-        let mut broker = MetadataResponseBroker::default();
-        broker.node_id = BrokerId(cluster.config.node_id);
-        broker.host = str_bytes(cluster.config.advertised_host.clone());
-        broker.port = i32::from(cluster.config.advertised_port);
         let mut response = MetadataResponse::default();
-        response.brokers = vec![broker];
+        response.brokers = live_broker_ids(&broker)
+            .into_iter()
+            .filter_map(|id| cluster.brokers.get(&id))
+            .map(|handle| {
+                let (host, port) = handle.advertised();
+                let mut entry = MetadataResponseBroker::default();
+                entry.node_id = BrokerId(handle.id);
+                entry.host = str_bytes(host);
+                entry.port = i32::from(port);
+                entry
+            })
+            .collect();
         response.cluster_id = Some(str_bytes(cluster.cluster_id.clone()));
-        response.controller_id = BrokerId(cluster.config.node_id);
+        // KRaft clients cannot reach the controllers: Kafka names a broker here.
+        response.controller_id = BrokerId(cluster.first_running_broker().map_or(-1, |b| b.id));
         response.topics = topics;
         response.cluster_authorized_operations = AUTHORIZED_OPERATIONS_OMITTED;
         Some(ResponseKind::Metadata(response))
     })
 }
 
-async fn named_topic(cluster: &Arc<Cluster>, name: &str, allow_auto_create: bool) -> MetadataResponseTopic {
-    if let Some(topic) = cluster.topic(name) {
-        return topic_metadata(&topic);
+async fn named_topic(
+    cluster: &Cluster,
+    broker: &BrokerHandle,
+    name: &str,
+    allow_auto_create: bool,
+) -> MetadataResponseTopic {
+    let found = |broker: &BrokerHandle| {
+        broker.with_node(|node| node.image.topics.get(name).map(|t| topic_metadata(&node.image, t))).flatten()
+    };
+    if let Some(topic) = found(broker) {
+        return topic;
     }
     if validate_topic_name(name).is_err() {
         return topic_error(Some(name), [0; 16], ErrorCode::InvalidTopicException);
@@ -73,19 +106,15 @@ async fn named_topic(cluster: &Arc<Cluster>, name: &str, allow_auto_create: bool
     if !allow_auto_create || name == METADATA_TOPIC {
         return topic_error(Some(name), [0; 16], ErrorCode::UnknownTopicOrPartition);
     }
-    let topic = new_topic(name, cluster.config.default_partitions, 1, Default::default());
-    match cluster.create_topic(topic).await {
-        Ok(Some(created)) => {
-            tracing::info!(topic = name, partitions = created.partitions.len(), "auto-created topic");
-            topic_metadata(&created)
+    match auto_create_topic(cluster, broker, name).await {
+        // Created meanwhile by another request: also fine.
+        ErrorCode::None | ErrorCode::TopicAlreadyExists => {
+            found(broker).unwrap_or_else(|| topic_error(Some(name), [0; 16], ErrorCode::LeaderNotAvailable))
         }
-        // Created meanwhile by another request.
-        Ok(None) => cluster
-            .topic(name)
-            .map_or_else(|| topic_error(Some(name), [0; 16], ErrorCode::LeaderNotAvailable), |t| topic_metadata(&t)),
-        Err(error) => {
-            tracing::error!(%error, topic = name, "auto-create failed");
-            topic_error(Some(name), [0; 16], ErrorCode::UnknownServerError)
+        error => {
+            tracing::warn!(topic = name, error = error.name(), "auto-create failed");
+            // What Kafka answers while it cannot create the topic: the client retries.
+            topic_error(Some(name), [0; 16], ErrorCode::LeaderNotAvailable)
         }
     }
 }
@@ -99,20 +128,26 @@ fn topic_error(name: Option<&str>, topic_id: [u8; 16], error: ErrorCode) -> Meta
     topic
 }
 
-pub(super) fn topic_metadata(state: &TopicState) -> MetadataResponseTopic {
-    let mut topic = topic_error(Some(&state.topic.name), state.topic.topic_id, ErrorCode::None);
+/// A topic's partitions as the metadata has them: leader (LEADER_NOT_AVAILABLE without one),
+/// leader epoch, replicas, ISR, and the replicas on brokers that are not live (offline).
+pub(super) fn topic_metadata(image: &MetadataImage, state: &TopicImage) -> MetadataResponseTopic {
+    let mut topic = topic_error(Some(&state.name), state.topic_id, ErrorCode::None);
     topic.partitions = state
         .partitions
         .iter()
-        .map(|partition| {
-            let inner = partition.lock();
-            let replica = &inner.replica;
+        .enumerate()
+        .map(|(index, registration)| {
             let mut metadata = MetadataResponsePartition::default();
-            metadata.partition_index = partition.index;
-            metadata.leader_id = BrokerId(replica.leader_id);
-            metadata.leader_epoch = replica.leader_epoch;
-            metadata.replica_nodes = replica.replicas.iter().copied().map(BrokerId).collect();
-            metadata.isr_nodes = replica.isr.iter().copied().map(BrokerId).collect();
+            metadata.partition_index = i32::try_from(index).unwrap_or(i32::MAX);
+            if registration.leader == NO_LEADER {
+                metadata.error_code = ErrorCode::LeaderNotAvailable.code();
+            }
+            metadata.leader_id = BrokerId(registration.leader);
+            metadata.leader_epoch = registration.leader_epoch;
+            metadata.replica_nodes = registration.replicas.iter().copied().map(BrokerId).collect();
+            metadata.isr_nodes = registration.isr.iter().copied().map(BrokerId).collect();
+            metadata.offline_replicas =
+                registration.replicas.iter().copied().filter(|id| !image.is_active(*id)).map(BrokerId).collect();
             metadata
         })
         .collect();

@@ -16,8 +16,6 @@ mod metadata;
 mod produce;
 pub(crate) mod versions;
 
-pub(crate) use admin::MAX_PARTITIONS_PER_TOPIC;
-
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -25,6 +23,7 @@ use std::sync::Arc;
 use kafka_protocol::messages::{RequestKind, ResponseKind, TopicName};
 use kafka_protocol::protocol::StrBytes;
 
+use super::broker::BrokerHandle;
 use super::cluster::Cluster;
 use crate::core::ErrorCode;
 
@@ -42,23 +41,30 @@ pub(crate) struct RequestContext {
     pub(crate) client_host: String,
 }
 
-/// Handles one request. `version` is the request's API version (some fields exist only in some).
-pub(crate) fn dispatch(cluster: &Arc<Cluster>, request: RequestKind, version: i16, context: RequestContext) -> Reply {
+/// Handles one request that reached `broker`. `version` is the request's API version (some
+/// fields exist only in some).
+pub(crate) fn dispatch(
+    cluster: &Arc<Cluster>,
+    broker: &Arc<BrokerHandle>,
+    request: RequestKind,
+    version: i16,
+    context: RequestContext,
+) -> Reply {
     match request {
         RequestKind::ApiVersions(_) => ready(ResponseKind::ApiVersions(versions::response(ErrorCode::None))),
-        RequestKind::Metadata(request) => metadata::handle(cluster, request, version),
-        RequestKind::Produce(request) => produce::handle(cluster, request),
-        RequestKind::Fetch(request) => fetch::handle(cluster, request),
+        RequestKind::Metadata(request) => metadata::handle(cluster, broker, request, version),
+        RequestKind::Produce(request) => produce::handle(cluster, broker, request),
+        RequestKind::Fetch(request) => fetch::handle(broker, request),
         RequestKind::ListOffsets(request) => {
-            ready(ResponseKind::ListOffsets(list_offsets::handle(cluster, request, version)))
+            ready(ResponseKind::ListOffsets(list_offsets::handle(broker, request, version)))
         }
         RequestKind::OffsetForLeaderEpoch(request) => {
-            ready(ResponseKind::OffsetForLeaderEpoch(list_offsets::offset_for_leader_epoch(cluster, request)))
+            ready(ResponseKind::OffsetForLeaderEpoch(list_offsets::offset_for_leader_epoch(broker, request)))
         }
-        RequestKind::CreateTopics(request) => admin::create_topics(cluster, request, version),
-        RequestKind::DeleteTopics(request) => admin::delete_topics(cluster, request, version),
+        RequestKind::CreateTopics(request) => admin::create_topics(cluster, broker, request, version),
+        RequestKind::DeleteTopics(request) => admin::delete_topics(cluster, broker, request, version),
         RequestKind::DescribeConfigs(request) => {
-            ready(ResponseKind::DescribeConfigs(admin::describe_configs(cluster, request)))
+            ready(ResponseKind::DescribeConfigs(admin::describe_configs(cluster, broker, request)))
         }
         RequestKind::FindCoordinator(request) => {
             ready(ResponseKind::FindCoordinator(groups::find_coordinator(cluster, request, version)))
@@ -69,7 +75,7 @@ pub(crate) fn dispatch(cluster: &Arc<Cluster>, request: RequestKind, version: i1
         RequestKind::LeaveGroup(request) => {
             ready(ResponseKind::LeaveGroup(groups::leave_group(cluster, request, version)))
         }
-        RequestKind::OffsetCommit(request) => groups::offset_commit(cluster, request),
+        RequestKind::OffsetCommit(request) => groups::offset_commit(cluster, broker, request),
         RequestKind::OffsetFetch(request) => {
             ready(ResponseKind::OffsetFetch(groups::offset_fetch(cluster, request, version)))
         }
@@ -78,11 +84,11 @@ pub(crate) fn dispatch(cluster: &Arc<Cluster>, request: RequestKind, version: i1
             ready(ResponseKind::DescribeGroups(groups::describe_groups(cluster, request)))
         }
         RequestKind::DeleteGroups(request) => groups::delete_groups(cluster, request),
-        RequestKind::IncrementalAlterConfigs(request) => admin::incremental_alter_configs(cluster, request),
-        RequestKind::AlterConfigs(request) => admin::alter_configs(cluster, request),
-        RequestKind::CreatePartitions(request) => admin::create_partitions(cluster, request),
+        RequestKind::IncrementalAlterConfigs(request) => admin::incremental_alter_configs(cluster, broker, request),
+        RequestKind::AlterConfigs(request) => admin::alter_configs(cluster, broker, request),
+        RequestKind::CreatePartitions(request) => admin::create_partitions(cluster, broker, request),
         RequestKind::DescribeCluster(request) => {
-            ready(ResponseKind::DescribeCluster(admin::describe_cluster(cluster, request)))
+            ready(ResponseKind::DescribeCluster(admin::describe_cluster(cluster, broker, request)))
         }
         RequestKind::DescribeQuorum(request) => {
             ready(ResponseKind::DescribeQuorum(describe_quorum::handle(cluster, request, version)))

@@ -1,0 +1,169 @@
+//! A real KRaft cluster in one process — three brokers, three controllers — over real TCP:
+//! replication, a stopped partition leader replaced by the controller, min.insync.replicas, the
+//! ISR recovering, and the controller quorum electing a new leader.
+
+#![cfg(feature = "runtime")]
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use broker::{Broker, BrokerConfig};
+use common::{Client, batch, create_request, fetch_request, name, produce_request, records_of};
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::*;
+use kafka_protocol::records::Compression;
+
+/// Three brokers and three controllers, with a short session so a stopped broker is fenced fast.
+async fn start_cluster(dir: &std::path::Path) -> Broker {
+    let mut config = BrokerConfig::new("127.0.0.1:0".parse().expect("addr"), dir.to_owned());
+    config.brokers = 3;
+    config.controllers = 3;
+    config.broker_session_timeout_ms = 2_000;
+    config.flush_interval_ms = 2;
+    Broker::start(config).await.expect("the cluster starts")
+}
+
+/// `(leader, leader epoch, ISR)` of `topic`-0, as a running broker's Metadata reports it.
+async fn partition_state(cluster: &Broker, topic: &str) -> (i32, i32, Vec<i32>) {
+    let mut request = MetadataRequest::default();
+    let mut wanted = MetadataRequestTopic::default();
+    wanted.name = Some(name(topic));
+    request.topics = Some(vec![wanted]);
+    let running: Vec<SocketAddr> = cluster
+        .nodes()
+        .brokers
+        .iter()
+        .filter(|(_, running)| *running)
+        .filter_map(|(id, _)| cluster.broker_addrs().into_iter().find(|(b, _)| b == id).map(|(_, addr)| addr))
+        .collect();
+    let mut client = Client::connect(running[0]).await;
+    let response = client.send(&request, 12).await;
+    let partition = &response.topics[0].partitions[0];
+    (partition.leader_id.0, partition.leader_epoch, partition.isr_nodes.iter().map(|b| b.0).collect())
+}
+
+/// Polls `partition_state` until `done` holds (or fails after 20 s, printing the last state).
+async fn wait_for(
+    cluster: &Broker,
+    topic: &str,
+    what: &str,
+    done: impl Fn(&(i32, i32, Vec<i32>)) -> bool,
+) -> (i32, i32, Vec<i32>) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let state = partition_state(cluster, topic).await;
+        if done(&state) {
+            return state;
+        }
+        assert!(Instant::now() < deadline, "{what}: still {state:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn addr_of(cluster: &Broker, broker: i32) -> SocketAddr {
+    cluster.broker_addrs().into_iter().find(|(id, _)| *id == broker).map(|(_, addr)| addr).expect("broker")
+}
+
+async fn produce(cluster: &Broker, leader: i32, acks: i16, value: &str) -> (i16, i64) {
+    let mut client = Client::connect(addr_of(cluster, leader)).await;
+    let response =
+        client.send(&produce_request("orders", 0, acks, batch(&[(None, value)], 1, Compression::None)), 9).await;
+    let partition = &response.responses[0].partition_responses[0];
+    (partition.error_code, partition.base_offset)
+}
+
+#[tokio::test]
+async fn a_stopped_leader_is_replaced_and_no_acknowledged_record_is_lost() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cluster = start_cluster(dir.path()).await;
+    let mut client = Client::connect(cluster.local_addr()).await;
+    let created = client.send(&create_request("orders", 1, 3, &[("min.insync.replicas", "2")]), 7).await;
+    assert_eq!(created.topics[0].error_code, 0);
+    let (leader, first_epoch, isr) = wait_for(&cluster, "orders", "all replicas in sync", |s| s.2.len() == 3).await;
+    assert_ne!(leader, -1);
+
+    let mut acknowledged = Vec::new();
+    for value in ["a", "b", "c"] {
+        let (error, offset) = produce(&cluster, leader, -1, value).await;
+        assert_eq!(error, 0, "acks=all with the whole ISR {isr:?}");
+        acknowledged.push((offset, value.to_owned()));
+    }
+
+    // The leader crashes: the controller fences it after its session and elects another.
+    cluster.stop_broker(leader).expect("stop the leader");
+    assert!(tokio::net::TcpStream::connect(addr_of(&cluster, leader)).await.is_err(), "its listener is closed");
+    let (new_leader, epoch, isr) =
+        wait_for(&cluster, "orders", "a new leader", |s| s.0 != leader && s.0 != -1 && !s.2.contains(&leader)).await;
+    assert!(epoch > first_epoch, "a new leader epoch: {epoch} after {first_epoch}");
+    assert_eq!(isr.len(), 2);
+    let (error, offset) = produce(&cluster, new_leader, -1, "d").await;
+    assert_eq!(error, 0, "two in-sync replicas satisfy min.insync.replicas=2");
+    acknowledged.push((offset, "d".to_owned()));
+
+    // A second broker goes: one in-sync replica is too few for acks=all, enough for acks=1.
+    let second = isr.iter().copied().find(|id| *id != new_leader).expect("a follower");
+    cluster.stop_broker(second).expect("stop a follower");
+    wait_for(&cluster, "orders", "the ISR down to the leader", |s| s.2 == [new_leader]).await;
+    assert_eq!(produce(&cluster, new_leader, -1, "refused").await.0, 19, "NOT_ENOUGH_REPLICAS");
+    let (error, offset) = produce(&cluster, new_leader, 1, "e").await;
+    assert_eq!(error, 0);
+    acknowledged.push((offset, "e".to_owned()));
+
+    // Both come back, catch up, and rejoin the ISR.
+    cluster.start_broker(leader).await.expect("restart");
+    cluster.start_broker(second).await.expect("restart");
+    let (current, _, _) = wait_for(&cluster, "orders", "the ISR whole again", |s| s.2.len() == 3).await;
+    let mut client = Client::connect(addr_of(&cluster, current)).await;
+    let fetched = client.send(&fetch_request("orders", 0, 0, 0), 12).await;
+    let records = records_of(fetched.responses[0].partitions[0].records.clone().expect("records"));
+    let offsets: Vec<i64> = records.iter().map(|r| r.0).collect();
+    assert_eq!(offsets, (0..i64::try_from(records.len()).expect("len")).collect::<Vec<_>>(), "contiguous");
+    for (offset, value) in &acknowledged {
+        assert!(records.iter().any(|r| r.0 == *offset && r.2 == *value), "{value} at {offset} in {records:?}");
+    }
+    assert!(!records.iter().any(|r| r.2 == "refused"), "a refused write is not in the log");
+    cluster.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_controllers_elect_a_new_leader_when_the_active_one_stops() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cluster = start_cluster(dir.path()).await;
+    let mut client = Client::connect(cluster.local_addr()).await;
+    let quorum = |response: &DescribeQuorumResponse| {
+        let partition = &response.topics[0].partitions[0];
+        (partition.error_code, partition.leader_id.0, partition.leader_epoch, partition.current_voters.len())
+    };
+    let request = {
+        use kafka_protocol::messages::describe_quorum_request::{PartitionData, TopicData};
+        let mut topic = TopicData::default();
+        topic.topic_name = name("__cluster_metadata");
+        topic.partitions = vec![PartitionData::default()];
+        let mut request = DescribeQuorumRequest::default();
+        request.topics = vec![topic];
+        request
+    };
+    let (error, leader, epoch, voters) = quorum(&client.send(&request, 2).await);
+    assert_eq!((error, voters), (0, 3));
+    assert!((3000..3003).contains(&leader));
+
+    cluster.stop_controller(leader).expect("stop the active controller");
+    assert!(cluster.stop_controller(leader).is_err(), "already stopped");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (new_leader, new_epoch) = loop {
+        let (error, now_leader, now_epoch, _) = quorum(&client.send(&request, 2).await);
+        if error == 0 && now_leader != leader {
+            break (now_leader, now_epoch);
+        }
+        assert!(Instant::now() < deadline, "no new quorum leader");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(new_epoch > epoch && (3000..3003).contains(&new_leader));
+    // Two controllers of three are a majority: topics can still be created.
+    let created = client.send(&create_request("after", 2, 3, &[]), 7).await;
+    assert_eq!(created.topics[0].error_code, 0);
+    cluster.start_controller(leader).expect("restart");
+    cluster.shutdown().await;
+}
