@@ -151,35 +151,33 @@ async fn the_metadata_quorum_is_described_as_kafka_prints_it() {
     let lines: Vec<&str> = status.lines().collect();
     assert_eq!(lines.len(), 8, "{status}");
     assert!(lines[0].starts_with("ClusterId:              ") && lines[0].len() > 24, "{status}");
-    // Epoch 1 of a fresh broker: its LeaderChange, then a TopicRecord and three PartitionRecords.
-    assert_eq!(
-        &lines[1..6],
-        [
-            "LeaderId:               1",
-            "LeaderEpoch:            1",
-            "HighWatermark:          5",
-            "MaxFollowerLag:         0",
-            "MaxFollowerLagTimeMs:   0",
-        ],
-        "{status}"
-    );
+    // Epoch 1 of a fresh controller: its LeaderChange, broker 1 registered and unfenced, a
+    // TopicRecord and three PartitionRecords, and NoOpRecords every 500 ms (KIP-835).
+    assert_eq!(lines[1..3], ["LeaderId:               3000", "LeaderEpoch:            1"], "{status}");
+    let high_watermark: i64 = lines[3]
+        .strip_prefix("HighWatermark:          ")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("a high watermark: {status}"));
+    assert!(high_watermark >= 7, "{status}");
+    assert_eq!(lines[4..6], ["MaxFollowerLag:         0", "MaxFollowerLagTimeMs:   0"], "{status}");
     let directory_id = lines[6]
-        .strip_prefix("CurrentVoters:          [{\"id\": 1, \"directoryId\": \"")
+        .strip_prefix("CurrentVoters:          [{\"id\": 3000, \"directoryId\": \"")
         .and_then(|rest| rest.strip_suffix("\"}]"))
-        .unwrap_or_else(|| panic!("voter 1 with its directory id: {status}"));
+        .unwrap_or_else(|| panic!("voter 3000 with its directory id: {status}"));
     assert_eq!(directory_id.len(), 22, "Kafka's base64 Uuid text: {directory_id}");
-    assert_eq!(lines[7], "CurrentObservers:       []");
+    assert!(lines[7].starts_with("CurrentObservers:       [{\"id\": 1, \"directoryId\": \""), "broker 1 observes: {status}");
 
     let replication =
         ok(&kafka, "kafka-metadata-quorum.sh --bootstrap-server localhost:9092 describe --replication").await;
     let rows: Vec<Vec<&str>> = replication.lines().map(|line| line.split('\t').map(str::trim).collect()).collect();
-    assert_eq!(rows.len(), 2, "{replication}");
+    assert_eq!(rows.len(), 3, "{replication}");
     assert_eq!(
         rows[0],
         ["NodeId", "DirectoryId", "LogEndOffset", "Lag", "LastFetchTimestamp", "LastCaughtUpTimestamp", "Status", ""]
     );
-    assert_eq!(rows[1][..4], ["1", directory_id, "5", "0"], "{replication}");
-    assert_eq!(rows[1][6], "Leader");
+    assert_eq!(rows[1][..2], ["3000", directory_id], "{replication}");
+    assert_eq!((rows[1][3], rows[1][6]), ("0", "Leader"), "{replication}");
+    assert_eq!((rows[2][0], rows[2][6]), ("1", "Observer"), "{replication}");
     let fetched: i64 = rows[1][4].parse().expect("a timestamp");
     assert!(fetched > 1_700_000_000_000, "{replication}");
 

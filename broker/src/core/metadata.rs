@@ -60,6 +60,11 @@ pub enum MetadataRecord {
         /// The leader was elected from outside the ISR (`unclean.leader.election.enable`).
         unclean: bool,
     },
+    /// Nothing: the active controller appends one every `metadata.max.idle.interval.ms` (KIP-835),
+    /// so followers and brokers can tell a quiet quorum from a lost leader, and the high
+    /// watermark keeps moving as on a real cluster.
+    #[cfg_attr(feature = "runtime", serde(rename = "NO_OP_RECORD"))]
+    NoOp,
     /// A topic config was set (`Some`) or removed (`None`).
     #[cfg_attr(feature = "runtime", serde(rename = "CONFIG_RECORD"))]
     Config { topic: String, name: String, value: Option<String> },
@@ -172,6 +177,7 @@ impl MetadataImage {
                     registration.partition_epoch += 1;
                 }
             }
+            MetadataRecord::NoOp => {}
             MetadataRecord::Config { topic, name, value } => {
                 if let Some(topic) = self.topics.get_mut(topic) {
                     match value {
@@ -265,6 +271,7 @@ impl std::fmt::Display for MetadataRecord {
                 }
                 write!(f, ")")
             }
+            MetadataRecord::NoOp => write!(f, "NoOpRecord"),
             MetadataRecord::Config { topic, name, value } => match value {
                 Some(value) => write!(f, "ConfigRecord({topic}: {name}={value})"),
                 None => write!(f, "ConfigRecord({topic}: {name} removed)"),

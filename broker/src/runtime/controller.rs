@@ -82,8 +82,10 @@ impl ControllerHandle {
         let (store, durable) = QuorumStore::open(&self.dir, voters.clone(), now_ms())?;
         let now = core_now_ms();
         let seed = u64::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or([0; 8]));
-        let controller_config =
-            ControllerConfig { broker_session_timeout_ms: cluster.config.broker_session_timeout_ms };
+        let controller_config = ControllerConfig {
+            broker_session_timeout_ms: cluster.config.broker_session_timeout_ms,
+            ..ControllerConfig::default()
+        };
         let quorum_config = QuorumConfig { voters, ..QuorumConfig::default() };
         let node = ControllerNode::new(self.id, quorum_config, durable, controller_config, now, seed);
         let mut running = Running { node, store, last_tick_ms: 0 };

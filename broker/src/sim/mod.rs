@@ -356,7 +356,10 @@ impl Simulation {
         durable: DurableState<crate::core::metadata::MetadataRecord>,
     ) -> SimController {
         let seed = self.rng.next_u64();
-        ControllerNode::new(id, self.quorum_config.clone(), durable, ControllerConfig::default(), self.now_ms, seed)
+        // No NoOpRecords (KIP-835) in the simulator: the view shows every metadata entry, and a
+        // NoOp every 500 ms would bury the ones that mean something.
+        let config = ControllerConfig { metadata_max_idle_interval_ms: None, ..ControllerConfig::default() };
+        ControllerNode::new(id, self.quorum_config.clone(), durable, config, self.now_ms, seed)
     }
 
     fn start_broker(&mut self, id: BrokerId, durable: BrokerDurable) -> SimBroker {

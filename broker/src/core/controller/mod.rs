@@ -28,11 +28,14 @@ use super::replica::BrokerId;
 pub struct ControllerConfig {
     /// `broker.session.timeout.ms`: a broker without a heartbeat for this long is fenced.
     pub broker_session_timeout_ms: u64,
+    /// `metadata.max.idle.interval.ms` (KIP-835): the active controller appends a NoOpRecord
+    /// this often. `None`: never.
+    pub metadata_max_idle_interval_ms: Option<u64>,
 }
 
 impl Default for ControllerConfig {
     fn default() -> Self {
-        ControllerConfig { broker_session_timeout_ms: 9_000 }
+        ControllerConfig { broker_session_timeout_ms: 9_000, metadata_max_idle_interval_ms: Some(500) }
     }
 }
 

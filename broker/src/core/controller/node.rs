@@ -36,6 +36,8 @@ struct Active<P: Payload> {
     controller: Controller,
     /// Responses waiting for the record at this offset to commit.
     pending_replies: Vec<(i64, NodeId, Message<P>)>,
+    /// When the next NoOpRecord is due (KIP-835).
+    next_noop_ms: Option<u64>,
 }
 
 impl<P: Payload> ControllerNode<P> {
@@ -72,7 +74,13 @@ impl<P: Payload> ControllerNode<P> {
         self.quorum.tick(now_ms);
         self.after_input(now_ms, out);
         if let Some(active) = &mut self.active {
-            let records = active.controller.tick(now_ms, &active.working);
+            let mut records = active.controller.tick(now_ms, &active.working);
+            if let (Some(due), Some(interval_ms)) = (active.next_noop_ms, self.config.metadata_max_idle_interval_ms)
+                && now_ms >= due
+            {
+                active.next_noop_ms = Some(now_ms + interval_ms);
+                records.push(MetadataRecord::NoOp);
+            }
             if !records.is_empty() {
                 self.append(now_ms, records, false, out);
                 self.after_input(now_ms, out);
@@ -83,7 +91,8 @@ impl<P: Payload> ControllerNode<P> {
     pub fn next_deadline_ms(&self) -> Option<u64> {
         let quorum = self.quorum.next_deadline_ms();
         let sessions = self.active.as_ref().and_then(|a| a.controller.next_deadline_ms(&a.working));
-        [quorum, sessions].into_iter().flatten().min()
+        let noop = self.active.as_ref().and_then(|a| a.next_noop_ms);
+        [quorum, sessions, noop].into_iter().flatten().min()
     }
 
     fn handle_request(&mut self, now_ms: u64, from: NodeId, request: Message<P>, out: &mut Outbox<P>) {
@@ -353,7 +362,8 @@ impl<P: Payload> ControllerNode<P> {
             }
             let mut controller = Controller::new(self.config.clone());
             controller.activate(now_ms, &working);
-            self.active = Some(Active { epoch, working, controller, pending_replies: Vec::new() });
+            let next_noop_ms = self.config.metadata_max_idle_interval_ms.map(|interval_ms| now_ms + interval_ms);
+            self.active = Some(Active { epoch, working, controller, pending_replies: Vec::new(), next_noop_ms });
             out.event(now_ms, EventKind::ControllerActivated { controller: self.id, epoch });
         }
         let high_watermark = self.quorum.high_watermark();
