@@ -22,7 +22,6 @@
 pub mod check;
 pub mod cli;
 pub mod console;
-pub mod console_exec;
 pub mod course;
 pub mod exercises;
 pub mod kafka;

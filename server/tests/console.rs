@@ -1,6 +1,6 @@
 //! Console scripts against a real broker, with the real tools' output.
 
-use server::console_exec::run_script;
+use server::console::exec::run_script;
 use server::kafka::Kafka;
 
 async fn broker() -> (broker::Broker, tempfile::TempDir, Kafka) {

@@ -3,7 +3,7 @@
 //! they do not use.)
 
 use broker::core::partitioner::partition_for_key;
-use server::console_exec::run_script;
+use server::console::exec::run_script;
 use server::course::blocks::parse_exercise;
 use server::exercises::{CheckOutcome, run_checks};
 use server::kafka::Kafka;
