@@ -77,7 +77,7 @@ struct RawCheck {
     log_start_offset: Option<i64>,
     log_end_offset: Option<i64>,
     group: Option<String>,
-    state: Option<GroupState>,
+    state: Option<ExpectedGroupState>,
     members: Option<u32>,
     committed_offset: Option<i64>,
     max_lag: Option<i64>,
@@ -230,7 +230,7 @@ pub struct OffsetsCheck {
 pub struct GroupCheck {
     pub group: String,
     pub exists: bool,
-    pub state: Option<GroupState>,
+    pub state: Option<ExpectedGroupState>,
     pub members: Option<u32>,
     pub topic: Option<String>,
     pub partition: Option<u32>,
@@ -240,7 +240,7 @@ pub struct GroupCheck {
 
 /// Consumer group states as `kafka-consumer-groups.sh --describe --state` prints them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub enum GroupState {
+pub enum ExpectedGroupState {
     Empty,
     Stable,
     PreparingRebalance,

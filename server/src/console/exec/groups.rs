@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use super::{ToolOutput, ToolResult};
 use crate::console::format::{
-    self, BrokerNode, GroupDescription, GroupMember, GroupMembers, GroupOffsetRow, GroupResetPlan, GroupState,
-    GroupStateDescription,
+    self, CoordinatorView, GroupDescription, GroupMember, GroupMembers, GroupOffsetRow, GroupResetPlan,
+    GroupStateDescription, GroupStateView,
 };
 use crate::console::parse::{
     DescribeView, GroupSelection, GroupsDelete, GroupsDescribe, GroupsResetOffsets, ResetScope, ResetSpec,
@@ -71,8 +71,8 @@ async fn selected(kafka: &Kafka, selection: &GroupSelection) -> Result<Vec<Strin
 }
 
 /// A described group's state as the tools print it (`Dead` if it does not exist).
-fn state_of(detail: &Option<GroupDetail>) -> GroupState {
-    detail.as_ref().map_or(GroupState::Dead, |d| GroupState::parse(&d.state).unwrap_or(GroupState::Unknown))
+fn state_of(detail: &Option<GroupDetail>) -> GroupStateView {
+    detail.as_ref().map_or(GroupStateView::Dead, |d| GroupStateView::parse(&d.state).unwrap_or(GroupStateView::Unknown))
 }
 
 /// `--members`: each member with the partitions it was assigned.
@@ -107,7 +107,7 @@ fn members_view(details: &[(String, Option<GroupDetail>)]) -> Vec<GroupMembers> 
 /// `--state`: coordinator, assignor, state and member count. The one broker coordinates every group.
 fn state_view(kafka: &Kafka, details: &[(String, Option<GroupDetail>)]) -> Vec<GroupStateDescription> {
     let coordinator =
-        BrokerNode { id: 1, host: kafka.bootstrap().ip().to_string(), port: i32::from(kafka.bootstrap().port()) };
+        CoordinatorView { id: 1, host: kafka.bootstrap().ip().to_string(), port: i32::from(kafka.bootstrap().port()) };
     details
         .iter()
         .map(|(group, detail)| GroupStateDescription {
@@ -126,7 +126,7 @@ fn state_view(kafka: &Kafka, details: &[(String, Option<GroupDetail>)]) -> Vec<G
 /// then per committed partition no member owns, with lag.
 async fn describe_offsets(kafka: &Kafka, group: &str) -> Result<GroupDescription, KafkaError> {
     let Some(detail) = kafka.group_members(group).await? else {
-        return Ok(GroupDescription { group: group.to_owned(), state: GroupState::Dead, rows: Vec::new() });
+        return Ok(GroupDescription { group: group.to_owned(), state: GroupStateView::Dead, rows: Vec::new() });
     };
     let (state, mut members) = (detail.state, detail.members);
     let committed = kafka.all_committed_offsets(group).await?;
@@ -176,7 +176,7 @@ async fn describe_offsets(kafka: &Kafka, group: &str) -> Result<GroupDescription
     }
     Ok(GroupDescription {
         group: group.to_owned(),
-        state: GroupState::parse(&state).unwrap_or(GroupState::Unknown),
+        state: GroupStateView::parse(&state).unwrap_or(GroupStateView::Unknown),
         rows,
     })
 }
