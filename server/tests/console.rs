@@ -217,7 +217,7 @@ async fn resets_deletes_and_fire_and_forget_produce_run_against_the_broker() {
     .await;
     let mut end = None;
     for _ in 0..100 {
-        end = kafka.offsets("audit", 0).await.expect("offsets").map(|(_, end)| end);
+        end = kafka.offsets("audit", 0).await.expect("offsets").map(|o| o.log_end_offset);
         if end == Some(6) {
             break;
         }

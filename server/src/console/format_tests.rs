@@ -4,6 +4,7 @@
 
 use super::format::*;
 use super::parse::{MessageFormat, PartitionReports};
+use crate::kafka::{QuorumInfo, QuorumNodeInfo, QuorumReplicaInfo};
 
 // ----------------------------------------------------------------------------------------------
 // kafka-topics.sh
@@ -486,14 +487,14 @@ fn quorum() -> QuorumInfo {
         leader_epoch: 3,
         high_watermark: 120,
         voters: vec![
-            ReplicaState {
+            QuorumReplicaInfo {
                 replica_id: 1,
                 directory_id: None,
                 log_end_offset: 120,
                 last_fetch_timestamp_ms: Some(1_700_000_000_000),
                 last_caught_up_timestamp_ms: Some(1_700_000_000_000),
             },
-            ReplicaState {
+            QuorumReplicaInfo {
                 replica_id: 2,
                 directory_id: Some("Hw2L-tv6Xs9Ho7qENmW71g".into()),
                 log_end_offset: 100,
@@ -502,7 +503,7 @@ fn quorum() -> QuorumInfo {
             },
         ],
         observers: vec![],
-        nodes: vec![QuorumNode { node_id: 1, endpoints: vec![("CONTROLLER".into(), "localhost".into(), 9093)] }],
+        nodes: vec![QuorumNodeInfo { node_id: 1, endpoints: vec![("CONTROLLER".into(), "localhost".into(), 9093)] }],
     }
 }
 

@@ -165,7 +165,7 @@ pub(super) async fn records(
         );
     }
     let (start, end) = match kafka.offsets(&topic, partition).await {
-        Ok(Some(range)) => range,
+        Ok(Some(range)) => (range.log_start_offset, range.log_end_offset),
         Ok(None) => return error(StatusCode::NOT_FOUND, format!("topic `{topic}` has no partition {partition}")),
         Err(failure) => return kafka_error(&failure),
     };

@@ -16,15 +16,10 @@ pub(super) async fn describe(kafka: &Kafka, describe: &ConfigsDescribe) -> ToolR
     };
     let entries = entries
         .into_iter()
-        .map(|(name, value, source)| ConfigEntry {
-            name,
-            value: Some(value),
-            source: match source {
-                1 => ConfigSource::DynamicTopicConfig,
-                4 => ConfigSource::StaticBrokerConfig,
-                5 => ConfigSource::DefaultConfig,
-                _ => ConfigSource::Unknown,
-            },
+        .map(|entry| ConfigEntry {
+            name: entry.name,
+            value: Some(entry.value),
+            source: ConfigSource::from_code(entry.source),
             sensitive: false,
             synonyms: Vec::new(),
         })

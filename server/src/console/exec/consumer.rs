@@ -35,10 +35,10 @@ pub(super) async fn consume(kafka: &Kafka, consume: &Consume) -> ToolResult {
             (Some(&offset), _, _) => offset,
             (None, OffsetSpec::Offset(offset), _) => offset,
             (None, OffsetSpec::Earliest, _) | (None, _, true) => {
-                kafka.offsets(topic, partition).await?.map_or(0, |o| o.0)
+                kafka.offsets(topic, partition).await?.map_or(0, |o| o.log_start_offset)
             }
             // Latest: the console waits for new records; this one is not interactive.
-            (None, OffsetSpec::Latest, false) => kafka.offsets(topic, partition).await?.map_or(0, |o| o.1),
+            (None, OffsetSpec::Latest, false) => kafka.offsets(topic, partition).await?.map_or(0, |o| o.log_end_offset),
         };
         let records = kafka.records(topic, partition, start, limit - printed).await?;
         let mut next = start;

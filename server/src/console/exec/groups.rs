@@ -11,11 +11,11 @@ use crate::console::format::{
 use crate::console::parse::{
     DescribeView, GroupSelection, GroupsDelete, GroupsDescribe, GroupsResetOffsets, ResetScope, ResetSpec,
 };
-use crate::kafka::{GroupDetail, Kafka, KafkaError};
+use crate::kafka::{CommittedOffset, GroupDetail, Kafka, KafkaError};
 
 /// `--list`: every group id.
 pub(super) async fn list(kafka: &Kafka) -> ToolResult {
-    let names: Vec<String> = kafka.list_groups().await?.into_iter().map(|(name, _)| name).collect();
+    let names: Vec<String> = kafka.list_groups().await?.into_iter().map(|listed| listed.group_id).collect();
     Ok(ToolOutput::Success(format::groups_list(&names)))
 }
 
@@ -45,17 +45,17 @@ pub(super) async fn describe(kafka: &Kafka, describe: &GroupsDescribe) -> ToolRe
 pub(super) async fn delete(kafka: &Kafka, delete: &GroupsDelete) -> ToolResult {
     let names = selected(kafka, &delete.groups).await?;
     let results = kafka.delete_groups(&names).await?;
-    let deleted: Vec<String> = results.iter().filter(|(_, code)| *code == 0).map(|(g, _)| g.clone()).collect();
+    let deleted: Vec<String> = results.iter().filter(|r| r.error_code == 0).map(|r| r.group_id.clone()).collect();
     let failed: Vec<(String, String)> = results
         .iter()
-        .filter(|(_, code)| *code != 0)
-        .map(|(g, code)| {
-            let reason = match code {
+        .filter(|r| r.error_code != 0)
+        .map(|r| {
+            let reason = match r.error_code {
                 68 => "The group is not empty.".to_owned(),
                 69 => "The group id does not exist.".to_owned(),
                 other => format!("error code {other}"),
             };
-            (g.clone(), reason)
+            (r.group_id.clone(), reason)
         })
         .collect();
     let printed = format::groups_deleted(&deleted, &failed);
@@ -66,7 +66,7 @@ pub(super) async fn delete(kafka: &Kafka, delete: &GroupsDelete) -> ToolResult {
 async fn selected(kafka: &Kafka, selection: &GroupSelection) -> Result<Vec<String>, KafkaError> {
     Ok(match selection {
         GroupSelection::Groups(groups) => groups.clone(),
-        GroupSelection::AllGroups => kafka.list_groups().await?.into_iter().map(|(name, _)| name).collect(),
+        GroupSelection::AllGroups => kafka.list_groups().await?.into_iter().map(|listed| listed.group_id).collect(),
     })
 }
 
@@ -131,7 +131,7 @@ async fn describe_offsets(kafka: &Kafka, group: &str) -> Result<GroupDescription
     let (state, mut members) = (detail.state, detail.members);
     let committed = kafka.all_committed_offsets(group).await?;
     let committed_at = |topic: &str, partition: i32| {
-        committed.iter().find(|(t, p, _)| t == topic && *p == partition).map(|(_, _, offset)| *offset)
+        committed.iter().find(|c| c.topic == topic && c.partition == partition).map(|c| c.offset)
     };
     let mut rows = Vec::new();
     let mut owned = Vec::new();
@@ -142,7 +142,7 @@ async fn describe_offsets(kafka: &Kafka, group: &str) -> Result<GroupDescription
             member.assignment.iter().flat_map(|(t, ps)| ps.iter().map(move |p| (t.clone(), *p))).collect();
         assigned.sort();
         for (topic, partition) in assigned {
-            let end = kafka.offsets(&topic, partition).await?.map(|(_, end)| end);
+            let end = kafka.offsets(&topic, partition).await?.map(|o| o.log_end_offset);
             rows.push(GroupOffsetRow {
                 group: group.to_owned(),
                 topic: Some(topic.clone()),
@@ -157,17 +157,17 @@ async fn describe_offsets(kafka: &Kafka, group: &str) -> Result<GroupDescription
             owned.push((topic, partition));
         }
     }
-    let mut unowned: Vec<&(String, i32, i64)> =
-        committed.iter().filter(|(t, p, _)| !owned.contains(&(t.clone(), *p))).collect();
+    let mut unowned: Vec<&CommittedOffset> =
+        committed.iter().filter(|c| !owned.contains(&(c.topic.clone(), c.partition))).collect();
     unowned.sort();
-    for (topic, partition, offset) in unowned {
-        let end = kafka.offsets(topic, *partition).await?.map(|(_, end)| end);
+    for unowned in unowned {
+        let end = kafka.offsets(&unowned.topic, unowned.partition).await?.map(|o| o.log_end_offset);
         rows.push(GroupOffsetRow {
             group: group.to_owned(),
-            topic: Some(topic.clone()),
-            partition: Some(*partition),
+            topic: Some(unowned.topic.clone()),
+            partition: Some(unowned.partition),
             leader_epoch: None,
-            current_offset: Some(*offset),
+            current_offset: Some(unowned.offset),
             log_end_offset: end,
             consumer_id: None,
             host: None,
@@ -197,7 +197,7 @@ pub(super) async fn reset_offsets(kafka: &Kafka, reset: &GroupsResetOffsets) -> 
         }
         let committed = kafka.all_committed_offsets(&group).await?;
         let targets: Vec<(String, i32)> = match &reset.scope {
-            ResetScope::AllTopics => committed.iter().map(|(t, p, _)| (t.clone(), *p)).collect(),
+            ResetScope::AllTopics => committed.iter().map(|c| (c.topic.clone(), c.partition)).collect(),
             ResetScope::Topics(topics) => {
                 let mut targets = Vec::new();
                 for topic in topics {
@@ -213,8 +213,9 @@ pub(super) async fn reset_offsets(kafka: &Kafka, reset: &GroupsResetOffsets) -> 
         };
         let mut offsets = Vec::new();
         for (topic, partition) in targets {
-            let Some((start, end)) = kafka.offsets(&topic, partition).await? else { continue };
-            let current = committed.iter().find(|(t, p, _)| *t == topic && *p == partition).map(|(_, _, o)| *o);
+            let Some(range) = kafka.offsets(&topic, partition).await? else { continue };
+            let (start, end) = (range.log_start_offset, range.log_end_offset);
+            let current = committed.iter().find(|c| c.topic == topic && c.partition == partition).map(|c| c.offset);
             let wanted = match reset.to {
                 ResetSpec::Earliest => start,
                 ResetSpec::Latest => end,

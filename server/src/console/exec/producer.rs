@@ -8,7 +8,8 @@ use crate::kafka::{Kafka, ProducerRecord};
 /// topic as the real producer does through Metadata.
 pub(super) async fn produce(kafka: &Kafka, produce: &Produce) -> ToolResult {
     // A value equal to `null.marker` was parsed as None: a tombstone, sent as a null value.
-    let records: Vec<ProducerRecord> = produce.records.iter().map(|r| (r.key.clone(), r.value.clone())).collect();
+    let records: Vec<ProducerRecord> =
+        produce.records.iter().map(|r| ProducerRecord { key: r.key.clone(), value: r.value.clone() }).collect();
     if records.is_empty() {
         return Ok(ToolOutput::silent());
     }
@@ -27,8 +28,8 @@ pub(super) async fn produce(kafka: &Kafka, produce: &Produce) -> ToolResult {
         Err(refusal) => ToolOutput::Failure(format!(
             "[ERROR] Error when sending message to topic {} with key: {}, value: {} with error: {}\n",
             produce.topic,
-            records[0].0.as_ref().map_or("null".to_owned(), |k| format!("{} bytes", k.len())),
-            records[0].1.as_ref().map_or("null".to_owned(), |v| format!("{} bytes", v.len())),
+            records[0].key.as_ref().map_or("null".to_owned(), |k| format!("{} bytes", k.len())),
+            records[0].value.as_ref().map_or("null".to_owned(), |v| format!("{} bytes", v.len())),
             refusal.message
         )),
     })

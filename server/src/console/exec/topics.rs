@@ -45,8 +45,8 @@ pub(super) async fn describe(kafka: &Kafka, describe: &TopicsDescribe) -> ToolRe
         let entries = kafka.topic_config_entries(&name).await?.unwrap_or_default();
         let min_insync = entries
             .iter()
-            .find(|(k, _, _)| k == "min.insync.replicas")
-            .and_then(|(_, v, _)| v.parse().ok())
+            .find(|entry| entry.name == "min.insync.replicas")
+            .and_then(|entry| entry.value.parse().ok())
             .unwrap_or(1);
         topics.push(TopicDescription {
             name: name.clone(),
@@ -64,7 +64,11 @@ pub(super) async fn describe(kafka: &Kafka, describe: &TopicsDescribe) -> ToolRe
                 })
                 .collect(),
             // Topic overrides only, as `ConfigEntry.isDefault` false.
-            configs: entries.into_iter().filter(|(_, _, source)| *source == 1).map(|(k, v, _)| (k, v)).collect(),
+            configs: entries
+                .into_iter()
+                .filter(|entry| entry.is_topic_override())
+                .map(|entry| (entry.name, entry.value))
+                .collect(),
             min_insync_replicas: min_insync,
         });
     }

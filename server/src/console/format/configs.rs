@@ -17,6 +17,17 @@ pub enum ConfigSource {
 }
 
 impl ConfigSource {
+    /// The source from DescribeConfigs' `config_source` code; codes the embedded broker never
+    /// sends read as `Unknown`.
+    pub fn from_code(code: i8) -> ConfigSource {
+        match code {
+            1 => ConfigSource::DynamicTopicConfig,
+            4 => ConfigSource::StaticBrokerConfig,
+            5 => ConfigSource::DefaultConfig,
+            _ => ConfigSource::Unknown,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ConfigSource::DynamicTopicConfig => "DYNAMIC_TOPIC_CONFIG",

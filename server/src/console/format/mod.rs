@@ -25,7 +25,7 @@ pub use groups::{
     groups_reset_offsets, groups_reset_offsets_csv,
 };
 pub use offsets::{OffsetRow, get_offsets, get_offsets_no_match};
-pub use quorum::{QuorumInfo, QuorumNode, ReplicaState, quorum_replication, quorum_status};
+pub use quorum::{quorum_replication, quorum_status};
 pub use topics::{
     PartitionDescription, TopicDescription, topic_created, topic_does_not_exist, topics_describe, topics_error,
     topics_list,

@@ -4,40 +4,9 @@
 use std::fmt::Write as _;
 
 use super::{FormatError, ZERO_UUID, pad};
+use crate::kafka::{QuorumInfo, QuorumReplicaInfo};
 
-/// A DescribeQuorum answer, as the admin client's `QuorumInfo` holds it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QuorumInfo {
-    pub cluster_id: String,
-    pub leader_id: i32,
-    pub leader_epoch: i32,
-    pub high_watermark: i64,
-    pub voters: Vec<ReplicaState>,
-    pub observers: Vec<ReplicaState>,
-    /// The listeners of the voters (KIP-853); may be empty.
-    pub nodes: Vec<QuorumNode>,
-}
-
-/// A voter's or observer's replication state.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReplicaState {
-    pub replica_id: i32,
-    /// The replica's directory id in base64; `None` is the zero id.
-    pub directory_id: Option<String>,
-    pub log_end_offset: i64,
-    pub last_fetch_timestamp_ms: Option<i64>,
-    pub last_caught_up_timestamp_ms: Option<i64>,
-}
-
-/// A quorum node's listeners.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QuorumNode {
-    pub node_id: i32,
-    /// `(listener, host, port)`, e.g. `("CONTROLLER", "localhost", 9093)`.
-    pub endpoints: Vec<(String, String, u16)>,
-}
-
-fn leader_of(info: &QuorumInfo) -> Result<&ReplicaState, FormatError> {
+fn leader_of(info: &QuorumInfo) -> Result<&QuorumReplicaInfo, FormatError> {
     info.voters
         .iter()
         .find(|voter| voter.replica_id == info.leader_id)
@@ -78,7 +47,7 @@ pub fn quorum_status(info: &QuorumInfo) -> Result<String, FormatError> {
 /// `[{"id": 1, "directoryId": "...", "endpoints": ["CONTROLLER://localhost:9093"]}]`
 /// (`MetadataQuorumCommand.Node.toString`: `directoryId` is always there, `null` for the zero
 /// id; `endpoints` only when the voter has any).
-fn replica_list(info: &QuorumInfo, replicas: &[ReplicaState]) -> String {
+fn replica_list(info: &QuorumInfo, replicas: &[QuorumReplicaInfo]) -> String {
     let nodes: Vec<String> = replicas
         .iter()
         .map(|replica| {
