@@ -2,11 +2,12 @@
 
 use std::collections::BTreeMap;
 
+use broker::core::ErrorCode;
 use kafka_protocol::messages::DescribeConfigsRequest;
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::protocol::StrBytes;
 
-use super::{Kafka, KafkaError, Refusal, UNKNOWN_TOPIC_OR_PARTITION, refusal};
+use super::{Kafka, KafkaError, Refusal, refusal};
 
 /// One config of a topic as DescribeConfigs describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +30,10 @@ impl TopicConfigEntry {
 impl Kafka {
     /// A topic's effective configs (every config, with defaults, as Kafka describes them).
     pub async fn topic_configs(&self, name: &str) -> Result<BTreeMap<String, String>, KafkaError> {
-        let entries = self.topic_config_entries(name).await?.ok_or(KafkaError::Broker(UNKNOWN_TOPIC_OR_PARTITION))?;
+        let entries = self
+            .topic_config_entries(name)
+            .await?
+            .ok_or(KafkaError::Broker(ErrorCode::UnknownTopicOrPartition.code()))?;
         Ok(entries.into_iter().map(|entry| (entry.name, entry.value)).collect())
     }
 
@@ -42,11 +46,11 @@ impl Kafka {
         let mut request = DescribeConfigsRequest::default();
         request.resources = vec![resource];
         let response = self.call(&request, 4).await?;
-        let result = response.results.into_iter().next().ok_or(KafkaError::Broker(-1))?;
-        match result.error_code {
-            0 => {}
-            UNKNOWN_TOPIC_OR_PARTITION => return Ok(None),
-            code => return Err(KafkaError::Broker(code)),
+        let result = response.results.into_iter().next().ok_or(KafkaError::missing_answer())?;
+        match ErrorCode::from_code(result.error_code) {
+            Some(ErrorCode::None) => {}
+            Some(ErrorCode::UnknownTopicOrPartition) => return Ok(None),
+            _ => return Err(KafkaError::Broker(result.error_code)),
         }
         Ok(Some(
             result
@@ -85,7 +89,7 @@ impl Kafka {
         let mut request = IncrementalAlterConfigsRequest::default();
         request.resources = vec![resource];
         let response = self.call(&request, 1).await?;
-        let result = response.responses.into_iter().next().ok_or(KafkaError::Broker(-1))?;
+        let result = response.responses.into_iter().next().ok_or(KafkaError::missing_answer())?;
         Ok(refusal(result.error_code, result.error_message.map(|m| m.to_string())))
     }
 }

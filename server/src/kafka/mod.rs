@@ -27,6 +27,7 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 
 use broker::client::{ClientError, Connection};
+use broker::core::ErrorCode;
 use kafka_protocol::messages::TopicName;
 use kafka_protocol::protocol::{Request, StrBytes};
 
@@ -45,9 +46,6 @@ const POOLED_CONNECTIONS_MAX: usize = 16;
 /// check instead of holding the learner's page forever.
 const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// Kafka's error codes that the checks tell apart.
-const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
-
 #[derive(Debug, thiserror::Error)]
 pub enum KafkaError {
     #[error(transparent)]
@@ -56,6 +54,18 @@ pub enum KafkaError {
     Broker(i16),
     #[error("the broker did not answer within {} s (request.timeout.ms)", REQUEST_TIMEOUT.as_secs())]
     Timeout,
+}
+
+impl KafkaError {
+    /// Whether the broker answered with `code`.
+    pub fn is(&self, code: ErrorCode) -> bool {
+        matches!(self, KafkaError::Broker(answered) if *answered == code.code())
+    }
+
+    /// The response had no entry for what was asked (a broker bug, or not a Kafka broker).
+    fn missing_answer() -> KafkaError {
+        KafkaError::Broker(ErrorCode::UnknownServerError.code())
+    }
 }
 
 #[derive(Debug)]

@@ -2,10 +2,11 @@
 
 use std::collections::BTreeMap;
 
+use broker::core::ErrorCode;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::{BrokerId, ListOffsetsRequest};
 
-use super::{Kafka, KafkaError, UNKNOWN_TOPIC_OR_PARTITION, topic_name};
+use super::{Kafka, KafkaError, topic_name};
 
 /// Where a partition's log starts and ends, as a consumer sees them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +34,7 @@ impl Kafka {
         request.topics = vec![list_topic];
         let response = self.call(&request, 7).await?;
         let answer = response.topics.into_iter().next().and_then(|t| t.partitions.into_iter().next());
-        let Some(answer) = answer else { return Err(KafkaError::Broker(-1)) };
+        let Some(answer) = answer else { return Err(KafkaError::missing_answer()) };
         if answer.error_code != 0 {
             return Err(KafkaError::Broker(answer.error_code));
         }
@@ -43,7 +44,7 @@ impl Kafka {
     /// Where a partition starts and ends; `None` if it does not exist.
     pub async fn offsets(&self, topic: &str, partition: i32) -> Result<Option<LogOffsets>, KafkaError> {
         let earliest = match self.offset_at(topic, partition, -2).await {
-            Err(KafkaError::Broker(UNKNOWN_TOPIC_OR_PARTITION)) => return Ok(None),
+            Err(error) if error.is(ErrorCode::UnknownTopicOrPartition) => return Ok(None),
             other => other?,
         };
         let latest = self.offset_at(topic, partition, -1).await?;

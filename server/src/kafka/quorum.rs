@@ -1,9 +1,10 @@
 //! The KRaft metadata quorum: DescribeQuorum, plus the cluster id from Metadata.
 
+use broker::core::ErrorCode;
 use kafka_protocol::messages::MetadataRequest;
 use kafka_protocol::protocol::StrBytes;
 
-use super::{Kafka, KafkaError, Refusal, UNKNOWN_TOPIC_OR_PARTITION, kafka_uuid_text, refusal, topic_name};
+use super::{Kafka, KafkaError, Refusal, kafka_uuid_text, refusal, topic_name};
 
 /// A DescribeQuorum answer, as the admin client's `QuorumInfo` holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +61,7 @@ impl Kafka {
             return Ok(Err(refused));
         }
         let Some(answer) = response.topics.into_iter().next().and_then(|t| t.partitions.into_iter().next()) else {
-            return Ok(Err(Refusal { code: UNKNOWN_TOPIC_OR_PARTITION, message: String::new() }));
+            return Ok(Err(Refusal { code: ErrorCode::UnknownTopicOrPartition.code(), message: String::new() }));
         };
         if let Err(refused) = refusal(answer.error_code, message(answer.error_message.clone())) {
             return Ok(Err(refused));

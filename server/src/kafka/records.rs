@@ -4,13 +4,14 @@
 use std::collections::BTreeMap;
 
 use broker::client::ClientError;
+use broker::core::ErrorCode;
 use broker::core::partitioner::partition_for_key;
 use bytes::Buf;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{BrokerId, FetchRequest};
 use kafka_protocol::records::RecordBatchDecoder;
 
-use super::{Kafka, KafkaError, Refusal, UNKNOWN_TOPIC_OR_PARTITION, topic_name};
+use super::{Kafka, KafkaError, Refusal, topic_name};
 
 /// A record as a consumer sees it, key and value decoded as (lossy) UTF-8 for display.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,7 +143,7 @@ impl Kafka {
         use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
         let Some(info) = self.topic(topic).await? else {
             return Ok(Err(Refusal {
-                code: UNKNOWN_TOPIC_OR_PARTITION,
+                code: ErrorCode::UnknownTopicOrPartition.code(),
                 message: format!("Topic {topic} not present in metadata"),
             }));
         };
@@ -185,7 +186,7 @@ impl Kafka {
             }
             let response = self.call(&request, 9).await?;
             let answer = response.responses.into_iter().next().and_then(|t| t.partition_responses.into_iter().next());
-            let Some(answer) = answer else { return Err(KafkaError::Broker(-1)) };
+            let Some(answer) = answer else { return Err(KafkaError::missing_answer()) };
             if answer.error_code != 0 {
                 return Ok(Err(Refusal {
                     code: answer.error_code,

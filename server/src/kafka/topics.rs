@@ -1,10 +1,11 @@
 //! Topics: Metadata (one topic, every topic), CreateTopics, DeleteTopics, CreatePartitions.
 
+use broker::core::ErrorCode;
 use kafka_protocol::messages::MetadataRequest;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::protocol::StrBytes;
 
-use super::{Kafka, KafkaError, Refusal, UNKNOWN_TOPIC_OR_PARTITION, kafka_uuid_text, refusal, topic_name};
+use super::{Kafka, KafkaError, Refusal, kafka_uuid_text, refusal, topic_name};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicInfo {
@@ -42,10 +43,10 @@ impl Kafka {
         request.allow_auto_topic_creation = false;
         let response = self.call(&request, 12).await?;
         let Some(topic) = response.topics.into_iter().next() else { return Ok(None) };
-        match topic.error_code {
-            0 => {}
-            UNKNOWN_TOPIC_OR_PARTITION => return Ok(None),
-            code => return Err(KafkaError::Broker(code)),
+        match ErrorCode::from_code(topic.error_code) {
+            Some(ErrorCode::None) => {}
+            Some(ErrorCode::UnknownTopicOrPartition) => return Ok(None),
+            _ => return Err(KafkaError::Broker(topic.error_code)),
         }
         let mut partitions: Vec<PartitionInfo> = topic
             .partitions
@@ -122,7 +123,7 @@ impl Kafka {
         request.topics = vec![topic];
         request.timeout_ms = 30_000;
         let response = self.call(&request, 7).await?;
-        let result = response.topics.into_iter().next().ok_or(KafkaError::Broker(-1))?;
+        let result = response.topics.into_iter().next().ok_or(KafkaError::missing_answer())?;
         Ok(refusal(result.error_code, result.error_message.map(|m| m.to_string())))
     }
 
@@ -131,7 +132,7 @@ impl Kafka {
         request.topic_names = vec![topic_name(name)];
         request.timeout_ms = 30_000;
         let response = self.call(&request, 5).await?;
-        let result = response.responses.into_iter().next().ok_or(KafkaError::Broker(-1))?;
+        let result = response.responses.into_iter().next().ok_or(KafkaError::missing_answer())?;
         Ok(refusal(result.error_code, result.error_message.map(|m| m.to_string())))
     }
 
@@ -145,7 +146,7 @@ impl Kafka {
         request.topics = vec![topic];
         request.timeout_ms = 30_000;
         let response = self.call(&request, 3).await?;
-        let result = response.results.into_iter().next().ok_or(KafkaError::Broker(-1))?;
+        let result = response.results.into_iter().next().ok_or(KafkaError::missing_answer())?;
         Ok(refusal(result.error_code, result.error_message.map(|m| m.to_string())))
     }
 }

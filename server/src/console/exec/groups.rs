@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use broker::core::ErrorCode;
+
 use super::{ToolOutput, ToolResult};
 use crate::console::format::{
     self, CoordinatorView, GroupDescription, GroupMember, GroupMembers, GroupOffsetRow, GroupResetPlan,
@@ -50,10 +52,10 @@ pub(super) async fn delete(kafka: &Kafka, delete: &GroupsDelete) -> ToolResult {
         .iter()
         .filter(|r| r.error_code != 0)
         .map(|r| {
-            let reason = match r.error_code {
-                68 => "The group is not empty.".to_owned(),
-                69 => "The group id does not exist.".to_owned(),
-                other => format!("error code {other}"),
+            let reason = match ErrorCode::from_code(r.error_code) {
+                Some(ErrorCode::NonEmptyGroup) => "The group is not empty.".to_owned(),
+                Some(ErrorCode::GroupIdNotFound) => "The group id does not exist.".to_owned(),
+                _ => format!("error code {}", r.error_code),
             };
             (r.group_id.clone(), reason)
         })
