@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use broker::client::ClientError;
+use broker::client::{BatchProducer, BatchRecord, encode_batch};
 use broker::core::ErrorCode;
 use broker::core::partitioner::partition_for_key;
 use bytes::Buf;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{BrokerId, FetchRequest};
-use kafka_protocol::records::RecordBatchDecoder;
+use kafka_protocol::records::{Compression, RecordBatchDecoder};
 
 use super::{Kafka, KafkaError, Refusal, topic_name};
 
@@ -164,7 +164,15 @@ impl Kafka {
         .unwrap_or(0);
         let mut placed = vec![(0, -1); records.len()];
         for (partition, batch_records) in by_partition {
-            let encoded = encode_batch(batch_records.iter().map(|(_, r)| *r), now)?;
+            let batch: Vec<BatchRecord<'_>> = batch_records
+                .iter()
+                .map(|(_, record)| BatchRecord {
+                    key: record.key.as_deref().map(str::as_bytes),
+                    value: record.value.as_deref().map(str::as_bytes),
+                    timestamp_ms: now,
+                })
+                .collect();
+            let encoded = encode_batch(&batch, Compression::None, BatchProducer::PLAIN)?;
             let mut data = PartitionProduceData::default();
             data.index = partition;
             data.records = Some(encoded);
@@ -201,38 +209,4 @@ impl Kafka {
         }
         Ok(Ok(placed))
     }
-}
-
-/// One uncompressed record batch.
-fn encode_batch<'a>(
-    records: impl Iterator<Item = &'a ProducerRecord>,
-    now_ms: i64,
-) -> Result<bytes::Bytes, KafkaError> {
-    use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
-    let records: Vec<Record> = records
-        .enumerate()
-        .map(|(i, ProducerRecord { key, value })| {
-            let i = i64::try_from(i).unwrap_or(0);
-            Record {
-                transactional: false,
-                control: false,
-                partition_leader_epoch: -1,
-                producer_id: -1,
-                producer_epoch: -1,
-                timestamp_type: TimestampType::Creation,
-                offset: i,
-                // The encoder keeps records in one batch only while offset - sequence is constant.
-                sequence: i32::try_from(i).unwrap_or(0) - 1,
-                timestamp: now_ms,
-                key: key.as_ref().map(|k| bytes::Bytes::copy_from_slice(k.as_bytes())),
-                value: value.as_ref().map(|v| bytes::Bytes::copy_from_slice(v.as_bytes())),
-                headers: Default::default(),
-                delete_horizon: false,
-            }
-        })
-        .collect();
-    let mut out = bytes::BytesMut::new();
-    RecordBatchEncoder::encode(&mut out, &records, &RecordEncodeOptions { version: 2, compression: Compression::None })
-        .map_err(|e| KafkaError::Client(ClientError::Codec(e.to_string())))?;
-    Ok(out.freeze())
 }
