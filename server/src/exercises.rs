@@ -2,7 +2,7 @@
 //! Kafka protocol ([`crate::kafka`]), with a message that says what was found when it fails
 //! ("topic orders has 1 partition, expected 3").
 
-use crate::course::blocks::{Check, Exercise, GroupCheck, OffsetsCheck, RecordsCheck, TopicCheck};
+use crate::course::blocks::{Check, Exercise, GroupCheck, OffsetsCheck, RecordsCheck, TopicCheck, plural};
 use crate::kafka::{Kafka, KafkaError, LogOffsets, RecordView};
 
 /// Most records read per partition for a `records` check: exercises produce a handful; the cap
@@ -31,10 +31,6 @@ pub async fn run_checks(kafka: &Kafka, exercise: &Exercise) -> Result<Vec<CheckO
         outcomes.push(CheckOutcome { description: check.description(), passed, message });
     }
     Ok(outcomes)
-}
-
-fn plural(n: usize, noun: &str) -> String {
-    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
 }
 
 async fn topic(kafka: &Kafka, check: &TopicCheck) -> Result<(bool, String), KafkaError> {

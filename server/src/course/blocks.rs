@@ -1,13 +1,16 @@
 //! The structured blocks an author puts in a lesson: fenced code blocks whose info string is
 //! `exercise` or `simulator`, with TOML inside.
 //!
-//! This module owns their schema and its validation. Exercises are checked against the learner's
-//! broker and simulators run the broker's replication logic in the browser; both arrive in later
-//! releases, so for now the page renders what the block declares (task, checks, preset), and the
-//! course check makes sure every block is well-formed so lessons written today keep working.
+//! This module owns their schema and its validation. The page renders what a block declares: an
+//! exercise's task and checks, which the Check button runs against the learner's broker
+//! ([`crate::exercises`]), and a simulator's preset, from which the in-browser simulator (the
+//! broker's own replication logic, `broker::sim` built by `wasm-sim`) starts. The course check
+//! makes sure every block is well-formed, so a broken block fails `streamlab lessons check`
+//! instead of a learner's page.
 
 use std::collections::BTreeMap;
 
+use broker::core::topic::validate_topic_name;
 use broker::sim::goal::Goal;
 use broker::sim::{Preset, ScriptedAction, Simulation, TopicPreset};
 use serde::Deserialize;
@@ -334,13 +337,10 @@ impl BlockError {
     }
 }
 
-/// Kafka's legal topic names: at most 249 characters of `[a-zA-Z0-9._-]` (and not `.` or `..`).
+/// Kafka's legal topic names: at most 249 characters of `[a-zA-Z0-9._-]` (and not `.` or `..`),
+/// as the broker validates them ([`validate_topic_name`]).
 pub fn is_valid_topic_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 249
-        && name != "."
-        && name != ".."
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    validate_topic_name(name).is_ok()
 }
 
 /// Lower-case words joined by single hyphens: the shape of slugs and block ids.
@@ -663,8 +663,9 @@ impl Check {
     }
 }
 
-fn plural(n: u64, noun: &str) -> String {
-    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+/// `1 partition`, `3 partitions`: a count with its noun, for check descriptions and messages.
+pub(crate) fn plural<N: std::fmt::Display + PartialEq + From<u8>>(n: N, noun: &str) -> String {
+    if n == N::from(1) { format!("1 {noun}") } else { format!("{n} {noun}s") }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! against the learner's broker through the Kafka protocol ([`crate::kafka`]) and printed the way
 //! the real tool prints it ([`crate::console::format`]).
 //!
-//! One file per tool, as in `parse/`; [`run`] only dispatches. Carried out: `kafka-topics`
+//! One file per tool, as in `parse/`; `run` only dispatches. Carried out: `kafka-topics`
 //! (create, list, describe, alter partitions, delete), `kafka-console-producer`,
 //! `kafka-console-consumer` (from the beginning, a partition, an offset; with `--group`, offsets are
 //! read from and committed to the group), `kafka-get-offsets`, `kafka-configs` on topics,
