@@ -35,7 +35,7 @@ pub use configs::TopicConfigEntry;
 pub use groups::{CommittedOffset, GroupDeletion, GroupDetail, ListedGroup, MemberDetail};
 pub use offsets::LogOffsets;
 pub use quorum::{QuorumInfo, QuorumNodeInfo, QuorumReplicaInfo};
-pub use records::{ProducerRecord, RawRecord, RecordView};
+pub use records::{ProducerRecord, RawRecord, RecordPosition, RecordView};
 pub use topics::{ClusterTopic, PartitionInfo, TopicInfo};
 
 /// Idle connections kept for reuse.
@@ -46,6 +46,9 @@ const POOLED_CONNECTIONS_MAX: usize = 16;
 /// check instead of holding the learner's page forever.
 const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// Why a request got no usable answer: the broker could not be reached or understood, answered
+/// with an error code, or did not answer in time. A refusal the caller shows the learner (an
+/// admin request Kafka rejected) is a [`Refusal`] instead.
 #[derive(Debug, thiserror::Error)]
 pub enum KafkaError {
     #[error(transparent)]
@@ -68,6 +71,7 @@ impl KafkaError {
     }
 }
 
+/// A Kafka protocol client for one cluster, reached through `bootstrap`, with pooled connections.
 #[derive(Debug)]
 pub struct Kafka {
     bootstrap: SocketAddr,

@@ -39,6 +39,13 @@ pub struct ProducerRecord {
     pub value: Option<String>,
 }
 
+/// Where a produced record landed: its partition and offset (-1 when acks=0 gave no answer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordPosition {
+    pub partition: i32,
+    pub offset: i64,
+}
+
 impl Kafka {
     /// Up to `max_records` records of a partition from `from_offset` on.
     pub async fn records(
@@ -131,14 +138,14 @@ impl Kafka {
 
     /// Produces records as the Java producer would place them: a keyed record goes to
     /// `murmur2(key) % partitions`; unkeyed records all go to one partition per call (the
-    /// sticky partitioner of KIP-480 fills a batch before moving on). Returns each record's
-    /// (partition, offset).
+    /// sticky partitioner of KIP-480 fills a batch before moving on). Returns where each record
+    /// landed, in the order given.
     pub async fn produce(
         &self,
         topic: &str,
         records: &[ProducerRecord],
         acks: i16,
-    ) -> Result<Result<Vec<(i32, i64)>, Refusal>, KafkaError> {
+    ) -> Result<Result<Vec<RecordPosition>, Refusal>, KafkaError> {
         use kafka_protocol::messages::ProduceRequest;
         use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
         let Some(info) = self.topic(topic).await? else {
@@ -162,7 +169,7 @@ impl Kafka {
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis()),
         )
         .unwrap_or(0);
-        let mut placed = vec![(0, -1); records.len()];
+        let mut placed = vec![RecordPosition { partition: 0, offset: -1 }; records.len()];
         for (partition, batch_records) in by_partition {
             let batch: Vec<BatchRecord<'_>> = batch_records
                 .iter()
@@ -188,7 +195,7 @@ impl Kafka {
                 // so there are no offsets to report either: -1, as Kafka's RecordMetadata has then.
                 self.send_without_response(&request, 9).await?;
                 for (index, _) in &batch_records {
-                    placed[*index] = (partition, -1);
+                    placed[*index] = RecordPosition { partition, offset: -1 };
                 }
                 continue;
             }
@@ -204,7 +211,8 @@ impl Kafka {
                 }));
             }
             for (i, (index, _)) in batch_records.iter().enumerate() {
-                placed[*index] = (partition, answer.base_offset + i64::try_from(i).unwrap_or(0));
+                placed[*index] =
+                    RecordPosition { partition, offset: answer.base_offset + i64::try_from(i).unwrap_or(0) };
             }
         }
         Ok(Ok(placed))

@@ -5,6 +5,10 @@
 //! shows them, ending with a newline when the tool's does. The layouts follow the Java sources
 //! named on each function; where the tools iterate a `HashMap` (so their order is arbitrary) the
 //! console sorts, and says so.
+//!
+//! One file per tool, as in `parse/`: `topics`, `consumer`, `groups`, `configs`, `offsets`
+//! (`kafka-get-offsets`) and `quorum` (`kafka-metadata-quorum`); everything is re-exported here, so
+//! callers write `format::topics_list`. This file keeps what several tools share.
 
 mod configs;
 mod consumer;
