@@ -5,12 +5,12 @@
 
 use std::net::SocketAddr;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, Bytes};
 use kafka_protocol::protocol::Request;
-use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+use kafka_protocol::records::Compression;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::client::Connection;
+use crate::client::{BatchProducer, BatchRecord, Connection, encode_batch};
 
 /// A test client: [`Connection`] with failures turned into panics (test code only).
 #[derive(Debug)]
@@ -68,32 +68,17 @@ pub fn producer_batch(
     compression: Compression,
     (producer_id, producer_epoch, base_sequence): (i64, i16, i32),
 ) -> Bytes {
-    let records: Vec<Record> = records
+    let records: Vec<BatchRecord<'_>> = records
         .iter()
-        .enumerate()
-        .map(|(i, (key, value))| {
-            let i = i64::try_from(i).expect("index");
-            Record {
-                transactional: false,
-                control: false,
-                partition_leader_epoch: -1,
-                producer_id,
-                producer_epoch,
-                timestamp_type: TimestampType::Creation,
-                offset: i,
-                // One batch needs offset - sequence constant (the crate's encoder splits otherwise).
-                sequence: base_sequence + i32::try_from(i).expect("sequence"),
-                timestamp: timestamp_ms + i,
-                key: key.map(|k| Bytes::copy_from_slice(k.as_bytes())),
-                value: Some(Bytes::copy_from_slice(value.as_bytes())),
-                headers: Default::default(),
-                delete_horizon: false,
-            }
+        .zip(0..)
+        .map(|((key, value), i)| BatchRecord {
+            key: key.map(str::as_bytes),
+            value: Some(value.as_bytes()),
+            timestamp_ms: timestamp_ms + i,
         })
         .collect();
-    let mut out = BytesMut::new();
-    RecordBatchEncoder::encode(&mut out, &records, &RecordEncodeOptions { version: 2, compression }).expect("encode");
-    out.freeze()
+    let producer = BatchProducer { producer_id, producer_epoch, base_sequence };
+    encode_batch(&records, compression, producer).expect("encode")
 }
 
 /// Every record in a fetch response's bytes: (offset, key, value).

@@ -2,8 +2,8 @@
 //! Kafka protocol ([`crate::kafka`]), with a message that says what was found when it fails
 //! ("topic orders has 1 partition, expected 3").
 
-use crate::course::blocks::{Check, Exercise, GroupCheck, OffsetsCheck, RecordsCheck, TopicCheck};
-use crate::kafka::{Kafka, KafkaError, RecordView};
+use crate::course::blocks::{Check, Exercise, GroupCheck, OffsetsCheck, RecordsCheck, TopicCheck, plural};
+use crate::kafka::{Kafka, KafkaError, LogOffsets, RecordView};
 
 /// Most records read per partition for a `records` check: exercises produce a handful; the cap
 /// keeps a learner who produced a million from slowing everyone's checks.
@@ -31,10 +31,6 @@ pub async fn run_checks(kafka: &Kafka, exercise: &Exercise) -> Result<Vec<CheckO
         outcomes.push(CheckOutcome { description: check.description(), passed, message });
     }
     Ok(outcomes)
-}
-
-fn plural(n: usize, noun: &str) -> String {
-    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
 }
 
 async fn topic(kafka: &Kafka, check: &TopicCheck) -> Result<(bool, String), KafkaError> {
@@ -89,7 +85,10 @@ async fn records(kafka: &Kafka, check: &RecordsCheck) -> Result<(bool, String), 
         }
         // From the log start: retention may have deleted the first records (reading from 0 would
         // be OFFSET_OUT_OF_RANGE), and a check counts what is still there, as a consumer would.
-        let Some((log_start, _)) = kafka.offsets(name, partition.partition).await? else { continue };
+        let Some(LogOffsets { log_start_offset: log_start, .. }) = kafka.offsets(name, partition.partition).await?
+        else {
+            continue;
+        };
         let records = kafka.records(name, partition.partition, log_start, RECORDS_READ_MAX).await?;
         matching.extend(records.into_iter().filter(|r| {
             check.key.as_ref().is_none_or(|key| r.key.as_ref() == Some(key))
@@ -165,7 +164,9 @@ fn expected_in_order(records: &[RecordView], expected: &[String]) -> usize {
 
 async fn offsets(kafka: &Kafka, check: &OffsetsCheck) -> Result<(bool, String), KafkaError> {
     let place = format!("{}-{}", check.topic, check.partition);
-    let Some((log_start, log_end)) = kafka.offsets(&check.topic, check.partition as i32).await? else {
+    let Some(LogOffsets { log_start_offset: log_start, log_end_offset: log_end }) =
+        kafka.offsets(&check.topic, check.partition as i32).await?
+    else {
         return Ok((false, format!("partition {place} does not exist")));
     };
     if let Some(expected) = check.log_start_offset
@@ -238,7 +239,10 @@ async fn group(kafka: &Kafka, check: &GroupCheck) -> Result<(bool, String), Kafk
         }
         if let Some(max_lag) = check.max_lag {
             for partition in &partitions {
-                let (start, end) = kafka.offsets(topic, *partition).await?.unwrap_or((0, 0));
+                let LogOffsets { log_start_offset: start, log_end_offset: end } = kafka
+                    .offsets(topic, *partition)
+                    .await?
+                    .unwrap_or(LogOffsets { log_start_offset: 0, log_end_offset: 0 });
                 // Kafka's lag: log end offset minus committed offset; with none committed, every
                 // record still in the log is unread.
                 let lag = end - committed.get(partition).copied().unwrap_or(start);

@@ -29,7 +29,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::kafka::{ClusterTopic, GroupDetail, Kafka, KafkaError};
+use crate::kafka::{ClusterTopic, CommittedOffset, GroupDetail, Kafka, KafkaError, ListedGroup, LogOffsets};
 
 /// How often the poller asks the cluster.
 pub const POLL_INTERVAL_MS: u64 = 1_000;
@@ -139,14 +139,14 @@ pub struct GroupPartitionView {
 #[derive(Debug, Clone, Default)]
 pub struct Polled {
     pub topics: Vec<ClusterTopic>,
-    /// `(group, state)` from ListGroups, sorted by id.
-    pub groups: Vec<(String, String)>,
+    /// ListGroups, sorted by id.
+    pub groups: Vec<ListedGroup>,
     /// DescribeGroups of the groups shown; absent: it vanished between the two requests.
     pub described: BTreeMap<String, GroupDetail>,
-    /// OffsetFetch of the groups shown: `(topic, partition, offset)`.
-    pub committed: BTreeMap<String, Vec<(String, i32, i64)>>,
-    /// `(log start, log end)` of every partition shown or used by a group shown.
-    pub offsets: BTreeMap<(String, i32), (i64, i64)>,
+    /// OffsetFetch of the groups shown.
+    pub committed: BTreeMap<String, Vec<CommittedOffset>>,
+    /// Where every partition shown or used by a group shown starts and ends.
+    pub offsets: BTreeMap<(String, i32), LogOffsets>,
 }
 
 /// Whether a topic is Kafka's own: flagged internal by the broker, or named like one.
@@ -177,15 +177,15 @@ fn shown_topics(topics: &[ClusterTopic]) -> (Vec<ShownTopic<'_>>, usize) {
 }
 
 /// The groups whose details a poll asks for.
-fn shown_groups(groups: &[(String, String)]) -> &[(String, String)] {
+fn shown_groups(groups: &[ListedGroup]) -> &[ListedGroup] {
     &groups[..groups.len().min(GROUPS_MAX)]
 }
 
 /// A group's rows: each partition a member owns (members in order), then each committed
 /// partition nobody owns, sorted; bounded by [`GROUP_PARTITIONS_MAX`].
-fn group_rows(detail: Option<&GroupDetail>, committed: &[(String, i32, i64)]) -> (Vec<GroupRow>, usize) {
+fn group_rows(detail: Option<&GroupDetail>, committed: &[CommittedOffset]) -> (Vec<GroupRow>, usize) {
     let committed_at = |topic: &str, partition: i32| {
-        committed.iter().find(|(t, p, _)| t == topic && *p == partition).map(|(_, _, offset)| *offset)
+        committed.iter().find(|c| c.topic == topic && c.partition == partition).map(|c| c.offset)
     };
     let mut rows = Vec::new();
     let mut owned = BTreeSet::new();
@@ -204,10 +204,10 @@ fn group_rows(detail: Option<&GroupDetail>, committed: &[(String, i32, i64)]) ->
             }
         }
     }
-    let mut unowned: Vec<&(String, i32, i64)> =
-        committed.iter().filter(|(t, p, _)| !owned.contains(&(t.clone(), *p))).collect();
+    let mut unowned: Vec<&CommittedOffset> =
+        committed.iter().filter(|c| !owned.contains(&(c.topic.clone(), c.partition))).collect();
     unowned.sort();
-    rows.extend(unowned.into_iter().map(|(t, p, offset)| (t.clone(), *p, None, Some(*offset))));
+    rows.extend(unowned.into_iter().map(|c| (c.topic.clone(), c.partition, None, Some(c.offset))));
     let more = rows.len().saturating_sub(GROUP_PARTITIONS_MAX);
     rows.truncate(GROUP_PARTITIONS_MAX);
     (rows, more)
@@ -217,7 +217,7 @@ fn group_rows(detail: Option<&GroupDetail>, committed: &[(String, i32, i64)]) ->
 pub fn partitions_needed(
     topics: &[ClusterTopic],
     described: &BTreeMap<String, GroupDetail>,
-    committed: &BTreeMap<String, Vec<(String, i32, i64)>>,
+    committed: &BTreeMap<String, Vec<CommittedOffset>>,
 ) -> BTreeMap<String, Vec<i32>> {
     let mut needed: BTreeMap<String, BTreeSet<i32>> = BTreeMap::new();
     let (shown, _) = shown_topics(topics);
@@ -249,9 +249,9 @@ pub fn build(polled: &Polled) -> Snapshot {
                     let offsets = offsets_of(name, partition);
                     PartitionView {
                         partition,
-                        log_start_offset: offsets.map(|(start, _)| start),
-                        log_end_offset: offsets.map(|(_, end)| end),
-                        records: offsets.map(|(start, end)| (end - start).max(0)),
+                        log_start_offset: offsets.map(|o| o.log_start_offset),
+                        log_end_offset: offsets.map(|o| o.log_end_offset),
+                        records: offsets.map(|o| (o.log_end_offset - o.log_start_offset).max(0)),
                     }
                 })
                 .collect(),
@@ -263,14 +263,15 @@ pub fn build(polled: &Polled) -> Snapshot {
     let empty = Vec::new();
     let groups = listed
         .iter()
-        .map(|(group, listed_state)| {
+        .map(|listed| {
+            let group = &listed.group_id;
             let detail = polled.described.get(group);
             let committed = polled.committed.get(group).unwrap_or(&empty);
             let (rows, partitions_more) = group_rows(detail, committed);
             let partitions: Vec<GroupPartitionView> = rows
                 .into_iter()
                 .map(|(topic, partition, member_id, committed_offset)| {
-                    let log_end_offset = offsets_of(&topic, partition).map(|(_, end)| end);
+                    let log_end_offset = offsets_of(&topic, partition).map(|o| o.log_end_offset);
                     let lag = match (committed_offset, log_end_offset) {
                         (Some(committed), Some(end)) => Some((end - committed).max(0)),
                         _ => None,
@@ -281,7 +282,7 @@ pub fn build(polled: &Polled) -> Snapshot {
             let members = detail.map_or(&[][..], |d| &d.members);
             GroupView {
                 group: group.clone(),
-                state: detail.map_or_else(|| listed_state.clone(), |d| d.state.clone()),
+                state: detail.map_or_else(|| listed.state.clone(), |d| d.state.clone()),
                 protocol: detail.map(|d| d.protocol.clone()).unwrap_or_default(),
                 members: members
                     .iter()
@@ -406,7 +407,7 @@ impl PollerState {
 pub async fn poll(kafka: &Kafka) -> Result<Polled, KafkaError> {
     let topics = kafka.cluster_topics().await?;
     let groups = kafka.list_groups().await?;
-    let names: Vec<String> = shown_groups(&groups).iter().map(|(name, _)| name.clone()).collect();
+    let names: Vec<String> = shown_groups(&groups).iter().map(|listed| listed.group_id.clone()).collect();
     let mut described = BTreeMap::new();
     for (group, detail) in kafka.describe_groups(&names).await? {
         // A group deleted between ListGroups and DescribeGroups is simply not described.

@@ -1,6 +1,6 @@
 //! Console scripts against a real broker, with the real tools' output.
 
-use server::console_exec::run_script;
+use server::console::exec::run_script;
 use server::kafka::Kafka;
 
 async fn broker() -> (broker::Broker, tempfile::TempDir, Kafka) {
@@ -215,7 +215,7 @@ async fn resets_deletes_and_fire_and_forget_produce_run_against_the_broker() {
     .await;
     let mut end = None;
     for _ in 0..100 {
-        end = kafka.offsets("audit", 0).await.expect("offsets").map(|(_, end)| end);
+        end = kafka.offsets("audit", 0).await.expect("offsets").map(|o| o.log_end_offset);
         if end == Some(6) {
             break;
         }

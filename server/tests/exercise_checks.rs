@@ -3,7 +3,7 @@
 //! they do not use.)
 
 use broker::core::partitioner::partition_for_key;
-use server::console_exec::run_script;
+use server::console::exec::run_script;
 use server::course::blocks::parse_exercise;
 use server::exercises::{CheckOutcome, run_checks};
 use server::kafka::Kafka;
@@ -133,7 +133,7 @@ async fn a_records_check_counts_what_retention_left() {
     lab.run("kafka-configs.sh --bootstrap-server localhost:9092 --alter --entity-type topics --entity-name short --add-config retention.ms=1").await;
     let mut log_start = 0;
     for _ in 0..100 {
-        log_start = lab.kafka.offsets("short", 0).await.expect("offsets").map_or(0, |(start, _)| start);
+        log_start = lab.kafka.offsets("short", 0).await.expect("offsets").map_or(0, |o| o.log_start_offset);
         if log_start > 0 {
             break;
         }

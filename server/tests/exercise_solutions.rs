@@ -1,7 +1,7 @@
 //! Every exercise in `lessons/`: on a fresh broker its checks fail and say what is missing; after
 //! its `solution` runs through the console (the same path a learner's typing takes), they pass.
 
-use server::console_exec::run_script;
+use server::console::exec::run_script;
 use server::course::{Course, CourseSource};
 use server::exercises::run_checks;
 use server::kafka::Kafka;

@@ -73,6 +73,71 @@ impl ErrorCode {
         self as i16
     }
 
+    /// The code a response carried, if it is one this crate names; `None` for any other code
+    /// (an external cluster may send codes the embedded broker never does).
+    pub fn from_code(code: i16) -> Option<ErrorCode> {
+        Some(match code {
+            -1 => ErrorCode::UnknownServerError,
+            0 => ErrorCode::None,
+            1 => ErrorCode::OffsetOutOfRange,
+            2 => ErrorCode::CorruptMessage,
+            3 => ErrorCode::UnknownTopicOrPartition,
+            4 => ErrorCode::InvalidFetchSize,
+            5 => ErrorCode::LeaderNotAvailable,
+            6 => ErrorCode::NotLeaderOrFollower,
+            7 => ErrorCode::RequestTimedOut,
+            10 => ErrorCode::MessageTooLarge,
+            14 => ErrorCode::CoordinatorLoadInProgress,
+            15 => ErrorCode::CoordinatorNotAvailable,
+            16 => ErrorCode::NotCoordinator,
+            17 => ErrorCode::InvalidTopicException,
+            18 => ErrorCode::RecordListTooLarge,
+            19 => ErrorCode::NotEnoughReplicas,
+            20 => ErrorCode::NotEnoughReplicasAfterAppend,
+            21 => ErrorCode::InvalidRequiredAcks,
+            22 => ErrorCode::IllegalGeneration,
+            23 => ErrorCode::InconsistentGroupProtocol,
+            24 => ErrorCode::InvalidGroupId,
+            25 => ErrorCode::UnknownMemberId,
+            26 => ErrorCode::InvalidSessionTimeout,
+            27 => ErrorCode::RebalanceInProgress,
+            28 => ErrorCode::InvalidCommitOffsetSize,
+            32 => ErrorCode::InvalidTimestamp,
+            35 => ErrorCode::UnsupportedVersion,
+            36 => ErrorCode::TopicAlreadyExists,
+            37 => ErrorCode::InvalidPartitions,
+            38 => ErrorCode::InvalidReplicationFactor,
+            40 => ErrorCode::InvalidConfig,
+            41 => ErrorCode::NotController,
+            42 => ErrorCode::InvalidRequest,
+            43 => ErrorCode::UnsupportedForMessageFormat,
+            45 => ErrorCode::OutOfOrderSequenceNumber,
+            46 => ErrorCode::DuplicateSequenceNumber,
+            47 => ErrorCode::InvalidProducerEpoch,
+            49 => ErrorCode::InvalidProducerIdMapping,
+            50 => ErrorCode::InvalidTransactionTimeout,
+            56 => ErrorCode::KafkaStorageError,
+            59 => ErrorCode::UnknownProducerId,
+            68 => ErrorCode::NonEmptyGroup,
+            69 => ErrorCode::GroupIdNotFound,
+            74 => ErrorCode::FencedLeaderEpoch,
+            75 => ErrorCode::UnknownLeaderEpoch,
+            76 => ErrorCode::UnsupportedCompressionType,
+            77 => ErrorCode::StaleBrokerEpoch,
+            79 => ErrorCode::MemberIdRequired,
+            81 => ErrorCode::GroupMaxSizeReached,
+            87 => ErrorCode::InvalidRecord,
+            88 => ErrorCode::UnstableOffsetCommit,
+            90 => ErrorCode::ProducerFenced,
+            95 => ErrorCode::InvalidUpdateVersion,
+            101 => ErrorCode::DuplicateBrokerRegistration,
+            102 => ErrorCode::BrokerIdNotRegistered,
+            107 => ErrorCode::IneligibleReplica,
+            108 => ErrorCode::NewLeaderElected,
+            _ => return None,
+        })
+    }
+
     pub fn is_ok(self) -> bool {
         self == ErrorCode::None
     }
@@ -152,5 +217,16 @@ mod tests {
         assert_eq!(ErrorCode::UnsupportedVersion.code(), 35);
         assert_eq!(ErrorCode::MemberIdRequired.code(), 79);
         assert_eq!(ErrorCode::UnknownServerError.code(), -1);
+    }
+
+    #[test]
+    fn from_code_inverts_code_and_knows_only_named_codes() {
+        let named: Vec<ErrorCode> = (i16::MIN..=i16::MAX).filter_map(ErrorCode::from_code).collect();
+        assert_eq!(named.len(), 57, "one code per variant");
+        for error in named {
+            assert_eq!(ErrorCode::from_code(error.code()), Some(error));
+        }
+        assert_eq!(ErrorCode::from_code(3), Some(ErrorCode::UnknownTopicOrPartition));
+        assert_eq!(ErrorCode::from_code(29), None, "TOPIC_AUTHORIZATION_FAILED is not named here");
     }
 }

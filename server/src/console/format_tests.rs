@@ -4,6 +4,7 @@
 
 use super::format::*;
 use super::parse::{MessageFormat, PartitionReports};
+use crate::kafka::{QuorumInfo, QuorumNodeInfo, QuorumReplicaInfo};
 
 // ----------------------------------------------------------------------------------------------
 // kafka-topics.sh
@@ -226,7 +227,7 @@ fn console_format_groups_describe_offsets() {
     );
     let group = GroupDescription {
         group: "my-group".into(),
-        state: GroupState::Stable,
+        state: GroupStateView::Stable,
         rows: vec![row(0, 3, 5, true), row(1, 4, 4, true), row(2, 7, 9, false)],
     };
     assert_eq!(groups_describe_offsets(&[group], false), OFFSETS);
@@ -249,9 +250,9 @@ fn console_format_groups_describe_empty_group_and_verbose() {
     let mut r = row(0, 3, 3, false);
     r.group = "g".into();
     r.leader_epoch = Some(5);
-    let group = GroupDescription { group: "g".into(), state: GroupState::Empty, rows: vec![r] };
+    let group = GroupDescription { group: "g".into(), state: GroupStateView::Empty, rows: vec![r] };
     assert_eq!(groups_describe_offsets(std::slice::from_ref(&group), false), EMPTY);
-    let stable = GroupDescription { state: GroupState::Stable, ..group };
+    let stable = GroupDescription { state: GroupStateView::Stable, ..group };
     assert_eq!(groups_describe_offsets(&[stable], true), VERBOSE);
 }
 
@@ -262,11 +263,11 @@ fn console_format_groups_describe_missing_lag_and_states() {
     assert_eq!(uncommitted.lag(), None);
     assert_eq!(row(0, 3, 8, true).lag(), Some(5));
 
-    let dead = GroupDescription { group: "nope".into(), state: GroupState::Dead, rows: vec![] };
+    let dead = GroupDescription { group: "nope".into(), state: GroupStateView::Dead, rows: vec![] };
     assert_eq!(groups_describe_offsets(&[dead], false), "\nError: Consumer group 'nope' does not exist.\n");
-    let rebalancing = GroupDescription { group: "g".into(), state: GroupState::PreparingRebalance, rows: vec![] };
+    let rebalancing = GroupDescription { group: "g".into(), state: GroupStateView::PreparingRebalance, rows: vec![] };
     assert_eq!(groups_describe_offsets(&[rebalancing], false), "\nWarning: Consumer group 'g' is rebalancing.\n");
-    let empty = GroupDescription { group: "g".into(), state: GroupState::Empty, rows: vec![] };
+    let empty = GroupDescription { group: "g".into(), state: GroupStateView::Empty, rows: vec![] };
     assert_eq!(groups_describe_offsets(&[empty], false), "\nConsumer group 'g' has no active members.\n");
 }
 
@@ -279,7 +280,7 @@ fn console_format_groups_describe_members_and_state() {
     );
     let members = GroupMembers {
         group: "my-group".into(),
-        state: GroupState::Stable,
+        state: GroupStateView::Stable,
         members: vec![GroupMember {
             consumer_id: CONSUMER.into(),
             group_instance_id: None,
@@ -294,7 +295,7 @@ fn console_format_groups_describe_members_and_state() {
     assert_eq!(groups_describe_members(std::slice::from_ref(&members), false), MEMBERS);
     // Like the real tool, the header comes even for a group that does not exist.
     let dead =
-        GroupMembers { group: "x".into(), state: GroupState::Dead, members: vec![], target_assignment_epoch: None };
+        GroupMembers { group: "x".into(), state: GroupStateView::Dead, members: vec![], target_assignment_epoch: None };
     assert_eq!(
         groups_describe_members(&[dead], false),
         concat!(
@@ -319,9 +320,9 @@ fn console_format_groups_describe_members_and_state() {
     );
     let state = GroupStateDescription {
         group: "my-group".into(),
-        coordinator: BrokerNode { id: 1, host: "localhost".into(), port: 9092 },
+        coordinator: CoordinatorView { id: 1, host: "localhost".into(), port: 9092 },
         assignment_strategy: "range".into(),
-        state: GroupState::Stable,
+        state: GroupStateView::Stable,
         members: 1,
         group_epoch: None,
         target_assignment_epoch: None,
@@ -334,7 +335,7 @@ fn console_format_groups_list() {
     assert_eq!(groups_list(&["a".into(), "b".into()]), "a\nb\n");
     const LIST: &str =
         concat!("GROUP                     STATE               \n", "my-group                  Stable              \n");
-    let listing = GroupListing { group: "my-group".into(), group_type: None, state: Some(GroupState::Stable) };
+    let listing = GroupListing { group: "my-group".into(), group_type: None, state: Some(GroupStateView::Stable) };
     assert_eq!(groups_list_table(&[listing], false, true), LIST);
 }
 
@@ -486,14 +487,14 @@ fn quorum() -> QuorumInfo {
         leader_epoch: 3,
         high_watermark: 120,
         voters: vec![
-            ReplicaState {
+            QuorumReplicaInfo {
                 replica_id: 1,
                 directory_id: None,
                 log_end_offset: 120,
                 last_fetch_timestamp_ms: Some(1_700_000_000_000),
                 last_caught_up_timestamp_ms: Some(1_700_000_000_000),
             },
-            ReplicaState {
+            QuorumReplicaInfo {
                 replica_id: 2,
                 directory_id: Some("Hw2L-tv6Xs9Ho7qENmW71g".into()),
                 log_end_offset: 100,
@@ -502,7 +503,7 @@ fn quorum() -> QuorumInfo {
             },
         ],
         observers: vec![],
-        nodes: vec![QuorumNode { node_id: 1, endpoints: vec![("CONTROLLER".into(), "localhost".into(), 9093)] }],
+        nodes: vec![QuorumNodeInfo { node_id: 1, endpoints: vec![("CONTROLLER".into(), "localhost".into(), 9093)] }],
     }
 }
 

@@ -1,16 +1,16 @@
 //! The in-page Kafka console: what a learner types, read the way Apache Kafka's command-line tools
 //! read it, and what those tools print, formatted the way they print it.
 //!
-//! Everything here is pure: no sockets, no clock, no files. A console session goes
+//! Everything but [`exec`] is pure: no sockets, no clock, no files. A console session goes
 //!
 //! ```text
-//!   learner's text ──parse_script──▶ [Invocation] ──executor──▶ broker (Kafka protocol)
-//!                                                      │
-//!   terminal ◀────────── format::* ◀── plain structs ──┘
+//!   learner's text ──parse_script──▶ [Invocation] ──exec──▶ broker (Kafka protocol)
+//!                                                    │
+//!   terminal ◀────────── format::* ◀── plain structs ┘
 //! ```
 //!
-//! The executor (elsewhere) runs each [`Invocation`] against the learner's broker through the Kafka
-//! protocol, never through broker internals, fills the plain input structs of [`format`](mod@format) from the
+//! [`exec`] runs each [`Invocation`] against the learner's broker through the Kafka protocol, never
+//! through broker internals, fills the plain input structs of [`format`](mod@format) from the
 //! responses and prints what those functions return. Lessons' `solution` scripts go through the same
 //! path, so a solution that passes in the test suite types the same way in the page.
 //!
@@ -21,11 +21,14 @@
 //! * [`format`](mod@format): output byte for byte like Apache Kafka 4.x (`TopicCommand`,
 //!   `ConsumerGroupCommand`, `ConfigCommand`, `GetOffsetShell`, `MetadataQuorumCommand`,
 //!   `DefaultMessageFormatter`), from plain input structs.
+//! * [`exec`]: [`exec::run_script`], one executor per tool over [`crate::kafka`]; the only part
+//!   that does I/O.
 //! * [`help`]: the `help` command's text, the list of tools and per-tool usage.
 //! * `shell`: POSIX-shell word splitting (quotes, backslashes, `\` continuations).
 //! * `options`: jopt-simple-style option matching (`--flag value`, `--flag=value`), shared by every
 //!   tool, with "did you mean" suggestions from `suggest`.
 
+pub mod exec;
 pub mod format;
 pub mod help;
 pub mod parse;

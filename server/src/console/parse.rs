@@ -28,7 +28,7 @@ pub use groups::{
     ResetScope, ResetSpec, TopicPartitions,
 };
 pub use offsets::{GetOffsets, OffsetTime, PartitionFilter, TopicPartitionRule};
-pub use producer::{Acks, Compression, LineReader, Produce, RecordInput};
+pub use producer::{Acks, CompressionArg, LineReader, Produce, RecordInput};
 pub use quorum::{QuorumDescribe, QuorumView};
 pub use topics::{PartitionReports, TopicsAlter, TopicsCreate, TopicsDelete, TopicsDescribe, TopicsList};
 

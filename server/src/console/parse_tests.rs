@@ -1,6 +1,6 @@
 //! Parser tests: the real tools' flag syntax as tutorials write it, and the mistakes learners make.
 
-use super::format::GroupState;
+use super::format::GroupStateView;
 use super::parse::*;
 use super::*;
 
@@ -402,7 +402,7 @@ fn console_producer_reads_the_following_lines() {
     let Command::Produce(produce) = &invocations[0].command else { panic!() };
     assert_eq!(produce.topic, "orders");
     assert_eq!(produce.acks, Acks::All);
-    assert_eq!(produce.compression, Compression::None);
+    assert_eq!(produce.compression, CompressionArg::None);
     let values: Vec<(usize, Option<&str>, Option<&str>)> =
         produce.records.iter().map(|r| (r.line, r.key.as_deref(), r.value.as_deref())).collect();
     assert_eq!(values, [(2, None, Some("first")), (3, None, Some("second record"))]);
@@ -501,9 +501,9 @@ fn console_producer_acks_and_compression() {
         Command::Produce(produce) => produce.compression,
         other => panic!("{other:?}"),
     };
-    assert_eq!(compression("kafka-console-producer.sh --topic t --compression-codec"), Compression::Gzip);
-    assert_eq!(compression("kafka-console-producer.sh --topic t --compression-codec zstd"), Compression::Zstd);
-    assert_eq!(compression("kafka-console-producer.sh --compression-codec --topic t"), Compression::Gzip);
+    assert_eq!(compression("kafka-console-producer.sh --topic t --compression-codec"), CompressionArg::Gzip);
+    assert_eq!(compression("kafka-console-producer.sh --topic t --compression-codec zstd"), CompressionArg::Zstd);
+    assert_eq!(compression("kafka-console-producer.sh --compression-codec --topic t"), CompressionArg::Gzip);
 }
 
 #[test]
@@ -678,7 +678,10 @@ fn console_groups_list() {
     );
     assert_eq!(
         command("kafka-consumer-groups.sh --list --state stable,EMPTY"),
-        Command::GroupsList(GroupsList { states: Some(vec![GroupState::Stable, GroupState::Empty]), types: None })
+        Command::GroupsList(GroupsList {
+            states: Some(vec![GroupStateView::Stable, GroupStateView::Empty]),
+            types: None
+        })
     );
     assert!(message("kafka-consumer-groups.sh --list --state running").starts_with("Invalid state list 'running'."));
     assert_eq!(

@@ -1,13 +1,16 @@
 //! The structured blocks an author puts in a lesson: fenced code blocks whose info string is
 //! `exercise` or `simulator`, with TOML inside.
 //!
-//! This module owns their schema and its validation. Exercises are checked against the learner's
-//! broker and simulators run the broker's replication logic in the browser; both arrive in later
-//! releases, so for now the page renders what the block declares (task, checks, preset), and the
-//! course check makes sure every block is well-formed so lessons written today keep working.
+//! This module owns their schema and its validation. The page renders what a block declares: an
+//! exercise's task and checks, which the Check button runs against the learner's broker
+//! ([`crate::exercises`]), and a simulator's preset, from which the in-browser simulator (the
+//! broker's own replication logic, `broker::sim` built by `wasm-sim`) starts. The course check
+//! makes sure every block is well-formed, so a broken block fails `streamlab lessons check`
+//! instead of a learner's page.
 
 use std::collections::BTreeMap;
 
+use broker::core::topic::validate_topic_name;
 use broker::sim::goal::Goal;
 use broker::sim::{Preset, ScriptedAction, Simulation, TopicPreset};
 use serde::Deserialize;
@@ -77,7 +80,7 @@ struct RawCheck {
     log_start_offset: Option<i64>,
     log_end_offset: Option<i64>,
     group: Option<String>,
-    state: Option<GroupState>,
+    state: Option<ExpectedGroupState>,
     members: Option<u32>,
     committed_offset: Option<i64>,
     max_lag: Option<i64>,
@@ -230,7 +233,7 @@ pub struct OffsetsCheck {
 pub struct GroupCheck {
     pub group: String,
     pub exists: bool,
-    pub state: Option<GroupState>,
+    pub state: Option<ExpectedGroupState>,
     pub members: Option<u32>,
     pub topic: Option<String>,
     pub partition: Option<u32>,
@@ -240,7 +243,7 @@ pub struct GroupCheck {
 
 /// Consumer group states as `kafka-consumer-groups.sh --describe --state` prints them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub enum GroupState {
+pub enum ExpectedGroupState {
     Empty,
     Stable,
     PreparingRebalance,
@@ -334,13 +337,10 @@ impl BlockError {
     }
 }
 
-/// Kafka's legal topic names: at most 249 characters of `[a-zA-Z0-9._-]` (and not `.` or `..`).
+/// Kafka's legal topic names: at most 249 characters of `[a-zA-Z0-9._-]` (and not `.` or `..`),
+/// as the broker validates them ([`validate_topic_name`]).
 pub fn is_valid_topic_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 249
-        && name != "."
-        && name != ".."
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    validate_topic_name(name).is_ok()
 }
 
 /// Lower-case words joined by single hyphens: the shape of slugs and block ids.
@@ -663,8 +663,9 @@ impl Check {
     }
 }
 
-fn plural(n: u64, noun: &str) -> String {
-    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+/// `1 partition`, `3 partitions`: a count with its noun, for check descriptions and messages.
+pub(crate) fn plural<N: std::fmt::Display + PartialEq + From<u8>>(n: N, noun: &str) -> String {
+    if n == N::from(1) { format!("1 {noun}") } else { format!("{n} {noun}s") }
 }
 
 #[cfg(test)]

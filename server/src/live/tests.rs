@@ -3,6 +3,18 @@
 use super::*;
 use crate::kafka::MemberDetail;
 
+fn listed(group: &str, state: &str) -> ListedGroup {
+    ListedGroup { group_id: group.to_owned(), state: state.to_owned() }
+}
+
+fn committed(topic: &str, partition: i32, offset: i64) -> CommittedOffset {
+    CommittedOffset { topic: topic.to_owned(), partition, offset }
+}
+
+fn range(log_start_offset: i64, log_end_offset: i64) -> LogOffsets {
+    LogOffsets { log_start_offset, log_end_offset }
+}
+
 fn topic(name: &str, partitions: i32) -> ClusterTopic {
     ClusterTopic { name: name.to_owned(), internal: false, partitions: (0..partitions).collect() }
 }
@@ -24,7 +36,7 @@ fn polled() -> Polled {
     offsets_topic.internal = true;
     let mut polled = Polled {
         topics: vec![offsets_topic, topic("orders", 3)],
-        groups: vec![("g1".to_owned(), "Stable".to_owned())],
+        groups: vec![listed("g1", "Stable")],
         ..Polled::default()
     };
     polled.described.insert(
@@ -35,10 +47,10 @@ fn polled() -> Polled {
             members: vec![member("m-1", &[("orders", &[1, 0])])],
         },
     );
-    polled.committed.insert("g1".to_owned(), vec![("orders".to_owned(), 0, 3)]);
-    polled.offsets.insert(("orders".to_owned(), 0), (2, 5));
-    polled.offsets.insert(("orders".to_owned(), 1), (0, 4));
-    polled.offsets.insert(("orders".to_owned(), 2), (0, 0));
+    polled.committed.insert("g1".to_owned(), vec![committed("orders", 0, 3)]);
+    polled.offsets.insert(("orders".to_owned(), 0), range(2, 5));
+    polled.offsets.insert(("orders".to_owned(), 1), range(0, 4));
+    polled.offsets.insert(("orders".to_owned(), 2), range(0, 0));
     polled
 }
 
@@ -93,10 +105,9 @@ fn lag_is_log_end_minus_committed_and_unknown_without_a_commit() {
 fn committed_partitions_nobody_owns_follow_the_owned_ones() {
     let mut polled = polled();
     polled.described.get_mut("g1").expect("g1").members.clear();
-    polled.committed.insert(
-        "g1".to_owned(),
-        vec![("orders".to_owned(), 1, 4), ("orders".to_owned(), 0, 1), ("gone".to_owned(), 0, 7)],
-    );
+    polled
+        .committed
+        .insert("g1".to_owned(), vec![committed("orders", 1, 4), committed("orders", 0, 1), committed("gone", 0, 7)]);
     let group = &build(&polled).groups[0];
     let rows: Vec<(&str, i32, Option<i64>, Option<i64>)> =
         group.partitions.iter().map(|p| (p.topic.as_str(), p.partition, p.committed_offset, p.lag)).collect();
@@ -115,8 +126,8 @@ fn everything_shown_is_bounded_and_the_rest_counted() {
     let mut polled =
         Polled { topics: (0..TOPICS_MAX + 7).map(|i| topic(&format!("t{i:03}"), 1)).collect(), ..Polled::default() };
     polled.topics[0].partitions = (0..40).collect();
-    polled.groups = (0..GROUPS_MAX + 3).map(|i| (format!("g{i:03}"), "Empty".to_owned())).collect();
-    let many: Vec<(String, i32, i64)> = (0..100).map(|p| ("t000".to_owned(), p, 0)).collect();
+    polled.groups = (0..GROUPS_MAX + 3).map(|i| listed(&format!("g{i:03}"), "Empty")).collect();
+    let many: Vec<CommittedOffset> = (0..100).map(|p| committed("t000", p, 0)).collect();
     polled.committed.insert("g000".to_owned(), many);
     let members: Vec<MemberDetail> = (0..MEMBERS_MAX + 2).map(|i| member(&format!("m{i}"), &[])).collect();
     polled
@@ -158,7 +169,7 @@ fn the_poller_publishes_only_changes_and_keeps_data_through_errors() {
     assert_eq!(state.update(2_000, Ok(polled())), None, "nothing changed");
 
     let mut produced = polled();
-    produced.offsets.insert(("orders".to_owned(), 0), (2, 9));
+    produced.offsets.insert(("orders".to_owned(), 0), range(2, 9));
     let second = state.update(3_000, Ok(produced)).expect("a new log end offset is a change");
     assert_eq!(second.seq, 43);
     assert_eq!(second.topics[0].partitions[0].log_end_offset, Some(9));

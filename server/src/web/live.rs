@@ -20,6 +20,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use broker::core::ErrorCode;
 use futures_util::stream::{self, Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -38,10 +39,6 @@ const RECORDS_LIMIT_MAX: usize = 100;
 const RECORDS_LIMIT_DEFAULT: usize = 20;
 /// Key and value bytes per page at most (the first record is always sent).
 const RECORDS_BYTES_MAX: usize = 1 << 20;
-
-/// Kafka's error codes the record browser tells apart.
-const OFFSET_OUT_OF_RANGE: i16 = 1;
-const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
@@ -165,7 +162,7 @@ pub(super) async fn records(
         );
     }
     let (start, end) = match kafka.offsets(&topic, partition).await {
-        Ok(Some(range)) => range,
+        Ok(Some(range)) => (range.log_start_offset, range.log_end_offset),
         Ok(None) => return error(StatusCode::NOT_FOUND, format!("topic `{topic}` has no partition {partition}")),
         Err(failure) => return kafka_error(&failure),
     };
@@ -176,8 +173,10 @@ pub(super) async fn records(
     let records = match kafka.raw_records(&topic, partition, offset, limit, RECORDS_BYTES_MAX).await {
         Ok(records) => records,
         // Deleted or truncated between the two requests.
-        Err(KafkaError::Broker(OFFSET_OUT_OF_RANGE)) => return out_of_range(&topic, partition, offset, start, end),
-        Err(KafkaError::Broker(UNKNOWN_TOPIC_OR_PARTITION)) => {
+        Err(failure) if failure.is(ErrorCode::OffsetOutOfRange) => {
+            return out_of_range(&topic, partition, offset, start, end);
+        }
+        Err(failure) if failure.is(ErrorCode::UnknownTopicOrPartition) => {
             return error(StatusCode::NOT_FOUND, format!("topic `{topic}` does not exist"));
         }
         Err(failure) => return kafka_error(&failure),

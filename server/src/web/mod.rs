@@ -1,7 +1,10 @@
 //! The HTTP side: the router, shared state, and the handlers of each page.
 //!
 //! Pages are rendered on the server with askama (templates in `templates/` at the repository
-//! root) and read fine without JavaScript; `static/app.js` only adds live reload in `--dev`.
+//! root) and read fine without JavaScript. The scripts in `static/` add what needs it: the
+//! console, the exercise Check button and copy buttons (`app.js`, which also reloads pages in
+//! `--dev`), the live view of the learner's cluster (`live-view.js`) and the simulator
+//! (`simulator-view.js` with the WASM bundle in `static/sim/`).
 
 mod api;
 mod assets;

@@ -584,40 +584,19 @@ fn log_end(snapshot: &serde_json::Value, topic: &str, partition: i64) -> Option<
 
 /// Produces records with raw bytes as keys and values to one partition, through the protocol.
 async fn produce_bytes(addr: std::net::SocketAddr, topic: &str, partition: i32, records: &[(Option<&[u8]>, &[u8])]) {
+    use broker::client::{BatchProducer, BatchRecord, encode_batch};
     use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
     use kafka_protocol::messages::{ProduceRequest, TopicName};
     use kafka_protocol::protocol::StrBytes;
-    use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
-    let records: Vec<Record> = records
+    use kafka_protocol::records::Compression;
+    let records: Vec<BatchRecord<'_>> = records
         .iter()
-        .zip(0..)
-        .map(|((key, value), i)| Record {
-            transactional: false,
-            control: false,
-            partition_leader_epoch: -1,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i,
-            // The encoder keeps records in one batch only while offset - sequence is constant.
-            sequence: i32::try_from(i).expect("small") - 1,
-            timestamp: 1_700_000_000_000,
-            key: key.map(bytes::Bytes::copy_from_slice),
-            value: Some(bytes::Bytes::copy_from_slice(value)),
-            headers: Default::default(),
-            delete_horizon: false,
-        })
+        .map(|&(key, value)| BatchRecord { key, value: Some(value), timestamp_ms: 1_700_000_000_000 })
         .collect();
-    let mut encoded = bytes::BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut encoded,
-        &records,
-        &RecordEncodeOptions { version: 2, compression: Compression::None },
-    )
-    .expect("encode");
+    let encoded = encode_batch(&records, Compression::None, BatchProducer::PLAIN).expect("encode");
     let mut data = PartitionProduceData::default();
     data.index = partition;
-    data.records = Some(encoded.freeze());
+    data.records = Some(encoded);
     let mut topic_data = TopicProduceData::default();
     topic_data.name = TopicName(StrBytes::from_string(topic.to_owned()));
     topic_data.partition_data = vec![data];

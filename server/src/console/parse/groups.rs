@@ -5,7 +5,7 @@
 use super::time::{parse_datetime_ms, parse_duration_ms};
 use super::{Command, Context};
 use crate::console::error::ErrorKind;
-use crate::console::format::{GroupState, GroupType};
+use crate::console::format::{GroupStateView, GroupType};
 use crate::console::options::{Matches, OptSpec, flag, optional, value, values};
 
 pub(crate) const OPTIONS: &[OptSpec] = &[
@@ -47,7 +47,7 @@ pub(crate) const OPTIONS: &[OptSpec] = &[
 pub struct GroupsList {
     /// `--state`: `None` prints names only; `Some` prints a table with a STATE column, keeping
     /// only these states when the list is not empty (`--state stable,empty`).
-    pub states: Option<Vec<GroupState>>,
+    pub states: Option<Vec<GroupStateView>>,
     /// `--type`, the same way with a TYPE column.
     pub types: Option<Vec<GroupType>>,
 }
@@ -336,11 +336,11 @@ fn topic_partitions(arg: &str) -> Result<TopicPartitions, ErrorKind> {
 }
 
 /// `ConsumerGroupCommand.groupStatesFromString`.
-fn states_from(text: &str) -> Result<Vec<GroupState>, ErrorKind> {
+fn states_from(text: &str) -> Result<Vec<GroupStateView>, ErrorKind> {
     let mut states = Vec::new();
     for name in text.split(',').map(str::trim) {
-        match GroupState::parse(name) {
-            Some(state) if state != GroupState::Unknown => states.push(state),
+        match GroupStateView::parse(name) {
+            Some(state) if state != GroupStateView::Unknown => states.push(state),
             _ => {
                 return Err(ErrorKind::Tool(format!(
                     "Invalid state list '{text}'. Valid states are: PreparingRebalance, CompletingRebalance, Stable, \

@@ -51,7 +51,7 @@ pub struct Produce {
     pub acks: Acks,
     /// `--compression-codec` (without a value: gzip). The tool always sets `compression.type`
     /// from this option, so `--producer-property compression.type=...` has no effect.
-    pub compression: Compression,
+    pub compression: CompressionArg,
     /// `--sync`: wait for each record's acknowledgement before sending the next.
     pub sync: bool,
     /// `--producer-property` / `--command-property` pairs, in order, for settings the console
@@ -99,7 +99,7 @@ impl Acks {
 
 /// `compression.type` of the produced batches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compression {
+pub enum CompressionArg {
     None,
     Gzip,
     Snappy,
@@ -107,14 +107,14 @@ pub enum Compression {
     Zstd,
 }
 
-impl Compression {
-    fn parse(text: &str) -> Result<Compression, ErrorKind> {
+impl CompressionArg {
+    fn parse(text: &str) -> Result<CompressionArg, ErrorKind> {
         match text {
-            "none" => Ok(Compression::None),
-            "gzip" => Ok(Compression::Gzip),
-            "snappy" => Ok(Compression::Snappy),
-            "lz4" => Ok(Compression::Lz4),
-            "zstd" => Ok(Compression::Zstd),
+            "none" => Ok(CompressionArg::None),
+            "gzip" => Ok(CompressionArg::Gzip),
+            "snappy" => Ok(CompressionArg::Snappy),
+            "lz4" => Ok(CompressionArg::Lz4),
+            "zstd" => Ok(CompressionArg::Zstd),
             _ => Err(ErrorKind::Tool(format!(
                 "Invalid value {text} for configuration compression.type: String must be one of: none, gzip, \
                  snappy, lz4, zstd"
@@ -297,9 +297,9 @@ pub(crate) fn build(m: &Matches, records: &[(usize, &str)], cx: &mut Context) ->
         },
     };
     let compression = match (m.has("compression-codec"), m.value("compression-codec")?) {
-        (false, _) => Compression::None,
-        (true, None | Some("")) => Compression::Gzip,
-        (true, Some(codec)) => Compression::parse(codec)?,
+        (false, _) => CompressionArg::None,
+        (true, None | Some("")) => CompressionArg::Gzip,
+        (true, Some(codec)) => CompressionArg::parse(codec)?,
     };
     let reader = LineReader::configure(&key_values(&reader_args), &mut cx.warnings)?;
 

@@ -1,0 +1,152 @@
+//! Topics: Metadata (one topic, every topic), CreateTopics, DeleteTopics, CreatePartitions.
+
+use broker::core::ErrorCode;
+use kafka_protocol::messages::MetadataRequest;
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::protocol::StrBytes;
+
+use super::{Kafka, KafkaError, Refusal, kafka_uuid_text, refusal, topic_name};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicInfo {
+    pub name: String,
+    /// KIP-516's topic id as Kafka prints it (base64); `None` if the broker sent the zero id.
+    pub topic_id: Option<String>,
+    pub partitions: Vec<PartitionInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionInfo {
+    pub partition: i32,
+    pub leader: i32,
+    pub replicas: Vec<i32>,
+    pub isr: Vec<i32>,
+}
+
+/// A topic as the cluster-wide Metadata request lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterTopic {
+    pub name: String,
+    /// Kafka's own topics (`__consumer_offsets`, ...), flagged by the broker.
+    pub internal: bool,
+    /// Partition indexes, sorted.
+    pub partitions: Vec<i32>,
+}
+
+impl Kafka {
+    /// A topic's partitions, or `None` if it does not exist (never auto-creates it).
+    pub async fn topic(&self, name: &str) -> Result<Option<TopicInfo>, KafkaError> {
+        let mut topic = MetadataRequestTopic::default();
+        topic.name = Some(topic_name(name));
+        let mut request = MetadataRequest::default();
+        request.topics = Some(vec![topic]);
+        request.allow_auto_topic_creation = false;
+        let response = self.call(&request, 12).await?;
+        let Some(topic) = response.topics.into_iter().next() else { return Ok(None) };
+        match ErrorCode::from_code(topic.error_code) {
+            Some(ErrorCode::None) => {}
+            Some(ErrorCode::UnknownTopicOrPartition) => return Ok(None),
+            _ => return Err(KafkaError::Broker(topic.error_code)),
+        }
+        let mut partitions: Vec<PartitionInfo> = topic
+            .partitions
+            .into_iter()
+            .map(|p| PartitionInfo {
+                partition: p.partition_index,
+                leader: p.leader_id.0,
+                replicas: p.replica_nodes.iter().map(|b| b.0).collect(),
+                isr: p.isr_nodes.iter().map(|b| b.0).collect(),
+            })
+            .collect();
+        partitions.sort_by_key(|p| p.partition);
+        let topic_id = (!topic.topic_id.is_nil()).then(|| kafka_uuid_text(&topic.topic_id));
+        Ok(Some(TopicInfo { name: name.to_owned(), topic_id, partitions }))
+    }
+
+    /// Every topic name, sorted.
+    pub async fn list_topics(&self) -> Result<Vec<String>, KafkaError> {
+        let mut request = MetadataRequest::default();
+        request.topics = None;
+        request.allow_auto_topic_creation = false;
+        let response = self.call(&request, 12).await?;
+        let mut names: Vec<String> =
+            response.topics.into_iter().filter_map(|t| t.name.map(|n| n.0.to_string())).collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Every topic with its partitions, in one Metadata request, sorted by name.
+    pub async fn cluster_topics(&self) -> Result<Vec<ClusterTopic>, KafkaError> {
+        let mut request = MetadataRequest::default();
+        request.topics = None;
+        request.allow_auto_topic_creation = false;
+        let response = self.call(&request, 12).await?;
+        let mut topics: Vec<ClusterTopic> = response
+            .topics
+            .into_iter()
+            .filter(|t| t.error_code == 0)
+            .filter_map(|t| {
+                let name = t.name?.0.to_string();
+                let mut partitions: Vec<i32> = t.partitions.iter().map(|p| p.partition_index).collect();
+                partitions.sort_unstable();
+                Some(ClusterTopic { name, internal: t.is_internal, partitions })
+            })
+            .collect();
+        topics.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(topics)
+    }
+
+    /// CreateTopics; the inner `Err` is Kafka's refusal (TOPIC_ALREADY_EXISTS, INVALID_CONFIG, ...).
+    pub async fn create_topic(
+        &self,
+        name: &str,
+        partitions: Option<i32>,
+        replication_factor: Option<i16>,
+        configs: &[(String, String)],
+    ) -> Result<Result<(), Refusal>, KafkaError> {
+        use kafka_protocol::messages::CreateTopicsRequest;
+        use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
+        let mut topic = CreatableTopic::default();
+        topic.name = topic_name(name);
+        topic.num_partitions = partitions.unwrap_or(-1);
+        topic.replication_factor = replication_factor.unwrap_or(-1);
+        topic.configs = configs
+            .iter()
+            .map(|(k, v)| {
+                let mut config = CreatableTopicConfig::default();
+                config.name = StrBytes::from_string(k.clone());
+                config.value = Some(StrBytes::from_string(v.clone()));
+                config
+            })
+            .collect();
+        let mut request = CreateTopicsRequest::default();
+        request.topics = vec![topic];
+        request.timeout_ms = 30_000;
+        let response = self.call(&request, 7).await?;
+        let result = response.topics.into_iter().next().ok_or(KafkaError::missing_answer())?;
+        Ok(refusal(result.error_code, result.error_message.map(|m| m.to_string())))
+    }
+
+    pub async fn delete_topic(&self, name: &str) -> Result<Result<(), Refusal>, KafkaError> {
+        let mut request = kafka_protocol::messages::DeleteTopicsRequest::default();
+        request.topic_names = vec![topic_name(name)];
+        request.timeout_ms = 30_000;
+        let response = self.call(&request, 5).await?;
+        let result = response.responses.into_iter().next().ok_or(KafkaError::missing_answer())?;
+        Ok(refusal(result.error_code, result.error_message.map(|m| m.to_string())))
+    }
+
+    pub async fn create_partitions(&self, name: &str, count: i32) -> Result<Result<(), Refusal>, KafkaError> {
+        use kafka_protocol::messages::CreatePartitionsRequest;
+        use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
+        let mut topic = CreatePartitionsTopic::default();
+        topic.name = topic_name(name);
+        topic.count = count;
+        let mut request = CreatePartitionsRequest::default();
+        request.topics = vec![topic];
+        request.timeout_ms = 30_000;
+        let response = self.call(&request, 3).await?;
+        let result = response.results.into_iter().next().ok_or(KafkaError::missing_answer())?;
+        Ok(refusal(result.error_code, result.error_message.map(|m| m.to_string())))
+    }
+}
