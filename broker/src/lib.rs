@@ -34,7 +34,7 @@ pub mod log;
 pub mod runtime;
 
 #[cfg(feature = "runtime")]
-pub use runtime::{Broker, BrokerConfig, BrokerError};
+pub use runtime::{Broker, BrokerConfig, BrokerError, ClusterControl, NodeControlError, NodesStatus};
 
 #[cfg(feature = "client")]
 pub mod client;

@@ -32,6 +32,7 @@ async fn partition_state(cluster: &Broker, topic: &str) -> (i32, i32, Vec<i32>) 
     wanted.name = Some(name(topic));
     request.topics = Some(vec![wanted]);
     let running: Vec<SocketAddr> = cluster
+        .control()
         .nodes()
         .brokers
         .iter()
@@ -92,7 +93,7 @@ async fn a_stopped_leader_is_replaced_and_no_acknowledged_record_is_lost() {
     }
 
     // The leader crashes: the controller fences it after its session and elects another.
-    cluster.stop_broker(leader).expect("stop the leader");
+    cluster.control().stop_broker(leader).expect("stop the leader");
     assert!(tokio::net::TcpStream::connect(addr_of(&cluster, leader)).await.is_err(), "its listener is closed");
     let (new_leader, epoch, isr) =
         wait_for(&cluster, "orders", "a new leader", |s| s.0 != leader && s.0 != -1 && !s.2.contains(&leader)).await;
@@ -104,7 +105,7 @@ async fn a_stopped_leader_is_replaced_and_no_acknowledged_record_is_lost() {
 
     // A second broker goes: one in-sync replica is too few for acks=all, enough for acks=1.
     let second = isr.iter().copied().find(|id| *id != new_leader).expect("a follower");
-    cluster.stop_broker(second).expect("stop a follower");
+    cluster.control().stop_broker(second).expect("stop a follower");
     wait_for(&cluster, "orders", "the ISR down to the leader", |s| s.2 == [new_leader]).await;
     assert_eq!(produce(&cluster, new_leader, -1, "refused").await.0, 19, "NOT_ENOUGH_REPLICAS");
     let (error, offset) = produce(&cluster, new_leader, 1, "e").await;
@@ -112,8 +113,8 @@ async fn a_stopped_leader_is_replaced_and_no_acknowledged_record_is_lost() {
     acknowledged.push((offset, "e".to_owned()));
 
     // Both come back, catch up, and rejoin the ISR.
-    cluster.start_broker(leader).await.expect("restart");
-    cluster.start_broker(second).await.expect("restart");
+    cluster.control().start_broker(leader).await.expect("restart");
+    cluster.control().start_broker(second).await.expect("restart");
     let (current, _, _) = wait_for(&cluster, "orders", "the ISR whole again", |s| s.2.len() == 3).await;
     let mut client = Client::connect(addr_of(&cluster, current)).await;
     let fetched = client.send(&fetch_request("orders", 0, 0, 0), 12).await;
@@ -149,8 +150,8 @@ async fn the_controllers_elect_a_new_leader_when_the_active_one_stops() {
     assert_eq!((error, voters), (0, 3));
     assert!((3000..3003).contains(&leader));
 
-    cluster.stop_controller(leader).expect("stop the active controller");
-    assert!(cluster.stop_controller(leader).is_err(), "already stopped");
+    cluster.control().stop_controller(leader).expect("stop the active controller");
+    assert!(cluster.control().stop_controller(leader).is_err(), "already stopped");
     let deadline = Instant::now() + Duration::from_secs(20);
     let (new_leader, new_epoch) = loop {
         let (error, now_leader, now_epoch, _) = quorum(&client.send(&request, 2).await);
@@ -164,6 +165,6 @@ async fn the_controllers_elect_a_new_leader_when_the_active_one_stops() {
     // Two controllers of three are a majority: topics can still be created.
     let created = client.send(&create_request("after", 2, 3, &[]), 7).await;
     assert_eq!(created.topics[0].error_code, 0);
-    cluster.start_controller(leader).expect("restart");
+    cluster.control().start_controller(leader).expect("restart");
     cluster.shutdown().await;
 }

@@ -87,12 +87,13 @@ pub async fn run(args: ServeArgs, shutdown: impl Future<Output = ()> + Send + 's
 
     let listener = TcpListener::bind(args.http).await.map_err(|source| ServeError::Bind { addr: args.http, source })?;
     let addr = listener.local_addr().map_err(ServeError::Serve)?;
-    let kafka = crate::kafka::Kafka::new(broker.local_addr());
+    let kafka = crate::kafka::Kafka::cluster(broker.broker_addrs());
     let kafka = match &args.kafka.kafka_advertised {
         Some((host, port)) => kafka.with_advertised(format!("{host}:{port}")),
         None => kafka,
     };
     let state = AppState::new(course, source.clone(), Progress::new(pool), kafka, args.dev);
+    state.set_cluster(broker.control());
 
     // Kept alive until the server stops: dropping the watcher stops watching.
     let _watcher = match (args.dev, source.dir()) {

@@ -165,7 +165,10 @@ async fn the_metadata_quorum_is_described_as_kafka_prints_it() {
         .and_then(|rest| rest.strip_suffix("\"}]"))
         .unwrap_or_else(|| panic!("voter 3000 with its directory id: {status}"));
     assert_eq!(directory_id.len(), 22, "Kafka's base64 Uuid text: {directory_id}");
-    assert!(lines[7].starts_with("CurrentObservers:       [{\"id\": 1, \"directoryId\": \""), "broker 1 observes: {status}");
+    assert!(
+        lines[7].starts_with("CurrentObservers:       [{\"id\": 1, \"directoryId\": \""),
+        "broker 1 observes: {status}"
+    );
 
     let replication =
         ok(&kafka, "kafka-metadata-quorum.sh --bootstrap-server localhost:9092 describe --replication").await;

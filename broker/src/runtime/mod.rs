@@ -225,6 +225,28 @@ impl Broker {
         self.cluster.brokers.values().map(|b| (b.id, b.listen_addr())).collect()
     }
 
+    /// A handle for the lab's node control (stop and start brokers and controllers).
+    pub fn control(&self) -> ClusterControl {
+        ClusterControl { cluster: self.cluster.clone() }
+    }
+
+    /// Stops every node and flushes.
+    pub async fn shutdown(self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        self.cluster.stop_all().await;
+    }
+}
+
+/// The lab's control over the cluster's nodes: what Kafka has no protocol for. Cheap to clone.
+/// Everything else about the cluster is read through the Kafka protocol, as any client would.
+#[derive(Debug, Clone)]
+pub struct ClusterControl {
+    cluster: Arc<Cluster>,
+}
+
+impl ClusterControl {
     /// Stops (crashes) broker `id`: its listener and connections close, unflushed state is gone.
     pub fn stop_broker(&self, id: i32) -> Result<(), NodeControlError> {
         let broker = self.cluster.brokers.get(&id).ok_or(NodeControlError::Unknown {
@@ -283,21 +305,12 @@ impl Broker {
         }
     }
 
-    /// Which nodes run: (broker ids running, broker ids stopped, controller ids running,
-    /// controller ids stopped).
+    /// Which nodes run, with each broker's listener.
     pub fn nodes(&self) -> NodesStatus {
         NodesStatus {
             brokers: self.cluster.brokers.values().map(|b| (b.id, b.is_running())).collect(),
             controllers: self.cluster.controllers.values().map(|c| (c.id, c.is_running())).collect(),
         }
-    }
-
-    /// Stops every node and flushes.
-    pub async fn shutdown(self) {
-        for task in &self.tasks {
-            task.abort();
-        }
-        self.cluster.stop_all().await;
     }
 }
 

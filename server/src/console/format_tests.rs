@@ -541,3 +541,13 @@ fn console_format_quorum_replication() {
     assert!(human.contains(&format!("\t{:<18}\t{:<21}\tFollower\t\n", "2000 ms ago", "11000 ms ago")), "{human}");
     assert!(quorum_replication(&quorum(), Some(1_600_000_000_000)).is_err());
 }
+
+#[test]
+fn broker_errors_print_as_the_java_client_names_them() {
+    assert_eq!(
+        kafka_exception(19, "not enough"),
+        "org.apache.kafka.common.errors.NotEnoughReplicasException: not enough"
+    );
+    assert_eq!(kafka_exception(3, "x"), "org.apache.kafka.common.errors.UnknownTopicOrPartitionException: x");
+    assert_eq!(kafka_exception(2, "x"), "org.apache.kafka.common.errors.CorruptRecordException: x");
+}

@@ -31,6 +31,9 @@ fn overview() -> String {
     }
     out.push_str(
         "  help [tool]                 this list, or a tool's options\n\n\
+         Lab commands (Streamlab's, not Kafka tools): stop a node as if it crashed, or start it again.\n\
+         \x20 streamlab broker stop|start <id>       brokers 1, 2, 3, ...\n\
+         \x20 streamlab controller stop|start <id>   KRaft controllers 3000, 3001, 3002, ...\n\n\
          Up and down arrows recall earlier commands. Copy buttons on the lesson's code blocks paste here.\n",
     );
     out

@@ -92,6 +92,41 @@ pub enum Command {
     /// `help`, `help <tool>`, `<tool> --help`, or a tool with no options (the real tools print
     /// their usage then).
     Help { tool: Option<Tool> },
+    /// `streamlab broker|controller stop|start <id>`: a lab command (Kafka has no tool for it).
+    Lab(LabCommand),
+}
+
+/// Which kind of node a lab command acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKind {
+    Broker,
+    Controller,
+}
+
+/// `streamlab broker stop 2`: stop (crash) or start one node of the learner's cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabCommand {
+    pub kind: NodeKind,
+    pub start: bool,
+    pub id: i32,
+}
+
+/// The words after `streamlab`.
+fn lab_command(args: &[String]) -> Result<Command, ErrorKind> {
+    const USAGE: &str = "usage: streamlab broker stop|start <id>, or streamlab controller stop|start <id>";
+    let [kind, action, id] = args else { return Err(ErrorKind::Tool(USAGE.into())) };
+    let kind = match kind.as_str() {
+        "broker" => NodeKind::Broker,
+        "controller" => NodeKind::Controller,
+        _ => return Err(ErrorKind::Tool(format!("{kind} is not a node kind: broker or controller; {USAGE}"))),
+    };
+    let start = match action.as_str() {
+        "start" => true,
+        "stop" => false,
+        _ => return Err(ErrorKind::Tool(format!("{action} is not an action: stop or start; {USAGE}"))),
+    };
+    let id = id.parse().map_err(|_| ErrorKind::Tool(format!("{id} is not a node id; {USAGE}")))?;
+    Ok(Command::Lab(LabCommand { kind, start, id }))
 }
 
 impl Command {
@@ -114,6 +149,7 @@ impl Command {
             Command::GetOffsets(_) => Tool::GetOffsets,
             Command::QuorumDescribe(_) => Tool::MetadataQuorum,
             Command::Help { tool } => return *tool,
+            Command::Lab(_) => return None,
         })
     }
 }
@@ -175,6 +211,17 @@ pub fn parse_script(text: &str) -> Result<Vec<Invocation>, ConsoleError> {
             CommandWord::Tool(tool) => tool,
             CommandWord::Help => {
                 let command = help_command(args).map_err(at)?;
+                invocations.push(Invocation {
+                    line,
+                    text: source,
+                    bootstrap_server: None,
+                    command,
+                    warnings: Vec::new(),
+                });
+                continue;
+            }
+            CommandWord::Lab => {
+                let command = lab_command(args).map_err(at)?;
                 invocations.push(Invocation {
                     line,
                     text: source,
@@ -298,7 +345,7 @@ fn help_command(args: &[String]) -> Result<Command, ErrorKind> {
         [] => Ok(Command::Help { tool: None }),
         [name] => match tool::resolve(name) {
             CommandWord::Tool(tool) => Ok(Command::Help { tool: Some(tool) }),
-            CommandWord::Help => Ok(Command::Help { tool: None }),
+            CommandWord::Help | CommandWord::Lab => Ok(Command::Help { tool: None }),
             CommandWord::Unknown { suggestion } => Err(ErrorKind::UnknownCommand { name: name.clone(), suggestion }),
         },
         [_, extra, ..] => Err(ErrorKind::Tool(format!("help takes one tool name, got also {extra}"))),
@@ -317,7 +364,8 @@ fn starts_with_tool(line: &str) -> bool {
         Some("$") => words.next(),
         first => first,
     };
-    first.is_some_and(|word| Tool::from_command_word(word).is_some())
+    // A lab command ends a producer's records too.
+    first.is_some_and(|word| Tool::from_command_word(word).is_some() || word == "streamlab")
 }
 
 fn is_spacing(line: &str) -> bool {

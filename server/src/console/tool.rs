@@ -84,6 +84,8 @@ impl fmt::Display for Tool {
 pub(crate) enum CommandWord {
     Tool(Tool),
     Help,
+    /// `streamlab ...`: a lab command of this console, not a Kafka tool.
+    Lab,
     /// Not a command; `suggestion` is written the way the learner wrote tool names (with or
     /// without `.sh`).
     Unknown {
@@ -94,6 +96,9 @@ pub(crate) enum CommandWord {
 pub(crate) fn resolve(word: &str) -> CommandWord {
     if word == "help" {
         return CommandWord::Help;
+    }
+    if word == "streamlab" {
+        return CommandWord::Lab;
     }
     if let Some(tool) = Tool::from_command_word(word) {
         return CommandWord::Tool(tool);

@@ -32,7 +32,7 @@ impl Kafka {
         let mut request = ListOffsetsRequest::default();
         request.replica_id = BrokerId(-1);
         request.topics = vec![list_topic];
-        let response = self.call(&request, 7).await?;
+        let response = self.call_leader(topic, partition, &request, 7).await?;
         let answer = response.topics.into_iter().next().and_then(|t| t.partitions.into_iter().next());
         let Some(answer) = answer else { return Err(KafkaError::missing_answer()) };
         if answer.error_code != 0 {
@@ -51,8 +51,9 @@ impl Kafka {
         Ok(Some(LogOffsets { log_start_offset: earliest.unwrap_or(0), log_end_offset: latest.unwrap_or(0) }))
     }
 
-    /// Where many partitions start and end, in two ListOffsets requests
-    /// (earliest, then latest). Partitions the broker does not know are left out.
+    /// Where many partitions start and end, in two ListOffsets requests (earliest, then latest)
+    /// to each partition's leader. Partitions the cluster does not know, or that have no
+    /// leader now, are left out.
     pub async fn log_offsets(
         &self,
         partitions: &BTreeMap<String, Vec<i32>>,
@@ -60,7 +61,17 @@ impl Kafka {
         if partitions.values().all(Vec::is_empty) {
             return Ok(BTreeMap::new());
         }
-        let ask = |timestamp: i64| {
+        let topics: Vec<String> = partitions.keys().cloned().collect();
+        let leaders = self.leaders(&topics).await?;
+        let mut by_leader: BTreeMap<std::net::SocketAddr, BTreeMap<String, Vec<i32>>> = BTreeMap::new();
+        for (topic, indexes) in partitions {
+            for &index in indexes {
+                if let Some(Some(leader)) = leaders.get(&(topic.clone(), index)) {
+                    by_leader.entry(*leader).or_default().entry(topic.clone()).or_default().push(index);
+                }
+            }
+        }
+        let ask = |partitions: &BTreeMap<String, Vec<i32>>, timestamp: i64| {
             let mut request = ListOffsetsRequest::default();
             request.replica_id = BrokerId(-1);
             // Kafka refuses a topic named twice in one request: one entry per topic.
@@ -98,8 +109,12 @@ impl Kafka {
                 })
                 .collect::<BTreeMap<(String, i32), i64>>()
         };
-        let earliest = answers(self.call(&ask(-2), 7).await?);
-        let latest = answers(self.call(&ask(-1), 7).await?);
+        let mut earliest = BTreeMap::new();
+        let mut latest = BTreeMap::new();
+        for (leader, partitions) in &by_leader {
+            earliest.extend(answers(self.call_at(*leader, &ask(partitions, -2), 7).await?));
+            latest.extend(answers(self.call_at(*leader, &ask(partitions, -1), 7).await?));
+        }
         Ok(earliest
             .into_iter()
             .filter_map(|(key, start)| {

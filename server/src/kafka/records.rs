@@ -97,7 +97,7 @@ impl Kafka {
             request.min_bytes = 0;
             request.max_bytes = 4 << 20;
             request.topics = vec![fetch_topic];
-            let response = self.call(&request, 12).await?;
+            let response = self.call_leader(topic, partition, &request, 12).await?;
             let Some(data) = response.responses.into_iter().next().and_then(|t| t.partitions.into_iter().next()) else {
                 break;
             };
@@ -193,13 +193,14 @@ impl Kafka {
             if acks == 0 {
                 // No answer comes (the protocol guide: "the server will not send any response"),
                 // so there are no offsets to report either: -1, as Kafka's RecordMetadata has then.
-                self.send_without_response(&request, 9).await?;
+                let leader = self.leader_address(topic, partition).await?;
+                self.send_without_response(leader, &request, 9).await?;
                 for (index, _) in &batch_records {
                     placed[*index] = RecordPosition { partition, offset: -1 };
                 }
                 continue;
             }
-            let response = self.call(&request, 9).await?;
+            let response = self.call_leader(topic, partition, &request, 9).await?;
             let answer = response.responses.into_iter().next().and_then(|t| t.partition_responses.into_iter().next());
             let Some(answer) = answer else { return Err(KafkaError::missing_answer()) };
             if answer.error_code != 0 {

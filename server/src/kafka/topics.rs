@@ -33,7 +33,63 @@ pub struct ClusterTopic {
     pub partitions: Vec<i32>,
 }
 
+/// The cluster as one Metadata request shows it: the live brokers, and every partition's
+/// leader, replicas, ISR and offline replicas (on brokers that are not live).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ClusterMetadata {
+    pub cluster_id: Option<String>,
+    /// Live (registered, unfenced) brokers, sorted.
+    pub brokers: Vec<i32>,
+    pub partitions: Vec<PartitionReplicas>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PartitionReplicas {
+    pub topic: String,
+    pub partition: i32,
+    /// -1: no leader (offline).
+    pub leader: i32,
+    pub leader_epoch: i32,
+    pub replicas: Vec<i32>,
+    pub isr: Vec<i32>,
+    pub offline_replicas: Vec<i32>,
+}
+
+impl PartitionReplicas {
+    /// Fewer in-sync replicas than replicas (`kafka-topics --under-replicated-partitions`).
+    pub fn under_replicated(&self) -> bool {
+        self.isr.len() < self.replicas.len()
+    }
+}
+
 impl Kafka {
+    /// Every topic's partitions and the live brokers, in one Metadata request.
+    pub async fn cluster_metadata(&self) -> Result<ClusterMetadata, KafkaError> {
+        let mut request = MetadataRequest::default();
+        request.topics = None;
+        request.allow_auto_topic_creation = false;
+        let response = self.call(&request, 12).await?;
+        let mut brokers: Vec<i32> = response.brokers.iter().map(|b| b.node_id.0).collect();
+        brokers.sort_unstable();
+        let mut partitions = Vec::new();
+        for topic in response.topics.into_iter().filter(|t| !t.is_internal) {
+            let Some(name) = topic.name.map(|n| n.0.to_string()) else { continue };
+            for p in topic.partitions {
+                partitions.push(PartitionReplicas {
+                    topic: name.clone(),
+                    partition: p.partition_index,
+                    leader: p.leader_id.0,
+                    leader_epoch: p.leader_epoch,
+                    replicas: p.replica_nodes.iter().map(|b| b.0).collect(),
+                    isr: p.isr_nodes.iter().map(|b| b.0).collect(),
+                    offline_replicas: p.offline_replicas.iter().map(|b| b.0).collect(),
+                });
+            }
+        }
+        partitions.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+        Ok(ClusterMetadata { cluster_id: response.cluster_id.map(|id| id.to_string()), brokers, partitions })
+    }
+
     /// A topic's partitions, or `None` if it does not exist (never auto-creates it).
     pub async fn topic(&self, name: &str) -> Result<Option<TopicInfo>, KafkaError> {
         let mut topic = MetadataRequestTopic::default();

@@ -94,7 +94,7 @@ pub(super) async fn console(
     if request.script.len() > SCRIPT_MAX_BYTES {
         return error(StatusCode::PAYLOAD_TOO_LARGE, format!("a console script is at most {SCRIPT_MAX_BYTES} bytes"));
     }
-    let output = crate::console::exec::run_script(state.kafka_for(learner), &request.script)
+    let output = crate::console::exec::run_lab_script(state.kafka_for(learner), state.cluster(), &request.script)
         .instrument(tracing::debug_span!("console", %learner))
         .await;
     // The command may have changed the cluster: open live views show it at once.

@@ -8,6 +8,7 @@
 
 mod api;
 mod assets;
+mod cluster;
 mod error;
 mod learner;
 mod live;
@@ -50,6 +51,9 @@ struct Inner {
     kafka: Arc<Kafka>,
     /// The live views' shared poller and its snapshots.
     live: crate::live::Live,
+    /// The lab's control over the embedded cluster's nodes (stop and start them); unset when
+    /// the server has no embedded cluster to control.
+    cluster: std::sync::OnceLock<broker::ClusterControl>,
 }
 
 impl AppState {
@@ -63,6 +67,7 @@ impl AppState {
                 reloads,
                 kafka: Arc::new(kafka),
                 live: crate::live::Live::new(),
+                cluster: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -76,6 +81,17 @@ impl AppState {
     /// already asks through it with the learner's identity (issue 5).
     pub fn kafka_for(&self, _learner: uuid::Uuid) -> &Kafka {
         &self.inner.kafka
+    }
+
+    /// Gives the lab control over the embedded cluster's nodes (set once, at start-up).
+    pub fn set_cluster(&self, control: broker::ClusterControl) {
+        // A second call keeps the first handle: there is one embedded cluster per process.
+        let _ = self.inner.cluster.set(control);
+    }
+
+    /// The lab's control over the embedded cluster, if there is one.
+    pub fn cluster(&self) -> Option<&broker::ClusterControl> {
+        self.inner.cluster.get()
     }
 
     pub fn live(&self) -> &crate::live::Live {
@@ -143,6 +159,8 @@ pub fn app(state: AppState) -> Router {
         .route("/lessons/{slug}/complete", post(pages::complete_lesson))
         .route("/api/exercises/{id}/check", post(api::check_exercise))
         .route("/api/console", post(api::console))
+        .route("/api/cluster", get(cluster::status))
+        .route("/api/cluster/{kind}/{id}/{action}", post(cluster::control))
         .route("/api/simulator/{id}/verify", post(api::verify_simulator))
         .route("/simulator", get(pages::simulator))
         .route("/api/live", get(live::events))

@@ -776,3 +776,49 @@ async fn the_live_view_panel_is_on_lessons_with_exercises(pool: SqlitePool) {
     let events = send(&app, "GET", "/lessons/events", None).await;
     assert!(!events.body.contains("data-testid=\"live-view\""), "no exercise, no live view");
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_cluster_api_shows_the_nodes_and_stops_and_starts_them(pool: SqlitePool) {
+    let broker_dir = tempfile::tempdir().expect("tempdir");
+    let mut config = broker::BrokerConfig::new(([127, 0, 0, 1], 0).into(), broker_dir.path().to_owned());
+    config.brokers = 3;
+    config.controllers = 3;
+    let broker = broker::Broker::start(config).await.expect("cluster");
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("course.toml"), COURSE_TOML).expect("write");
+    let source = CourseSource::Dir(dir.path().to_owned());
+    let course = Course::load(&source).expect("course");
+    let state = AppState::new(course, source, Progress::new(pool), Kafka::cluster(broker.broker_addrs()), false);
+    state.set_cluster(broker.control());
+    let app = TestApp { router: app(state), _dir: dir };
+
+    let status = json(&send(&app, "GET", "/api/cluster", None).await.body);
+    let brokers = status["brokers"].as_array().expect("brokers");
+    assert_eq!(brokers.len(), 3);
+    assert!(brokers.iter().all(|b| b["running"] == true && b["live"] == true), "{status}");
+    let controllers = status["controllers"].as_array().expect("controllers");
+    assert_eq!(controllers.iter().filter(|c| c["active"] == true).count(), 1, "{status}");
+    assert_eq!(status["active_controller"], status["quorum"]["leader_id"]);
+    assert_eq!(
+        (status["under_replicated_partitions"].as_u64(), status["offline_partitions"].as_u64()),
+        (Some(0), Some(0))
+    );
+
+    let stop = send(&app, "POST", "/api/cluster/brokers/2/stop", None).await;
+    assert_eq!((stop.status, json(&stop.body)["ok"].as_bool()), (StatusCode::OK, Some(true)));
+    let again = send(&app, "POST", "/api/cluster/brokers/2/stop", None).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(json(&again.body)["error"], "broker 2 is already stopped");
+    assert_eq!(send(&app, "POST", "/api/cluster/brokers/9/stop", None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(send(&app, "POST", "/api/cluster/nodes/1/stop", None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(send(&app, "POST", "/api/cluster/brokers/one/stop", None).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(send(&app, "POST", "/api/cluster/brokers/1/reboot", None).await.status, StatusCode::NOT_FOUND);
+    let status = json(&send(&app, "GET", "/api/cluster", None).await.body);
+    assert_eq!(status["brokers"][1]["running"], false, "{status}");
+
+    let start = send(&app, "POST", "/api/cluster/brokers/2/start", None).await;
+    assert_eq!(start.status, StatusCode::OK, "{}", start.body);
+    let status = json(&send(&app, "GET", "/api/cluster", None).await.body);
+    assert_eq!(status["brokers"][1]["running"], true, "{status}");
+    broker.shutdown().await;
+}

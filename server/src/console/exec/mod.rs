@@ -14,6 +14,7 @@
 mod configs;
 mod consumer;
 mod groups;
+mod lab;
 mod offsets;
 mod producer;
 mod quorum;
@@ -49,7 +50,13 @@ impl ToolOutput {
 type ToolResult = Result<ToolOutput, KafkaError>;
 
 /// Parses and runs `script`; stops at the first command that fails, as a shell with `set -e`.
+/// Without a cluster handle, lab commands (`streamlab broker stop 2`) fail.
 pub async fn run_script(kafka: &Kafka, script: &str) -> ScriptOutput {
+    run_lab_script(kafka, None, script).await
+}
+
+/// [`run_script`] with the control over the learner's embedded cluster, for lab commands.
+pub async fn run_lab_script(kafka: &Kafka, cluster: Option<&broker::ClusterControl>, script: &str) -> ScriptOutput {
     let invocations = match parse_script(script) {
         Ok(invocations) => invocations,
         Err(error) => return ScriptOutput { output: format!("{error}\n"), ok: false },
@@ -60,7 +67,11 @@ pub async fn run_script(kafka: &Kafka, script: &str) -> ScriptOutput {
             output.push_str(warning);
             output.push('\n');
         }
-        match run(kafka, &invocation).await {
+        let result = match &invocation.command {
+            Command::Lab(lab) => Ok(lab::run(cluster, lab).await),
+            _ => run(kafka, &invocation).await,
+        };
+        match result {
             Ok(ToolOutput::Success(text)) => output.push_str(&text),
             Ok(ToolOutput::Failure(text)) => {
                 output.push_str(&text);
@@ -94,6 +105,8 @@ async fn run(kafka: &Kafka, invocation: &Invocation) -> ToolResult {
         Command::GroupsResetOffsets(reset) => groups::reset_offsets(kafka, reset).await,
         Command::GroupsDelete(delete) => groups::delete(kafka, delete).await,
         Command::QuorumDescribe(describe) => quorum::describe(kafka, describe).await,
+        // Run by `run_lab_script`, which has the cluster handle.
+        Command::Lab(_) => Ok(ToolOutput::Failure("Error: lab commands need Streamlab's embedded cluster.\n".into())),
         Command::GroupsDeleteOffsets(_) => Ok(ToolOutput::Failure(format!(
             "{} is not available in this console yet.\n",
             invocation.text.split_whitespace().next().unwrap_or("this command")

@@ -30,7 +30,7 @@ pub(super) async fn produce(kafka: &Kafka, produce: &Produce) -> ToolResult {
             produce.topic,
             records[0].key.as_ref().map_or("null".to_owned(), |k| format!("{} bytes", k.len())),
             records[0].value.as_ref().map_or("null".to_owned(), |v| format!("{} bytes", v.len())),
-            refusal.message
+            crate::console::format::kafka_exception(refusal.code, &refusal.message)
         )),
     })
 }

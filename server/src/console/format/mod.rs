@@ -59,3 +59,28 @@ fn or_missing<T: ToString>(value: Option<T>) -> String {
 fn join_ids(ids: &[i32]) -> String {
     ids.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
 }
+
+/// How a Java client prints an error the broker answered with: the exception class Kafka maps
+/// the error code to (`Errors.forCode(code).exception()`), then the message.
+pub fn kafka_exception(code: i16, message: &str) -> String {
+    let name = broker::core::ErrorCode::from_code(code).map_or("UNKNOWN_SERVER_ERROR", |e| e.name());
+    // Most classes are the error's name in CamelCase; these are Kafka's exceptions to the rule.
+    let class = match name {
+        "CORRUPT_MESSAGE" => "CorruptRecordException".to_owned(),
+        "MESSAGE_TOO_LARGE" => "RecordTooLargeException".to_owned(),
+        "RECORD_LIST_TOO_LARGE" => "RecordBatchTooLargeException".to_owned(),
+        "INVALID_RECORD" => "InvalidRecordException".to_owned(),
+        "UNKNOWN_SERVER_ERROR" => "UnknownServerException".to_owned(),
+        name => {
+            let camel: String = name
+                .split('_')
+                .map(|word| {
+                    let mut chars = word.chars();
+                    chars.next().map(|first| first.to_string() + &chars.as_str().to_lowercase()).unwrap_or_default()
+                })
+                .collect();
+            if camel.ends_with("Exception") { camel } else { format!("{camel}Exception") }
+        }
+    };
+    format!("org.apache.kafka.common.errors.{class}: {message}")
+}
