@@ -3,7 +3,7 @@
 #
 # Works on a fresh Debian clone with only the Rust toolchain: it installs what is missing
 # (Debian packages, the browser tests' npm packages) and skips that work on a re-run.
-# Steps, in order: rustfmt, clippy, the broker core's wasm32 build, the simulator bundle's
+# Steps, in order: merge markers, front-end lint, rustfmt, clippy, the broker core's wasm32 build, the simulator bundle's
 # freshness, Rust tests, release build, deterministic simulation (release), browser tests, Kafka
 # client tests.
 set -euo pipefail
@@ -49,6 +49,16 @@ else
     (cd "$browser_dir" && npm ci --no-audit --no-fund)
     printf '%s\n' "$want_stamp" >"$stamp"
 fi
+
+# --- Merge markers ------------------------------------------------------------------------------
+# A leftover conflict marker breaks a file quietly (in CSS it drops the rule that follows it), so
+# no tracked file may carry one. Markdown is exempt: `=======` underlines a setext heading there.
+step "no merge markers in tracked files"
+if git grep -nE '^(<<<<<<<|=======|>>>>>>>)( |$)' -- ':!*.md'; then
+    echo "merge markers found (above)" >&2
+    exit 1
+fi
+echo "ok"
 
 # --- Python venv / Kafka clients ---------------------------------------------------------------
 # The Kafka client compatibility suite (tests/clients/) runs after the release build: kcat (Debian),
