@@ -102,6 +102,10 @@ class SimulatorView {
     this.goalText = data.goalText || this.goal;
     this.verifyUrl = data.verifyUrl || null;
     this.freePlay = 'freePlay' in data;
+    // The block's title names its regions, so several simulators on one page can be told apart.
+    this.title = root.closest('figure')?.querySelector('figcaption')?.textContent.trim() || 'Cluster simulator';
+    // Section headings sit under the page's h1 on /simulator, under a lesson's h2 in a lesson.
+    this.headingTag = this.freePlay ? 'h2' : 'h3';
     this.seed = randomSeed();
     this.speed = 1;
     this.playing = !reducedMotion.matches;
@@ -126,31 +130,38 @@ class SimulatorView {
     const root = this.root;
     root.classList.add('simulator-view');
     root.dataset.state = 'ready';
+    // About 35 Tab stops per simulator: a skip link jumps past them.
+    const endId = `${root.closest('[id]')?.id || 'simulator'}-${this.id}-end`;
+    root.before(h('a', { class: 'sim-skip', href: `#${endId}`, 'data-testid': 'sim-skip' }, `Skip the simulator “${this.title}”`));
+    root.after(h('span', { class: 'sim-end', id: endId, tabindex: '-1' }));
     for (const fallback of root.querySelectorAll('.simulator-fallback')) fallback.hidden = true;
 
     // Time controls.
     this.playButton = h('button', { type: 'button', class: 'sim-button sim-play', 'data-testid': 'sim-play', onclick: () => this.togglePlay() });
+    // Named as shown (WCAG 2.5.3), the spoken name only adds to the visible text.
     this.stepButton = h('button', {
-      type: 'button', class: 'sim-button', 'data-testid': 'sim-step', 'aria-label': 'Step forward 100 milliseconds',
+      type: 'button', class: 'sim-button', 'data-testid': 'sim-step', 'aria-label': 'Step +0.1 s (forward 100 milliseconds)',
       onclick: () => this.step(),
     }, 'Step +0.1 s');
     const back = (ms) => h('button', {
       type: 'button', class: 'sim-button', 'data-testid': `sim-back-${ms / 1000}`,
-      'aria-label': `Step back ${ms / 1000} second${ms === 1000 ? '' : 's'}`, onclick: () => this.stepBack(ms),
+      'aria-label': `−${ms / 1000} s (step back ${ms / 1000} second${ms === 1000 ? '' : 's'})`, onclick: () => this.stepBack(ms),
     }, `−${ms / 1000} s`);
     this.speedSelect = h('select', { 'data-testid': 'sim-speed', onchange: () => { this.speed = Number(this.speedSelect.value); } },
       SPEEDS.map((speed) => option(String(speed), `${speed}×`, speed === this.speed)));
     this.timeOutput = h('output', { class: 'sim-time', 'data-testid': 'sim-time', 'aria-live': 'off' }, 't = 0.0 s');
     this.seedOutput = h('code', { 'data-testid': 'sim-seed' });
     this.toolbarError = h('p', { class: 'sim-error', role: 'alert', hidden: true });
+    // One short summary after a replay (step back, restart), instead of the whole history.
+    this.announcer = h('p', { class: 'visually-hidden', role: 'status', 'data-testid': 'sim-announcer' });
     const toolbar = h('div', { class: 'sim-toolbar' },
-      h('div', { class: 'sim-group', role: 'group', 'aria-label': 'Time' },
+      h('div', { class: 'sim-group', role: 'group', 'aria-label': `${this.title}: time` },
         this.playButton, this.stepButton, back(1000), back(5000), labelled('Speed', this.speedSelect, 'sim-inline'), this.timeOutput),
-      h('div', { class: 'sim-group', role: 'group', 'aria-label': 'Seed' },
+      h('div', { class: 'sim-group', role: 'group', 'aria-label': `${this.title}: seed` },
         h('span', { class: 'sim-seed' }, 'Seed ', this.seedOutput),
         h('button', { type: 'button', class: 'sim-button', 'data-testid': 'sim-restart-seed', onclick: () => this.restart(this.seed) }, 'Restart with same seed'),
         h('button', { type: 'button', class: 'sim-button', 'data-testid': 'sim-new-seed', onclick: () => this.restart(randomSeed()) }, 'New seed')),
-      this.toolbarError);
+      this.toolbarError, this.announcer);
 
     // Goal.
     this.goalEl = null;
@@ -176,9 +187,10 @@ class SimulatorView {
     this.grid = h('div', { class: 'sim-grid' });
     this.nodeError = h('p', { class: 'sim-error', role: 'alert', hidden: true });
     this.recordsPanel = h('div', { class: 'sim-records', hidden: true });
-    const cluster = h('section', { class: 'sim-cluster', tabindex: '0', 'aria-label': 'Cluster (press Space to play or pause)' },
-      h('h3', { class: 'sim-heading', text: 'Controllers (KRaft quorum)' }), this.quorumSummary, this.controllersRow,
-      h('h3', { class: 'sim-heading', text: 'Brokers and partition replicas' }),
+    const heading = (text) => h(this.headingTag, { class: 'sim-heading', text });
+    const cluster = h('section', { class: 'sim-cluster', tabindex: '0', 'aria-label': `${this.title}: cluster (press Space to play or pause)` },
+      heading('Controllers (KRaft quorum)'), this.quorumSummary, this.controllersRow,
+      heading('Brokers and partition replicas'),
       h('p', { class: 'sim-legend' },
         h('span', { class: 'sim-key sim-key-leader', text: 'leader' }), h('span', { class: 'sim-key sim-key-follower', text: 'follower (in sync)' }),
         h('span', { class: 'sim-key sim-key-out-of-sync', text: 'out of sync' }), h('span', { class: 'sim-key sim-key-offline', text: 'offline' }),
@@ -193,9 +205,9 @@ class SimulatorView {
     this.produceAcks = h('select', { name: 'acks' }, option('0', '0'), option('1', '1'), option('-1', 'all', true));
     this.produceError = h('p', { class: 'sim-error', role: 'alert', hidden: true });
     this.produceNote = h('p', { class: 'sim-note', role: 'status' });
-    const produceForm = h('form', { class: 'sim-form sim-produce-form', 'data-testid': 'sim-produce-form', 'aria-label': 'Produce a record',
+    const produceForm = h('form', { class: 'sim-form sim-produce-form', 'data-testid': 'sim-produce-form', 'aria-label': `${this.title}: produce a record`,
       onsubmit: (event) => { event.preventDefault(); this.produce(); } },
-    h('h3', { class: 'sim-heading', text: 'Produce' }),
+    heading('Produce'),
     h('div', { class: 'sim-fields' },
       labelled('Topic', this.produceTopic), labelled('Partition', this.producePartition), labelled('Key', this.produceKey),
       labelled('Value', this.produceValue), labelled('acks', this.produceAcks),
@@ -208,9 +220,9 @@ class SimulatorView {
     this.configUnclean = h('select', { name: 'unclean.leader.election.enable' }, option('false', 'false'), option('true', 'true'));
     this.configError = h('p', { class: 'sim-error', role: 'alert', hidden: true });
     // novalidate: the broker's own message for a bad value teaches more than the browser's bubble.
-    const configForm = h('form', { class: 'sim-form sim-config-form', 'data-testid': 'sim-config-form', 'aria-label': 'Topic configuration', novalidate: true,
+    const configForm = h('form', { class: 'sim-form sim-config-form', 'data-testid': 'sim-config-form', 'aria-label': `${this.title}: topic configuration`, novalidate: true,
       onsubmit: (event) => { event.preventDefault(); this.setConfig(); } },
-    h('h3', { class: 'sim-heading', text: 'Topic config' }),
+    heading('Topic config'),
     h('div', { class: 'sim-fields' },
       labelled('Topic', this.configTopic), labelled('min.insync.replicas', this.configMinIsr),
       labelled('unclean.leader.election.enable', this.configUnclean),
@@ -218,8 +230,10 @@ class SimulatorView {
     this.configError);
 
     // Event log.
-    this.eventLog = h('ol', { class: 'sim-event-log', 'data-testid': 'sim-event-log', role: 'log', 'aria-live': 'polite', 'aria-label': 'Event log', tabindex: '0' });
-    const events = h('section', { class: 'sim-events', 'aria-label': 'Events' }, h('h3', { class: 'sim-heading', text: 'Event log' }), this.eventLog);
+    // The live region is a wrapper: role=log on the <ol> itself would break its list semantics.
+    this.eventLog = h('ol', { class: 'sim-event-log', 'data-testid': 'sim-event-log', 'aria-label': 'Event log', tabindex: '0' });
+    this.eventLive = h('div', { role: 'log', 'aria-live': 'polite' }, this.eventLog);
+    const events = h('section', { class: 'sim-events', 'aria-label': `${this.title}: events` }, heading('Event log'), this.eventLive);
 
     // Network.
     this.networkSvg = svg('svg', { class: 'sim-network-diagram', role: 'img', 'aria-label': 'Network between the nodes' });
@@ -227,11 +241,11 @@ class SimulatorView {
     this.netTo = h('select', { name: 'b' });
     this.cutList = h('ul', { class: 'sim-cut-list', 'aria-label': 'Cut links' });
     this.networkError = h('p', { class: 'sim-error', role: 'alert', hidden: true });
-    const network = h('section', { class: 'sim-network', 'aria-label': 'Network' },
-      h('h3', { class: 'sim-heading', text: 'Network' }),
+    const network = h('section', { class: 'sim-network', 'aria-label': `${this.title}: network` },
+      heading('Network'),
       h('p', { class: 'sim-note', text: 'Lines light up as messages cross them. Click a line (or use the form) to cut or heal a link; cut links are dashed red.' }),
       this.networkSvg,
-      h('form', { class: 'sim-form sim-network-form', 'aria-label': 'Cut or heal a link', onsubmit: (event) => event.preventDefault() },
+      h('form', { class: 'sim-form sim-network-form', 'aria-label': `${this.title}: cut or heal a link`, onsubmit: (event) => event.preventDefault() },
         h('div', { class: 'sim-fields' },
           labelled('Between', this.netFrom), labelled('and', this.netTo),
           h('button', { type: 'button', class: 'sim-button', 'data-testid': 'sim-cut-link', onclick: () => this.linkAction('cut-link') }, 'Cut'),
@@ -259,7 +273,7 @@ class SimulatorView {
     const minIsr = number('min.insync.replicas', 1, 7, configs['min.insync.replicas'] ?? 1);
     const unclean = h('input', { name: 'unclean', type: 'checkbox', checked: configs['unclean.leader.election.enable'] === 'true' });
     const error = h('p', { class: 'sim-error', role: 'alert', hidden: true });
-    const form = h('form', { class: 'sim-form sim-cluster-form', 'data-testid': 'sim-cluster-form', 'aria-label': 'Cluster',
+    const form = h('form', { class: 'sim-form sim-cluster-form', 'data-testid': 'sim-cluster-form', 'aria-label': `${this.title}: cluster shape`,
       onsubmit: (event) => {
         event.preventDefault();
         const configs = [['min.insync.replicas', minIsr.value], ['unclean.leader.election.enable', String(unclean.checked)]];
@@ -273,13 +287,13 @@ class SimulatorView {
           return;
         }
         const json = JSON.stringify(preset);
-        if (this.start(this.seed, json, error)) {
+        if (this.start(this.seed, json, error, 'Rebuilt the cluster:')) {
           this.presetJson = json;
           this.preset = preset;
           this.showError(error, null);
         }
       } },
-    h('h3', { class: 'sim-heading', text: 'Cluster' }),
+    h(this.headingTag, { class: 'sim-heading', text: 'Cluster' }),
     h('div', { class: 'sim-fields' },
       labelled('Brokers', brokers), labelled('Controllers', controllers), labelled('Partitions', partitions),
       labelled('Replication factor', rf), labelled('min.insync.replicas', minIsr),
@@ -292,7 +306,8 @@ class SimulatorView {
   listen() {
     this.root.addEventListener('keydown', (event) => {
       if (event.key !== ' ' || event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey) return;
-      if (event.target.closest('input, select, textarea, button, a, summary, [contenteditable]')) return;
+      // Space scrolls the event log when it has focus; it plays or pauses everywhere else.
+      if (event.target.closest('input, select, textarea, button, a, summary, [contenteditable], .sim-event-log')) return;
       event.preventDefault();
       this.togglePlay();
     });
@@ -316,7 +331,7 @@ class SimulatorView {
   // ---- running ----
 
   /** (Re)builds the simulator from a preset and seed; false (with the error shown) if it cannot. */
-  start(seed, presetJson = this.presetJson, errorEl = this.toolbarError) {
+  start(seed, presetJson = this.presetJson, errorEl = this.toolbarError, summary = null) {
     let sim;
     try {
       sim = new Simulator(presetJson, seed);
@@ -324,12 +339,14 @@ class SimulatorView {
       this.showError(errorEl, `Could not build the cluster: ${errorText(error)}`);
       return false;
     }
-    this.replace(sim, seed, presetJson);
+    this.replace(sim, seed, presetJson, summary);
     return true;
   }
 
-  replace(sim, seed, presetJson = this.presetJson) {
+  replace(sim, seed, presetJson = this.presetJson, summary = null) {
     const structureChanged = presetJson !== this.builtFor;
+    // The log is refilled with the whole history: silently, then one summary is announced.
+    this.eventLive.setAttribute('aria-live', 'off');
     if (this.sim) this.sim.free();
     this.sim = sim;
     this.seed = seed;
@@ -350,10 +367,12 @@ class SimulatorView {
     this.topicConfigs = this.configsFrom(JSON.parse(presetJson), JSON.parse(sim.actions()));
     this.fillConfig();
     this.render(snap);
+    requestAnimationFrame(() => this.eventLive.setAttribute('aria-live', 'polite'));
+    if (summary) put(this.announcer, 'text', `${summary} t = ${seconds(snap.now_ms)}, ${this.eventLog.childElementCount} events in the log.`);
   }
 
   restart(seed) {
-    this.start(seed);
+    this.start(seed, this.presetJson, this.toolbarError, 'Restarted:');
     this.invalidate();
   }
 
@@ -380,7 +399,7 @@ class SimulatorView {
     const target = Math.max(this.sim.formed_at_ms, this.sim.now_ms - ms);
     try {
       const sim = Simulator.replay(this.presetJson, this.seed, this.sim.actions(), target);
-      this.replace(sim, this.seed);
+      this.replace(sim, this.seed, this.presetJson, 'Stepped back to');
     } catch (error) {
       this.showError(this.toolbarError, `Could not step back: ${errorText(error)}`);
     }
