@@ -15,7 +15,19 @@
 // Works under streamlab's CSP (`script-src 'self' 'wasm-unsafe-eval'`, no inline styles or
 // handlers): no inline style attributes, all listeners attached here.
 
-import init, { Simulator } from './sim/simulator.js';
+import { h, put, svg } from './dom.js';
+
+/** The WASM simulator's class, once the bundle is loaded (see `load`). */
+let Simulator = null;
+let loading = null;
+/** Loads the simulator bundle (JS glue and wasm, about 175 KB) once, on first need. */
+function load() {
+  loading ??= import('./sim/simulator.js').then(async (bundle) => {
+    await bundle.default();
+    Simulator = bundle.Simulator;
+  });
+  return loading;
+}
 
 const SPEEDS = [0.25, 1, 2, 5, 10];
 const STEP_MS = 100;
@@ -27,41 +39,7 @@ const MAX_FRAME_MS = 100;
 /** How long a link stays highlighted after a message crossed it (real ms). */
 const BUSY_MS = 400;
 const PRODUCER = -1;
-const SVG_NS = 'http://www.w3.org/2000/svg';
 const reducedMotion = window.matchMedia('(prefers-reduced-motion: reduce)');
-
-// ---- DOM helpers ---------------------------------------------------------------------------
-
-function fill(el, props, children) {
-  for (const [key, value] of Object.entries(props)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === 'class') el.setAttribute('class', value);
-    else if (key === 'text') el.textContent = value;
-    else if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
-    else el.setAttribute(key, value === true ? '' : String(value));
-  }
-  for (const child of children.flat()) {
-    if (child !== null && child !== undefined && child !== false) el.append(child);
-  }
-  return el;
-}
-
-/** An HTML element: h('button', { class: 'x', onclick: f }, 'text'). */
-const h = (tag, props = {}, ...children) => fill(document.createElement(tag), props, children);
-/** An SVG element. */
-const svg = (tag, props = {}, ...children) => fill(document.createElementNS(SVG_NS, tag), props, children);
-
-const written = new WeakMap();
-/** Sets an attribute (or `text`) only when its value changed; null/false removes it. */
-function put(el, key, value) {
-  let cache = written.get(el);
-  if (!cache) written.set(el, (cache = Object.create(null)));
-  if (cache[key] === value) return;
-  cache[key] = value;
-  if (key === 'text') el.textContent = value;
-  else if (value === null || value === false || value === undefined) el.removeAttribute(key);
-  else el.setAttribute(key, value === true ? '' : String(value));
-}
 
 // Tenths of a second, cut (not rounded) from the integer milliseconds: `toFixed` rounds binary
 // floats, so 15350 ms and 16350 ms would print as 15.3 and 16.4.
@@ -602,7 +580,7 @@ class SimulatorView {
       const group = svg('g', { class: `sim-net-node ${id === PRODUCER ? 'is-producer' : isController(id) ? 'is-controller' : 'is-broker'}`, 'data-node': String(id) },
         svg('title', { text: nodeName(id) }),
         svg('circle', { cx: p.x.toFixed(1), cy: p.y.toFixed(1), r: '19' }),
-        svg('text', { x: p.x.toFixed(1), y: (p.y + 4.5).toFixed(1), 'text-anchor': 'middle', text: label(id) }));
+        svg('text', { x: p.x.toFixed(1), y: p.y.toFixed(1), 'text-anchor': 'middle', 'dominant-baseline': 'central', text: label(id) }));
       nodes.append(group);
       this.netNodeEls.set(id, group);
     }
@@ -969,7 +947,7 @@ async function mount() {
   if (roots.length === 0) return;
   for (const root of roots) root.dataset.state = 'loading';
   try {
-    await init();
+    await load();
   } catch (error) {
     for (const root of roots) {
       root.dataset.state = 'error';
@@ -988,4 +966,17 @@ async function mount() {
   }
 }
 
-mount();
+// The bundle is loaded, and every simulator of the page mounted, when the first simulator comes
+// within about a screen of the viewport: a lesson read from the top does not pay for a
+// simulator far below.
+const roots = document.querySelectorAll('.simulator-app');
+if (roots.length > 0 && 'IntersectionObserver' in window) {
+  const observer = new IntersectionObserver((entries) => {
+    if (!entries.some((entry) => entry.isIntersecting)) return;
+    observer.disconnect();
+    mount();
+  }, { rootMargin: '800px 0px' });
+  for (const root of roots) observer.observe(root);
+} else {
+  mount();
+}

@@ -57,6 +57,8 @@ test('a lesson goal reached in the page is verified by the server, and with the 
   const { page, problems } = await openPage('/lessons/kraft');
   const view = page.locator('.simulator-app[data-simulator-id="controller-failover"]');
   const result = view.locator('[data-testid="simulator-goal-result"]');
+  // The simulator bundle loads when a simulator comes near the viewport, as a reader scrolls.
+  await view.scrollIntoViewIfNeeded();
   await view.locator('.sim-controller[data-active]').waitFor();
   assert.equal(await result.getAttribute('data-status'), 'pending');
   await fast(view);
