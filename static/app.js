@@ -49,7 +49,13 @@ for (const button of document.querySelectorAll('[data-testid="check-button"]')) 
         item.dataset.status = check.passed ? "pass" : "fail";
         let outcome = item.querySelector(".check-outcome");
         if (!outcome) {
-          outcome = h("span", { class: "check-outcome" }, h("strong", { class: "check-verdict" }), " ", h("span", { class: "check-message" }));
+          outcome = h(
+            "span",
+            { class: "check-outcome" },
+            h("strong", { class: "check-verdict" }),
+            " ",
+            h("span", { class: "check-message" }),
+          );
           item.append(" ", outcome);
         }
         const verdict = check.passed ? "Passed" : "Failed";
@@ -58,9 +64,7 @@ for (const button of document.querySelectorAll('[data-testid="check-button"]')) 
       });
       const failed = body.checks.filter((check) => !check.passed).length;
       result.dataset.status = body.passed ? "pass" : "fail";
-      result.textContent = body.passed
-        ? "All checks pass. Well done!"
-        : `${failed} of ${body.checks.length} checks still fail.`;
+      result.textContent = body.passed ? "All checks pass. Well done!" : `${failed} of ${body.checks.length} checks still fail.`;
     } catch (error) {
       result.dataset.status = "error";
       result.textContent = `Could not reach Streamlab: ${error.message}`;
@@ -115,7 +119,11 @@ for (const consoleBox of document.querySelectorAll("[data-console]")) {
   const grow = () => {
     input.rows = Math.min(12, Math.max(1, input.value.split("\n").length));
   };
-  const addLine = h("button", { type: "button", class: "button button-quiet console-add-line", "data-testid": "console-add-line" }, "Add line");
+  const addLine = h(
+    "button",
+    { type: "button", class: "button button-quiet console-add-line", "data-testid": "console-add-line" },
+    "Add line",
+  );
   // The input keeps focus (and a phone its keyboard): the button never takes it.
   addLine.addEventListener("mousedown", (event) => event.preventDefault());
   addLine.addEventListener("click", () => {
@@ -132,7 +140,8 @@ for (const consoleBox of document.querySelectorAll("[data-console]")) {
   };
   const announce = (text) => {
     const trimmed = text.trim();
-    announcer.textContent = trimmed.length > ANNOUNCE_CHARS ? `${trimmed.slice(0, ANNOUNCE_CHARS)}… (more in the console output)` : trimmed || "Done, no output.";
+    announcer.textContent =
+      trimmed.length > ANNOUNCE_CHARS ? `${trimmed.slice(0, ANNOUNCE_CHARS)}… (more in the console output)` : trimmed || "Done, no output.";
   };
   const run = async () => {
     const script = input.value.trim();

@@ -25,11 +25,16 @@ after(async () => {
 /** Serious and critical violations on the page as it is now, one readable line per node. */
 async function violations(page) {
   if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ path: AXE_PATH });
-  const results = await page.evaluate((tags) => window.axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] }), TAGS);
+  const results = await page.evaluate(
+    (tags) => window.axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] }),
+    TAGS,
+  );
   // One line per rule: how many nodes, the first one, and why.
   return results.violations
     .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.id} (${v.impact}) ×${v.nodes.length}: ${v.nodes[0].target.join(" ")}: ${v.nodes[0].failureSummary.replace(/\s+/g, " ")}`);
+    .map(
+      (v) => `${v.id} (${v.impact}) ×${v.nodes.length}: ${v.nodes[0].target.join(" ")}: ${v.nodes[0].failureSummary.replace(/\s+/g, " ")}`,
+    );
 }
 
 async function assertClean(page, state) {
@@ -39,7 +44,12 @@ async function assertClean(page, state) {
 
 async function newPage(colorScheme) {
   // axe is injected as an inline script, which streamlab's CSP (rightly) forbids.
-  const context = await browser.newContext({ colorScheme, reducedMotion: "reduce", bypassCSP: true, viewport: { width: 1280, height: 900 } });
+  const context = await browser.newContext({
+    colorScheme,
+    reducedMotion: "reduce",
+    bypassCSP: true,
+    viewport: { width: 1280, height: 900 },
+  });
   return { context, page: await context.newPage() };
 }
 

@@ -16,7 +16,8 @@ after(async () => {
 });
 
 const TOPIC = "kafka-topics.sh --bootstrap-server localhost:9092 --create --topic first-events --partitions 1";
-const PRODUCER = "kafka-console-producer.sh --bootstrap-server localhost:9092 --topic first-events --property parse.key=true --property key.separator=:";
+const PRODUCER =
+  "kafka-console-producer.sh --bootstrap-server localhost:9092 --topic first-events --property parse.key=true --property key.separator=:";
 const RECORD = 'user-42:{"type":"OrderPlaced","order_id":"order-1001"}';
 
 /** Presses Tab until `locator` has focus (at most `max` times); fails if it never does. */
@@ -29,7 +30,9 @@ async function tabTo(page, locator, max = 200) {
   assert.fail("Tab never reached the element");
 }
 
-test("keyboard only: the hint is shown, output is appended and only the latest result announced, Check keeps focus", { timeout: 90_000 }, async () => {
+test("keyboard only: the hint is shown, output is appended and only the latest result announced, Check keeps focus", {
+  timeout: 90_000,
+}, async () => {
   const server = await startServer();
   const page = await browser.newPage();
   try {
@@ -78,7 +81,9 @@ test("keyboard only: the hint is shown, output is appended and only the latest r
     await page.keyboard.type(RECORD);
     await page.keyboard.press("Enter");
     await output.locator(".console-echo", { hasText: RECORD }).waitFor();
-    await page.waitForFunction(() => document.querySelector('[data-exercise-id="first-event"] [data-testid="console-announcer"]').textContent.includes("Done"));
+    await page.waitForFunction(() =>
+      document.querySelector('[data-exercise-id="first-event"] [data-testid="console-announcer"]').textContent.includes("Done"),
+    );
     assert.match(await output.innerText(), /Created topic first-events\.[\s\S]*No records sent[\s\S]*> user-42/);
     assert.equal(await page.evaluate(() => window.removedNodes), 0, "the transcript is appended to, never rewritten");
 

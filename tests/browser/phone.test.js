@@ -37,12 +37,15 @@ const overflow = (page) =>
     let culprit = null;
     for (const el of document.querySelectorAll("body *")) {
       const box = el.getBoundingClientRect();
-      if (box.right > width + 0.5 && box.width > 0) culprit = `${el.tagName.toLowerCase()}.${el.className} "${el.textContent.slice(0, 40)}" right=${Math.round(box.right)}`;
+      if (box.right > width + 0.5 && box.width > 0)
+        culprit = `${el.tagName.toLowerCase()}.${el.className} "${el.textContent.slice(0, 40)}" right=${Math.round(box.right)}`;
     }
     return `scrollWidth ${document.documentElement.scrollWidth} > ${width}: ${culprit}`;
   });
 
-test("320 px: no lesson, nor the course map or the simulator, scrolls sideways (hints open, simulators loaded)", { timeout: 180_000 }, async () => {
+test("320 px: no lesson, nor the course map or the simulator, scrolls sideways (hints open, simulators loaded)", {
+  timeout: 180_000,
+}, async () => {
   const { context, page } = await phone(320);
   try {
     for (const path of ["/", "/simulator", ...slugs.map((slug) => `/lessons/${slug}`)]) {
@@ -84,7 +87,10 @@ test("390 px: copy buttons sit above the code, and touch targets are at least 24
           .filter((el) => el.getClientRects().length > 0 && !el.closest(".visually-hidden, [hidden]"))
           .map((el) => [el, el.getBoundingClientRect()])
           .filter(([, box]) => box.width < 24 || box.height < 24)
-          .map(([el, box]) => `${el.tagName.toLowerCase()} "${(el.textContent || el.name || el.type).trim().slice(0, 30)}" ${Math.round(box.width)}×${Math.round(box.height)}`),
+          .map(
+            ([el, box]) =>
+              `${el.tagName.toLowerCase()} "${(el.textContent || el.name || el.type).trim().slice(0, 30)}" ${Math.round(box.width)}×${Math.round(box.height)}`,
+          ),
       );
       assert.deepEqual(small, [], `${path}: touch targets under 24 px`);
     }

@@ -52,7 +52,9 @@ test(`first-load page weight, budget ${BUDGET_KB} KB without a simulator in view
       const kb = last.bytes / 1024;
       const simulator = loading ? "loaded" : "not loaded";
       const within = kb <= BUDGET_KB;
-      rows.push(`${path.padEnd(34)} ${String(last.requests).padStart(3)} req ${kb.toFixed(1).padStart(7)} KB  budget ${BUDGET_KB} KB  ${within ? "ok  " : "OVER"}  simulator ${simulator}`);
+      rows.push(
+        `${path.padEnd(34)} ${String(last.requests).padStart(3)} req ${kb.toFixed(1).padStart(7)} KB  budget ${BUDGET_KB} KB  ${within ? "ok  " : "OVER"}  simulator ${simulator}`,
+      );
       if (!within && !loading) over.push(`${path}: ${kb.toFixed(1)} KB`);
     } finally {
       await context.close();
