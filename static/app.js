@@ -210,6 +210,11 @@ document.querySelectorAll('.lesson-body li > input[type="checkbox"]').forEach((b
   box.addEventListener("change", () => localStorage.setItem(key, box.checked ? "1" : "0"));
 });
 
+// The site navigation marks the page it is on.
+for (const link of document.querySelectorAll(".site-nav a")) {
+  if (link.getAttribute("href") === location.pathname) link.setAttribute("aria-current", "page");
+}
+
 // Section anchors ("#" after each heading) are for mouse users who want a link; the outline
 // already lists every section. Hidden from assistive technology so headings read as their text.
 for (const anchor of document.querySelectorAll(".lesson-body a.anchor")) {

@@ -66,6 +66,7 @@ for (const colorScheme of ["light", "dark"]) {
     try {
       await page.goto(`${server.baseUrl}/`);
       await assertClean(page, "course map, first visit");
+      assert.equal(await page.locator('.site-nav a[aria-current="page"]').textContent(), "Course");
 
       await page.goto(`${server.baseUrl}/lessons/events`);
       await page.locator('[data-testid="live-status"]', { hasText: "Live" }).waitFor();

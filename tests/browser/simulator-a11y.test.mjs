@@ -68,8 +68,13 @@ test("stepping back refills the log silently and announces one summary; Space on
   const view = app("three-partitions");
   for (let i = 0; i < 20; i += 1) await view.locator('[data-testid="sim-step"]').click();
   await view.locator('[data-testid="sim-back-1"]').click();
-  await view.locator('[data-testid="sim-announcer"]').filter({ hasText: /^Stepped back to t = \d+\.\d s, \d+ events in the log\.$/ }).waitFor();
-  await page.waitForFunction(() => document.querySelector('[data-simulator-id="three-partitions"] [role="log"]').getAttribute("aria-live") === "polite");
+  await view
+    .locator('[data-testid="sim-announcer"]')
+    .filter({ hasText: /^Stepped back to t = \d+\.\d s, \d+ events in the log\.$/ })
+    .waitFor();
+  await page.waitForFunction(
+    () => document.querySelector('[data-simulator-id="three-partitions"] [role="log"]').getAttribute("aria-live") === "polite",
+  );
 
   const playing = await view.getAttribute("data-playing");
   await view.locator('[data-testid="sim-event-log"]').focus();
@@ -77,5 +82,8 @@ test("stepping back refills the log silently and announces one summary; Space on
   // Space elsewhere in the cluster does toggle, so the keypress above had its chance.
   await view.locator(".sim-cluster").focus();
   await page.keyboard.press("Space");
-  await page.waitForFunction((want) => document.querySelector('[data-simulator-id="three-partitions"]').dataset.playing === want, String(playing !== "true"));
+  await page.waitForFunction(
+    (want) => document.querySelector('[data-simulator-id="three-partitions"]').dataset.playing === want,
+    String(playing !== "true"),
+  );
 });
