@@ -222,6 +222,13 @@ for (const anchor of document.querySelectorAll(".lesson-body a.anchor")) {
   anchor.tabIndex = -1;
 }
 
+// One visually hidden status for the copy buttons: a changed button label is not announced.
+let copyStatusElement = null;
+const copyStatus = () => {
+  copyStatusElement ??= document.body.appendChild(h("p", { class: "visually-hidden", role: "status", "data-testid": "copy-status" }));
+  return copyStatusElement;
+};
+
 // Copy buttons on the lesson's code blocks. On a page with consoles, the command is also pasted
 // into the console it belongs to, ready to run: the one of the exercise holding the block, else
 // the next console below it, else the last one above it. Only shell blocks are commands; sample
@@ -259,6 +266,7 @@ for (const block of document.querySelectorAll(".lesson-body pre.code")) {
       target.focus();
     }
     button.textContent = "Copied";
+    copyStatus().textContent = target ? "Copied, and pasted into the console." : "Copied.";
     setTimeout(() => {
       button.textContent = label;
     }, 1500);

@@ -146,6 +146,8 @@ test("phone, touch only (390 × 844): solve an exercise with records using Add l
     // The lesson's own producer block, pasted by its copy button, then a record line added by tapping.
     const block = page.locator(".lesson-body pre.code", { hasText: "kafka-console-producer.sh" }).first();
     await block.locator(".copy-button", { hasText: "Copy to console" }).tap();
+    // The click handler waits for the clipboard first: wait for its announcement.
+    await page.locator('[data-testid="copy-status"]', { hasText: "Copied, and pasted into the console." }).waitFor({ state: "attached" });
     assert.match(await input.inputValue(), /^kafka-console-producer\.sh/);
     await input.tap();
     await page.evaluate(() => {
