@@ -1,6 +1,8 @@
 // Streamlab page script. Pages read fine without it; it adds live reload for authors and the
 // exercise Check button.
 
+import { h } from "./dom.js";
+
 // --dev live reload: the server sends a `reload` event on /dev/reload whenever a lesson file
 // changes. The scroll position survives the reload so an author keeps their place.
 const reloadUrl = document.body.dataset.devReload;
@@ -19,12 +21,14 @@ if (reloadUrl) {
 }
 
 // Exercise checks: the broker is asked through POST /api/exercises/{id}/check, and each check of
-// the task list is marked passed or failed with what was found.
+// the task list is marked passed or failed, in words, with what was found. The button stays
+// focusable while it works (aria-disabled, not disabled: a disabled button drops focus to <body>).
 for (const button of document.querySelectorAll('[data-testid="check-button"]')) {
   const exercise = button.closest(".exercise");
   const result = exercise.querySelector('[data-testid="check-result"]');
   button.addEventListener("click", async () => {
-    button.disabled = true;
+    if (button.getAttribute("aria-disabled") === "true") return;
+    button.setAttribute("aria-disabled", "true");
     result.hidden = false;
     result.dataset.status = "running";
     result.textContent = "Checking…";
@@ -43,49 +47,112 @@ for (const button of document.querySelectorAll('[data-testid="check-button"]')) 
         const item = exercise.querySelector(`[data-check-index="${index}"]`);
         if (!item) return;
         item.dataset.status = check.passed ? "pass" : "fail";
-        let message = item.querySelector(".check-message");
-        if (!message) {
-          message = document.createElement("span");
-          message.className = "check-message";
-          item.append(message);
+        let outcome = item.querySelector(".check-outcome");
+        if (!outcome) {
+          outcome = h(
+            "span",
+            { class: "check-outcome" },
+            h("strong", { class: "check-verdict" }),
+            " ",
+            h("span", { class: "check-message" }),
+          );
+          item.append(" ", outcome);
         }
-        message.textContent = check.message;
+        const verdict = check.passed ? "Passed" : "Failed";
+        outcome.querySelector(".check-verdict").textContent = check.message ? `${verdict}:` : verdict;
+        outcome.querySelector(".check-message").textContent = check.message || "";
       });
       const failed = body.checks.filter((check) => !check.passed).length;
       result.dataset.status = body.passed ? "pass" : "fail";
-      result.textContent = body.passed
-        ? "All checks pass. Well done!"
-        : `${failed} of ${body.checks.length} checks still fail.`;
+      result.textContent = body.passed ? "All checks pass. Well done!" : `${failed} of ${body.checks.length} checks still fail.`;
     } catch (error) {
       result.dataset.status = "error";
       result.textContent = `Could not reach Streamlab: ${error.message}`;
     } finally {
-      button.disabled = false;
+      button.removeAttribute("aria-disabled");
     }
   });
 }
 
-// The in-page console: Enter runs the command (Shift+Enter adds a line, for producer input),
-// ArrowUp/ArrowDown walk the history. Commands go to POST /api/console; the output is what the
-// real Kafka tools print.
-const history = JSON.parse(sessionStorage.getItem("streamlab-console-history") || "[]");
+// The in-page console: Enter runs the command, Shift+Enter (or the "Add line" button, for
+// phones) adds a line for producer records, ArrowUp/ArrowDown walk the history. Commands go to
+// POST /api/console; the output is what the real Kafka tools print.
+//
+// The transcript grows by appending (never by rewriting the text), and is not a live region:
+// only the latest result is announced, through a separate visually hidden status. The output
+// can be focused to scroll it by keyboard.
+const HISTORY_KEY = "streamlab-console-history";
+const ANNOUNCE_CHARS = 600;
+const PRODUCER = /^\s*kafka-console-producer(\.sh)?\s/;
+const NO_RECORDS =
+  "No records sent. The page console has no > prompt: put each record on its own line after the producer command " +
+  "(Shift+Enter or the Add line button starts a line), then run them together.\n";
+const history = JSON.parse(sessionStorage.getItem(HISTORY_KEY) || "[]");
 for (const consoleBox of document.querySelectorAll("[data-console]")) {
   const form = consoleBox.querySelector("form");
   const input = consoleBox.querySelector('[data-testid="console-input"]');
   const output = consoleBox.querySelector('[data-testid="console-output"]');
+  const runButton = form.querySelector(".console-run");
+  const title = consoleBox.closest(".exercise")?.querySelector(".block-title")?.textContent.trim();
+  output.removeAttribute("aria-live");
+  output.setAttribute("role", "region");
+  output.setAttribute("aria-label", title ? `Console output: ${title}` : "Console output");
+  output.tabIndex = 0;
+  const announcer = h("p", { class: "visually-hidden", role: "status", "data-testid": "console-announcer" });
+  output.after(announcer);
+  const hint = h(
+    "p",
+    { class: "console-hint", id: `${input.id}-hint`, "data-testid": "console-hint" },
+    h("kbd", { text: "Enter" }),
+    " runs · ",
+    h("kbd", { text: "Shift+Enter" }),
+    " or Add line: a new line (producer records go on the lines after the command) · ",
+    h("kbd", { text: "↑" }),
+    h("kbd", { text: "↓" }),
+    " history",
+  );
+  form.after(hint);
+  input.setAttribute("aria-describedby", hint.id);
+  input.placeholder = "kafka-topics.sh --list …";
+
   let position = history.length;
   const grow = () => {
     input.rows = Math.min(12, Math.max(1, input.value.split("\n").length));
+  };
+  const addLine = h(
+    "button",
+    { type: "button", class: "button button-quiet console-add-line", "data-testid": "console-add-line" },
+    "Add line",
+  );
+  // The input keeps focus (and a phone its keyboard): the button never takes it.
+  addLine.addEventListener("mousedown", (event) => event.preventDefault());
+  addLine.addEventListener("click", () => {
+    const { selectionStart: start, selectionEnd: end } = input;
+    input.setRangeText("\n", start, end, "end");
+    grow();
+    input.focus();
+  });
+  runButton.before(addLine);
+
+  const append = (className, text) => {
+    output.append(h("span", { class: className, text }));
+    output.scrollTop = output.scrollHeight;
+  };
+  const announce = (text) => {
+    const trimmed = text.trim();
+    announcer.textContent =
+      trimmed.length > ANNOUNCE_CHARS ? `${trimmed.slice(0, ANNOUNCE_CHARS)}… (more in the console output)` : trimmed || "Done, no output.";
   };
   const run = async () => {
     const script = input.value.trim();
     if (!script) return;
     history.push(script);
-    sessionStorage.setItem("streamlab-console-history", JSON.stringify(history.slice(-100)));
+    sessionStorage.setItem(HISTORY_KEY, JSON.stringify(history.slice(-100)));
     position = history.length;
     input.value = "";
     grow();
-    output.textContent += `$ ${script.replace(/\n/g, "\n> ")}\n`;
+    append("console-echo", `$ ${script.replace(/\n/g, "\n> ")}\n`);
+    let text;
     try {
       const response = await fetch("/api/console", {
         method: "POST",
@@ -93,11 +160,16 @@ for (const consoleBox of document.querySelectorAll("[data-console]")) {
         body: JSON.stringify({ script }),
       });
       const body = await response.json();
-      output.textContent += response.ok ? body.output : `${body.error}\n`;
+      text = response.ok ? body.output : `${body.error}\n`;
+      const lines = script.split("\n");
+      // A producer with nothing after it (a continued `\` line is still the command).
+      const records = lines.slice(1).filter((line, i) => !lines[i].trimEnd().endsWith("\\") && line.trim() !== "");
+      if (response.ok && PRODUCER.test(lines[0]) && records.length === 0) text += NO_RECORDS;
     } catch (error) {
-      output.textContent += `Could not reach Streamlab: ${error.message}\n`;
+      text = `Could not reach Streamlab: ${error.message}\n`;
     }
-    output.scrollTop = output.scrollHeight;
+    append("console-result", text);
+    announce(text);
   };
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -121,6 +193,41 @@ for (const consoleBox of document.querySelectorAll("[data-console]")) {
     }
   });
 }
+
+// "Check yourself" task lists: markdown renders them as disabled, unlabelled checkboxes. Here
+// they become real ones, labelled by their text, and remembered in this browser.
+document.querySelectorAll('.lesson-body li > input[type="checkbox"]').forEach((box, index) => {
+  const item = box.parentElement;
+  const label = h("label", { class: "task-label" });
+  while (box.nextSibling && !(box.nextSibling.nodeType === Node.ELEMENT_NODE && /^(UL|OL|P|DIV)$/.test(box.nextSibling.tagName))) {
+    label.append(box.nextSibling);
+  }
+  label.prepend(box);
+  item.prepend(label);
+  const key = `streamlab-task:${location.pathname}:${index}`;
+  box.disabled = false;
+  if (localStorage.getItem(key) !== null) box.checked = localStorage.getItem(key) === "1";
+  box.addEventListener("change", () => localStorage.setItem(key, box.checked ? "1" : "0"));
+});
+
+// The site navigation marks the page it is on.
+for (const link of document.querySelectorAll(".site-nav a")) {
+  if (link.getAttribute("href") === location.pathname) link.setAttribute("aria-current", "page");
+}
+
+// Section anchors ("#" after each heading) are for mouse users who want a link; the outline
+// already lists every section. Hidden from assistive technology so headings read as their text.
+for (const anchor of document.querySelectorAll(".lesson-body a.anchor")) {
+  anchor.setAttribute("aria-hidden", "true");
+  anchor.tabIndex = -1;
+}
+
+// One visually hidden status for the copy buttons: a changed button label is not announced.
+let copyStatusElement = null;
+const copyStatus = () => {
+  copyStatusElement ??= document.body.appendChild(h("p", { class: "visually-hidden", role: "status", "data-testid": "copy-status" }));
+  return copyStatusElement;
+};
 
 // Copy buttons on the lesson's code blocks. On a page with consoles, the command is also pasted
 // into the console it belongs to, ready to run: the one of the exercise holding the block, else
@@ -159,6 +266,7 @@ for (const block of document.querySelectorAll(".lesson-body pre.code")) {
       target.focus();
     }
     button.textContent = "Copied";
+    copyStatus().textContent = target ? "Copied, and pasted into the console." : "Copied.";
     setTimeout(() => {
       button.textContent = label;
     }, 1500);

@@ -9,11 +9,12 @@
 // Updates only touch text and rows that changed: they never move focus, and the record browser
 // keeps the learner's topic, partition, offset and format.
 
+import { h as el, setText, svg as svgNode } from "./dom.js";
+
 const CHART_WINDOW_MS = 120_000;
 const CHART_WIDTH = 240;
 const CHART_HEIGHT = 40;
 const PAGE_SIZE = 20;
-const SVG = "http://www.w3.org/2000/svg";
 
 const panel = document.querySelector('[data-testid="live-view"]');
 if (panel) start(panel);
@@ -87,21 +88,7 @@ function render(view, snapshot, serverNow) {
   renderGroups(view, snapshot, serverNow);
 }
 
-// Creates an element with attributes and children (strings become text, never HTML).
-function el(tag, attributes = {}, ...children) {
-  const element = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (value !== null && value !== undefined && value !== false) element.setAttribute(name, value);
-  }
-  element.append(...children.filter((child) => child !== null && child !== undefined));
-  return element;
-}
-
 const show = (value) => (value === null || value === undefined ? "–" : String(value));
-
-function setText(node, text) {
-  if (node.textContent !== text) node.textContent = text;
-}
 
 // Puts `rows` (each with a unique `dataset.key`) into `container` in order, reusing the elements
 // already there so nothing flickers, and removes the rest.
@@ -247,21 +234,20 @@ function groupCard(group, key) {
             el(
               "tr",
               {},
-              ...["Topic", "Partition", "Member", "Committed offset", "Log end offset", "Lag"].map((h) =>
-                el("th", { scope: "col" }, h),
-              ),
+              ...["Topic", "Partition", "Member", "Committed offset", "Log end offset", "Lag"].map((h) => el("th", { scope: "col" }, h)),
             ),
           ),
           el("tbody", {}, ...rows),
         ),
       )
     : el("p", { class: "live-members-none" }, "No committed offsets yet.");
-  const chart = document.createElementNS(SVG, "svg");
-  chart.setAttribute("class", "lag-chart");
-  chart.setAttribute("data-testid", "lag-chart");
-  chart.setAttribute("role", "img");
-  chart.setAttribute("viewBox", `0 0 ${CHART_WIDTH} ${CHART_HEIGHT}`);
-  chart.setAttribute("preserveAspectRatio", "none");
+  const chart = svgNode("svg", {
+    class: "lag-chart",
+    "data-testid": "lag-chart",
+    role: "img",
+    viewBox: `0 0 ${CHART_WIDTH} ${CHART_HEIGHT}`,
+    preserveAspectRatio: "none",
+  });
   return el(
     "article",
     { class: "live-group", "data-testid": "live-group", "data-group": group.group, "data-key": key },
@@ -298,11 +284,8 @@ function drawChart(svg, group, serverNow) {
   const area = `${line} V${CHART_HEIGHT} H${x(points[0][0])} Z`;
   let [fill, stroke] = svg.querySelectorAll("path");
   if (!stroke) {
-    fill = document.createElementNS(SVG, "path");
-    fill.setAttribute("class", "lag-area");
-    stroke = document.createElementNS(SVG, "path");
-    stroke.setAttribute("class", "lag-line");
-    stroke.setAttribute("vector-effect", "non-scaling-stroke");
+    fill = svgNode("path", { class: "lag-area" });
+    stroke = svgNode("path", { class: "lag-line", "vector-effect": "non-scaling-stroke" });
     svg.append(fill, stroke);
   }
   if (stroke.getAttribute("d") !== line) {
@@ -428,7 +411,11 @@ function recordBrowser(form, currentSnapshot) {
   const fillPartitions = () => {
     const topic = topicOf(topicSelect.value);
     const count = topic ? topic.partitions.length + topic.partitions_more : 0;
-    setOptions(partitionSelect, Array.from({ length: count }, (_, i) => String(i)), "–");
+    setOptions(
+      partitionSelect,
+      Array.from({ length: count }, (_, i) => String(i)),
+      "–",
+    );
   };
 
   return {

@@ -3,9 +3,10 @@
 #
 # Works on a fresh Debian clone with only the Rust toolchain: it installs what is missing
 # (Debian packages, the browser tests' npm packages) and skips that work on a re-run.
-# Steps, in order: rustfmt, clippy, the broker core's wasm32 build, the simulator bundle's
-# freshness, Rust tests, release build, deterministic simulation (release), browser tests, Kafka
-# client tests.
+# Steps, in order: system packages, the browser tests' npm packages, no merge markers, front-end
+# format and lint (Biome), Kafka client setup, rustfmt, clippy, the broker core's wasm32 build, the
+# simulator bundle's freshness, Rust tests, release build, deterministic simulation (release),
+# browser tests, Kafka client tests.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -49,6 +50,22 @@ else
     (cd "$browser_dir" && npm ci --no-audit --no-fund)
     printf '%s\n' "$want_stamp" >"$stamp"
 fi
+
+# --- Merge markers ------------------------------------------------------------------------------
+# A leftover conflict marker breaks a file quietly (in CSS it drops the rule that follows it), so
+# no tracked file may carry one. Markdown is exempt: `=======` underlines a setext heading there.
+step "no merge markers in tracked files"
+if git grep -nE '^(<<<<<<<|=======|>>>>>>>)( |$)' -- ':!*.md'; then
+    echo "merge markers found (above)" >&2
+    exit 1
+fi
+echo "ok"
+
+# --- Front end ----------------------------------------------------------------------------------
+# Biome (pinned in tests/browser/package.json, configured by tests/browser/biome.json) formats and
+# lints the page scripts, the stylesheet and the browser tests: `biome check --write` fixes most.
+step "front-end format and lint (biome ci: static/*.js, static/*.css, tests/browser)"
+(cd "$browser_dir" && node_modules/.bin/biome ci --colors=off ../../static/*.js ../../static/*.css .)
 
 # --- Python venv / Kafka clients ---------------------------------------------------------------
 # The Kafka client compatibility suite (tests/clients/) runs after the release build: kcat (Debian),

@@ -1,8 +1,9 @@
 // A learner solves an exercise in the page: types the commands into the console, sees the tools'
 // output, presses Check, and the course map shows the lesson completed.
-import { test, before, after } from 'node:test';
-import assert from 'node:assert/strict';
-import { launchBrowser, startServer } from './server.js';
+
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { launchBrowser, startServer } from "./server.js";
 
 let browser;
 let server;
@@ -17,7 +18,7 @@ after(async () => {
   await server?.stop();
 });
 
-test('console commands, Check, and progress on the course map', { timeout: 60_000 }, async () => {
+test("console commands, Check, and progress on the course map", { timeout: 60_000 }, async () => {
   const page = await browser.newPage();
   await page.goto(`${server.baseUrl}/lessons/topics-and-partitions`);
   const exercise = page.locator('section.exercise[data-exercise-id="keyed-orders"]');
@@ -25,26 +26,26 @@ test('console commands, Check, and progress on the course map', { timeout: 60_00
   const output = exercise.locator('[data-testid="console-output"]');
 
   // A typo gets the tools' kind of help.
-  await input.fill('kafka-topics.sh --bootstrap-server localhost:9092 --create --topic orders --partition 3');
-  await input.press('Enter');
-  await page.waitForFunction((el) => el.textContent.includes('did you mean --partitions?'), await output.elementHandle());
+  await input.fill("kafka-topics.sh --bootstrap-server localhost:9092 --create --topic orders --partition 3");
+  await input.press("Enter");
+  await page.waitForFunction((el) => el.textContent.includes("did you mean --partitions?"), await output.elementHandle());
 
   // History: ArrowUp brings the command back to fix it.
-  await input.press('ArrowUp');
+  await input.press("ArrowUp");
   assert.match(await input.inputValue(), /--partition 3$/);
-  await input.fill('kafka-topics.sh --bootstrap-server localhost:9092 --create --topic orders --partitions 3');
-  await input.press('Enter');
-  await page.waitForFunction((el) => el.textContent.includes('Created topic orders.'), await output.elementHandle());
+  await input.fill("kafka-topics.sh --bootstrap-server localhost:9092 --create --topic orders --partitions 3");
+  await input.press("Enter");
+  await page.waitForFunction((el) => el.textContent.includes("Created topic orders."), await output.elementHandle());
 
   // Producer input on the following lines (Shift+Enter adds a line).
   await input.fill(
-    'kafka-console-producer.sh --bootstrap-server localhost:9092 --topic orders --property parse.key=true --property key.separator=:\n' +
-      'user-42:order-1\nuser-42:order-2\nuser-42:order-3',
+    "kafka-console-producer.sh --bootstrap-server localhost:9092 --topic orders --property parse.key=true --property key.separator=:\n" +
+      "user-42:order-1\nuser-42:order-2\nuser-42:order-3",
   );
-  await input.press('Enter');
-  await input.fill('kafka-console-consumer.sh --bootstrap-server localhost:9092 --topic orders --from-beginning --property print.key=true');
-  await input.press('Enter');
-  await page.waitForFunction((el) => el.textContent.includes('Processed a total of 3 messages'), await output.elementHandle());
+  await input.press("Enter");
+  await input.fill("kafka-console-consumer.sh --bootstrap-server localhost:9092 --topic orders --from-beginning --property print.key=true");
+  await input.press("Enter");
+  await page.waitForFunction((el) => el.textContent.includes("Processed a total of 3 messages"), await output.elementHandle());
   assert.match(await output.innerText(), /user-42\torder-1/);
 
   await exercise.locator('[data-testid="check-button"]').click();
@@ -52,24 +53,24 @@ test('console commands, Check, and progress on the course map', { timeout: 60_00
 
   await page.goto(server.baseUrl);
   const item = page.locator('li[data-testid="lesson-item"][data-slug="topics-and-partitions"]');
-  assert.equal(await item.getAttribute('data-progress'), 'completed');
+  assert.equal(await item.getAttribute("data-progress"), "completed");
 });
 
-test('a lesson code block pastes its command, and only it, into the console', { timeout: 60_000 }, async () => {
+test("a lesson code block pastes its command, and only it, into the console", { timeout: 60_000 }, async () => {
   const page = await browser.newPage();
   await page.goto(`${server.baseUrl}/lessons/kraft`);
-  const command = 'kafka-metadata-quorum.sh --bootstrap-server localhost:9092 describe --status';
-  const block = page.locator('.lesson-body pre.code', { hasText: command }).first();
-  await block.locator('.copy-button', { hasText: 'Copy to console' }).click();
+  const command = "kafka-metadata-quorum.sh --bootstrap-server localhost:9092 describe --status";
+  const block = page.locator(".lesson-body pre.code", { hasText: command }).first();
+  await block.locator(".copy-button", { hasText: "Copy to console" }).click();
   // The block sits above the lesson's only exercise, so its console gets the command.
   const exercise = page.locator('section.exercise[data-exercise-id="watch-the-metadata-log"]');
   const input = exercise.locator('[data-testid="console-input"]');
   assert.equal(await input.inputValue(), command);
-  await input.press('Enter');
+  await input.press("Enter");
   const output = exercise.locator('[data-testid="console-output"]');
-  await output.filter({ hasText: 'LeaderEpoch:' }).waitFor({ timeout: 10_000 });
+  await output.filter({ hasText: "LeaderEpoch:" }).waitFor({ timeout: 10_000 });
   // Sample output is copied, not pasted into a console.
-  const sample = page.locator('.lesson-body pre.code', { hasText: 'MaxFollowerLagTimeMs:   0' }).first();
-  assert.equal(await sample.locator('.copy-button').innerText(), 'Copy');
+  const sample = page.locator(".lesson-body pre.code", { hasText: "MaxFollowerLagTimeMs:   0" }).first();
+  assert.equal(await sample.locator(".copy-button").innerText(), "Copy");
   await page.close();
 });

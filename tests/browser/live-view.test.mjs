@@ -1,9 +1,10 @@
 // The lesson page's live view: topics and offsets, consumer groups with lag, and the record
 // browser follow what the learner does (in-page console and kcat) without a reload.
-import { test, before, after } from 'node:test';
-import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { launchBrowser, startServer } from './server.js';
+
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import { after, before, test } from "node:test";
+import { launchBrowser, startServer } from "./server.js";
 
 let browser;
 let server;
@@ -20,10 +21,10 @@ after(async () => {
 
 /** Types a console script into the exercise's console and waits for `expected` in its output. */
 async function run(page, script, expected) {
-  const exercise = page.locator('section.exercise').first();
+  const exercise = page.locator("section.exercise").first();
   const input = exercise.locator('[data-testid="console-input"]');
   await input.fill(script);
-  await input.press('Enter');
+  await input.press("Enter");
   await page.waitForFunction(
     ([el, text]) => el.textContent.includes(text),
     [await exercise.locator('[data-testid="console-output"]').elementHandle(), expected],
@@ -32,62 +33,66 @@ async function run(page, script, expected) {
 }
 
 const logEnd = (page, topic, partition) =>
-  page
-    .locator(`[data-testid="live-topic"][data-topic="${topic}"][data-partition="${partition}"] [data-field="log-end"]`)
-    .innerText();
+  page.locator(`[data-testid="live-topic"][data-topic="${topic}"][data-partition="${partition}"] [data-field="log-end"]`).innerText();
 
-test('the live view follows topics, offsets, groups and records as they change', { timeout: 90_000 }, async () => {
+test("the live view follows topics, offsets, groups and records as they change", { timeout: 90_000 }, async () => {
   const page = await browser.newPage();
   const problems = [];
-  page.on('pageerror', (error) => problems.push(error.message));
+  page.on("pageerror", (error) => problems.push(error.message));
   // The live view's requests all succeed, but for the one expected 400 (offset 99, checked below).
-  page.on('response', (response) => {
+  page.on("response", (response) => {
     const url = new URL(response.url());
-    const ours = url.pathname.startsWith('/api/') || url.pathname === '/static/live-view.js';
-    if (ours && response.status() >= 400 && url.searchParams.get('offset') !== '99') {
+    const ours = url.pathname.startsWith("/api/") || url.pathname === "/static/live-view.js";
+    if (ours && response.status() >= 400 && url.searchParams.get("offset") !== "99") {
       problems.push(`${response.status()} ${response.url()}`);
     }
   });
   await page.goto(`${server.baseUrl}/lessons/topics-and-partitions`);
   const live = page.locator('[data-testid="live-view"]');
-  await live.locator('[data-testid="live-status"]', { hasText: 'Live' }).waitFor({ timeout: 10_000 });
+  await live.locator('[data-testid="live-status"]', { hasText: "Live" }).waitFor({ timeout: 10_000 });
   // Marks this document: a reload would lose it.
   await page.evaluate(() => {
     window.liveViewMarker = true;
   });
 
   // A topic made with the console appears, with its partitions and offsets.
-  await run(page, 'kafka-topics.sh --bootstrap-server localhost:9092 --create --topic live-orders --partitions 2', 'Created topic live-orders.');
+  await run(
+    page,
+    "kafka-topics.sh --bootstrap-server localhost:9092 --create --topic live-orders --partitions 2",
+    "Created topic live-orders.",
+  );
   const row = live.locator('[data-testid="live-topic"][data-topic="live-orders"][data-partition="0"]');
   await row.waitFor({ timeout: 10_000 });
   assert.equal(await live.locator('[data-testid="live-topic"][data-topic="live-orders"]').count(), 2);
-  assert.equal(await logEnd(page, 'live-orders', 0), '0');
-  assert.equal(await live.locator('[data-testid="live-topic"][data-topic^="__"]').count(), 0, 'internal topics are hidden');
+  assert.equal(await logEnd(page, "live-orders", 0), "0");
+  assert.equal(await live.locator('[data-testid="live-topic"][data-topic^="__"]').count(), 0, "internal topics are hidden");
 
   // The learner is typing in the record browser while updates arrive: focus and text stay.
   const offsetInput = live.locator('[data-testid="record-offset"]');
   await offsetInput.focus();
-  await offsetInput.fill('0');
+  await offsetInput.fill("0");
 
   // Records produced with a real client (kcat) to partition 0 grow its log end offset.
-  execFileSync('kcat', ['-b', server.kafka, '-P', '-t', 'live-orders', '-p', '0', '-K:'], {
+  execFileSync("kcat", ["-b", server.kafka, "-P", "-t", "live-orders", "-p", "0", "-K:"], {
     input: 'user-42:order-1\nuser-42:order-2\nuser-7:{"id":3,"total":9.5}\n',
     timeout: 20_000,
   });
   await page.waitForFunction(
-    () => document.querySelector('[data-testid="live-topic"][data-topic="live-orders"][data-partition="0"] [data-field="log-end"]')?.textContent === '3',
+    () =>
+      document.querySelector('[data-testid="live-topic"][data-topic="live-orders"][data-partition="0"] [data-field="log-end"]')
+        ?.textContent === "3",
     null,
     { timeout: 10_000 },
   );
-  assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'record-offset', 'updates do not steal focus');
-  assert.equal(await offsetInput.inputValue(), '0');
+  assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), "record-offset", "updates do not steal focus");
+  assert.equal(await offsetInput.inputValue(), "0");
 
   // And so do records from the console, to whichever partition their key hashes to.
   await run(
     page,
-    'kafka-console-producer.sh --bootstrap-server localhost:9092 --topic live-orders --property parse.key=true --property key.separator=:\n' +
-      'user-42:order-4\nuser-42:order-5',
-    '$ kafka-console-producer.sh',
+    "kafka-console-producer.sh --bootstrap-server localhost:9092 --topic live-orders --property parse.key=true --property key.separator=:\n" +
+      "user-42:order-4\nuser-42:order-5",
+    "$ kafka-console-producer.sh",
   );
   await page.waitForFunction(
     () => {
@@ -100,45 +105,44 @@ test('the live view follows topics, offsets, groups and records as they change',
 
   // The record browser: text, JSON and hex.
   const recordBrowser = live.locator('[data-testid="record-browser"]');
-  await recordBrowser.locator('[data-testid="record-topic"]').selectOption('live-orders');
-  await recordBrowser.locator('[data-testid="record-partition"]').selectOption('0');
-  await offsetInput.fill('0');
+  await recordBrowser.locator('[data-testid="record-topic"]').selectOption("live-orders");
+  await recordBrowser.locator('[data-testid="record-partition"]').selectOption("0");
+  await offsetInput.fill("0");
   await recordBrowser.locator('[data-testid="record-show"]').click();
   const firstRecord = recordBrowser.locator('[data-testid="record-row"][data-offset="0"]');
   await firstRecord.waitFor({ timeout: 10_000 });
-  assert.equal(await firstRecord.locator('[data-testid="record-key"]').innerText(), 'user-42');
-  assert.equal(await firstRecord.locator('[data-testid="record-value"]').innerText(), 'order-1');
+  assert.equal(await firstRecord.locator('[data-testid="record-key"]').innerText(), "user-42");
+  assert.equal(await firstRecord.locator('[data-testid="record-value"]').innerText(), "order-1");
   await recordBrowser.locator('[data-testid="record-format-json"]').check();
   const jsonValue = recordBrowser.locator('[data-testid="record-row"][data-offset="2"] [data-testid="record-value"] pre');
   assert.equal(await jsonValue.innerText(), '{\n  "id": 3,\n  "total": 9.5\n}');
   await recordBrowser.locator('[data-testid="record-format-hex"]').check();
-  assert.equal(await firstRecord.locator('[data-testid="record-value"]').innerText(), '6f 72 64 65 72 2d 31');
-  assert.equal(await firstRecord.locator('[data-testid="record-key"]').innerText(), '75 73 65 72 2d 34 32');
+  assert.equal(await firstRecord.locator('[data-testid="record-value"]').innerText(), "6f 72 64 65 72 2d 31");
+  assert.equal(await firstRecord.locator('[data-testid="record-key"]').innerText(), "75 73 65 72 2d 34 32");
 
   // Paging: from offset 2 the page starts there; Previous goes back to the log start.
-  const firstRow = () =>
-    page.evaluate(() => document.querySelector('[data-testid="record-row"]')?.dataset.offset);
-  await offsetInput.fill('2');
-  await offsetInput.press('Enter');
-  await page.waitForFunction(() => document.querySelector('[data-testid="record-row"]')?.dataset.offset === '2');
+  const firstRow = () => page.evaluate(() => document.querySelector('[data-testid="record-row"]')?.dataset.offset);
+  await offsetInput.fill("2");
+  await offsetInput.press("Enter");
+  await page.waitForFunction(() => document.querySelector('[data-testid="record-row"]')?.dataset.offset === "2");
   await recordBrowser.locator('[data-testid="record-prev"]').click();
-  await page.waitForFunction(() => document.querySelector('[data-testid="record-row"]')?.dataset.offset === '0');
-  assert.equal(await firstRow(), '0');
+  await page.waitForFunction(() => document.querySelector('[data-testid="record-row"]')?.dataset.offset === "0");
+  assert.equal(await firstRow(), "0");
   // An offset past the end says where the records are.
-  await offsetInput.fill('99');
-  await offsetInput.press('Enter');
+  await offsetInput.fill("99");
+  await offsetInput.press("Enter");
   await recordBrowser
-    .locator('[data-testid="record-message"]', { hasText: 'offset 99 is out of range: live-orders-0 has offsets 0 to' })
+    .locator('[data-testid="record-message"]', { hasText: "offset 99 is out of range: live-orders-0 has offsets 0 to" })
     .waitFor({ timeout: 10_000 });
 
   // A console consumer in group g1 reads two records of partition 0 and commits offset 2 there:
   // its lag is the rest of that partition.
   await run(
     page,
-    'kafka-console-consumer.sh --bootstrap-server localhost:9092 --topic live-orders --from-beginning --group g1 --max-messages 2',
-    'Processed a total of 2 messages',
+    "kafka-console-consumer.sh --bootstrap-server localhost:9092 --topic live-orders --from-beginning --group g1 --max-messages 2",
+    "Processed a total of 2 messages",
   );
-  const lag = Number(await logEnd(page, 'live-orders', 0)) - 2;
+  const lag = Number(await logEnd(page, "live-orders", 0)) - 2;
   assert.ok(lag > 0);
   const group = live.locator('[data-testid="live-group"][data-group="g1"]');
   await group.waitFor({ timeout: 10_000 });
@@ -146,50 +150,51 @@ test('the live view follows topics, offsets, groups and records as they change',
   const partitionRow = group.locator('[data-testid="live-group-partition"][data-topic="live-orders"][data-partition="0"]');
   assert.equal(await partitionRow.locator('[data-field="lag"]').innerText(), String(lag));
   const chart = group.locator('[data-testid="lag-chart"]');
-  assert.match(await chart.getAttribute('aria-label'), new RegExp(`^Total lag of g1 over the last 2 minutes: now ${lag}`));
-  assert.match(await chart.locator('path.lag-line').getAttribute('d'), /^M[\d.]+ [\d.]+/);
+  assert.match(await chart.getAttribute("aria-label"), new RegExp(`^Total lag of g1 over the last 2 minutes: now ${lag}`));
+  assert.match(await chart.locator("path.lag-line").getAttribute("d"), /^M[\d.]+ [\d.]+/);
 
   // More records raise the lag, and the chart follows.
-  execFileSync('kcat', ['-b', server.kafka, '-P', '-t', 'live-orders', '-p', '0'], { input: 'x\ny\n', timeout: 20_000 });
+  execFileSync("kcat", ["-b", server.kafka, "-P", "-t", "live-orders", "-p", "0"], { input: "x\ny\n", timeout: 20_000 });
   await group.locator('[data-testid="live-group-lag"]', { hasText: String(lag + 2) }).waitFor({ timeout: 10_000 });
-  assert.equal(await chart.getAttribute('data-lag'), String(lag + 2));
+  assert.equal(await chart.getAttribute("data-lag"), String(lag + 2));
 
   // A real consumer in a group (kcat's balanced consumer) shows as a member with its partitions.
-  const consumer = spawn('kcat', ['-b', server.kafka, '-G', 'live-members', '-o', 'beginning', '-q', 'live-orders'], {
-    stdio: 'ignore',
+  const consumer = spawn("kcat", ["-b", server.kafka, "-G", "live-members", "-o", "beginning", "-q", "live-orders"], {
+    stdio: "ignore",
   });
   try {
     const members = live.locator('[data-testid="live-group"][data-group="live-members"] [data-testid="live-member"]');
     await members.first().waitFor({ timeout: 30_000 });
     await page.waitForFunction(
-      () => /live-orders \[0, 1\]/.test(document.querySelector('[data-group="live-members"] [data-testid="live-member"]')?.textContent || ''),
+      () =>
+        /live-orders \[0, 1\]/.test(document.querySelector('[data-group="live-members"] [data-testid="live-member"]')?.textContent || ""),
       null,
       { timeout: 30_000 },
     );
   } finally {
-    consumer.kill('SIGTERM');
+    consumer.kill("SIGTERM");
   }
 
-  assert.equal(await page.evaluate(() => window.liveViewMarker), true, 'no reload happened');
+  assert.equal(await page.evaluate(() => window.liveViewMarker), true, "no reload happened");
   assert.deepEqual(problems, []);
 });
 
-test('the live view says it reconnects when the server goes away', { timeout: 60_000 }, async () => {
+test("the live view says it reconnects when the server goes away", { timeout: 60_000 }, async () => {
   const own = await startServer();
   const page = await browser.newPage();
   try {
     await page.goto(`${own.baseUrl}/lessons/topics-and-partitions`);
     const status = page.locator('[data-testid="live-status"]');
-    await status.locator('text=Live').waitFor({ timeout: 10_000 });
+    await status.locator("text=Live").waitFor({ timeout: 10_000 });
     await own.stop();
-    await page.locator('[data-testid="live-status"]', { hasText: 'Reconnecting…' }).waitFor({ timeout: 10_000 });
+    await page.locator('[data-testid="live-status"]', { hasText: "Reconnecting…" }).waitFor({ timeout: 10_000 });
   } finally {
     await page.close();
     await own.stop();
   }
 });
 
-test('without JavaScript the live view says it needs it', { timeout: 30_000 }, async () => {
+test("without JavaScript the live view says it needs it", { timeout: 30_000 }, async () => {
   const context = await browser.newContext({ javaScriptEnabled: false });
   try {
     const page = await context.newPage();

@@ -1,47 +1,49 @@
 // Helpers for the browser tests: start a real `streamlab serve` on a free port with its own
 // temporary data dir, and launch Debian's Chromium through playwright-core.
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, cp } from 'node:fs/promises';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { spawn } from "node:child_process";
+import { cp, mkdtemp, rm } from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /** The server binary: $STREAMLAB_BIN (relative paths are relative to the repo root). */
 export function serverBinary() {
-  return path.resolve(REPO_ROOT, process.env.STREAMLAB_BIN || 'target/release/streamlab');
+  return path.resolve(REPO_ROOT, process.env.STREAMLAB_BIN || "target/release/streamlab");
 }
 
 const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
 ];
 
 /** Launch headless Debian Chromium (no browser download: playwright-core only drives it). */
 export function launchBrowser() {
   return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
     args: CHROMIUM_ARGS,
   });
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (the kernel picks it), with the `count - 1`
- * after it free too: broker i of the embedded cluster listens on the port + (i - 1). */
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago (the kernel picks it), with the `count - 1`
+ * after it free too: broker i of the embedded cluster listens on the port + (i - 1).
+ */
 export async function freePort(count = 1) {
   const bind = (port) =>
     new Promise((resolve) => {
       const srv = net.createServer();
       srv.unref();
-      srv.on('error', () => resolve(null));
-      srv.listen(port, '127.0.0.1', () => {
+      srv.on("error", () => resolve(null));
+      srv.listen(port, "127.0.0.1", () => {
         const bound = srv.address().port;
         srv.close(() => resolve(bound));
       });
@@ -60,18 +62,18 @@ export async function freePort(count = 1) {
 
 /** Copy the repo's lessons/ into a fresh temp dir (for tests that edit lessons). */
 export async function copyLessons() {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'streamlab-lessons-'));
-  await cp(path.join(REPO_ROOT, 'lessons'), dir, { recursive: true });
+  const dir = await mkdtemp(path.join(os.tmpdir(), "streamlab-lessons-"));
+  await cp(path.join(REPO_ROOT, "lessons"), dir, { recursive: true });
   return dir;
 }
 
 // Children still alive when the test process exits are killed, so a failed test never leaves a
 // server behind.
 const live = new Set();
-process.on('exit', () => {
+process.on("exit", () => {
   for (const child of live) {
     try {
-      child.kill('SIGKILL');
+      child.kill("SIGKILL");
     } catch {
       // already gone
     }
@@ -92,36 +94,30 @@ export async function startServer({ extraArgs = [], timeoutMs = 20_000 } = {}) {
   const bin = serverBinary();
   const port = await freePort();
   const kafkaPort = await freePort(3);
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'streamlab-test-'));
-  const args = [
-    'serve',
-    '--http', `127.0.0.1:${port}`,
-    '--kafka', `127.0.0.1:${kafkaPort}`,
-    '--data-dir', dataDir,
-    ...extraArgs,
-  ];
-  let log = '';
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), "streamlab-test-"));
+  const args = ["serve", "--http", `127.0.0.1:${port}`, "--kafka", `127.0.0.1:${kafkaPort}`, "--data-dir", dataDir, ...extraArgs];
+  let log = "";
   const append = (chunk) => {
     log += chunk.toString();
     if (log.length > MAX_LOG) log = log.slice(-MAX_LOG);
   };
   const child = spawn(bin, args, {
     cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { RUST_LOG: 'info', ...process.env },
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { RUST_LOG: "info", ...process.env },
   });
   live.add(child);
-  child.stdout.on('data', append);
-  child.stderr.on('data', append);
+  child.stdout.on("data", append);
+  child.stderr.on("data", append);
   let exited = null;
   let spawnError = null;
   const exitPromise = new Promise((resolve) => {
-    child.on('exit', (code, signal) => {
+    child.on("exit", (code, signal) => {
       exited = { code, signal };
       live.delete(child);
       resolve(exited);
     });
-    child.on('error', (err) => {
+    child.on("error", (err) => {
       spawnError = err;
       live.delete(child);
       resolve(null);
@@ -134,27 +130,26 @@ export async function startServer({ extraArgs = [], timeoutMs = 20_000 } = {}) {
     if (stopped) return;
     stopped = true;
     if (exited === null && spawnError === null) {
-      child.kill('SIGTERM');
+      child.kill("SIGTERM");
       // Clear the timer once the server exits, or it keeps node alive for its full 5 s.
       let timer;
       const timeout = new Promise((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), 5000);
+        timer = setTimeout(() => resolve("timeout"), 5000);
       });
       const done = await Promise.race([exitPromise, timeout]);
       clearTimeout(timer);
-      if (done === 'timeout') {
-        child.kill('SIGKILL');
+      if (done === "timeout") {
+        child.kill("SIGKILL");
         await exitPromise;
       }
     }
     await rm(dataDir, { recursive: true, force: true });
   };
 
-  const describe = () =>
-    `command: ${bin} ${args.join(' ')}\n--- server output ---\n${log || '(none)'}\n---------------------`;
+  const describe = () => `command: ${bin} ${args.join(" ")}\n--- server output ---\n${log || "(none)"}\n---------------------`;
 
   const deadline = Date.now() + timeoutMs;
-  let lastProblem = 'no answer yet';
+  let lastProblem = "no answer yet";
   for (;;) {
     if (spawnError) {
       await stop();
@@ -165,9 +160,7 @@ export async function startServer({ extraArgs = [], timeoutMs = 20_000 } = {}) {
     }
     if (exited) {
       await stop();
-      throw new Error(
-        `the server exited before /healthz answered (code ${exited.code}, signal ${exited.signal})\n${describe()}`,
-      );
+      throw new Error(`the server exited before /healthz answered (code ${exited.code}, signal ${exited.signal})\n${describe()}`);
     }
     try {
       const res = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(1000) });
