@@ -18,7 +18,7 @@ import crc32c
 CODECS = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
 CODEC_IDS = {name: cid for cid, name in CODECS.items()}
 
-FETCH, PRODUCE, INIT_PRODUCER_ID = 1, 0, 22
+FETCH, PRODUCE, METADATA, INIT_PRODUCER_ID = 1, 0, 3, 22
 
 _correlation = itertools.count(1)
 
@@ -161,13 +161,40 @@ class FetchResult:
     records: bytes
 
 
+def leader(bootstrap: str, topic: str, partition: int, timeout: float = 10.0) -> str:
+    """The `host:port` of the partition's leader, from Metadata v1: Fetch and Produce go there
+    (the cluster has several brokers; the others answer NOT_LEADER_OR_FOLLOWER)."""
+    body = struct.pack(">i", 1) + _string(topic)
+    r = _Reader(request(bootstrap, METADATA, 1, body, timeout))
+    brokers = {}
+    for _ in range(r.take(">i")):
+        node_id = r.take(">i")
+        host = r.string()
+        port = r.take(">i")
+        r.string()  # rack
+        brokers[node_id] = f"{host}:{port}"
+    r.take(">i")  # controller_id
+    for _ in range(r.take(">i")):
+        r.take(">h")
+        name = r.string()
+        r.take(">b")  # is_internal
+        for _ in range(r.take(">i")):
+            _error, index, leader_id = r.take(">hii")
+            for _ in range(2):  # replicas, isr
+                for _ in range(r.take(">i")):
+                    r.take(">i")
+            if name == topic and index == partition and leader_id in brokers:
+                return brokers[leader_id]
+    raise KafkaRawError(f"no leader for {topic}[{partition}] in the Metadata response")
+
+
 def fetch(bootstrap: str, topic: str, partition: int, offset: int, max_bytes: int = 8 << 20,
           max_wait_ms: int = 0, timeout: float = 10.0) -> FetchResult:
-    """One Fetch v4 (read_uncommitted) of one partition from `offset`."""
+    """One Fetch v4 (read_uncommitted) of one partition from `offset`, from its leader."""
     body = struct.pack(">iiiib", -1, max_wait_ms, 0, max_bytes, 0)
     body += struct.pack(">i", 1) + _string(topic) + struct.pack(">i", 1)
     body += struct.pack(">iqi", partition, offset, max_bytes)
-    r = _Reader(request(bootstrap, FETCH, 4, body, timeout))
+    r = _Reader(request(leader(bootstrap, topic, partition, timeout), FETCH, 4, body, timeout))
     r.take(">i")  # throttle_time_ms
     for _ in range(r.take(">i")):
         name = r.string()
@@ -230,11 +257,11 @@ class ProduceResult:
 
 def produce(bootstrap: str, topic: str, partition: int, batch: bytes, acks: int = -1,
             timeout: float = 10.0) -> ProduceResult:
-    """One Produce v3 of one batch to one partition."""
+    """One Produce v3 of one batch to one partition, to its leader."""
     body = _string(None) + struct.pack(">hi", acks, 10_000)
     body += struct.pack(">i", 1) + _string(topic) + struct.pack(">i", 1)
     body += struct.pack(">i", partition) + _bytes(batch)
-    r = _Reader(request(bootstrap, PRODUCE, 3, body, timeout))
+    r = _Reader(request(leader(bootstrap, topic, partition, timeout), PRODUCE, 3, body, timeout))
     for _ in range(r.take(">i")):
         name = r.string()
         for _ in range(r.take(">i")):

@@ -104,16 +104,19 @@ def test_metadata(broker, topic_name):
     topic = topic_name()
     create(broker, topic, 4)
     md = admin(broker).list_topics(timeout=TIMEOUT)
-    assert list(md.brokers) == [1]
-    b = md.brokers[1]
-    assert (b.id, b.host, b.port) == (1, "127.0.0.1", broker.port)
+    # The default cluster: three brokers on consecutive ports; KRaft names a broker as controller.
+    assert sorted(md.brokers) == [1, 2, 3]
+    for i in (1, 2, 3):
+        b = md.brokers[i]
+        assert (b.id, b.host, b.port) == (i, "127.0.0.1", broker.port + i - 1)
     assert md.controller_id == 1
     assert md.cluster_id, "no cluster id"
     t = md.topics[topic]
     assert t.error is None
     assert sorted(t.partitions) == [0, 1, 2, 3]
-    for pm in t.partitions.values():
-        assert (pm.leader, pm.replicas, pm.isrs, pm.error) == (1, [1], [1], None)
+    # One replica each, placed round-robin: partition p on broker p % 3 + 1, which leads it.
+    for p, pm in t.partitions.items():
+        assert (pm.leader, pm.replicas, pm.isrs, pm.error) == (p % 3 + 1, [p % 3 + 1], [p % 3 + 1], None)
     one = admin(broker).list_topics(topic, timeout=TIMEOUT)
     assert list(one.topics) == [topic]
 

@@ -91,7 +91,8 @@ def test_metadata(broker, topic_name):
     a = admin(broker)
     try:
         cluster = a.describe_cluster()
-        assert [(b["broker_id"], b["host"], b["port"]) for b in cluster["brokers"]] == [(1, "127.0.0.1", broker.port)]
+        brokers = sorted((b["broker_id"], b["host"], b["port"]) for b in cluster["brokers"])
+        assert brokers == [(i, "127.0.0.1", broker.port + i - 1) for i in (1, 2, 3)]
         assert cluster["controller_id"] == 1
         assert cluster["cluster_id"]
         assert topic in a.list_topics()
@@ -99,7 +100,10 @@ def test_metadata(broker, topic_name):
         assert t["error_code"] == 0
         parts = sorted(t["partitions"], key=lambda p: p["partition_index"])
         assert [p["partition_index"] for p in parts] == [0, 1, 2, 3]
-        assert all((p["leader_id"], p["replica_nodes"], p["isr_nodes"]) == (1, [1], [1]) for p in parts)
+        # One replica each, placed round-robin: partition p on broker p % 3 + 1, which leads it.
+        for p in parts:
+            home = p["partition_index"] % 3 + 1
+            assert (p["leader_id"], p["replica_nodes"], p["isr_nodes"]) == (home, [home], [home])
     finally:
         a.close()
 

@@ -27,16 +27,18 @@ def test_metadata_lists_broker_and_topics(broker, topic_name):
     topic = topic_name()
     create_topic(broker.bootstrap, topic, 3)
     md = json.loads(kcat(broker.bootstrap, "-L", "-J").stdout)
-    assert md["brokers"] == [{"id": 1, "name": broker.bootstrap}]
+    assert md["brokers"] == [{"id": i, "name": f"127.0.0.1:{broker.port + i - 1}"} for i in (1, 2, 3)]
     assert md["controllerid"] == 1
     topics = {t["topic"]: t for t in md["topics"]}
     assert topic in topics, f"topics listed: {sorted(topics)}"
     parts = sorted(topics[topic]["partitions"], key=lambda p: p["partition"])
     assert [p["partition"] for p in parts] == [0, 1, 2]
+    # One replica each, placed round-robin: partition p on broker p % 3 + 1, which leads it.
     for p in parts:
-        assert p["leader"] == 1
-        assert [r["id"] for r in p["replicas"]] == [1]
-        assert [r["id"] for r in p["isrs"]] == [1]
+        home = p["partition"] % 3 + 1
+        assert p["leader"] == home
+        assert [r["id"] for r in p["replicas"]] == [home]
+        assert [r["id"] for r in p["isrs"]] == [home]
 
 
 def test_produce_auto_creates_topic(broker, topic_name):

@@ -97,7 +97,7 @@ impl PartitionReplica {
                 last_fetch_leader_log_end_offset: -1,
             })
             .collect();
-        PartitionReplica {
+        let mut replica = PartitionReplica {
             leader_id,
             leader_epoch,
             partition_epoch,
@@ -109,7 +109,12 @@ impl PartitionReplica {
             high_watermark: high_watermark.clamp(log_start_offset, log_end_offset),
             leader_epoch_start_offset: log_end_offset,
             followers,
-        }
+        };
+        // Kafka's `Partition.makeLeader` calls `maybeIncrementLeaderHW`: a leader alone in the
+        // ISR (one replica) commits its whole log at once; with followers nothing moves until
+        // they fetch (their positions are unknown, -1).
+        replica.advance_high_watermark();
+        replica
     }
 
     pub fn followers(&self) -> &[FollowerState] {

@@ -235,6 +235,57 @@ function parseBatches(records) {
   return out;
 }
 
+/** `host:port` of a partition's leader, from Metadata v1: the cluster has several brokers, and
+ * only the leader serves a partition's fetches. */
+async function rawLeader(bootstrap, topic, partition) {
+  const t = Buffer.from(topic);
+  const body = Buffer.alloc(4 + 2 + t.length);
+  let o = body.writeInt32BE(1, 0);
+  o = body.writeInt16BE(t.length, o);
+  t.copy(body, o);
+  const r = await rawRequest(bootstrap, 3, 1, body);
+  let p = 0;
+  const str = () => {
+    const len = r.readInt16BE(p);
+    p += 2;
+    if (len < 0) return null;
+    const s = r.subarray(p, p + len).toString();
+    p += len;
+    return s;
+  };
+  const brokers = new Map();
+  const nBrokers = r.readInt32BE(p);
+  p += 4;
+  for (let i = 0; i < nBrokers; i++) {
+    const id = r.readInt32BE(p);
+    p += 4;
+    const host = str();
+    const port = r.readInt32BE(p);
+    p += 4;
+    str(); // rack
+    brokers.set(id, `${host}:${port}`);
+  }
+  p += 4; // controller id
+  const nTopics = r.readInt32BE(p);
+  p += 4;
+  for (let i = 0; i < nTopics; i++) {
+    p += 2; // error code
+    const name = str();
+    p += 1; // is internal
+    const nParts = r.readInt32BE(p);
+    p += 4;
+    for (let j = 0; j < nParts; j++) {
+      p += 2; // error code
+      const index = r.readInt32BE(p);
+      const leader = r.readInt32BE(p + 4);
+      p += 8;
+      for (let k = 0; k < 2; k++) p += 4 + 4 * r.readInt32BE(p); // replicas, isr
+      if (name === topic && index === partition && brokers.has(leader)) return brokers.get(leader);
+    }
+  }
+  throw new Error(`no leader for ${topic}[${partition}] in the Metadata response`);
+}
+
 async function rawFetch(bootstrap, topic, partition, offset) {
   const t = Buffer.from(topic);
   const body = Buffer.alloc(17 + 4 + 2 + t.length + 4 + 16);
@@ -251,7 +302,7 @@ async function rawFetch(bootstrap, topic, partition, offset) {
   o = body.writeInt32BE(partition, o);
   o = body.writeBigInt64BE(BigInt(offset), o);
   body.writeInt32BE(8 << 20, o);
-  const r = await rawRequest(bootstrap, 1, 4, body);
+  const r = await rawRequest(await rawLeader(bootstrap, topic, partition), 1, 4, body);
   let p = 4; // throttle
   const nTopics = r.readInt32BE(p); p += 4;
   for (let i = 0; i < nTopics; i++) {

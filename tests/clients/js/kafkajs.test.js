@@ -84,7 +84,9 @@ test('metadata: the broker and a topic\'s partitions', LIMIT, withLogs(async () 
   await createTopic(kafka, topic, 4);
   await withAdmin(kafka, async (admin) => {
     const cluster = await admin.describeCluster();
-    assert.deepEqual(cluster.brokers, [{ nodeId: 1, host: '127.0.0.1', port: broker.port }]);
+    // The default cluster: three brokers on consecutive ports.
+    const brokers = [...cluster.brokers].sort((a, b) => a.nodeId - b.nodeId);
+    assert.deepEqual(brokers, [1, 2, 3].map((nodeId) => ({ nodeId, host: '127.0.0.1', port: broker.port + nodeId - 1 })));
     assert.equal(cluster.controller, 1);
     assert.ok(cluster.clusterId, 'no cluster id');
     assert.ok((await admin.listTopics()).includes(topic));
@@ -92,11 +94,13 @@ test('metadata: the broker and a topic\'s partitions', LIMIT, withLogs(async () 
     assert.equal(topics.length, 1);
     const parts = [...topics[0].partitions].sort((a, b) => a.partitionId - b.partitionId);
     assert.deepEqual(parts.map((p) => p.partitionId), [0, 1, 2, 3]);
+    // One replica each, placed round-robin: partition p on broker p % 3 + 1, which leads it.
     for (const p of parts) {
+      const home = (p.partitionId % 3) + 1;
       assert.equal(p.partitionErrorCode, 0);
-      assert.equal(p.leader, 1);
-      assert.deepEqual(p.replicas, [1]);
-      assert.deepEqual(p.isr, [1]);
+      assert.equal(p.leader, home);
+      assert.deepEqual(p.replicas, [home]);
+      assert.deepEqual(p.isr, [home]);
     }
   });
 }));
