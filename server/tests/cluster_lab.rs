@@ -71,7 +71,14 @@ async fn a_learner_stops_brokers_and_watches_kafka_react() {
     let (leader, isr) = wait_for(&kafka, &control, "three in sync", |(_, isr)| isr.split(',').count() == 3).await;
     ok(&kafka, &control, "kafka-console-producer.sh --topic payments --producer-property acks=all\np1\np2").await;
 
-    let stopped = ok(&kafka, &control, &format!("streamlab broker stop {leader}")).await;
+    // The producer right after the stop: like Kafka's, it retries until the controller has
+    // fenced the old leader and elected another, then its acks=all write is acknowledged.
+    let stopped = ok(
+        &kafka,
+        &control,
+        &format!("streamlab broker stop {leader}\nkafka-console-producer.sh --topic payments --producer-property acks=all\np3"),
+    )
+    .await;
     assert!(stopped.starts_with(&format!("Broker {leader} stopped")), "{stopped}");
     let (again_ok, again) = run(&kafka, &control, &format!("streamlab broker stop {leader}")).await;
     assert!(!again_ok && again.contains("already stopped"), "{again}");
@@ -80,7 +87,6 @@ async fn a_learner_stops_brokers_and_watches_kafka_react() {
     })
     .await;
     assert_ne!(isr, isr_after);
-    ok(&kafka, &control, "kafka-console-producer.sh --topic payments --producer-property acks=all\np3").await;
 
     let second = isr_after.split(',').find(|id| *id != new_leader).expect("a follower").to_owned();
     ok(&kafka, &control, &format!("streamlab broker stop {second}")).await;

@@ -200,9 +200,7 @@ impl Kafka {
                 }
                 continue;
             }
-            let response = self.call_leader(topic, partition, &request, 9).await?;
-            let answer = response.responses.into_iter().next().and_then(|t| t.partition_responses.into_iter().next());
-            let Some(answer) = answer else { return Err(KafkaError::missing_answer()) };
+            let answer = self.produce_with_retries(topic, partition, &request).await?;
             if answer.error_code != 0 {
                 return Ok(Err(Refusal {
                     code: answer.error_code,
@@ -218,4 +216,46 @@ impl Kafka {
         }
         Ok(Ok(placed))
     }
+
+    /// Sends one partition's Produce to its leader, retrying as Kafka's producer does while the
+    /// partition has no reachable leader — a stopped broker, a leader not elected yet
+    /// (NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE) — with fresh metadata each time, for up
+    /// to [`DELIVERY_TIMEOUT`]. Other errors (NOT_ENOUGH_REPLICAS among them, which a lesson
+    /// wants the learner to see) are answered at once.
+    async fn produce_with_retries(
+        &self,
+        topic: &str,
+        partition: i32,
+        request: &kafka_protocol::messages::ProduceRequest,
+    ) -> Result<kafka_protocol::messages::produce_response::PartitionProduceResponse, KafkaError> {
+        let deadline = tokio::time::Instant::now() + DELIVERY_TIMEOUT;
+        loop {
+            let outcome = match self.call_leader(topic, partition, request, 9).await {
+                Ok(response) => {
+                    let answer =
+                        response.responses.into_iter().next().and_then(|t| t.partition_responses.into_iter().next());
+                    answer.ok_or_else(KafkaError::missing_answer)
+                }
+                Err(error) => Err(error),
+            };
+            let retriable = match &outcome {
+                Ok(answer) => RETRIABLE.iter().any(|code| code.code() == answer.error_code),
+                Err(KafkaError::Client(_)) => true,
+                Err(error) => RETRIABLE.iter().any(|code| error.is(*code)),
+            };
+            if !retriable || tokio::time::Instant::now() >= deadline {
+                return outcome;
+            }
+            // Kafka's retry.backoff.ms.
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
 }
+
+/// How long a produce keeps trying to reach a leader (Kafka's `delivery.timeout.ms` is 120 s;
+/// a console command should not hang that long): longer than a broker session, so a stopped
+/// leader's partitions have a new one by then.
+const DELIVERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Errors a producer retries with fresh metadata: the leader moved or is being elected.
+const RETRIABLE: [ErrorCode; 2] = [ErrorCode::NotLeaderOrFollower, ErrorCode::LeaderNotAvailable];
