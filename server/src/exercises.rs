@@ -2,7 +2,9 @@
 //! Kafka protocol ([`crate::kafka`]), with a message that says what was found when it fails
 //! ("topic orders has 1 partition, expected 3").
 
-use crate::course::blocks::{Check, Exercise, GroupCheck, OffsetsCheck, RecordsCheck, TopicCheck, plural};
+use crate::course::blocks::{
+    Check, ClusterCheck, Exercise, GroupCheck, OffsetsCheck, PartitionCheck, RecordsCheck, TopicCheck, plural,
+};
 use crate::kafka::{Kafka, KafkaError, LogOffsets, RecordView};
 
 /// Most records read per partition for a `records` check: exercises produce a handful; the cap
@@ -27,6 +29,8 @@ pub async fn run_checks(kafka: &Kafka, exercise: &Exercise) -> Result<Vec<CheckO
             Check::Records(c) => records(kafka, c).await?,
             Check::Offsets(c) => offsets(kafka, c).await?,
             Check::Group(c) => group(kafka, c).await?,
+            Check::Partition(c) => partition(kafka, c).await?,
+            Check::Cluster(c) => cluster(kafka, c).await?,
         };
         outcomes.push(CheckOutcome { description: check.description(), passed, message });
     }
@@ -69,6 +73,94 @@ async fn topic(kafka: &Kafka, check: &TopicCheck) -> Result<(bool, String), Kafk
         }
     }
     Ok((true, format!("topic {name} exists with {}", plural(topic.partitions.len(), "partition"))))
+}
+
+/// Brokers as a list, `2, 3`.
+fn broker_list(ids: &[i32]) -> String {
+    ids.iter().map(i32::to_string).collect::<Vec<_>>().join(", ")
+}
+
+async fn partition(kafka: &Kafka, check: &PartitionCheck) -> Result<(bool, String), KafkaError> {
+    let name = &check.topic;
+    let Some(topic) = kafka.topic(name).await? else {
+        return Ok((false, format!("topic {name} does not exist")));
+    };
+    let index = i32::try_from(check.partition).unwrap_or(i32::MAX);
+    let Some(p) = topic.partitions.iter().find(|p| p.partition == index) else {
+        return Ok((false, format!("topic {name} has no partition {index}")));
+    };
+    let leader = if p.leader < 0 { "no leader".to_owned() } else { format!("leader {}", p.leader) };
+    let state = format!("{name}-{index} has {leader} (epoch {}), ISR {}", p.leader_epoch, broker_list(&p.isr));
+    let failed = |why: String| Ok((false, format!("{state}: {why}")));
+    if let Some(expected) = check.leader
+        && p.leader != expected
+    {
+        return failed(format!("expected leader {expected}"));
+    }
+    if let Some(epoch) = check.min_leader_epoch
+        && p.leader_epoch < epoch
+    {
+        return failed(format!("expected leader epoch {epoch} or more"));
+    }
+    if let Some(size) = check.isr_size
+        && p.isr.len() != size as usize
+    {
+        return failed(format!("expected {} in sync", plural(u64::from(size), "replica")));
+    }
+    if let Some(missing) = check.isr_includes.iter().find(|id| !p.isr.contains(id)) {
+        return failed(format!("expected broker {missing} in the ISR"));
+    }
+    if let Some(present) = check.isr_excludes.iter().find(|id| p.isr.contains(id)) {
+        return failed(format!("expected broker {present} out of the ISR"));
+    }
+    Ok((true, state))
+}
+
+async fn cluster(kafka: &Kafka, check: &ClusterCheck) -> Result<(bool, String), KafkaError> {
+    let metadata = kafka.cluster_metadata().await?;
+    let up = metadata.brokers.len();
+    if let Some(expected) = check.brokers_up
+        && up != expected as usize
+    {
+        let live = broker_list(&metadata.brokers);
+        return Ok((false, format!("{} up ({live}), expected {expected}", plural(up, "broker"))));
+    }
+    if check.active_controller.is_none() && check.min_quorum_epoch.is_none() {
+        return Ok((true, format!("{} up", plural(up, "broker"))));
+    }
+    // Without a majority of controllers the quorum has no leader: DescribeQuorum is refused.
+    let quorum = kafka.describe_quorum().await?.ok();
+    match (check.active_controller, &quorum) {
+        (Some(true), None) => return Ok((false, "the controller quorum has no leader".to_owned())),
+        (Some(false), Some(q)) => {
+            return Ok((false, format!("controller {} is active (quorum epoch {})", q.leader_id, q.leader_epoch)));
+        }
+        _ => {}
+    }
+    if let Some(epoch) = check.min_quorum_epoch {
+        match &quorum {
+            Some(q) if q.leader_epoch >= epoch => {}
+            Some(q) => {
+                return Ok((
+                    false,
+                    format!(
+                        "the quorum is in epoch {} (controller {} leads), expected {epoch} or more",
+                        q.leader_epoch, q.leader_id
+                    ),
+                ));
+            }
+            None => return Ok((false, "the controller quorum has no leader".to_owned())),
+        }
+    }
+    Ok((
+        true,
+        match &quorum {
+            Some(q) => {
+                format!("{} up; controller {} leads quorum epoch {}", plural(up, "broker"), q.leader_id, q.leader_epoch)
+            }
+            None => format!("{} up; no active controller", plural(up, "broker")),
+        },
+    ))
 }
 
 async fn records(kafka: &Kafka, check: &RecordsCheck) -> Result<(bool, String), KafkaError> {

@@ -3,7 +3,7 @@
 //! they do not use.)
 
 use broker::core::partitioner::partition_for_key;
-use server::console::exec::run_script;
+use server::console::exec::{run_lab_script, run_script};
 use server::course::blocks::parse_exercise;
 use server::exercises::{CheckOutcome, run_checks};
 use server::kafka::Kafka;
@@ -174,5 +174,69 @@ async fn group_checks_absent_members_and_lag() {
         lab.fails("kind = \"group\"\ngroup = \"readers\"\ntopic = \"archive\"\nmax_lag = 1").await,
         "consumer group readers lags 2 on archive-0, expected at most 1"
     );
+    lab.broker.shutdown().await;
+}
+
+#[tokio::test]
+async fn partition_and_cluster_checks_follow_a_leader_change() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = broker::BrokerConfig::new(([127, 0, 0, 1], 0).into(), dir.path().to_owned());
+    config.brokers = 3;
+    config.controllers = 3;
+    config.broker_session_timeout_ms = 2_000;
+    let broker = broker::Broker::start(config).await.expect("cluster");
+    let lab = Lab { kafka: Kafka::cluster(broker.broker_addrs()), broker, _dir: dir };
+    let control = lab.broker.control();
+    let run = |script: &'static str| {
+        let (kafka, control) = (&lab.kafka, &control);
+        async move {
+            let ran = run_lab_script(kafka, Some(control), script).await;
+            assert!(ran.ok, "{script}\n---\n{}", ran.output);
+        }
+    };
+
+    assert_eq!(
+        lab.fails("kind = \"partition\"\ntopic = \"p\"\npartition = 0\nisr_size = 3").await,
+        "topic p does not exist"
+    );
+    run("kafka-topics.sh --create --topic p --partitions 1 --replication-factor 3").await;
+    assert_eq!(
+        lab.fails("kind = \"partition\"\ntopic = \"p\"\npartition = 1\nisr_size = 3").await,
+        "topic p has no partition 1"
+    );
+    // Placement is round-robin from broker 1: it leads p-0, in leader epoch 0.
+    lab.passes(
+        "kind = \"partition\"\ntopic = \"p\"\npartition = 0\nleader = 1\nisr_size = 3\nisr_includes = [1, 2, 3]",
+    )
+    .await;
+    assert_eq!(
+        lab.fails("kind = \"partition\"\ntopic = \"p\"\npartition = 0\nmin_leader_epoch = 1").await,
+        "p-0 has leader 1 (epoch 0), ISR 1, 2, 3: expected leader epoch 1 or more"
+    );
+    assert_eq!(
+        lab.fails("kind = \"partition\"\ntopic = \"p\"\npartition = 0\nisr_excludes = [2]").await,
+        "p-0 has leader 1 (epoch 0), ISR 1, 2, 3: expected broker 2 out of the ISR"
+    );
+    assert_eq!(
+        lab.passes("kind = \"cluster\"\nbrokers_up = 3\nactive_controller = true").await.split(';').next(),
+        Some("3 brokers up")
+    );
+    assert!(lab.fails("kind = \"cluster\"\nactive_controller = false").await.contains("is active (quorum epoch 1)"));
+    assert!(
+        lab.fails("kind = \"cluster\"\nmin_quorum_epoch = 2").await.starts_with("the quorum is in epoch 1"),
+        "a fresh quorum is in its first epoch"
+    );
+
+    // Broker 1 stops: once fenced, another broker leads p-0 in epoch 1 and the ISR drops it.
+    run("streamlab broker stop 1\nkafka-console-producer.sh --topic p --producer-property acks=all\nafter").await;
+    lab.passes(
+        "kind = \"partition\"\ntopic = \"p\"\npartition = 0\nmin_leader_epoch = 1\nisr_size = 2\nisr_excludes = [1]",
+    )
+    .await;
+    assert_eq!(
+        lab.fails("kind = \"partition\"\ntopic = \"p\"\npartition = 0\nleader = 1").await.split(':').nth(1),
+        Some(" expected leader 1"),
+    );
+    assert!(lab.fails("kind = \"cluster\"\nbrokers_up = 3").await.starts_with("2 brokers up (2, 3), expected 3"));
     lab.broker.shutdown().await;
 }

@@ -305,6 +305,11 @@ impl ClusterControl {
         }
     }
 
+    /// The controller that leads the quorum now (the active controller), if any.
+    pub fn active_controller(&self) -> Option<NodeId> {
+        self.cluster.active_controller().map(|c| c.id)
+    }
+
     /// Which nodes run, with each broker's listener.
     pub fn nodes(&self) -> NodesStatus {
         NodesStatus {

@@ -33,7 +33,8 @@ fn overview() -> String {
         "  help [tool]                 this list, or a tool's options\n\n\
          Lab commands (Streamlab's, not Kafka tools): stop a node as if it crashed, or start it again.\n\
          \x20 streamlab broker stop|start <id>       brokers 1, 2, 3, ...\n\
-         \x20 streamlab controller stop|start <id>   KRaft controllers 3000, 3001, 3002, ...\n\n\
+         \x20 streamlab controller stop|start <id>   KRaft controllers 3000, 3001, 3002, ...\n\
+         \x20 streamlab controller stop active      whichever controller leads the quorum now\n\n\
          Up and down arrows recall earlier commands. Copy buttons on the lesson's code blocks paste here.\n",
     );
     out

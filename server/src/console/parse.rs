@@ -108,12 +108,19 @@ pub enum NodeKind {
 pub struct LabCommand {
     pub kind: NodeKind,
     pub start: bool,
-    pub id: i32,
+    pub target: LabTarget,
+}
+
+/// Which node: by id, or (`streamlab controller stop active`) whichever controller leads now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabTarget {
+    Id(i32),
+    ActiveController,
 }
 
 /// The words after `streamlab`.
 fn lab_command(args: &[String]) -> Result<Command, ErrorKind> {
-    const USAGE: &str = "usage: streamlab broker stop|start <id>, or streamlab controller stop|start <id>";
+    const USAGE: &str = "usage: streamlab broker stop|start <id>, or streamlab controller stop|start <id>|active";
     let [kind, action, id] = args else { return Err(ErrorKind::Tool(USAGE.into())) };
     let kind = match kind.as_str() {
         "broker" => NodeKind::Broker,
@@ -125,8 +132,11 @@ fn lab_command(args: &[String]) -> Result<Command, ErrorKind> {
         "stop" => false,
         _ => return Err(ErrorKind::Tool(format!("{action} is not an action: stop or start; {USAGE}"))),
     };
-    let id = id.parse().map_err(|_| ErrorKind::Tool(format!("{id} is not a node id; {USAGE}")))?;
-    Ok(Command::Lab(LabCommand { kind, start, id }))
+    let target = match (kind, id.as_str()) {
+        (NodeKind::Controller, "active") => LabTarget::ActiveController,
+        _ => LabTarget::Id(id.parse().map_err(|_| ErrorKind::Tool(format!("{id} is not a node id; {USAGE}")))?),
+    };
+    Ok(Command::Lab(LabCommand { kind, start, target }))
 }
 
 impl Command {

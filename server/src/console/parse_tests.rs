@@ -1046,3 +1046,25 @@ fn console_quorum_describe() {
     assert!(matches!(error("kafka-metadata-quorum.sh add-controller").kind(), ErrorKind::Unsupported { .. }));
     assert_eq!(message("kafka-metadata-quorum.sh describe --stats"), "unknown option --stats; did you mean --status?");
 }
+
+#[test]
+fn lab_commands_stop_and_start_nodes() {
+    assert_eq!(
+        command("streamlab broker stop 2"),
+        Command::Lab(LabCommand { kind: NodeKind::Broker, start: false, target: LabTarget::Id(2) })
+    );
+    assert_eq!(
+        command("streamlab controller stop active"),
+        Command::Lab(LabCommand { kind: NodeKind::Controller, start: false, target: LabTarget::ActiveController })
+    );
+    assert_eq!(
+        command("streamlab controller start 3001"),
+        Command::Lab(LabCommand { kind: NodeKind::Controller, start: true, target: LabTarget::Id(3001) })
+    );
+    assert!(message("streamlab broker stop active").starts_with("active is not a node id"));
+    assert!(message("streamlab brokers stop 1").starts_with("brokers is not a node kind: broker or controller"));
+    assert!(message("streamlab broker stop").starts_with("usage: streamlab broker stop|start <id>"));
+    // A lab command ends the records of a producer before it.
+    let invocations = parse_all("kafka-console-producer.sh --topic t\na\nstreamlab broker stop 1");
+    assert_eq!(invocations.len(), 2);
+}

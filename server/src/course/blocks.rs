@@ -58,6 +58,8 @@ enum CheckKind {
     Records,
     Offsets,
     Group,
+    Partition,
+    Cluster,
 }
 
 /// Every field any check kind takes; [`RawCheck::into_check`] keeps those of its kind.
@@ -84,6 +86,14 @@ struct RawCheck {
     members: Option<u32>,
     committed_offset: Option<i64>,
     max_lag: Option<i64>,
+    leader: Option<i32>,
+    min_leader_epoch: Option<i32>,
+    isr_size: Option<u32>,
+    isr_includes: Option<Vec<i32>>,
+    isr_excludes: Option<Vec<i32>>,
+    brokers_up: Option<u32>,
+    active_controller: Option<bool>,
+    min_quorum_epoch: Option<i32>,
 }
 
 impl RawCheck {
@@ -109,6 +119,14 @@ impl RawCheck {
             ("members", self.members.is_some()),
             ("committed_offset", self.committed_offset.is_some()),
             ("max_lag", self.max_lag.is_some()),
+            ("leader", self.leader.is_some()),
+            ("min_leader_epoch", self.min_leader_epoch.is_some()),
+            ("isr_size", self.isr_size.is_some()),
+            ("isr_includes", self.isr_includes.is_some()),
+            ("isr_excludes", self.isr_excludes.is_some()),
+            ("brokers_up", self.brokers_up.is_some()),
+            ("active_controller", self.active_controller.is_some()),
+            ("min_quorum_epoch", self.min_quorum_epoch.is_some()),
         ];
         fields.into_iter().filter(|(_, set)| *set).map(|(name, _)| name).collect()
     }
@@ -133,6 +151,12 @@ impl RawCheck {
                 &["group", "exists", "state", "members", "topic", "partition", "committed_offset", "max_lag"],
                 &["group"],
             ),
+            CheckKind::Partition => (
+                "partition",
+                &["topic", "partition", "leader", "min_leader_epoch", "isr_size", "isr_includes", "isr_excludes"],
+                &["topic", "partition"],
+            ),
+            CheckKind::Cluster => ("cluster", &["brokers_up", "active_controller", "min_quorum_epoch"], &[]),
         };
         let present = self.present();
         if let Some(field) = present.iter().find(|f| !allowed.contains(f)) {
@@ -179,6 +203,20 @@ impl RawCheck {
                 committed_offset: self.committed_offset,
                 max_lag: self.max_lag,
             }),
+            CheckKind::Partition => Check::Partition(PartitionCheck {
+                topic: self.topic.unwrap_or_else(missing),
+                partition: self.partition.unwrap_or_default(),
+                leader: self.leader,
+                min_leader_epoch: self.min_leader_epoch,
+                isr_size: self.isr_size,
+                isr_includes: self.isr_includes.unwrap_or_default(),
+                isr_excludes: self.isr_excludes.unwrap_or_default(),
+            }),
+            CheckKind::Cluster => Check::Cluster(ClusterCheck {
+                brokers_up: self.brokers_up,
+                active_controller: self.active_controller,
+                min_quorum_epoch: self.min_quorum_epoch,
+            }),
         })
     }
 }
@@ -193,6 +231,35 @@ pub enum Check {
     Records(RecordsCheck),
     Offsets(OffsetsCheck),
     Group(GroupCheck),
+    Partition(PartitionCheck),
+    Cluster(ClusterCheck),
+}
+
+/// A partition's replication state, as Metadata reports it.
+#[derive(Debug, Clone)]
+pub struct PartitionCheck {
+    pub topic: String,
+    pub partition: u32,
+    /// The broker that must lead it.
+    pub leader: Option<i32>,
+    /// The leader epoch must have reached this (a leader change bumps it).
+    pub min_leader_epoch: Option<i32>,
+    pub isr_size: Option<u32>,
+    /// Brokers that must be in the ISR.
+    pub isr_includes: Vec<i32>,
+    /// Brokers that must not be in the ISR.
+    pub isr_excludes: Vec<i32>,
+}
+
+/// The cluster as a whole: live brokers and the controller quorum.
+#[derive(Debug, Clone)]
+pub struct ClusterCheck {
+    /// How many brokers are live (registered and unfenced), as Metadata lists them.
+    pub brokers_up: Option<u32>,
+    /// Whether the controller quorum has a leader (the active controller).
+    pub active_controller: Option<bool>,
+    /// The quorum's leader epoch must have reached this (each election bumps it).
+    pub min_quorum_epoch: Option<i32>,
 }
 
 #[derive(Debug, Clone)]
@@ -399,6 +466,8 @@ fn validate_check(text: &str, table_start: usize, check: &Check, errors: &mut Ve
         Check::Records(c) => Some(&c.topic),
         Check::Offsets(c) => Some(&c.topic),
         Check::Group(c) => c.topic.as_ref(),
+        Check::Partition(c) => Some(&c.topic),
+        Check::Cluster(_) => None,
     };
     if let Some(topic) = topic.filter(|t| !is_valid_topic_name(t)) {
         errors.push(at_key(
@@ -446,6 +515,33 @@ fn validate_check(text: &str, table_start: usize, check: &Check, errors: &mut Ve
             }
             if c.committed_offset.is_some() && c.partition.is_none() {
                 errors.push(at_key("committed_offset", "committed_offset needs a partition".into()));
+            }
+        }
+        Check::Partition(c) => {
+            if c.leader.is_none()
+                && c.min_leader_epoch.is_none()
+                && c.isr_size.is_none()
+                && c.isr_includes.is_empty()
+                && c.isr_excludes.is_empty()
+            {
+                errors.push(at_key(
+                    "partition",
+                    "a partition check needs leader, min_leader_epoch, isr_size, isr_includes or isr_excludes".into(),
+                ));
+            }
+            if let Some(both) = c.isr_includes.iter().find(|id| c.isr_excludes.contains(id)) {
+                errors.push(at_key("isr_excludes", format!("broker {both} cannot be both in and out of the ISR")));
+            }
+            if c.isr_size == Some(0) {
+                errors.push(at_key("isr_size", "an ISR is never empty: isr_size must be at least 1".into()));
+            }
+        }
+        Check::Cluster(c) => {
+            if c.brokers_up.is_none() && c.active_controller.is_none() && c.min_quorum_epoch.is_none() {
+                errors.push(at_key(
+                    "kind",
+                    "a cluster check needs brokers_up, active_controller or min_quorum_epoch".into(),
+                ));
             }
         }
     }
@@ -633,6 +729,41 @@ impl Check {
                 }
                 format!("Partition `{}-{}` has {}", c.topic, c.partition, parts.join(" and "))
             }
+            Check::Partition(c) => {
+                let mut parts = Vec::new();
+                if let Some(leader) = c.leader {
+                    parts.push(format!("is led by broker {leader}"));
+                }
+                if let Some(epoch) = c.min_leader_epoch {
+                    parts.push(format!("has leader epoch {epoch} or more"));
+                }
+                if let Some(size) = c.isr_size {
+                    parts.push(format!("has {} in sync", plural(u64::from(size), "replica")));
+                }
+                let brokers = |ids: &[i32]| ids.iter().map(i32::to_string).collect::<Vec<_>>().join(", ");
+                if !c.isr_includes.is_empty() {
+                    parts.push(format!("has broker {} in its ISR", brokers(&c.isr_includes)));
+                }
+                if !c.isr_excludes.is_empty() {
+                    parts.push(format!("has broker {} out of its ISR", brokers(&c.isr_excludes)));
+                }
+                format!("Partition `{}-{}` {}", c.topic, c.partition, parts.join(", "))
+            }
+            Check::Cluster(c) => {
+                let mut parts = Vec::new();
+                if let Some(up) = c.brokers_up {
+                    parts.push(format!("{} up", plural(u64::from(up), "broker")));
+                }
+                match c.active_controller {
+                    Some(true) => parts.push("an active controller".to_owned()),
+                    Some(false) => parts.push("no active controller".to_owned()),
+                    None => {}
+                }
+                if let Some(epoch) = c.min_quorum_epoch {
+                    parts.push(format!("a quorum leader epoch of {epoch} or more"));
+                }
+                format!("The cluster has {}", parts.join(", "))
+            }
             Check::Group(c) if !c.exists => format!("Consumer group `{}` does not exist", c.group),
             Check::Group(c) => {
                 let mut parts = Vec::new();
@@ -711,6 +842,36 @@ same_partition = true
         assert!(errors[0].message.contains("unknown variant `recods`"), "{errors:?}");
         assert!(errors[0].message.contains("expected one of"), "{errors:?}");
         assert_eq!(errors[0].line, 12, "the `kind` line");
+    }
+
+    #[test]
+    fn partition_and_cluster_checks_are_described_and_validated() {
+        let block =
+            |check: &str| format!("id = \"x\"\ntitle = \"x\"\ntask = \"x\"\nsolution = \"x\"\n\n[[check]]\n{check}");
+        let exercise = parse_exercise(&block(
+            "kind = \"partition\"\ntopic = \"p\"\npartition = 0\nmin_leader_epoch = 1\nisr_size = 2\nisr_excludes = [1]",
+        ))
+        .expect("valid");
+        assert_eq!(
+            exercise.checks[0].description(),
+            "Partition `p-0` has leader epoch 1 or more, has 2 replicas in sync, has broker 1 out of its ISR"
+        );
+        let exercise =
+            parse_exercise(&block("kind = \"cluster\"\nbrokers_up = 2\nactive_controller = true")).expect("valid");
+        assert_eq!(exercise.checks[0].description(), "The cluster has 2 brokers up, an active controller");
+
+        let errors = parse_exercise(&block("kind = \"partition\"\ntopic = \"p\"\npartition = 0")).expect_err("empty");
+        assert!(errors[0].message.starts_with("a partition check needs leader"), "{errors:?}");
+        let errors = parse_exercise(&block(
+            "kind = \"partition\"\ntopic = \"p\"\npartition = 0\nisr_includes = [2]\nisr_excludes = [2]",
+        ))
+        .expect_err("contradiction");
+        assert_eq!(errors[0].message, "broker 2 cannot be both in and out of the ISR");
+        assert_eq!(errors[0].line, 11, "the isr_excludes line");
+        let errors = parse_exercise(&block("kind = \"cluster\"\ntopic = \"p\"")).expect_err("wrong field");
+        assert!(errors[0].message.starts_with("`topic` does not apply to a `cluster` check"), "{errors:?}");
+        let errors = parse_exercise(&block("kind = \"cluster\"")).expect_err("nothing asked");
+        assert!(errors[0].message.starts_with("a cluster check needs brokers_up"), "{errors:?}");
     }
 
     #[test]

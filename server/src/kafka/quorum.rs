@@ -42,6 +42,25 @@ pub struct QuorumNodeInfo {
 const CLUSTER_METADATA_TOPIC: &str = "__cluster_metadata";
 
 impl Kafka {
+    /// [`Kafka::describe_quorum`], retried as the admin client retries a retriable error
+    /// (NOT_LEADER_OR_FOLLOWER: the quorum is electing a leader) until `timeout` — what
+    /// `kafka-metadata-quorum` does right after the active controller stopped.
+    pub async fn describe_quorum_waiting(
+        &self,
+        timeout: std::time::Duration,
+    ) -> Result<Result<QuorumInfo, Refusal>, KafkaError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let answer = self.describe_quorum().await?;
+            let electing = matches!(&answer, Err(r) if r.code == ErrorCode::NotLeaderOrFollower.code());
+            if !electing || tokio::time::Instant::now() >= deadline {
+                return Ok(answer);
+            }
+            // The admin client's retry.backoff.ms.
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
     /// The KRaft metadata quorum as the admin client's `describeMetadataQuorum` and
     /// `describeCluster` give it to `kafka-metadata-quorum`: DescribeQuorum v2 for
     /// `__cluster_metadata-0`, and the cluster id from Metadata.

@@ -18,7 +18,9 @@ pub struct TopicInfo {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartitionInfo {
     pub partition: i32,
+    /// -1: no leader.
     pub leader: i32,
+    pub leader_epoch: i32,
     pub replicas: Vec<i32>,
     pub isr: Vec<i32>,
 }
@@ -110,6 +112,7 @@ impl Kafka {
             .map(|p| PartitionInfo {
                 partition: p.partition_index,
                 leader: p.leader_id.0,
+                leader_epoch: p.leader_epoch,
                 replicas: p.replica_nodes.iter().map(|b| b.0).collect(),
                 isr: p.isr_nodes.iter().map(|b| b.0).collect(),
             })

@@ -5,7 +5,7 @@
 use broker::{ClusterControl, NodeControlError};
 
 use super::ToolOutput;
-use crate::console::parse::{LabCommand, NodeKind};
+use crate::console::parse::{LabCommand, LabTarget, NodeKind};
 
 pub(super) async fn run(cluster: Option<&ClusterControl>, lab: &LabCommand) -> ToolOutput {
     let Some(cluster) = cluster else {
@@ -13,7 +13,19 @@ pub(super) async fn run(cluster: Option<&ClusterControl>, lab: &LabCommand) -> T
             "Error: lab commands act on Streamlab's embedded cluster, and this console has none.\n".into(),
         );
     };
-    let LabCommand { kind, start, id } = *lab;
+    let LabCommand { kind, start, target } = *lab;
+    let id = match target {
+        LabTarget::Id(id) => id,
+        LabTarget::ActiveController => match cluster.active_controller() {
+            Some(id) => id,
+            None => {
+                return ToolOutput::Failure(
+                    "Error: no controller is active: the quorum has no leader (is a majority of the controllers running?).\n"
+                        .into(),
+                );
+            }
+        },
+    };
     let outcome = match (kind, start) {
         (NodeKind::Broker, false) => cluster.stop_broker(id),
         (NodeKind::Broker, true) => cluster.start_broker(id).await,

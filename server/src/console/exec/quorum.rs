@@ -7,7 +7,7 @@ use crate::kafka::Kafka;
 
 /// Prints the quorum's status or its replication table (`--human-readable` shows ages).
 pub(super) async fn describe(kafka: &Kafka, describe: &QuorumDescribe) -> ToolResult {
-    let info = match kafka.describe_quorum().await? {
+    let info = match kafka.describe_quorum_waiting(std::time::Duration::from_secs(30)).await? {
         Ok(info) => info,
         // MetadataQuorumCommand prints the exception's message (and its stack trace).
         Err(refusal) => {
