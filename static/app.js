@@ -255,15 +255,16 @@ for (const block of document.querySelectorAll(".lesson-body pre.code")) {
   button.addEventListener("click", async () => {
     // The code element only: the button itself sits inside the <pre>.
     const text = (block.querySelector("code") ?? block).textContent.trim();
-    try {
-      await navigator.clipboard.writeText(text);
-    } catch {
-      // Clipboard access can be refused (no HTTPS, permissions); pasting into the console still works.
-    }
+    // Paste first: the clipboard may take a while to answer (or ask for permission).
     if (target) {
       target.value = text;
       target.dispatchEvent(new Event("input"));
       target.focus();
+    }
+    try {
+      await navigator.clipboard.writeText(text);
+    } catch {
+      // Clipboard access can be refused (no HTTPS, permissions); pasting into the console still works.
     }
     button.textContent = "Copied";
     copyStatus().textContent = target ? "Copied, and pasted into the console." : "Copied.";

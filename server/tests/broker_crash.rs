@@ -33,14 +33,34 @@ fn free_ports() -> u16 {
     panic!("no three consecutive free ports");
 }
 
-fn start(port: u16, data_dir: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_streamlab"))
-        .args(["broker", "--kafka", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(data_dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start streamlab broker")
+/// The `streamlab broker` process, killed when dropped: a failing assertion must not leave it
+/// running (and holding its ports) after the test.
+struct Process(Child);
+
+impl Process {
+    fn kill(&mut self) {
+        self.0.kill().expect("SIGKILL");
+        self.0.wait().expect("reaped");
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(port: u16, data_dir: &std::path::Path) -> Process {
+    Process(
+        Command::new(env!("CARGO_BIN_EXE_streamlab"))
+            .args(["broker", "--kafka", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .arg(data_dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start streamlab broker"),
+    )
 }
 
 /// Connects once the broker takes clients. After a kill -9 the restarted brokers wait for their
@@ -158,8 +178,7 @@ async fn acknowledged_writes_survive_kill_9() {
     }
     // One more request in flight when the process dies: it may or may not be in the log.
     client.send_raw_request(&produce(&["in-flight".to_owned()]), 9).await;
-    child.kill().expect("SIGKILL");
-    child.wait().expect("reaped");
+    child.kill();
     assert!(acknowledged.len() > 5, "produced {} batches before the kill", acknowledged.len());
 
     let mut child = start(port, dir.path());
@@ -185,8 +204,7 @@ async fn acknowledged_writes_survive_kill_9() {
     let response = client.send(&produce(&["after-restart".to_owned()]), 9).await;
     let partition = &response.responses[0].partition_responses[0];
     assert_eq!((partition.error_code, partition.base_offset), (0, i64::try_from(records.len()).expect("len")));
-    child.kill().expect("stop");
-    child.wait().expect("reaped");
+    child.kill();
 
     // Every replica holds the same records as the leader, up to the last acknowledged one.
     let leader_log = replica_records(dir.path(), leader);

@@ -65,6 +65,7 @@ test("a lesson code block pastes its command, and only it, into the console", { 
   // The block sits above the lesson's only exercise, so its console gets the command.
   const exercise = page.locator('section.exercise[data-exercise-id="watch-the-metadata-log"]');
   const input = exercise.locator('[data-testid="console-input"]');
+  await page.waitForFunction(([el, text]) => el.value === text, [await input.elementHandle(), command], { timeout: 10_000 });
   assert.equal(await input.inputValue(), command);
   await input.press("Enter");
   const output = exercise.locator('[data-testid="console-output"]');
