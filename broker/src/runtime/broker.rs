@@ -100,6 +100,10 @@ impl BrokerHandle {
         let advertised = config.advertised.clone().map(|(host, port)| (host, port.saturating_add(offset)));
         let settings = BrokerSettings {
             replica_lag_time_max_ms: config.replica_lag_time_max_ms,
+            // Kafka's 2 s heartbeats against its 9 s session; with a shorter session (a lab
+            // that wants quick failover), a quarter of it, so a busy moment does not fence a
+            // healthy broker.
+            broker_heartbeat_interval_ms: (config.broker_session_timeout_ms / 4).clamp(10, 2_000),
             // Kafka's replica.fetch.max.bytes.
             replica_fetch_max: 1024 * 1024,
             // Kafka's BrokerLifecycleManager while the broker starts.

@@ -201,13 +201,17 @@ impl<S: Storage> BrokerNode<S> {
             return;
         }
         self.shutting_down = true;
-        let request = Message::BrokerHeartbeat {
+        out.send(self.id, controller, self.heartbeat_request(true));
+    }
+
+    /// BrokerHeartbeat with the metadata this broker has applied.
+    fn heartbeat_request(&self, want_shutdown: bool) -> Message<S::Payload> {
+        Message::BrokerHeartbeat {
             broker_id: self.id,
             broker_epoch: self.broker_epoch,
             current_metadata_offset: self.image.offset,
-            want_shutdown: true,
-        };
-        out.send(self.id, controller, request);
+            want_shutdown,
+        }
     }
 
     /// Registered, unfenced, and caught up with the metadata log: the broker serves clients.
@@ -390,13 +394,7 @@ impl<S: Storage> BrokerNode<S> {
                 self.settings.broker_heartbeat_interval_ms
             };
             self.next_heartbeat_ms = now_ms + interval_ms;
-            let request = Message::BrokerHeartbeat {
-                broker_id: self.id,
-                broker_epoch: self.broker_epoch,
-                current_metadata_offset: self.image.offset,
-                want_shutdown: false,
-            };
-            out.send(self.id, controller, request);
+            out.send(self.id, controller, self.heartbeat_request(false));
         }
     }
 
