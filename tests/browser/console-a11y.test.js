@@ -159,6 +159,9 @@ test("phone, touch only (390 × 844): solve an exercise with records using Add l
     assert.equal((await input.inputValue()).split("\n").at(-1), RECORD);
     await run.tap();
     await output.locator(".console-echo", { hasText: RECORD }).waitFor();
+    // The producer's answer (its second result, after the topic's): the record is acknowledged by
+    // the in-sync replicas before Check asks for it.
+    await output.locator(".console-result").nth(1).waitFor({ state: "attached" });
 
     await exercise.locator('[data-testid="check-button"]').tap();
     await exercise.locator('[data-testid="check-result"][data-status="pass"]').waitFor({ timeout: 15_000 });
