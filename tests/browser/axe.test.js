@@ -3,24 +3,15 @@
 // Simulators run with reduced motion, so they start paused and every run sees the same state.
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
-import { after, before, test } from "node:test";
-import { launchBrowser, startServer } from "./server.js";
+import { test } from "node:test";
+import { withServerAndBrowser } from "./server.js";
 
 const AXE_PATH = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 const TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
 
 let browser;
 let server;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+withServerAndBrowser((started) => ({ server, browser } = started));
 
 /** Serious and critical violations on the page as it is now, one readable line per node. */
 async function violations(page) {

@@ -2,21 +2,12 @@
 // output, presses Check, and the course map shows the lesson completed.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { launchBrowser, startServer } from "./server.js";
+import { test } from "node:test";
+import { withServerAndBrowser } from "./server.js";
 
 let browser;
 let server;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+withServerAndBrowser((started) => ({ server, browser } = started));
 
 test("console commands, Check, and progress on the course map", { timeout: 60_000 }, async () => {
   const page = await browser.newPage();

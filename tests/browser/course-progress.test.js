@@ -4,24 +4,15 @@
 import assert from "node:assert/strict";
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { after, before, test } from "node:test";
-import { copyLessons, launchBrowser, REPO_ROOT, startServer } from "./server.js";
+import { test } from "node:test";
+import { copyLessons, REPO_ROOT, startServer, withServerAndBrowser } from "./server.js";
 
 const PROGRESS_STATES = ["not-started", "visited", "completed"];
 const SLUG = "events";
 
 let browser;
 let server;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+withServerAndBrowser((started) => ({ server, browser } = started));
 
 /**
  * The file of a lesson in a lessons dir: the one whose front matter says `slug = "<slug>"`, or

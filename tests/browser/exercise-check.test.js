@@ -3,21 +3,12 @@
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { after, before, test } from "node:test";
-import { launchBrowser, startServer } from "./server.js";
+import { test } from "node:test";
+import { withServerAndBrowser } from "./server.js";
 
 let browser;
 let server;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+withServerAndBrowser((started) => ({ server, browser } = started));
 
 test("Check says what is missing, then passes once the learner has done the task", { timeout: 60_000 }, async () => {
   const page = await browser.newPage();

@@ -3,21 +3,12 @@
 
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { after, before, test } from "node:test";
-import { launchBrowser, startServer } from "./server.js";
+import { test } from "node:test";
+import { startServer, withServerAndBrowser } from "./server.js";
 
 let browser;
 let server;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+withServerAndBrowser((started) => ({ server, browser } = started));
 
 /** Types a console script into the exercise's console and waits for `expected` in its output. */
 async function run(page, script, expected) {

@@ -1,10 +1,12 @@
 // Helpers for the browser tests: start a real `streamlab serve` on a free port with its own
 // temporary data dir, and launch Debian's Chromium through playwright-core.
+
 import { spawn } from "node:child_process";
 import { cp, mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
@@ -58,6 +60,22 @@ export async function freePort(count = 1) {
     if (free) return base;
   }
   throw new Error(`no ${count} consecutive free ports`);
+}
+
+/**
+ * One `streamlab serve` and one browser for a test file: started before its tests and stopped after
+ * them (node:test's `before`/`after`). `onStart` receives `{ server, browser }` once both run.
+ */
+export function withServerAndBrowser(onStart, options) {
+  let started = {};
+  before(async () => {
+    started = { server: await startServer(options), browser: await launchBrowser() };
+    onStart(started);
+  });
+  after(async () => {
+    await started.browser?.close();
+    await started.server?.stop();
+  });
 }
 
 /** Copy the repo's lessons/ into a fresh temp dir (for tests that edit lessons). */

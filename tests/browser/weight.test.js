@@ -3,23 +3,14 @@
 // loaded only when a simulator comes near the viewport, so it does not count against a lesson
 // read from the top.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { launchBrowser, startServer } from "./server.js";
+import { test } from "node:test";
+import { withServerAndBrowser } from "./server.js";
 
 const BUDGET_KB = 60;
 
 let browser;
 let server;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+withServerAndBrowser((started) => ({ server, browser } = started));
 
 /** Bytes over the wire (headers and compressed bodies) for the document and its resources. */
 const transferred = (page) =>
