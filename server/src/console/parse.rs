@@ -219,19 +219,13 @@ pub fn parse_script(text: &str) -> Result<Vec<Invocation>, ConsoleError> {
 
         let tool = match tool::resolve(command_word) {
             CommandWord::Tool(tool) => tool,
-            CommandWord::Help => {
-                let command = help_command(args).map_err(at)?;
-                invocations.push(Invocation {
-                    line,
-                    text: source,
-                    bootstrap_server: None,
-                    command,
-                    warnings: Vec::new(),
-                });
-                continue;
-            }
-            CommandWord::Lab => {
-                let command = lab_command(args).map_err(at)?;
+            // The console's own commands: no tool options to parse, no bootstrap server.
+            own @ (CommandWord::Help | CommandWord::Lab) => {
+                let command = match own {
+                    CommandWord::Lab => lab_command(args),
+                    _ => help_command(args),
+                }
+                .map_err(at)?;
                 invocations.push(Invocation {
                     line,
                     text: source,
