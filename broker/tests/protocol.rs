@@ -458,7 +458,8 @@ async fn quorum_status(client: &mut common::Client) -> (i32, i32, i64, Vec<i64>,
 
 #[tokio::test]
 async fn the_metadata_quorum_records_every_change_and_counts_restarts() {
-    let mut broker = TestBroker::start().await;
+    // Without idle NoOpRecords, so that the log holds exactly the changes counted here.
+    let mut broker = TestBroker::start_with(|config| config.metadata_max_idle_interval_ms = None).await;
     let cluster_id;
     let directory_id;
     let high_watermark;
@@ -515,4 +516,24 @@ async fn the_metadata_quorum_records_every_change_and_counts_restarts() {
     let voter = &client.send(&describe_quorum_request("__cluster_metadata", 0), 2).await.topics[0].partitions[0]
         .current_voters[0];
     assert_eq!(voter.replica_directory_id, directory_id);
+}
+
+#[tokio::test]
+async fn an_idle_metadata_log_still_moves_with_noop_records() {
+    // KIP-835: the active controller appends a NoOpRecord whenever the log has been idle for
+    // `metadata.max.idle.interval.ms`, so observers can tell a live quorum from a stuck one.
+    let broker = TestBroker::start_with(|config| config.metadata_max_idle_interval_ms = Some(50)).await;
+    let mut client = broker.client().await;
+    let (_, epoch, before, _, _) = quorum_status(&mut client).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (_, now_epoch, now, _, _) = quorum_status(&mut client).await;
+        assert_eq!(now_epoch, epoch, "no election happened");
+        if now >= before + 3 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the high watermark stayed at {now} (from {before})");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(client.send(&all_topics(), 12).await.topics.is_empty(), "no records of any topic were made");
 }

@@ -84,7 +84,7 @@ impl ControllerHandle {
         let seed = u64::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or([0; 8]));
         let controller_config = ControllerConfig {
             broker_session_timeout_ms: cluster.config.broker_session_timeout_ms,
-            ..ControllerConfig::default()
+            metadata_max_idle_interval_ms: cluster.config.metadata_max_idle_interval_ms,
         };
         let quorum_config = QuorumConfig { voters, ..QuorumConfig::default() };
         let node = ControllerNode::new(self.id, quorum_config, durable, controller_config, now, seed);

@@ -54,6 +54,7 @@ impl RequestPath {
             max_request_bytes: 1 << 20,
             max_connections: 16,
             group_initial_rebalance_delay_ms: 0,
+            metadata_max_idle_interval_ms: Some(500),
         };
         let runtime =
             tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime for the fuzz target");

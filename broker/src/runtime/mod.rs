@@ -74,6 +74,9 @@ pub struct BrokerConfig {
     /// How long a new group waits for more members before its first rebalance completes
     /// (`group.initial.rebalance.delay.ms`; Kafka: 3000, shorter here so demos feel immediate).
     pub group_initial_rebalance_delay_ms: i64,
+    /// `metadata.max.idle.interval.ms`: the active controller appends a NoOpRecord when the
+    /// metadata log has been idle this long (KIP-835). `None`: never.
+    pub metadata_max_idle_interval_ms: Option<u64>,
 }
 
 impl BrokerConfig {
@@ -94,6 +97,7 @@ impl BrokerConfig {
             max_request_bytes: 8 * 1024 * 1024,
             max_connections: 4096,
             group_initial_rebalance_delay_ms: 500,
+            metadata_max_idle_interval_ms: Some(500),
         }
     }
 }
@@ -116,6 +120,7 @@ pub(crate) struct ResolvedConfig {
     pub(crate) max_request_bytes: usize,
     pub(crate) max_connections: usize,
     pub(crate) group_initial_rebalance_delay_ms: i64,
+    pub(crate) metadata_max_idle_interval_ms: Option<u64>,
 }
 
 impl ResolvedConfig {
@@ -188,6 +193,7 @@ impl Broker {
             max_request_bytes: config.max_request_bytes,
             max_connections: config.max_connections,
             group_initial_rebalance_delay_ms: config.group_initial_rebalance_delay_ms,
+            metadata_max_idle_interval_ms: config.metadata_max_idle_interval_ms,
         };
         let data_dir = config.data_dir.clone();
         let open_error = |message: String| BrokerError::Open { dir: data_dir.clone(), message };

@@ -18,13 +18,19 @@ pub struct TestBroker {
     pub broker: Option<Broker>,
     pub addr: SocketAddr,
     pub dir: tempfile::TempDir,
+    /// Applied to the configuration at every start, restarts included.
+    configure: fn(&mut BrokerConfig),
 }
 
 impl TestBroker {
     pub async fn start() -> TestBroker {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(configure: fn(&mut BrokerConfig)) -> TestBroker {
         let dir = tempfile::tempdir().expect("tempdir");
-        let broker = start_in(dir.path()).await;
-        TestBroker { addr: broker.local_addr(), broker: Some(broker), dir }
+        let broker = start_in_with(dir.path(), configure).await;
+        TestBroker { addr: broker.local_addr(), broker: Some(broker), dir, configure }
     }
 
     /// Stops the broker (flushing) and starts a new one on the same data directory.
@@ -32,7 +38,7 @@ impl TestBroker {
         if let Some(broker) = self.broker.take() {
             broker.shutdown().await;
         }
-        let broker = start_in(self.dir.path()).await;
+        let broker = start_in_with(self.dir.path(), self.configure).await;
         self.addr = broker.local_addr();
         self.broker = Some(broker);
     }
@@ -43,8 +49,13 @@ impl TestBroker {
 }
 
 pub async fn start_in(dir: &std::path::Path) -> Broker {
+    start_in_with(dir, |_| {}).await
+}
+
+pub async fn start_in_with(dir: &std::path::Path, configure: fn(&mut BrokerConfig)) -> Broker {
     let mut config = BrokerConfig::new("127.0.0.1:0".parse().expect("addr"), dir.to_owned());
     config.flush_interval_ms = 2;
+    configure(&mut config);
     Broker::start(config).await.expect("broker starts")
 }
 
