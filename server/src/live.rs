@@ -29,7 +29,10 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::kafka::{ClusterTopic, CommittedOffset, GroupDetail, Kafka, KafkaError, ListedGroup, LogOffsets};
+use crate::kafka::{
+    ClusterMetadata, ClusterTopic, CommittedOffset, GroupDetail, Kafka, KafkaError, ListedGroup, LogOffsets,
+    PartitionReplicas,
+};
 
 /// How often the poller asks the cluster.
 pub const POLL_INTERVAL_MS: u64 = 1_000;
@@ -64,10 +67,52 @@ pub struct Snapshot {
     pub poll_interval_ms: u64,
     /// Why the cluster could not be asked; the topics and groups are then the last known ones.
     pub error: Option<String>,
+    /// The nodes and the quorum (the Cluster panel); `None` before the first answer.
+    pub cluster: Option<ClusterView>,
     pub topics: Vec<TopicView>,
     pub topics_more: usize,
     pub groups: Vec<GroupView>,
     pub groups_more: usize,
+}
+
+/// The cluster panel: which nodes run, which controller is active, and how healthy the
+/// partitions are, as `kafka-topics --describe --under-replicated-partitions` and
+/// `--unavailable-partitions` would count them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClusterView {
+    pub brokers: Vec<BrokerView>,
+    pub controllers: Vec<ControllerView>,
+    /// The KRaft quorum's leader (the active controller) and its epoch; `None` while the
+    /// controllers elect one, or when no broker can ask them.
+    pub quorum: Option<QuorumView>,
+    /// Whether this page may stop and start nodes: the cluster is the embedded one.
+    pub controllable: bool,
+    /// Partitions (of topics shown or not) with fewer in-sync replicas than replicas.
+    pub under_replicated_partitions: usize,
+    /// Partitions without a leader: nobody can produce to or consume from them.
+    pub offline_partitions: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BrokerView {
+    pub id: i32,
+    /// `up`: registered and unfenced, in Metadata; `fenced`: running but not (yet) unfenced by
+    /// the controller (starting, or its heartbeats are not getting through); `stopped`.
+    pub state: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ControllerView {
+    pub id: i32,
+    /// `active` (the quorum leader), `standby` (a running voter that follows it, or takes part
+    /// in an election), or `stopped`.
+    pub state: &'static str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct QuorumView {
+    pub leader_id: i32,
+    pub leader_epoch: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -85,6 +130,14 @@ pub struct PartitionView {
     pub log_end_offset: Option<i64>,
     /// Records a consumer can read: log end minus log start.
     pub records: Option<i64>,
+    /// The leader's broker id; `None`: the partition is offline.
+    pub leader: Option<i32>,
+    pub leader_epoch: i32,
+    /// The replicas (the preferred leader first), the in-sync ones, and those on brokers that
+    /// are not live.
+    pub replicas: Vec<i32>,
+    pub isr: Vec<i32>,
+    pub offline_replicas: Vec<i32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -138,7 +191,12 @@ pub struct GroupPartitionView {
 /// Everything one poll learned, before it is shaped into a [`Snapshot`].
 #[derive(Debug, Clone, Default)]
 pub struct Polled {
-    pub topics: Vec<ClusterTopic>,
+    /// Topics, partitions, their replicas and the live brokers (one Metadata request).
+    pub metadata: ClusterMetadata,
+    /// The quorum's leader and epoch (DescribeQuorum); `None` while it elects.
+    pub quorum: Option<QuorumView>,
+    /// Which nodes run, when the cluster is the embedded one.
+    pub nodes: Option<broker::NodesStatus>,
     /// ListGroups, sorted by id.
     pub groups: Vec<ListedGroup>,
     /// DescribeGroups of the groups shown; absent: it vanished between the two requests.
@@ -238,7 +296,10 @@ pub fn partitions_needed(
 /// Shapes a poll into a snapshot (without `seq`, time and lag history, which the poller adds).
 pub fn build(polled: &Polled) -> Snapshot {
     let offsets_of = |topic: &str, partition: i32| polled.offsets.get(&(topic.to_owned(), partition)).copied();
-    let (shown, topics_more) = shown_topics(&polled.topics);
+    let replicas_of = |topic: &str, partition: i32| {
+        polled.metadata.partitions.iter().find(|p| p.topic == topic && p.partition == partition)
+    };
+    let (shown, topics_more) = shown_topics(&polled.metadata.topics);
     let topics = shown
         .into_iter()
         .map(|(name, partitions, partitions_more)| TopicView {
@@ -247,11 +308,18 @@ pub fn build(polled: &Polled) -> Snapshot {
                 .iter()
                 .map(|&partition| {
                     let offsets = offsets_of(name, partition);
+                    let replicas = replicas_of(name, partition);
+                    let ids = |pick: fn(&PartitionReplicas) -> &Vec<i32>| replicas.map(pick).cloned().unwrap_or_default();
                     PartitionView {
                         partition,
                         log_start_offset: offsets.map(|o| o.log_start_offset),
                         log_end_offset: offsets.map(|o| o.log_end_offset),
                         records: offsets.map(|o| (o.log_end_offset - o.log_start_offset).max(0)),
+                        leader: replicas.map(|r| r.leader).filter(|&leader| leader >= 0),
+                        leader_epoch: replicas.map_or(-1, |r| r.leader_epoch),
+                        replicas: ids(|r| &r.replicas),
+                        isr: ids(|r| &r.isr),
+                        offline_replicas: ids(|r| &r.offline_replicas),
                     }
                 })
                 .collect(),
@@ -314,10 +382,56 @@ pub fn build(polled: &Polled) -> Snapshot {
         taken_at_ms: 0,
         poll_interval_ms: POLL_INTERVAL_MS,
         error: None,
+        cluster: Some(cluster_view(polled)),
         topics,
         topics_more,
         groups,
         groups_more,
+    }
+}
+
+/// The cluster panel. Without the embedded cluster's node list (an external Kafka), the brokers
+/// are the live ones Metadata lists and the controllers are unknown.
+fn cluster_view(polled: &Polled) -> ClusterView {
+    let live = &polled.metadata.brokers;
+    let active = polled.quorum.map(|q| q.leader_id);
+    let (brokers, controllers) = match &polled.nodes {
+        Some(nodes) => (
+            nodes
+                .brokers
+                .iter()
+                .map(|&(id, running)| {
+                    let state = match (running, live.contains(&id)) {
+                        (false, _) => "stopped",
+                        (true, true) => "up",
+                        (true, false) => "fenced",
+                    };
+                    BrokerView { id, state }
+                })
+                .collect(),
+            nodes
+                .controllers
+                .iter()
+                .map(|&(id, running)| {
+                    let state = match (running, active == Some(id)) {
+                        (false, _) => "stopped",
+                        (true, true) => "active",
+                        (true, false) => "standby",
+                    };
+                    ControllerView { id, state }
+                })
+                .collect(),
+        ),
+        None => (live.iter().map(|&id| BrokerView { id, state: "up" }).collect(), Vec::new()),
+    };
+    let partitions = &polled.metadata.partitions;
+    ClusterView {
+        brokers,
+        controllers,
+        quorum: polled.quorum,
+        controllable: polled.nodes.is_some(),
+        under_replicated_partitions: partitions.iter().filter(|p| p.under_replicated()).count(),
+        offline_partitions: partitions.iter().filter(|p| p.leader < 0).count(),
     }
 }
 
@@ -403,9 +517,17 @@ impl PollerState {
     }
 }
 
-/// Asks the cluster everything a snapshot needs, through the Kafka protocol.
-pub async fn poll(kafka: &Kafka) -> Result<Polled, KafkaError> {
-    let topics = kafka.cluster_topics().await?;
+/// Asks the cluster everything a snapshot needs, through the Kafka protocol; which nodes run
+/// comes from the lab's control of the embedded cluster, if there is one.
+pub async fn poll(kafka: &Kafka, control: Option<&broker::ClusterControl>) -> Result<Polled, KafkaError> {
+    let nodes = control.map(broker::ClusterControl::nodes);
+    let metadata = kafka.cluster_metadata().await?;
+    // While the controllers elect (or a majority is stopped) there is no quorum leader to show.
+    let quorum = match kafka.describe_quorum().await {
+        Ok(Ok(info)) => Some(QuorumView { leader_id: info.leader_id, leader_epoch: info.leader_epoch }),
+        Ok(Err(_)) | Err(_) => None,
+    };
+    let topics = &metadata.topics;
     let groups = kafka.list_groups().await?;
     let names: Vec<String> = shown_groups(&groups).iter().map(|listed| listed.group_id.clone()).collect();
     let mut described = BTreeMap::new();
@@ -419,8 +541,8 @@ pub async fn poll(kafka: &Kafka) -> Result<Polled, KafkaError> {
     for group in &names {
         committed.insert(group.clone(), kafka.all_committed_offsets(group).await?);
     }
-    let offsets = kafka.log_offsets(&partitions_needed(&topics, &described, &committed)).await?;
-    Ok(Polled { topics, groups, described, committed, offsets })
+    let offsets = kafka.log_offsets(&partitions_needed(topics, &described, &committed)).await?;
+    Ok(Polled { metadata, quorum, nodes, groups, described, committed, offsets })
 }
 
 /// The live-view hub, owned by the app state: subscribe to get snapshots.
@@ -464,12 +586,16 @@ impl Live {
     }
 
     /// A receiver of published snapshots; starts the poller if it is not running.
-    pub fn subscribe(&self, kafka: &Arc<Kafka>) -> watch::Receiver<Arc<Published>> {
+    pub fn subscribe(
+        &self,
+        kafka: &Arc<Kafka>,
+        control: Option<&broker::ClusterControl>,
+    ) -> watch::Receiver<Arc<Published>> {
         let mut running = self.shared.running.lock().unwrap_or_else(|e| e.into_inner());
         let receiver = self.shared.snapshots.subscribe();
         if !*running && !*self.shared.closing.borrow() {
             *running = true;
-            tokio::spawn(run_poller(self.shared.clone(), kafka.clone()));
+            tokio::spawn(run_poller(self.shared.clone(), kafka.clone(), control.cloned()));
         }
         receiver
     }
@@ -531,7 +657,7 @@ impl Drop for ConnectionGuard {
     }
 }
 
-async fn run_poller(shared: Arc<Shared>, kafka: Arc<Kafka>) {
+async fn run_poller(shared: Arc<Shared>, kafka: Arc<Kafka>, control: Option<broker::ClusterControl>) {
     tracing::debug!("live view poller started");
     let mut state = PollerState::new(shared.snapshots.borrow().seq);
     let mut closing = shared.closing.subscribe();
@@ -544,7 +670,7 @@ async fn run_poller(shared: Arc<Shared>, kafka: Arc<Kafka>) {
             () = shared.nudge.notified() => ticks.reset(),
             _ = closing.wait_for(|closing| *closing) => break,
         }
-        let outcome = match tokio::time::timeout(Duration::from_millis(POLL_TIMEOUT_MS), poll(&kafka)).await {
+        let outcome = match tokio::time::timeout(Duration::from_millis(POLL_TIMEOUT_MS), poll(&kafka, control.as_ref())).await {
             Ok(Ok(polled)) => Ok(polled),
             Ok(Err(error)) => Err(format!("the Kafka broker could not be asked: {error}")),
             Err(_) => Err(format!("the Kafka broker did not answer within {} s", POLL_TIMEOUT_MS / 1000)),

@@ -37,11 +37,15 @@ pub struct ClusterTopic {
 
 /// The cluster as one Metadata request shows it: the live brokers, and every partition's
 /// leader, replicas, ISR and offline replicas (on brokers that are not live).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ClusterMetadata {
     pub cluster_id: Option<String>,
     /// Live (registered, unfenced) brokers, sorted.
     pub brokers: Vec<i32>,
+    /// Every topic, Kafka's internal ones included (flagged), sorted by name.
+    #[serde(skip)]
+    pub topics: Vec<ClusterTopic>,
+    /// The partitions of every topic but the internal ones, sorted.
     pub partitions: Vec<PartitionReplicas>,
 }
 
@@ -65,7 +69,7 @@ impl PartitionReplicas {
 }
 
 impl Kafka {
-    /// Every topic's partitions and the live brokers, in one Metadata request.
+    /// Every topic, every partition's replicas and the live brokers, in one Metadata request.
     pub async fn cluster_metadata(&self) -> Result<ClusterMetadata, KafkaError> {
         let mut request = MetadataRequest::default();
         request.topics = None;
@@ -73,9 +77,18 @@ impl Kafka {
         let response = self.call(&request, 12).await?;
         let mut brokers: Vec<i32> = response.brokers.iter().map(|b| b.node_id.0).collect();
         brokers.sort_unstable();
+        let mut topics = Vec::new();
         let mut partitions = Vec::new();
-        for topic in response.topics.into_iter().filter(|t| !t.is_internal) {
+        // A topic-level error (being deleted, ...) means it has no partitions to show; a
+        // partition without a leader is still listed, with its error, and shown as offline.
+        for topic in response.topics.into_iter().filter(|t| t.error_code == 0) {
             let Some(name) = topic.name.map(|n| n.0.to_string()) else { continue };
+            let mut indexes: Vec<i32> = topic.partitions.iter().map(|p| p.partition_index).collect();
+            indexes.sort_unstable();
+            topics.push(ClusterTopic { name: name.clone(), internal: topic.is_internal, partitions: indexes });
+            if topic.is_internal {
+                continue;
+            }
             for p in topic.partitions {
                 partitions.push(PartitionReplicas {
                     topic: name.clone(),
@@ -88,8 +101,9 @@ impl Kafka {
                 });
             }
         }
+        topics.sort_by(|a, b| a.name.cmp(&b.name));
         partitions.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
-        Ok(ClusterMetadata { cluster_id: response.cluster_id.map(|id| id.to_string()), brokers, partitions })
+        Ok(ClusterMetadata { cluster_id: response.cluster_id.map(|id| id.to_string()), brokers, topics, partitions })
     }
 
     /// A topic's partitions, or `None` if it does not exist (never auto-creates it).
@@ -132,27 +146,6 @@ impl Kafka {
             response.topics.into_iter().filter_map(|t| t.name.map(|n| n.0.to_string())).collect();
         names.sort();
         Ok(names)
-    }
-
-    /// Every topic with its partitions, in one Metadata request, sorted by name.
-    pub async fn cluster_topics(&self) -> Result<Vec<ClusterTopic>, KafkaError> {
-        let mut request = MetadataRequest::default();
-        request.topics = None;
-        request.allow_auto_topic_creation = false;
-        let response = self.call(&request, 12).await?;
-        let mut topics: Vec<ClusterTopic> = response
-            .topics
-            .into_iter()
-            .filter(|t| t.error_code == 0)
-            .filter_map(|t| {
-                let name = t.name?.0.to_string();
-                let mut partitions: Vec<i32> = t.partitions.iter().map(|p| p.partition_index).collect();
-                partitions.sort_unstable();
-                Some(ClusterTopic { name, internal: t.is_internal, partitions })
-            })
-            .collect();
-        topics.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(topics)
     }
 
     /// CreateTopics; the inner `Err` is Kafka's refusal (TOPIC_ALREADY_EXISTS, INVALID_CONFIG, ...).

@@ -19,6 +19,23 @@ fn topic(name: &str, partitions: i32) -> ClusterTopic {
     ClusterTopic { name: name.to_owned(), internal: false, partitions: (0..partitions).collect() }
 }
 
+/// A partition as Metadata shows it when only broker 1 is live.
+fn replicas(topic: &str, partition: i32, leader: i32, replicas: &[i32], isr: &[i32]) -> PartitionReplicas {
+    PartitionReplicas {
+        topic: topic.to_owned(),
+        partition,
+        leader,
+        leader_epoch: if leader < 0 { 3 } else { 2 },
+        replicas: replicas.to_vec(),
+        isr: isr.to_vec(),
+        offline_replicas: replicas.iter().copied().filter(|&r| r != 1).collect(),
+    }
+}
+
+fn metadata(topics: Vec<ClusterTopic>) -> ClusterMetadata {
+    ClusterMetadata { topics, ..ClusterMetadata::default() }
+}
+
 fn member(id: &str, assignment: &[(&str, &[i32])]) -> MemberDetail {
     MemberDetail {
         member_id: id.to_owned(),
@@ -35,7 +52,7 @@ fn polled() -> Polled {
     let mut offsets_topic = topic("__consumer_offsets", 50);
     offsets_topic.internal = true;
     let mut polled = Polled {
-        topics: vec![offsets_topic, topic("orders", 3)],
+        metadata: metadata(vec![offsets_topic, topic("orders", 3)]),
         groups: vec![listed("g1", "Stable")],
         ..Polled::default()
     };
@@ -63,11 +80,21 @@ fn internal_topics_are_hidden_and_records_counted() {
     let partition0 = &snapshot.topics[0].partitions[0];
     assert_eq!(
         partition0,
-        &PartitionView { partition: 0, log_start_offset: Some(2), log_end_offset: Some(5), records: Some(3) }
+        &PartitionView {
+            partition: 0,
+            log_start_offset: Some(2),
+            log_end_offset: Some(5),
+            records: Some(3),
+            leader: None,
+            leader_epoch: -1,
+            replicas: vec![],
+            isr: vec![],
+            offline_replicas: vec![],
+        }
     );
     // A topic named like Kafka's own is hidden even if the broker does not flag it.
     let mut polled = polled();
-    polled.topics.push(topic("__transaction_state", 1));
+    polled.metadata.topics.push(topic("__transaction_state", 1));
     assert_eq!(build(&polled).topics.len(), 1);
 }
 
@@ -115,7 +142,7 @@ fn committed_partitions_nobody_owns_follow_the_owned_ones() {
     assert_eq!(rows, [("gone", 0, Some(7), None), ("orders", 0, Some(1), Some(4)), ("orders", 1, Some(4), Some(0))]);
     assert_eq!(group.total_lag, 4);
     // The poll asks ListOffsets for the group's partitions too, even of topics not shown.
-    let needed = partitions_needed(&polled.topics, &polled.described, &polled.committed);
+    let needed = partitions_needed(&polled.metadata.topics, &polled.described, &polled.committed);
     assert_eq!(needed.get("gone"), Some(&vec![0]));
     assert_eq!(needed.get("orders"), Some(&vec![0, 1, 2]));
     assert!(!needed.contains_key("__consumer_offsets"));
@@ -123,9 +150,11 @@ fn committed_partitions_nobody_owns_follow_the_owned_ones() {
 
 #[test]
 fn everything_shown_is_bounded_and_the_rest_counted() {
-    let mut polled =
-        Polled { topics: (0..TOPICS_MAX + 7).map(|i| topic(&format!("t{i:03}"), 1)).collect(), ..Polled::default() };
-    polled.topics[0].partitions = (0..40).collect();
+    let mut polled = Polled {
+        metadata: metadata((0..TOPICS_MAX + 7).map(|i| topic(&format!("t{i:03}"), 1)).collect()),
+        ..Polled::default()
+    };
+    polled.metadata.topics[0].partitions = (0..40).collect();
     polled.groups = (0..GROUPS_MAX + 3).map(|i| listed(&format!("g{i:03}"), "Empty")).collect();
     let many: Vec<CommittedOffset> = (0..100).map(|p| committed("t000", p, 0)).collect();
     polled.committed.insert("g000".to_owned(), many);
@@ -194,4 +223,42 @@ fn snapshots_serialize_to_the_documented_shape() {
     assert_eq!(json["groups"][0]["lag_history"], serde_json::json!([[1_000, 2]]));
     assert_eq!(json["error"], serde_json::Value::Null);
     assert_eq!(json["poll_interval_ms"], POLL_INTERVAL_MS);
+}
+
+#[test]
+fn the_cluster_panel_shows_nodes_replicas_and_unhealthy_partitions() {
+    // Broker 3 crashed: partition 0 lost a follower (under-replicated), partition 1 had broker 3
+    // as its only replica (offline). Broker 2 runs but is not unfenced yet. Controller 3001
+    // leads; 3002 is stopped.
+    let mut polled = polled();
+    polled.metadata.brokers = vec![1];
+    polled.metadata.partitions = vec![
+        replicas("orders", 0, 1, &[1, 3], &[1]),
+        replicas("orders", 1, -1, &[3], &[3]),
+        replicas("orders", 2, 1, &[1], &[1]),
+    ];
+    polled.quorum = Some(QuorumView { leader_id: 3001, leader_epoch: 4 });
+    polled.nodes = Some(broker::NodesStatus {
+        brokers: vec![(1, true), (2, true), (3, false)],
+        controllers: vec![(3000, true), (3001, true), (3002, false)],
+    });
+    let snapshot = build(&polled);
+    let cluster = snapshot.cluster.as_ref().expect("a cluster view");
+    let brokers: Vec<(i32, &str)> = cluster.brokers.iter().map(|b| (b.id, b.state)).collect();
+    assert_eq!(brokers, [(1, "up"), (2, "fenced"), (3, "stopped")]);
+    let controllers: Vec<(i32, &str)> = cluster.controllers.iter().map(|c| (c.id, c.state)).collect();
+    assert_eq!(controllers, [(3000, "standby"), (3001, "active"), (3002, "stopped")]);
+    assert_eq!(cluster.quorum, Some(QuorumView { leader_id: 3001, leader_epoch: 4 }));
+    assert!(cluster.controllable);
+    assert_eq!((cluster.under_replicated_partitions, cluster.offline_partitions), (1, 1));
+    let partitions = &snapshot.topics[0].partitions;
+    assert_eq!((partitions[0].leader, &partitions[0].replicas, &partitions[0].isr), (Some(1), &vec![1, 3], &vec![1]));
+    assert_eq!((partitions[1].leader, &partitions[1].offline_replicas), (None, &vec![3]), "offline: no leader");
+
+    // An external Kafka: no node list, so the brokers are the live ones and nothing is
+    // controllable.
+    polled.nodes = None;
+    let external = build(&polled).cluster.expect("a cluster view");
+    assert_eq!(external.brokers, [BrokerView { id: 1, state: "up" }]);
+    assert!(external.controllers.is_empty() && !external.controllable);
 }

@@ -100,7 +100,7 @@ impl AppState {
 
     /// Snapshots of the live views; starts the shared poller if nobody watched.
     fn subscribe_live(&self) -> tokio::sync::watch::Receiver<Arc<crate::live::Published>> {
-        self.inner.live.subscribe(&self.inner.kafka)
+        self.inner.live.subscribe(&self.inner.kafka, self.cluster())
     }
 
     /// Ends what never ends by itself (the live views' event streams), so a graceful shutdown

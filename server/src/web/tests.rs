@@ -627,9 +627,23 @@ async fn the_live_view_streams_topics_offsets_and_group_lag(pool: SqlitePool) {
     assert_eq!(
         orders["partitions"],
         serde_json::json!([
-            { "partition": 0, "log_start_offset": 0, "log_end_offset": 2, "records": 2 },
-            { "partition": 1, "log_start_offset": 0, "log_end_offset": 0, "records": 0 },
+            { "partition": 0, "log_start_offset": 0, "log_end_offset": 2, "records": 2,
+              "leader": 1, "leader_epoch": 0, "replicas": [1], "isr": [1], "offline_replicas": [] },
+            { "partition": 1, "log_start_offset": 0, "log_end_offset": 0, "records": 0,
+              "leader": 1, "leader_epoch": 0, "replicas": [1], "isr": [1], "offline_replicas": [] },
         ])
+    );
+    // The app in this test has no control over the broker: it lists the live brokers only.
+    assert_eq!(
+        snapshot["cluster"],
+        serde_json::json!({
+            "brokers": [{ "id": 1, "state": "up" }],
+            "controllers": [],
+            "quorum": { "leader_id": 3000, "leader_epoch": 1 },
+            "controllable": false,
+            "under_replicated_partitions": 0,
+            "offline_partitions": 0,
+        })
     );
     assert!(
         snapshot["topics"]
