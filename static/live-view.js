@@ -1,10 +1,12 @@
-// The lesson page's live view: topics with their offsets, consumer groups with members, lag and a
-// lag chart, and a record browser. The server renders an empty panel; this module fills it.
+// The lesson page's live view: the cluster's nodes (with stop and start buttons for the embedded
+// cluster), topics with their leaders, replicas and offsets, consumer groups with members, lag and
+// a lag chart, and a record browser. The server renders an empty panel; this module fills it.
 //
 // Snapshots arrive as `snapshot` server-sent events on /api/live (one shared poller on the
 // server asks the broker about once a second and sends a snapshot when something changed; see
 // server/src/live.rs). EventSource reconnects by itself, after the 2 s the server asks for.
-// Records are read on demand: GET /api/topics/{topic}/partitions/{partition}/records.
+// Records are read on demand: GET /api/topics/{topic}/partitions/{partition}/records. Nodes are
+// stopped and started with POST /api/cluster/{brokers|controllers}/{id}/{stop|start}.
 //
 // Updates only touch text and rows that changed: they never move focus, and the record browser
 // keeps the learner's topic, partition, offset and format.
@@ -23,6 +25,10 @@ function start(panel) {
   const $ = (testid) => panel.querySelector(`[data-testid="${testid}"]`);
   const view = {
     status: $("live-status"),
+    clusterSummary: $("live-cluster-summary"),
+    brokers: $("live-brokers"),
+    controllers: $("live-controllers"),
+    clusterMessage: $("live-cluster-message"),
     updated: $("live-updated"),
     error: $("live-error"),
     topics: $("live-topics"),
@@ -38,6 +44,7 @@ function start(panel) {
   let receivedAt = 0;
   let skewMs = 0;
   const browser = recordBrowser($("record-browser"), () => snapshot);
+  view.act = nodeActions(view, () => snapshot);
 
   const setStatus = (text, state) => {
     if (view.status.textContent !== text) view.status.textContent = text;
@@ -84,6 +91,7 @@ function start(panel) {
 function render(view, snapshot, serverNow) {
   view.error.hidden = !snapshot.error;
   view.error.textContent = snapshot.error || "";
+  renderCluster(view, snapshot);
   renderTopics(view, snapshot);
   renderGroups(view, snapshot, serverNow);
 }
@@ -115,6 +123,9 @@ function renderTopics(view, snapshot) {
           { "data-testid": "live-topic", "data-topic": topic.name, "data-partition": partition.partition, "data-key": key },
           el("th", { scope: "row" }, topic.name),
           el("td", { class: "num" }, String(partition.partition)),
+          el("td", { class: "num", "data-field": "leader" }),
+          el("td", { "data-field": "replicas" }),
+          el("td", { "data-field": "isr" }),
           el("td", { class: "num", "data-field": "log-start" }),
           el("td", { class: "num", "data-field": "log-end" }),
           el("td", { class: "num", "data-field": "records" }),
@@ -123,6 +134,7 @@ function renderTopics(view, snapshot) {
       row.classList.toggle("live-topic-continued", index > 0);
       const end = row.querySelector('[data-field="log-end"]');
       const grew = end.textContent !== "" && Number(end.textContent) < partition.log_end_offset;
+      renderReplicas(row, partition);
       setText(row.querySelector('[data-field="log-start"]'), show(partition.log_start_offset));
       setText(end, show(partition.log_end_offset));
       setText(row.querySelector('[data-field="records"]'), show(partition.records));
@@ -130,14 +142,124 @@ function renderTopics(view, snapshot) {
       rows.push(row);
     });
     if (topic.partitions_more > 0) {
-      rows.push(moreRow(existing, `m\u0000${topic.name}`, 5, `${topic.name}: and ${topic.partitions_more} more partitions`));
+      rows.push(moreRow(existing, `m\u0000${topic.name}`, 8, `${topic.name}: and ${topic.partitions_more} more partitions`));
     }
   }
   if (snapshot.topics_more > 0) {
-    rows.push(moreRow(existing, "more-topics", 5, `and ${snapshot.topics_more} more topics`));
+    rows.push(moreRow(existing, "more-topics", 8, `and ${snapshot.topics_more} more topics`));
   }
   reconcile(view.topics, rows);
   view.topicsEmpty.hidden = snapshot.topics.length > 0;
+}
+
+// Leader, replicas and ISR of a partition row. Words, not only colour, say what is wrong: a
+// partition without a leader is offline, replicas on brokers that are down are marked.
+function renderReplicas(row, partition) {
+  const ids = (list) => (list.length ? list.join(", ") : "–");
+  const offline = partition.leader === null || partition.leader === undefined;
+  const underReplicated = partition.isr.length < partition.replicas.length;
+  setText(row.querySelector('[data-field="leader"]'), offline ? "none (offline)" : String(partition.leader));
+  const down = partition.offline_replicas;
+  const replicas = partition.replicas.map((id) => (down.includes(id) ? `${id} (down)` : String(id)));
+  setText(row.querySelector('[data-field="replicas"]'), replicas.length ? replicas.join(", ") : "–");
+  setText(row.querySelector('[data-field="isr"]'), underReplicated ? `${ids(partition.isr)} (under-replicated)` : ids(partition.isr));
+  row.classList.toggle("live-offline", offline);
+  row.classList.toggle("live-under-replicated", !offline && underReplicated);
+}
+
+const plural = (count, one, many) => `${count} ${count === 1 ? one : many}`;
+
+// The cluster panel: a summary line, then each broker and controller with its state and, for the
+// embedded cluster, a Stop or Start button. Items are kept across snapshots (keyed by node), so a
+// button that has focus keeps it when its label changes from Stop to Start.
+function renderCluster(view, snapshot) {
+  const cluster = snapshot.cluster;
+  if (!cluster) return;
+  const parts = [];
+  parts.push(
+    cluster.quorum
+      ? `Active controller: ${cluster.quorum.leader_id} (epoch ${cluster.quorum.leader_epoch})`
+      : "No active controller: the quorum has no leader",
+  );
+  parts.push(plural(cluster.under_replicated_partitions, "under-replicated partition", "under-replicated partitions"));
+  parts.push(plural(cluster.offline_partitions, "offline partition", "offline partitions"));
+  setText(view.clusterSummary, `${parts.join(" · ")}.`);
+  view.clusterSummary.classList.toggle("live-cluster-trouble", !cluster.quorum || cluster.offline_partitions > 0);
+  renderNodes(view, view.brokers, "brokers", "Broker", cluster.brokers, cluster.controllable);
+  renderNodes(view, view.controllers, "controllers", "Controller", cluster.controllers, cluster.controllable);
+  if (!cluster.controllers.length) {
+    reconcile(view.controllers, [el("li", { class: "live-more", "data-key": "unknown" }, "Not known for this cluster.")]);
+  }
+}
+
+const STATE_TEXT = { up: "up", fenced: "fenced", stopped: "stopped", active: "active", standby: "standby" };
+
+function renderNodes(view, list, kind, label, nodes, controllable) {
+  const existing = new Map([...list.children].map((item) => [item.dataset.key, item]));
+  const items = nodes.map((node) => {
+    const key = `${kind}-${node.id}`;
+    let item = existing.get(key);
+    if (!item) {
+      item = el(
+        "li",
+        { "data-testid": "live-node", "data-kind": kind, "data-id": node.id, "data-key": key },
+        el("span", { class: "live-node-name" }, `${label} ${node.id}`),
+        " ",
+        el("span", { class: "live-node-state", "data-field": "state" }),
+      );
+      if (controllable) {
+        const button = el("button", { type: "button", class: "button button-quiet live-node-action", "data-testid": "live-node-action" });
+        button.addEventListener("click", () => view.act(kind, node.id, button));
+        item.append(" ", button);
+      }
+    }
+    const state = item.querySelector('[data-field="state"]');
+    setText(state, STATE_TEXT[node.state] || node.state);
+    state.dataset.state = node.state;
+    item.dataset.state = node.state;
+    const button = item.querySelector("button");
+    if (button && !button.dataset.pending) {
+      const action = node.state === "stopped" ? "Start" : "Stop";
+      button.dataset.action = action.toLowerCase();
+      if (button.firstChild?.textContent !== action) {
+        button.replaceChildren(action, el("span", { class: "visually-hidden" }, ` ${label.toLowerCase()} ${node.id}`));
+      }
+    }
+    return item;
+  });
+  reconcile(list, items);
+}
+
+// Stop or start a node. The answer is announced in the status line; the panel itself changes
+// with the next snapshot (the server polls at once after a node changes).
+function nodeActions(view, currentSnapshot) {
+  return async (kind, id, button) => {
+    if (button.dataset.pending) return;
+    const action = button.dataset.action;
+    const name = `${kind === "brokers" ? "Broker" : "Controller"} ${id}`;
+    button.dataset.pending = "true";
+    button.setAttribute("aria-disabled", "true");
+    setText(view.clusterMessage, `${action === "stop" ? "Stopping" : "Starting"} ${name.toLowerCase()}…`);
+    try {
+      const response = await fetch(`/api/cluster/${kind}/${encodeURIComponent(id)}/${action}`, { method: "POST" });
+      const body = await response.json().catch(() => ({}));
+      if (response.ok) {
+        setText(
+          view.clusterMessage,
+          `${name} ${action === "stop" ? "stopped (as if its process was killed)" : "started: it recovers from its data and rejoins"}.`,
+        );
+      } else {
+        setText(view.clusterMessage, `Could not ${action} ${name.toLowerCase()}: ${body.error || response.statusText}`);
+      }
+    } catch (error) {
+      setText(view.clusterMessage, `Could not ${action} ${name.toLowerCase()}: ${error.message}`);
+    } finally {
+      delete button.dataset.pending;
+      button.removeAttribute("aria-disabled");
+      // A snapshot may have arrived while the request was out: label the button from it.
+      if (currentSnapshot()) renderCluster(view, currentSnapshot());
+    }
+  };
 }
 
 function moreRow(existing, key, columns, text) {

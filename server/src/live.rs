@@ -309,7 +309,8 @@ pub fn build(polled: &Polled) -> Snapshot {
                 .map(|&partition| {
                     let offsets = offsets_of(name, partition);
                     let replicas = replicas_of(name, partition);
-                    let ids = |pick: fn(&PartitionReplicas) -> &Vec<i32>| replicas.map(pick).cloned().unwrap_or_default();
+                    let ids =
+                        |pick: fn(&PartitionReplicas) -> &Vec<i32>| replicas.map(pick).cloned().unwrap_or_default();
                     PartitionView {
                         partition,
                         log_start_offset: offsets.map(|o| o.log_start_offset),
@@ -670,11 +671,12 @@ async fn run_poller(shared: Arc<Shared>, kafka: Arc<Kafka>, control: Option<brok
             () = shared.nudge.notified() => ticks.reset(),
             _ = closing.wait_for(|closing| *closing) => break,
         }
-        let outcome = match tokio::time::timeout(Duration::from_millis(POLL_TIMEOUT_MS), poll(&kafka, control.as_ref())).await {
-            Ok(Ok(polled)) => Ok(polled),
-            Ok(Err(error)) => Err(format!("the Kafka broker could not be asked: {error}")),
-            Err(_) => Err(format!("the Kafka broker did not answer within {} s", POLL_TIMEOUT_MS / 1000)),
-        };
+        let outcome =
+            match tokio::time::timeout(Duration::from_millis(POLL_TIMEOUT_MS), poll(&kafka, control.as_ref())).await {
+                Ok(Ok(polled)) => Ok(polled),
+                Ok(Err(error)) => Err(format!("the Kafka broker could not be asked: {error}")),
+                Err(_) => Err(format!("the Kafka broker did not answer within {} s", POLL_TIMEOUT_MS / 1000)),
+            };
         if let Some(snapshot) = state.update(crate::progress::now_ms(), outcome) {
             match serde_json::to_string(&snapshot) {
                 Ok(json) => {

@@ -170,6 +170,71 @@ test("the live view follows topics, offsets, groups and records as they change",
   assert.deepEqual(problems, []);
 });
 
+test("the cluster panel shows the nodes and stops and starts a broker", { timeout: 120_000 }, async () => {
+  // A short session timeout: the controller fences a stopped broker after 2 s rather than 9 s.
+  const own = await startServer({ extraArgs: ["--broker-session-timeout-ms", "2000"] });
+  const page = await browser.newPage();
+  const problems = [];
+  page.on("pageerror", (error) => problems.push(error.message));
+  try {
+    await page.goto(`${own.baseUrl}/lessons/topics-and-partitions`);
+    const live = page.locator('[data-testid="live-view"]');
+    const node = (kind, id) => live.locator(`[data-testid="live-node"][data-kind="${kind}"][data-id="${id}"]`);
+    for (const id of [1, 2, 3]) await node("brokers", id).and(page.locator('[data-state="up"]')).waitFor({ timeout: 20_000 });
+    const summary = live.locator('[data-testid="live-cluster-summary"]');
+    await summary
+      .filter({ hasText: /^Active controller: 300\d \(epoch \d+\) · 0 under-replicated partitions · 0 offline partitions\.$/ })
+      .waitFor({ timeout: 20_000 });
+    assert.equal(await live.locator('[data-testid="live-node"][data-kind="controllers"][data-state="active"]').count(), 1);
+    assert.equal(await live.locator('[data-testid="live-node"][data-kind="controllers"][data-state="standby"]').count(), 2);
+
+    // A topic with three replicas: its row names the leader, the replicas and the ISR.
+    await run(
+      page,
+      "kafka-topics.sh --bootstrap-server localhost:9092 --create --topic replicated --partitions 1 --replication-factor 3",
+      "Created topic replicated.",
+    );
+    const row = live.locator('[data-testid="live-topic"][data-topic="replicated"][data-partition="0"]');
+    await row
+      .locator('[data-field="isr"]')
+      .filter({ hasText: /^\d, \d, \d$/ })
+      .waitFor({ timeout: 20_000 });
+    const leader = Number(await row.locator('[data-field="leader"]').innerText());
+    assert.ok([1, 2, 3].includes(leader), `a leader: ${leader}`);
+
+    // Stop the leader by keyboard: it shows as stopped, the leadership moves, the ISR shrinks and
+    // the partition counts as under-replicated, in words.
+    const button = node("brokers", leader).locator('[data-testid="live-node-action"]');
+    assert.equal(await button.evaluate((b) => b.firstChild.textContent), "Stop");
+    assert.equal(await button.textContent(), `Stop broker ${leader}`, "its name says which broker");
+    assert.equal(await button.getAttribute("data-action"), "stop");
+    await button.focus();
+    await page.keyboard.press("Enter");
+    await node("brokers", leader).and(page.locator('[data-state="stopped"]')).waitFor({ timeout: 10_000 });
+    await live.locator('[data-testid="live-cluster-message"]', { hasText: `Broker ${leader} stopped` }).waitFor();
+    await button.filter({ hasText: "Start" }).waitFor({ timeout: 10_000 });
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), "live-node-action", "focus stays on the button");
+    await row.locator('[data-field="isr"]', { hasText: "(under-replicated)" }).waitFor({ timeout: 20_000 });
+    const newLeader = Number(await row.locator('[data-field="leader"]').innerText());
+    assert.notEqual(newLeader, leader);
+    assert.match(await row.locator('[data-field="replicas"]').innerText(), new RegExp(`${leader} \\(down\\)`));
+    await summary.filter({ hasText: "1 under-replicated partition ·" }).waitFor({ timeout: 10_000 });
+
+    // Start it again: it recovers, rejoins and catches up into the ISR.
+    await page.keyboard.press("Enter");
+    await node("brokers", leader).and(page.locator('[data-state="up"]')).waitFor({ timeout: 30_000 });
+    await row
+      .locator('[data-field="isr"]')
+      .filter({ hasText: /^\d, \d, \d$/ })
+      .waitFor({ timeout: 30_000 });
+    await summary.filter({ hasText: "0 under-replicated partitions" }).waitFor({ timeout: 10_000 });
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+    await own.stop();
+  }
+});
+
 test("the live view says it reconnects when the server goes away", { timeout: 60_000 }, async () => {
   const own = await startServer();
   const page = await browser.newPage();
