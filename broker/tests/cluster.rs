@@ -152,6 +152,11 @@ async fn the_controllers_elect_a_new_leader_when_the_active_one_stops() {
 
     cluster.control().stop_controller(leader).expect("stop the active controller");
     assert!(cluster.control().stop_controller(leader).is_err(), "already stopped");
+    // A create sent at once goes to a broker whose metadata still names the stopped controller:
+    // the broker forwards it again to the next active controller rather than waiting for an
+    // answer that cannot come.
+    let during_election = client.send(&create_request("during-election", 1, 3, &[]), 7).await;
+    assert_eq!(during_election.topics[0].error_code, 0, "{:?}", during_election.topics[0].error_message);
     let deadline = Instant::now() + Duration::from_secs(20);
     let (new_leader, new_epoch) = loop {
         let (error, now_leader, now_epoch, _) = quorum(&client.send(&request, 2).await);

@@ -82,6 +82,15 @@ struct Running {
     stopped: watch::Sender<bool>,
 }
 
+/// An admin request sent to the active controller: its answer arrives on `answer`.
+#[derive(Debug)]
+pub(crate) struct AdminRequest {
+    pub(crate) request_id: u64,
+    /// The controller it went to.
+    pub(crate) controller: NodeId,
+    pub(crate) answer: oneshot::Receiver<ErrorCode>,
+}
+
 impl BrokerHandle {
     pub(crate) fn new(
         id: BrokerId,
@@ -285,17 +294,26 @@ impl BrokerHandle {
         &self,
         cluster: &Cluster,
         request: impl FnOnce(u64) -> NodeMessage,
-    ) -> Result<oneshot::Receiver<ErrorCode>, ErrorCode> {
+    ) -> Result<AdminRequest, ErrorCode> {
         let mut state = self.state();
         let controller = state.node.as_ref().ok_or(ErrorCode::NotController)?.quorum.leader_id();
         let controller = controller.ok_or(ErrorCode::NotController)?;
         let request_id = state.next_request_id;
         state.next_request_id += 1;
-        let (sender, receiver) = oneshot::channel();
+        let (sender, answer) = oneshot::channel();
         state.admin.insert(request_id, sender);
         drop(state);
-        cluster.router.send(self.id, controller, request(request_id));
-        Ok(receiver)
+        if !cluster.router.try_send(self.id, controller, request(request_id)) {
+            // This broker's metadata still names a controller that has stopped.
+            self.abandon_admin(request_id);
+            return Err(ErrorCode::NotController);
+        }
+        Ok(AdminRequest { request_id, controller, answer })
+    }
+
+    /// Forgets an admin request whose answer will never come (its controller stopped or resigned).
+    pub(crate) fn abandon_admin(&self, request_id: u64) {
+        self.state().admin.remove(&request_id);
     }
 
     /// A message from another node.

@@ -71,11 +71,14 @@ pub(crate) struct Router {
 
 impl Router {
     pub(crate) fn send(&self, from: NodeId, to: NodeId, message: NodeMessage) {
+        self.try_send(from, to, message);
+    }
+
+    /// Sends like [`Router::send`]; `false` when `to` is not running, so the message is lost.
+    pub(crate) fn try_send(&self, from: NodeId, to: NodeId, message: NodeMessage) -> bool {
         let inboxes = self.inboxes.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(inbox) = inboxes.get(&to) {
-            // A closed inbox is a node stopping right now: the message is lost, as it should be.
-            let _ = inbox.send((from, message));
-        }
+        // A closed inbox is a node stopping right now: the message is lost, as it should be.
+        inboxes.get(&to).is_some_and(|inbox| inbox.send((from, message)).is_ok())
     }
 
     /// A node starts listening; returns its inbox.

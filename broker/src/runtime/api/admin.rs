@@ -44,20 +44,40 @@ const RESOURCE_BROKER: i8 = 4;
 
 /// Sends an admin request to the active controller (KIP-590: brokers forward them) and waits
 /// for its answer, trying again while the quorum has no leader (NOT_CONTROLLER), as Kafka's
-/// forwarding manager does, for up to [`CONTROLLER_TIMEOUT`].
+/// forwarding manager does, for up to [`CONTROLLER_TIMEOUT`]. A request whose controller stops
+/// or stops leading before it answers is sent again to the next active controller (the answer
+/// of a crashed or resigned controller never comes; Kafka's broker-to-controller channel sees
+/// the connection close or NOT_CONTROLLER and resends the same way).
 pub(super) async fn forward(
     cluster: &Cluster,
     broker: &BrokerHandle,
     request: impl Fn(u64) -> NodeMessage,
 ) -> ErrorCode {
+    /// How often a waiting request checks that its controller still runs and leads.
+    const CONTROLLER_CHECK: Duration = Duration::from_millis(200);
     let deadline = tokio::time::Instant::now() + CONTROLLER_TIMEOUT;
     loop {
         let answer = match broker.admin(cluster, &request) {
-            Ok(receiver) => match tokio::time::timeout_at(deadline, receiver).await {
-                Ok(Ok(error)) => error,
-                // The broker stopped while waiting, or the controller never answered.
-                Ok(Err(_)) => ErrorCode::NotController,
-                Err(_) => return ErrorCode::RequestTimedOut,
+            Ok(mut sent) => loop {
+                let check = (tokio::time::Instant::now() + CONTROLLER_CHECK).min(deadline);
+                match tokio::time::timeout_at(check, &mut sent.answer).await {
+                    Ok(Ok(error)) => break error,
+                    // The broker stopped while waiting.
+                    Ok(Err(_)) => break ErrorCode::NotController,
+                    Err(_) if tokio::time::Instant::now() >= deadline => {
+                        broker.abandon_admin(sent.request_id);
+                        return ErrorCode::RequestTimedOut;
+                    }
+                    Err(_) => {
+                        let target = cluster.controllers.get(&sent.controller);
+                        let running = target.is_some_and(|c| c.is_running());
+                        let other_leads = cluster.active_controller().is_some_and(|c| c.id != sent.controller);
+                        if !running || other_leads {
+                            broker.abandon_admin(sent.request_id);
+                            break ErrorCode::NotController;
+                        }
+                    }
+                }
             },
             Err(error) => error,
         };
