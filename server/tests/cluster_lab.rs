@@ -70,6 +70,15 @@ async fn a_learner_stops_brokers_and_watches_kafka_react() {
     .await;
     let (leader, isr) = wait_for(&kafka, &control, "three in sync", |(_, isr)| isr.split(',').count() == 3).await;
     ok(&kafka, &control, "kafka-console-producer.sh --topic payments --producer-property acks=all\np1\np2").await;
+    // One replica per partition, spread over the brokers: a stopped broker takes its partitions offline.
+    ok(&kafka, &control, "kafka-topics.sh --create --topic solo --partitions 3 --replication-factor 1").await;
+    let healthy = ok(
+        &kafka,
+        &control,
+        "kafka-topics.sh --describe --under-replicated-partitions\nkafka-topics.sh --describe --unavailable-partitions",
+    )
+    .await;
+    assert!(!healthy.contains("Topic:"), "nothing to report on a healthy cluster: {healthy}");
 
     // The producer right after the stop: like Kafka's, it retries until the controller has
     // fenced the old leader and elected another, then its acks=all write is acknowledged.
@@ -91,6 +100,28 @@ async fn a_learner_stops_brokers_and_watches_kafka_react() {
     let second = isr_after.split(',').find(|id| *id != new_leader).expect("a follower").to_owned();
     ok(&kafka, &control, &format!("streamlab broker stop {second}")).await;
     wait_for(&kafka, &control, "the ISR down to the leader", |(_, isr)| *isr == new_leader).await;
+
+    // The reports of kafka-topics: payments lacks two of its replicas; solo's partitions on the
+    // stopped brokers have no leader.
+    let partitions_of = |report: &str, topic: &str| -> Vec<String> {
+        report
+            .lines()
+            .filter(|l| l.trim_start().starts_with(&format!("Topic: {topic}\tPartition: ")))
+            .map(|l| l.trim().to_owned())
+            .collect()
+    };
+    let under = ok(&kafka, &control, "kafka-topics.sh --describe --under-replicated-partitions").await;
+    let payments = partitions_of(&under, "payments");
+    assert_eq!(payments.len(), 1, "{under}");
+    assert!(payments[0].contains(&format!("\tIsr: {new_leader}\t")), "{under}");
+    assert!(!under.contains("PartitionCount"), "no topic summary lines in a report: {under}");
+    let solo = ok(&kafka, &control, "kafka-topics.sh --describe --topic solo").await;
+    let offline: Vec<String> =
+        partitions_of(&solo, "solo").into_iter().filter(|l| l.contains("\tLeader: none\t")).collect();
+    assert!(!offline.is_empty(), "some of solo's partitions were on the stopped brokers: {solo}");
+    let unavailable = ok(&kafka, &control, "kafka-topics.sh --describe --unavailable-partitions").await;
+    assert_eq!(partitions_of(&unavailable, "solo"), offline, "{unavailable}");
+    assert!(partitions_of(&unavailable, "payments").is_empty(), "payments still has a leader: {unavailable}");
     let (refused_ok, refused) =
         run(&kafka, &control, "kafka-console-producer.sh --topic payments --producer-property acks=all\nlost").await;
     assert!(!refused_ok && refused.contains("NotEnoughReplicasException"), "{refused}");

@@ -72,7 +72,9 @@ pub(super) async fn describe(kafka: &Kafka, describe: &TopicsDescribe) -> ToolRe
             min_insync_replicas: min_insync,
         });
     }
-    Ok(ToolOutput::Success(format::topics_describe(&topics, &describe.reports, &[1])))
+    // `--unavailable-partitions` lists partitions whose leader is none or not a live broker.
+    let live_brokers = if describe.reports.unavailable { kafka.cluster_metadata().await?.brokers } else { Vec::new() };
+    Ok(ToolOutput::Success(format::topics_describe(&topics, &describe.reports, &live_brokers)))
 }
 
 /// `--alter --partitions`.
