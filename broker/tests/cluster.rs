@@ -173,3 +173,60 @@ async fn the_controllers_elect_a_new_leader_when_the_active_one_stops() {
     cluster.control().start_controller(leader).expect("restart");
     cluster.shutdown().await;
 }
+
+#[tokio::test]
+async fn elect_leaders_moves_leadership_back_to_the_preferred_replica() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cluster = start_cluster(dir.path()).await;
+    let mut client = Client::connect(cluster.local_addr()).await;
+    assert_eq!(client.send(&create_request("orders", 1, 3, &[]), 7).await.topics[0].error_code, 0);
+    let (preferred, epoch, _) = wait_for(&cluster, "orders", "three in sync", |(_, _, isr)| isr.len() == 3).await;
+    // Talk to a broker that stays up.
+    let other = cluster.broker_addrs().into_iter().find(|(id, _)| *id != preferred).expect("another broker").1;
+    let mut client = Client::connect(other).await;
+    let elect = |election_type: i8, partitions: Option<Vec<i32>>| {
+        let mut request = ElectLeadersRequest::default();
+        request.election_type = election_type;
+        request.topic_partitions = partitions.map(|partitions| {
+            let mut topic = elect_leaders_request::TopicPartitions::default();
+            topic.topic = name("orders");
+            topic.partitions = partitions;
+            vec![topic]
+        });
+        request.timeout_ms = 10_000;
+        request
+    };
+    let errors = |response: &ElectLeadersResponse| -> Vec<(i32, i16)> {
+        response
+            .replica_election_results
+            .iter()
+            .flat_map(|t| t.partition_result.iter().map(|p| (p.partition_id, p.error_code)))
+            .collect()
+    };
+    // ELECTION_NOT_NEEDED: the preferred replica leads; UNKNOWN_TOPIC_OR_PARTITION for partition 7.
+    let response = client.send(&elect(0, Some(vec![0, 7])), 2).await;
+    assert_eq!((response.error_code, errors(&response)), (0, vec![(0, 84), (7, 3)]));
+    // Unclean election on a partition that has a leader is not needed either; an unknown type is refused.
+    assert_eq!(errors(&client.send(&elect(1, Some(vec![0])), 2).await), [(0, 84)]);
+    assert_eq!(client.send(&elect(5, Some(vec![0])), 2).await.error_code, 42, "INVALID_REQUEST");
+
+    // The preferred leader stops: another replica leads. Back in the ISR, it does not lead again
+    // by itself.
+    cluster.control().stop_broker(preferred).expect("stop");
+    wait_for(&cluster, "orders", "a new leader", |(leader, _, _)| *leader != preferred && *leader >= 0).await;
+    let response = client.send(&elect(0, Some(vec![0])), 2).await;
+    assert_eq!(errors(&response), [(0, 80)], "PREFERRED_LEADER_NOT_AVAILABLE while it is down");
+    cluster.control().start_broker(preferred).await.expect("start");
+    let (leader, _, _) = wait_for(&cluster, "orders", "back in the ISR", |(_, _, isr)| isr.contains(&preferred)).await;
+    assert_ne!(leader, preferred);
+
+    // A preferred election for every partition (null): it moves, and the answer lists it.
+    let response = client.send(&elect(0, None), 2).await;
+    assert_eq!(errors(&response), [(0, 0)]);
+    let (leader, new_epoch, _) = partition_state(&cluster, "orders").await;
+    assert_eq!(leader, preferred, "the answer comes once the brokers' metadata shows it");
+    assert!(new_epoch >= epoch + 2, "each leader change bumps the leader epoch: {epoch} → {new_epoch}");
+    // Asked again for every partition, the balanced partition is left out.
+    assert_eq!(errors(&client.send(&elect(0, None), 2).await), []);
+    cluster.shutdown().await;
+}

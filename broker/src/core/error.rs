@@ -66,6 +66,9 @@ pub enum ErrorCode {
     BrokerIdNotRegistered = 102,
     IneligibleReplica = 107,
     NewLeaderElected = 108,
+    PreferredLeaderNotAvailable = 80,
+    EligibleLeadersNotAvailable = 83,
+    ElectionNotNeeded = 84,
 }
 
 impl ErrorCode {
@@ -125,6 +128,9 @@ impl ErrorCode {
             76 => ErrorCode::UnsupportedCompressionType,
             77 => ErrorCode::StaleBrokerEpoch,
             79 => ErrorCode::MemberIdRequired,
+            80 => ErrorCode::PreferredLeaderNotAvailable,
+            83 => ErrorCode::EligibleLeadersNotAvailable,
+            84 => ErrorCode::ElectionNotNeeded,
             81 => ErrorCode::GroupMaxSizeReached,
             87 => ErrorCode::InvalidRecord,
             88 => ErrorCode::UnstableOffsetCommit,
@@ -202,6 +208,9 @@ impl ErrorCode {
             ErrorCode::BrokerIdNotRegistered => "BROKER_ID_NOT_REGISTERED",
             ErrorCode::IneligibleReplica => "INELIGIBLE_REPLICA",
             ErrorCode::NewLeaderElected => "NEW_LEADER_ELECTED",
+            ErrorCode::PreferredLeaderNotAvailable => "PREFERRED_LEADER_NOT_AVAILABLE",
+            ErrorCode::EligibleLeadersNotAvailable => "ELIGIBLE_LEADERS_NOT_AVAILABLE",
+            ErrorCode::ElectionNotNeeded => "ELECTION_NOT_NEEDED",
         }
     }
 }
@@ -222,7 +231,7 @@ mod tests {
     #[test]
     fn from_code_inverts_code_and_knows_only_named_codes() {
         let named: Vec<ErrorCode> = (i16::MIN..=i16::MAX).filter_map(ErrorCode::from_code).collect();
-        assert_eq!(named.len(), 57, "one code per variant");
+        assert_eq!(named.len(), 60, "one code per variant");
         for error in named {
             assert_eq!(ErrorCode::from_code(error.code()), Some(error));
         }

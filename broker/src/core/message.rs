@@ -4,6 +4,7 @@
 
 use super::ErrorCode;
 use super::broker::storage::Payload;
+use super::controller::ElectionType;
 use super::metadata::MetadataRecord;
 use super::quorum::QuorumMessage;
 use super::replica::BrokerId;
@@ -93,6 +94,18 @@ pub enum Message<P: Payload> {
         request_id: u64,
         error: ErrorCode,
     },
+    /// ElectLeaders (KIP-460), one partition: move leadership to the preferred replica, or
+    /// elect a leader for a partition without one even if that loses records.
+    ElectLeader {
+        request_id: u64,
+        topic: String,
+        partition: i32,
+        election: ElectionType,
+    },
+    ElectLeaderResponse {
+        request_id: u64,
+        error: ErrorCode,
+    },
     /// DeleteTopics, one topic.
     DeleteTopic {
         request_id: u64,
@@ -147,6 +160,7 @@ impl<P: Payload> Message<P> {
             Message::AlterConfig { .. } | Message::AlterConfigResponse { .. } => "IncrementalAlterConfigs",
             Message::CreateTopic { .. } | Message::CreateTopicResponse { .. } => "CreateTopics",
             Message::CreatePartitions { .. } | Message::CreatePartitionsResponse { .. } => "CreatePartitions",
+            Message::ElectLeader { .. } | Message::ElectLeaderResponse { .. } => "ElectLeaders",
             Message::DeleteTopic { .. } | Message::DeleteTopicResponse { .. } => "DeleteTopics",
             Message::Fetch { .. } | Message::FetchResponse { .. } => "Fetch",
             Message::Produce { .. } | Message::ProduceResponse { .. } => "Produce",

@@ -323,6 +323,7 @@ impl BrokerHandle {
             Message::CreateTopicResponse { request_id, error }
             | Message::AlterConfigResponse { request_id, error }
             | Message::CreatePartitionsResponse { request_id, error }
+            | Message::ElectLeaderResponse { request_id, error }
             | Message::DeleteTopicResponse { request_id, error } => Some((*request_id, *error)),
             _ => None,
         };

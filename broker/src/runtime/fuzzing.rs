@@ -115,6 +115,7 @@ fn writes_to_disk(api: ApiKey) -> bool {
         ApiKey::CreateTopics
             | ApiKey::DeleteTopics
             | ApiKey::CreatePartitions
+            | ApiKey::ElectLeaders
             | ApiKey::Produce
             | ApiKey::AlterConfigs
             | ApiKey::IncrementalAlterConfigs

@@ -39,6 +39,28 @@ impl Default for ControllerConfig {
     }
 }
 
+/// Kafka's `ElectionType` for ElectLeaders (KIP-460; `kafka-leader-election.sh --election-type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ElectionType {
+    /// Move leadership back to the preferred replica (the first of the replica list), if it is
+    /// in the ISR and unfenced.
+    Preferred,
+    /// Give a partition without a leader one, from the ISR if it can, else any unfenced replica
+    /// (which may lack acknowledged records).
+    Unclean,
+}
+
+impl ElectionType {
+    /// The wire value: 0 PREFERRED, 1 UNCLEAN.
+    pub fn from_wire(value: i8) -> Option<ElectionType> {
+        match value {
+            0 => Some(ElectionType::Preferred),
+            1 => Some(ElectionType::Unclean),
+            _ => None,
+        }
+    }
+}
+
 /// The answer to a broker heartbeat (BrokerHeartbeatResponse).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeartbeatReply {
@@ -243,6 +265,63 @@ impl Controller {
                 }
             })
             .collect())
+    }
+
+    /// ElectLeaders for one partition, decided as Kafka's ReplicationControlManager.electLeader
+    /// does: ELECTION_NOT_NEEDED when the preferred replica already leads (PREFERRED) or the
+    /// partition has a leader (UNCLEAN); PREFERRED_LEADER_NOT_AVAILABLE when the preferred
+    /// replica is out of the ISR or fenced; ELIGIBLE_LEADERS_NOT_AVAILABLE when no replica is
+    /// unfenced. An unclean leader from outside the ISR becomes the whole ISR.
+    pub fn elect_leader(
+        &mut self,
+        image: &MetadataImage,
+        topic: &str,
+        partition: i32,
+        election: ElectionType,
+    ) -> Result<Vec<MetadataRecord>, ErrorCode> {
+        let registration = image
+            .topics
+            .get(topic)
+            .and_then(|t| t.partitions.get(usize::try_from(partition).ok()?))
+            .ok_or(ErrorCode::UnknownTopicOrPartition)?;
+        let change = |leader: BrokerId, unclean: bool| MetadataRecord::PartitionChange {
+            topic: topic.to_owned(),
+            partition,
+            leader: Some(leader),
+            isr: unclean.then(|| vec![leader]),
+            unclean,
+        };
+        match election {
+            ElectionType::Preferred => {
+                let preferred = *registration.replicas.first().ok_or(ErrorCode::PreferredLeaderNotAvailable)?;
+                if registration.leader == preferred {
+                    return Err(ErrorCode::ElectionNotNeeded);
+                }
+                if !registration.isr.contains(&preferred) || !image.is_active(preferred) {
+                    return Err(ErrorCode::PreferredLeaderNotAvailable);
+                }
+                Ok(vec![change(preferred, false)])
+            }
+            ElectionType::Unclean => {
+                if registration.leader != NO_LEADER {
+                    return Err(ErrorCode::ElectionNotNeeded);
+                }
+                let live = |id: &BrokerId| image.is_active(*id);
+                let clean = registration.replicas.iter().copied().find(|id| registration.isr.contains(id) && live(id));
+                match clean {
+                    Some(leader) => Ok(vec![change(leader, false)]),
+                    None => {
+                        let leader = registration
+                            .replicas
+                            .iter()
+                            .copied()
+                            .find(live)
+                            .ok_or(ErrorCode::EligibleLeadersNotAvailable)?;
+                        Ok(vec![change(leader, true)])
+                    }
+                }
+            }
+        }
     }
 
     /// DeleteTopics: one RemoveTopicRecord; brokers drop the topic's logs when they apply it.
@@ -573,6 +652,98 @@ mod tests {
             controller.alter_partition(&image, 1, 0, "orders", 0, 0, 0, &[1]).map(|_| ()),
             Err(ErrorCode::InvalidUpdateVersion),
             "partition epoch 0 is stale"
+        );
+    }
+
+    /// AlterPartition from the current leader of `orders-0`, setting its ISR.
+    fn set_isr(controller: &mut Controller, image: &MetadataImage, isr: &[BrokerId]) -> Vec<MetadataRecord> {
+        let partition = image.partition("orders", 0).expect("exists").clone();
+        let broker_epoch = image.brokers[&partition.leader].broker_epoch;
+        let (records, _) = controller
+            .alter_partition(
+                image,
+                partition.leader,
+                broker_epoch,
+                "orders",
+                0,
+                partition.leader_epoch,
+                partition.partition_epoch,
+                isr,
+            )
+            .expect("the ISR changes");
+        records
+    }
+
+    #[test]
+    fn elect_leaders_moves_leadership_back_to_the_preferred_replica_or_elects_an_unclean_one() {
+        let mut controller = Controller::default();
+        let mut image = cluster(&mut controller, &[]);
+        let elect = |controller: &mut Controller, image: &MetadataImage, election| {
+            controller
+                .elect_leader(image, "orders", 0, election)
+                .map(|r| r.iter().map(ToString::to_string).collect::<Vec<_>>())
+        };
+        assert_eq!(elect(&mut controller, &image, ElectionType::Preferred), Err(ErrorCode::ElectionNotNeeded));
+        assert_eq!(elect(&mut controller, &image, ElectionType::Unclean), Err(ErrorCode::ElectionNotNeeded));
+        assert_eq!(
+            controller.elect_leader(&image, "orders", 1, ElectionType::Preferred),
+            Err(ErrorCode::UnknownTopicOrPartition)
+        );
+
+        // Broker 1 (the preferred leader) is fenced: broker 2 leads, and 1 cannot take over.
+        for broker_id in [2, 3] {
+            let epoch = image.brokers[&broker_id].broker_epoch;
+            controller.heartbeat(8_000, &image, broker_id, epoch, image.offset).expect("heartbeat");
+        }
+        let records = controller.tick(9_001, &image);
+        apply(&mut image, &records);
+        assert_eq!(image.partition("orders", 0).map(|p| p.leader), Some(2));
+        assert_eq!(
+            elect(&mut controller, &image, ElectionType::Preferred),
+            Err(ErrorCode::PreferredLeaderNotAvailable),
+            "out of the ISR and fenced"
+        );
+
+        // It comes back and catches up into the ISR: leadership stays with 2 until a preferred
+        // election moves it, bumping the leader epoch.
+        let records = controller.register_broker(12_000, &image, 1, 21).expect("re-registers");
+        apply(&mut image, &records);
+        let epoch = image.brokers[&1].broker_epoch;
+        let records = controller.heartbeat(12_100, &image, 1, epoch, image.offset).expect("heartbeat").1;
+        apply(&mut image, &records);
+        let records = set_isr(&mut controller, &image, &[2, 3, 1]);
+        apply(&mut image, &records);
+        assert_eq!(image.partition("orders", 0).map(|p| (p.leader, p.leader_epoch)), Some((2, 1)));
+        let records = controller.elect_leader(&image, "orders", 0, ElectionType::Preferred).expect("elects 1");
+        assert_eq!(
+            records.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["PartitionChangeRecord(orders-0, leader 1)"]
+        );
+        apply(&mut image, &records);
+        assert_eq!(image.partition("orders", 0).map(|p| (p.leader, p.leader_epoch)), Some((1, 2)));
+
+        // Unclean: the ISR is broker 1 alone and it is fenced; broker 3 is the only live replica.
+        let records = set_isr(&mut controller, &image, &[1]);
+        apply(&mut image, &records);
+        let epoch = image.brokers[&3].broker_epoch;
+        controller.heartbeat(21_000, &image, 3, epoch, image.offset).expect("heartbeat");
+        // Brokers 1 and 2 went silent; Kafka fences one stale broker per tick.
+        loop {
+            let records = controller.tick(29_001, &image);
+            if records.is_empty() {
+                break;
+            }
+            apply(&mut image, &records);
+        }
+        let partition = image.partition("orders", 0).expect("exists");
+        assert_eq!((partition.leader, partition.isr.clone()), (NO_LEADER, vec![1]), "offline: its ISR is fenced");
+        assert_eq!(
+            elect(&mut controller, &image, ElectionType::Preferred),
+            Err(ErrorCode::PreferredLeaderNotAvailable)
+        );
+        assert_eq!(
+            elect(&mut controller, &image, ElectionType::Unclean),
+            Ok(vec!["PartitionChangeRecord(orders-0, leader 3, isr [3], unclean)".to_owned()])
         );
     }
 }

@@ -245,6 +245,15 @@ impl<P: Payload> ControllerNode<P> {
                     Err(error) => out.send(self.id, from, Message::CreatePartitionsResponse { request_id, error }),
                 }
             }
+            Message::ElectLeader { request_id, topic, partition, election } => {
+                match active.controller.elect_leader(&active.working, &topic, partition, election) {
+                    Ok(records) => {
+                        let response = Message::ElectLeaderResponse { request_id, error: ErrorCode::None };
+                        self.append_then_reply(now_ms, records, from, response, out);
+                    }
+                    Err(error) => out.send(self.id, from, Message::ElectLeaderResponse { request_id, error }),
+                }
+            }
             Message::DeleteTopic { request_id, name } => match active.controller.delete_topic(&active.working, &name) {
                 Ok(records) => {
                     let response = Message::DeleteTopicResponse { request_id, error: ErrorCode::None };
@@ -398,6 +407,7 @@ fn not_controller<P: Payload>(request: &Message<P>) -> Option<Message<P>> {
             Message::CreatePartitionsResponse { request_id: *request_id, error }
         }
         Message::DeleteTopic { request_id, .. } => Message::DeleteTopicResponse { request_id: *request_id, error },
+        Message::ElectLeader { request_id, .. } => Message::ElectLeaderResponse { request_id: *request_id, error },
         _ => return None,
     })
 }

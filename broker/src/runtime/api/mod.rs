@@ -8,6 +8,7 @@
 
 mod admin;
 mod describe_quorum;
+mod elect_leaders;
 mod fetch;
 mod groups;
 mod init_producer_id;
@@ -87,6 +88,7 @@ pub(crate) fn dispatch(
         RequestKind::IncrementalAlterConfigs(request) => admin::incremental_alter_configs(cluster, broker, request),
         RequestKind::AlterConfigs(request) => admin::alter_configs(cluster, broker, request),
         RequestKind::CreatePartitions(request) => admin::create_partitions(cluster, broker, request),
+        RequestKind::ElectLeaders(request) => elect_leaders::handle(cluster, broker, request),
         RequestKind::DescribeCluster(request) => {
             ready(ResponseKind::DescribeCluster(admin::describe_cluster(cluster, broker, request)))
         }
