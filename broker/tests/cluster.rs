@@ -167,6 +167,18 @@ async fn the_controllers_elect_a_new_leader_when_the_active_one_stops() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(new_epoch > epoch && (3000..3003).contains(&new_leader));
+    // The new active controller gives every broker a fresh session to find it; a broker slow to
+    // learn of the election (a loaded machine, this test's 2 s session) is fenced until its
+    // next heartbeat arrives. Wait for all three to be live again.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let live = client.send(&MetadataRequest::default(), 12).await.brokers.len();
+        if live == 3 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "only {live} brokers live after the election");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     // Two controllers of three are a majority: topics can still be created.
     let created = client.send(&create_request("after", 2, 3, &[]), 7).await;
     assert_eq!(created.topics[0].error_code, 0);
