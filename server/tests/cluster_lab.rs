@@ -122,12 +122,40 @@ async fn a_learner_stops_brokers_and_watches_kafka_react() {
     let unavailable = ok(&kafka, &control, "kafka-topics.sh --describe --unavailable-partitions").await;
     assert_eq!(partitions_of(&unavailable, "solo"), offline, "{unavailable}");
     assert!(partitions_of(&unavailable, "payments").is_empty(), "payments still has a leader: {unavailable}");
+    // An unclean election cannot help a partition whose only replica is down.
+    let offline_partition =
+        offline[0].split('\t').nth(1).and_then(|f| f.strip_prefix("Partition: ")).expect("a partition");
+    let (unclean_ok, unclean) = run(
+        &kafka,
+        &control,
+        &format!("kafka-leader-election.sh --election-type unclean --topic solo --partition {offline_partition}"),
+    )
+    .await;
+    assert!(!unclean_ok, "{unclean}");
+    assert_eq!(
+        unclean,
+        format!(
+            "Error completing leader election (UNCLEAN) for partition: solo-{offline_partition}: \
+             org.apache.kafka.common.errors.EligibleLeadersNotAvailableException: Eligible topic partition leaders \
+             are not available.\n1 replica(s) could not be elected\n"
+        )
+    );
     let (refused_ok, refused) =
         run(&kafka, &control, "kafka-console-producer.sh --topic payments --producer-property acks=all\nlost").await;
     assert!(!refused_ok && refused.contains("NotEnoughReplicasException"), "{refused}");
 
     ok(&kafka, &control, &format!("streamlab broker start {leader}\nstreamlab broker start {second}")).await;
     wait_for(&kafka, &control, "the ISR whole again", |(_, isr)| isr.split(',').count() == 3).await;
+    // The first leader (the preferred replica) is back in the ISR but does not lead: a preferred
+    // election hands leadership back to it.
+    assert_eq!(leader_and_isr(&kafka, &control).await.0, new_leader);
+    let elected =
+        ok(&kafka, &control, "kafka-leader-election.sh --election-type PREFERRED --topic payments --partition 0").await;
+    assert_eq!(elected, "Successfully completed leader election (PREFERRED) for partitions payments-0\n");
+    assert_eq!(leader_and_isr(&kafka, &control).await.0, leader);
+    let again =
+        ok(&kafka, &control, "kafka-leader-election.sh --election-type preferred --topic payments --partition 0").await;
+    assert_eq!(again, "Valid replica already elected for partitions payments-0\n");
     let consumed = ok(&kafka, &control, "kafka-console-consumer.sh --topic payments --from-beginning").await;
     assert_eq!(consumed, "p1\np2\np3\nProcessed a total of 3 messages\n");
 

@@ -25,6 +25,7 @@ fn overview() -> String {
         (Tool::Configs, "--describe, --alter --add-config/--delete-config (topics and brokers)"),
         (Tool::GetOffsets, "--topic, --partitions, --time earliest|latest|max-timestamp|<ms>"),
         (Tool::MetadataQuorum, "describe --status, describe --replication"),
+        (Tool::LeaderElection, "--election-type preferred|unclean, --topic with --partition or --all-topic-partitions"),
     ];
     for (tool, what) in actions {
         out.push_str(&format!("  {:<27} {what}\n", tool.script_name()));
@@ -143,6 +144,15 @@ fn usage(tool: Tool) -> &'static str {
              \n\
              kafka-metadata-quorum.sh describe --status\n\
              kafka-metadata-quorum.sh describe --replication [--human-readable]\n"
+        }
+        Tool::LeaderElection => {
+            "Elect a new leader for a set of topic partitions: the preferred replica (the first of\n\
+             the replica list, when it is in the ISR), or, for a partition without a leader, any\n\
+             live replica even if it lacks acknowledged records (unclean).\n\
+             \n\
+             kafka-leader-election.sh --election-type preferred --all-topic-partitions\n\
+             kafka-leader-election.sh --election-type preferred --topic <topic> --partition <id>\n\
+             kafka-leader-election.sh --election-type unclean --topic <topic> --partition <id>\n"
         }
     }
 }

@@ -14,6 +14,7 @@
 
 mod configs;
 mod consumer;
+mod election;
 mod groups;
 mod offsets;
 mod producer;
@@ -23,6 +24,7 @@ mod topics;
 
 pub use configs::{ConfigEntity, ConfigsAlter, ConfigsDescribe};
 pub use consumer::{Consume, Deserializer, IsolationLevel, MessageFormat, OffsetSpec, Subscription};
+pub use election::{Election, LeaderElection};
 pub use groups::{
     DescribeView, GroupSelection, GroupsDelete, GroupsDeleteOffsets, GroupsDescribe, GroupsList, GroupsResetOffsets,
     ResetScope, ResetSpec, TopicPartitions,
@@ -89,6 +91,8 @@ pub enum Command {
     GetOffsets(GetOffsets),
     /// `kafka-metadata-quorum.sh describe`
     QuorumDescribe(QuorumDescribe),
+    /// `kafka-leader-election.sh`
+    LeaderElection(LeaderElection),
     /// `help`, `help <tool>`, `<tool> --help`, or a tool with no options (the real tools print
     /// their usage then).
     Help { tool: Option<Tool> },
@@ -158,6 +162,7 @@ impl Command {
             Command::ConfigsDescribe(_) | Command::ConfigsAlter(_) => Tool::Configs,
             Command::GetOffsets(_) => Tool::GetOffsets,
             Command::QuorumDescribe(_) => Tool::MetadataQuorum,
+            Command::LeaderElection(_) => Tool::LeaderElection,
             Command::Help { tool } => return *tool,
             Command::Lab(_) => return None,
         })
@@ -286,6 +291,7 @@ fn build(
         Tool::ConsumerGroups => (groups::OPTIONS, None, args.to_vec()),
         Tool::Configs => (configs::OPTIONS, None, args.to_vec()),
         Tool::GetOffsets => (offsets::OPTIONS, None, args.to_vec()),
+        Tool::LeaderElection => (election::OPTIONS, None, args.to_vec()),
         Tool::MetadataQuorum => {
             let (subcommand, rest) = quorum::split_subcommand(args);
             (quorum::OPTIONS, subcommand, rest)
@@ -317,6 +323,7 @@ fn build(
         Tool::Configs => configs::build(&m, cx)?,
         Tool::GetOffsets => offsets::build(&m, cx)?,
         Tool::MetadataQuorum => quorum::build(&m, subcommand.as_deref())?,
+        Tool::LeaderElection => election::build(&m)?,
     };
     Ok((bootstrap_server, command))
 }
@@ -332,6 +339,8 @@ fn reject_file_options(m: &Matches) -> Result<(), ErrorKind> {
         ("add-config-file", "list the configs with --add-config k1=v1,k2=v2"),
         ("from-file", "reset with --to-earliest, --to-latest, --to-offset, --shift-by or --to-datetime"),
         ("line-reader", "records are read one per line (parse.key, key.separator, parse.headers)"),
+        ("path-to-json-file", "elect one partition with --topic and --partition, or --all-topic-partitions"),
+        ("admin.config", "the console's admin client needs no settings"),
     ];
     for (name, hint) in FILE_OPTIONS {
         if m.tool_has(name) {

@@ -1068,3 +1068,47 @@ fn lab_commands_stop_and_start_nodes() {
     let invocations = parse_all("kafka-console-producer.sh --topic t\na\nstreamlab broker stop 1");
     assert_eq!(invocations.len(), 2);
 }
+
+// ----------------------------------------------------------------------------------------------
+// kafka-leader-election.sh
+
+#[test]
+fn console_leader_election() {
+    assert_eq!(
+        command(
+            "kafka-leader-election.sh --bootstrap-server localhost:9092 --election-type preferred --all-topic-partitions"
+        ),
+        Command::LeaderElection(LeaderElection { election: Election::Preferred, partition: None })
+    );
+    assert_eq!(
+        command("kafka-leader-election --election-type UNCLEAN --topic orders --partition 2"),
+        Command::LeaderElection(LeaderElection { election: Election::Unclean, partition: Some(("orders".into(), 2)) })
+    );
+    assert_eq!(message("kafka-leader-election.sh --all-topic-partitions"), "Missing required option(s): election-type");
+    assert_eq!(
+        message("kafka-leader-election.sh --election-type random --all-topic-partitions"),
+        "Value [random] for option election-type is not one of [preferred, unclean]"
+    );
+    let one_of =
+        "One and only one of the following options is required: topic, all-topic-partitions, path-to-json-file";
+    assert_eq!(message("kafka-leader-election.sh --election-type preferred"), one_of);
+    assert_eq!(
+        message(
+            "kafka-leader-election.sh --election-type preferred --topic orders --partition 0 --all-topic-partitions"
+        ),
+        one_of
+    );
+    assert_eq!(
+        message("kafka-leader-election.sh --election-type preferred --topic orders"),
+        "Missing required option(s): partition"
+    );
+    assert_eq!(
+        message("kafka-leader-election.sh --election-type preferred --all-topic-partitions --partition 1"),
+        "Option partition is only allowed if topic is used"
+    );
+    assert!(
+        message("kafka-leader-election.sh --election-type preferred --path-to-json-file elect.json")
+            .contains("--path-to-json-file"),
+    );
+    assert_eq!(command("kafka-leader-election.sh"), Command::Help { tool: Some(Tool::LeaderElection) });
+}

@@ -25,11 +25,13 @@ pub enum Tool {
     GetOffsets,
     /// `kafka-metadata-quorum.sh`: the KRaft quorum's status and replication.
     MetadataQuorum,
+    /// `kafka-leader-election.sh`: preferred and unclean leader elections.
+    LeaderElection,
 }
 
 impl Tool {
     /// Every tool, in the order `help` lists them.
-    pub const ALL: [Tool; 7] = [
+    pub const ALL: [Tool; 8] = [
         Tool::Topics,
         Tool::ConsoleProducer,
         Tool::ConsoleConsumer,
@@ -37,6 +39,7 @@ impl Tool {
         Tool::Configs,
         Tool::GetOffsets,
         Tool::MetadataQuorum,
+        Tool::LeaderElection,
     ];
 
     /// The name without `.sh`, as Confluent Platform installs it.
@@ -49,6 +52,7 @@ impl Tool {
             Tool::Configs => "kafka-configs",
             Tool::GetOffsets => "kafka-get-offsets",
             Tool::MetadataQuorum => "kafka-metadata-quorum",
+            Tool::LeaderElection => "kafka-leader-election",
         }
     }
 
@@ -62,6 +66,7 @@ impl Tool {
             Tool::Configs => "kafka-configs.sh",
             Tool::GetOffsets => "kafka-get-offsets.sh",
             Tool::MetadataQuorum => "kafka-metadata-quorum.sh",
+            Tool::LeaderElection => "kafka-leader-election.sh",
         }
     }
 

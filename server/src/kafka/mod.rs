@@ -17,8 +17,10 @@
 //! * `records`: Fetch and Produce.
 //! * `groups`: ListGroups, DescribeGroups, OffsetFetch, OffsetCommit, DeleteGroups.
 //! * `quorum`: DescribeQuorum.
+//! * `elections`: ElectLeaders.
 
 mod configs;
+mod elections;
 mod groups;
 mod offsets;
 mod quorum;
@@ -35,6 +37,7 @@ use kafka_protocol::messages::TopicName;
 use kafka_protocol::protocol::{Request, StrBytes};
 
 pub use configs::TopicConfigEntry;
+pub use elections::ElectionResult;
 pub use groups::{CommittedOffset, GroupDeletion, GroupDetail, ListedGroup, MemberDetail};
 pub use offsets::LogOffsets;
 pub use quorum::{QuorumInfo, QuorumNodeInfo, QuorumReplicaInfo};

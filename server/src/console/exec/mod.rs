@@ -13,6 +13,7 @@
 
 mod configs;
 mod consumer;
+mod election;
 mod groups;
 mod lab;
 mod offsets;
@@ -105,6 +106,7 @@ async fn run(kafka: &Kafka, invocation: &Invocation) -> ToolResult {
         Command::GroupsResetOffsets(reset) => groups::reset_offsets(kafka, reset).await,
         Command::GroupsDelete(delete) => groups::delete(kafka, delete).await,
         Command::QuorumDescribe(describe) => quorum::describe(kafka, describe).await,
+        Command::LeaderElection(election) => election::elect(kafka, election).await,
         // Run by `run_lab_script`, which has the cluster handle.
         Command::Lab(_) => Ok(ToolOutput::Failure("Error: lab commands need Streamlab's embedded cluster.\n".into())),
         Command::GroupsDeleteOffsets(_) => Ok(ToolOutput::Failure(format!(
