@@ -1,0 +1,48 @@
+//! Behaviour librdkafka's integration suite checks against a real Kafka cluster (issue 16), one
+//! regression test per difference found: each asserts what Apache Kafka answers.
+
+#![cfg(feature = "runtime")]
+
+mod common;
+
+use common::{TestBroker, batch, create_request, fetch_request, produce_request, records_of};
+use kafka_protocol::records::Compression;
+
+/// Three batches of one 1 KB record each on `topic`'s `partition`.
+async fn three_batches(client: &mut common::Client, topic: &str, partition: i32) {
+    let value = "v".repeat(1_000);
+    for i in 0..3 {
+        let produced =
+            client.send(&produce_request(topic, partition, 1, batch(&[(None, &value)], i, Compression::None)), 9).await;
+        assert_eq!(produced.responses[0].partition_responses[0].error_code, 0);
+    }
+}
+
+#[tokio::test]
+async fn fetch_stays_within_the_requests_max_bytes_but_always_returns_a_first_batch() {
+    let broker = TestBroker::start().await;
+    let mut client = broker.client().await;
+    client.send(&create_request("big", 2, 1, &[]), 7).await;
+    three_batches(&mut client, "big", 0).await;
+    three_batches(&mut client, "big", 1).await;
+
+    // Both partitions in one request: 1 MB each, 1.5 KB for the whole response (KIP-74).
+    let mut request = fetch_request("big", 0, 0, 100);
+    let mut second = request.topics[0].partitions[0].clone();
+    second.partition = 1;
+    request.topics[0].partitions.push(second);
+    request.max_bytes = 1_500;
+    let fetched = client.send(&request, 12).await;
+    let partitions = &fetched.responses[0].partitions;
+    let first = records_of(partitions[0].records.clone().expect("records"));
+    assert_eq!(first.len(), 1, "the first partition is read up to the response's budget: one batch");
+    let second = partitions[1].records.clone().unwrap_or_default();
+    assert!(second.is_empty(), "the second partition's first batch would pass the budget: {} bytes", second.len());
+
+    // A budget smaller than one batch still returns the first batch, so the consumer progresses.
+    request.max_bytes = 1;
+    let fetched = client.send(&request, 12).await;
+    let partitions = &fetched.responses[0].partitions;
+    assert_eq!(records_of(partitions[0].records.clone().expect("records")).len(), 1);
+    assert!(partitions[1].records.clone().unwrap_or_default().is_empty());
+}
