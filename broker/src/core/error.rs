@@ -66,6 +66,10 @@ pub enum ErrorCode {
     BrokerIdNotRegistered = 102,
     IneligibleReplica = 107,
     NewLeaderElected = 108,
+    ClusterAuthorizationFailed = 31,
+    InvalidReplicaAssignment = 39,
+    TransactionalIdAuthorizationFailed = 53,
+    FencedInstanceId = 82,
 }
 
 impl ErrorCode {
@@ -134,6 +138,10 @@ impl ErrorCode {
             102 => ErrorCode::BrokerIdNotRegistered,
             107 => ErrorCode::IneligibleReplica,
             108 => ErrorCode::NewLeaderElected,
+            31 => ErrorCode::ClusterAuthorizationFailed,
+            39 => ErrorCode::InvalidReplicaAssignment,
+            53 => ErrorCode::TransactionalIdAuthorizationFailed,
+            82 => ErrorCode::FencedInstanceId,
             _ => return None,
         })
     }
@@ -202,6 +210,10 @@ impl ErrorCode {
             ErrorCode::BrokerIdNotRegistered => "BROKER_ID_NOT_REGISTERED",
             ErrorCode::IneligibleReplica => "INELIGIBLE_REPLICA",
             ErrorCode::NewLeaderElected => "NEW_LEADER_ELECTED",
+            ErrorCode::ClusterAuthorizationFailed => "CLUSTER_AUTHORIZATION_FAILED",
+            ErrorCode::InvalidReplicaAssignment => "INVALID_REPLICA_ASSIGNMENT",
+            ErrorCode::TransactionalIdAuthorizationFailed => "TRANSACTIONAL_ID_AUTHORIZATION_FAILED",
+            ErrorCode::FencedInstanceId => "FENCED_INSTANCE_ID",
         }
     }
 }
@@ -222,7 +234,7 @@ mod tests {
     #[test]
     fn from_code_inverts_code_and_knows_only_named_codes() {
         let named: Vec<ErrorCode> = (i16::MIN..=i16::MAX).filter_map(ErrorCode::from_code).collect();
-        assert_eq!(named.len(), 57, "one code per variant");
+        assert_eq!(named.len(), 61, "one code per variant");
         for error in named {
             assert_eq!(ErrorCode::from_code(error.code()), Some(error));
         }
