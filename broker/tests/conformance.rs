@@ -6,6 +6,8 @@
 mod common;
 
 use common::{TestBroker, batch, create_request, fetch_request, produce_request, records_of};
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::Compression;
 
 /// Three batches of one 1 KB record each on `topic`'s `partition`.
@@ -45,4 +47,27 @@ async fn fetch_stays_within_the_requests_max_bytes_but_always_returns_a_first_ba
     let partitions = &fetched.responses[0].partitions;
     assert_eq!(records_of(partitions[0].records.clone().expect("records")).len(), 1);
     assert!(partitions[1].records.clone().unwrap_or_default().is_empty());
+}
+
+#[tokio::test]
+async fn a_transactional_init_producer_id_is_refused_with_an_error_clients_treat_as_fatal() {
+    let broker = TestBroker::start().await;
+    let mut client = broker.client().await;
+    let mut request = InitProducerIdRequest::default();
+    request.transactional_id = Some(TransactionalId(StrBytes::from_static_str("payments-tx")));
+    request.transaction_timeout_ms = 60_000;
+    request.producer_id = ProducerId(-1);
+    request.producer_epoch = -1;
+    for version in [0, 4] {
+        let response = client.send(&request, version).await;
+        // TRANSACTIONAL_ID_AUTHORIZATION_FAILED: fatal in librdkafka, so init_transactions()
+        // fails at once instead of retrying for ever as it does on UNSUPPORTED_VERSION.
+        assert_eq!(response.error_code, 53, "v{version}");
+        assert_eq!((response.producer_id, response.producer_epoch), (ProducerId(-1), -1));
+    }
+    // An idempotent producer (no transactional id) still gets its id.
+    request.transactional_id = None;
+    let response = client.send(&request, 4).await;
+    assert_eq!(response.error_code, 0);
+    assert!(response.producer_id.0 >= 0);
 }
