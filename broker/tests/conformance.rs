@@ -71,3 +71,33 @@ async fn a_transactional_init_producer_id_is_refused_with_an_error_clients_treat
     assert_eq!(response.error_code, 0);
     assert!(response.producer_id.0 >= 0);
 }
+
+#[tokio::test]
+async fn authorized_operations_are_every_operation_when_asked_as_without_an_authorizer_in_kafka() {
+    let broker = TestBroker::start().await;
+    let mut client = broker.client().await;
+    client.send(&create_request("ops", 1, 1, &[]), 7).await;
+    let mut request = common::all_topics();
+    let metadata = client.send(&request, 8).await;
+    assert_eq!(metadata.cluster_authorized_operations, i32::MIN, "not asked: Int.MinValue");
+    assert_eq!(metadata.topics[0].topic_authorized_operations, i32::MIN);
+
+    request.include_cluster_authorized_operations = true;
+    request.include_topic_authorized_operations = true;
+    let metadata = client.send(&request, 8).await;
+    // AclOperation codes: CREATE 5, ALTER 7, DESCRIBE 8, CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10,
+    // ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12 on the cluster; READ 3, WRITE 4, CREATE, DELETE 6,
+    // ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS on a topic.
+    assert_eq!(metadata.cluster_authorized_operations, 8096);
+    assert_eq!(metadata.topics[0].topic_authorized_operations, 3576);
+
+    let mut describe = DescribeClusterRequest::default();
+    describe.include_cluster_authorized_operations = true;
+    assert_eq!(client.send(&describe, 0).await.cluster_authorized_operations, 8096);
+
+    let mut groups = DescribeGroupsRequest::default();
+    groups.groups = vec![GroupId(StrBytes::from_static_str("readers"))];
+    groups.include_authorized_operations = true;
+    // READ, DESCRIBE and DELETE on a group.
+    assert_eq!(client.send(&groups, 3).await.groups[0].authorized_operations, 328);
+}

@@ -652,7 +652,7 @@ async fn add_partitions(
 pub(super) fn describe_cluster(
     cluster: &Cluster,
     broker: &BrokerHandle,
-    _request: DescribeClusterRequest,
+    request: DescribeClusterRequest,
 ) -> DescribeClusterResponse {
     let mut response = DescribeClusterResponse::default();
     response.endpoint_type = 1;
@@ -670,7 +670,8 @@ pub(super) fn describe_cluster(
             entry
         })
         .collect();
-    response.cluster_authorized_operations = i32::MIN;
+    response.cluster_authorized_operations =
+        super::authorized_operations::cluster(request.include_cluster_authorized_operations);
     response
 }
 

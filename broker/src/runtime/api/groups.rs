@@ -21,15 +21,12 @@ use kafka_protocol::messages::offset_fetch_response::{
 };
 use kafka_protocol::messages::*;
 
-use super::{Reply as Pending, RequestContext, str_bytes, topic_name};
+use super::{Reply as Pending, RequestContext, authorized_operations, str_bytes, topic_name};
 use crate::core::ErrorCode;
 use crate::core::group::{CommittedOffset, JoinGroup, Reply, SyncGroup};
 use crate::runtime::broker::BrokerHandle;
 use crate::runtime::cluster::{Cluster, now_ms};
 use crate::runtime::offsets::OffsetRecord;
-
-/// `authorized_operations` when not asked for.
-const OPERATIONS_OMITTED: i32 = i32::MIN;
 
 pub(super) fn find_coordinator(
     cluster: &Arc<Cluster>,
@@ -411,7 +408,7 @@ pub(super) fn describe_groups(cluster: &Arc<Cluster>, request: DescribeGroupsReq
     let mut response = DescribeGroupsResponse::default();
     for group_id in request.groups {
         let mut described = DescribedGroup::default();
-        described.authorized_operations = OPERATIONS_OMITTED;
+        described.authorized_operations = authorized_operations::group(request.include_authorized_operations);
         match coordinator.group(group_id.0.as_str()) {
             // Kafka describes an unknown group as Dead, without an error.
             None => described.group_state = str_bytes("Dead"),
