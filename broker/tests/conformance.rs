@@ -101,3 +101,36 @@ async fn authorized_operations_are_every_operation_when_asked_as_without_an_auth
     // READ, DESCRIBE and DELETE on a group.
     assert_eq!(client.send(&groups, 3).await.groups[0].authorized_operations, 328);
 }
+
+#[tokio::test]
+async fn a_compacted_topic_refuses_a_batch_with_keyless_records_naming_each_one() {
+    let broker = TestBroker::start().await;
+    let mut client = broker.client().await;
+    client.send(&create_request("accounts", 1, 1, &[("cleanup.policy", "compact")]), 7).await;
+    let records = batch(&[(Some("alice"), "1"), (None, "2"), (None, "3")], 1, Compression::Gzip);
+    let produced = client.send(&produce_request("accounts", 0, 1, records), 9).await;
+    let partition = &produced.responses[0].partition_responses[0];
+    assert_eq!(partition.error_code, 87, "INVALID_RECORD");
+    let reason = "Compacted topic cannot accept message without key in topic partition accounts-0.";
+    let record_errors: Vec<(i32, Option<String>)> = partition
+        .record_errors
+        .iter()
+        .map(|e| (e.batch_index, e.batch_index_error_message.as_ref().map(|m| m.to_string())))
+        .collect();
+    assert_eq!(record_errors, [(1, Some(reason.to_owned())), (2, Some(reason.to_owned()))]);
+    let message = partition.error_message.as_ref().map(|m| m.to_string()).unwrap_or_default();
+    assert!(message.contains("2 record errors") && message.contains(reason), "{message}");
+    // Nothing of the batch was appended; keyed records are accepted.
+    let keyed =
+        client.send(&produce_request("accounts", 0, 1, batch(&[(Some("bob"), "4")], 2, Compression::None)), 9).await;
+    assert_eq!(keyed.responses[0].partition_responses[0].error_code, 0);
+    assert_eq!(keyed.responses[0].partition_responses[0].base_offset, 0);
+
+    // A topic with `compact,delete` is compacted too; a plain one takes keyless records.
+    client.send(&create_request("both", 1, 1, &[("cleanup.policy", "compact,delete")]), 7).await;
+    let refused = client.send(&produce_request("both", 0, 1, batch(&[(None, "x")], 1, Compression::None)), 9).await;
+    assert_eq!(refused.responses[0].partition_responses[0].error_code, 87);
+    client.send(&create_request("plain", 1, 1, &[]), 7).await;
+    let taken = client.send(&produce_request("plain", 0, 1, batch(&[(None, "x")], 1, Compression::None)), 9).await;
+    assert_eq!(taken.responses[0].partition_responses[0].error_code, 0);
+}
