@@ -134,3 +134,52 @@ async fn a_compacted_topic_refuses_a_batch_with_keyless_records_naming_each_one(
     let taken = client.send(&produce_request("plain", 0, 1, batch(&[(None, "x")], 1, Compression::None)), 9).await;
     assert_eq!(taken.responses[0].partition_responses[0].error_code, 0);
 }
+
+fn assigned(topic: &str, assignments: &[(i32, &[i32])]) -> CreateTopicsRequest {
+    let mut request = create_request(topic, -1, -1, &[]);
+    request.topics[0].assignments = assignments
+        .iter()
+        .map(|(partition, brokers)| {
+            let mut assignment = create_topics_request::CreatableReplicaAssignment::default();
+            assignment.partition_index = *partition;
+            assignment.broker_ids = brokers.iter().map(|id| BrokerId(*id)).collect();
+            assignment
+        })
+        .collect();
+    request
+}
+
+#[tokio::test]
+async fn create_topics_with_replica_assignments_sizes_the_topic_from_them() {
+    let broker = TestBroker::start().await;
+    let mut client = broker.client().await;
+    let created = client.send(&assigned("placed", &[(2, &[1]), (0, &[1]), (1, &[1])]), 7).await;
+    let result = &created.topics[0];
+    assert_eq!(result.error_code, 0, "{:?}", result.error_message);
+    assert_eq!((result.num_partitions, result.replication_factor), (3, 1));
+    let metadata = client.send(&common::all_topics(), 12).await;
+    let topic = metadata.topics.iter().find(|t| t.name.as_ref().is_some_and(|n| n.0.as_str() == "placed"));
+    let partitions = &topic.expect("the topic").partitions;
+    assert_eq!(partitions.len(), 3);
+    assert!(partitions.iter().all(|p| p.replica_nodes == [BrokerId(1)] && p.leader_id == BrokerId(1)));
+
+    // Kafka's refusals: counts beside assignments, unknown or repeated brokers, replica lists of
+    // different lengths, partition indexes that are not 0..n.
+    let mut both = assigned("both", &[(0, &[1])]);
+    both.topics[0].num_partitions = 1;
+    let refusals = [
+        (both, 42),
+        (assigned("unknown", &[(0, &[7])]), 39),
+        (assigned("twice", &[(0, &[1, 1])]), 39),
+        (assigned("uneven", &[(0, &[1]), (1, &[])]), 39),
+        (assigned("holes", &[(0, &[1]), (2, &[1])]), 39),
+    ];
+    for (request, code) in refusals {
+        let name = request.topics[0].name.0.to_string();
+        let result = &client.send(&request, 7).await.topics[0];
+        assert_eq!(result.error_code, code, "{name}: {:?}", result.error_message);
+        assert!(result.error_message.is_some(), "{name}");
+    }
+    let metadata = client.send(&common::all_topics(), 12).await;
+    assert_eq!(metadata.topics.len(), 1, "nothing refused was created");
+}
