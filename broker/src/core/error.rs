@@ -69,6 +69,10 @@ pub enum ErrorCode {
     PreferredLeaderNotAvailable = 80,
     EligibleLeadersNotAvailable = 83,
     ElectionNotNeeded = 84,
+    ClusterAuthorizationFailed = 31,
+    InvalidReplicaAssignment = 39,
+    TransactionalIdAuthorizationFailed = 53,
+    FencedInstanceId = 82,
 }
 
 impl ErrorCode {
@@ -140,6 +144,10 @@ impl ErrorCode {
             102 => ErrorCode::BrokerIdNotRegistered,
             107 => ErrorCode::IneligibleReplica,
             108 => ErrorCode::NewLeaderElected,
+            31 => ErrorCode::ClusterAuthorizationFailed,
+            39 => ErrorCode::InvalidReplicaAssignment,
+            53 => ErrorCode::TransactionalIdAuthorizationFailed,
+            82 => ErrorCode::FencedInstanceId,
             _ => return None,
         })
     }
@@ -211,6 +219,10 @@ impl ErrorCode {
             ErrorCode::PreferredLeaderNotAvailable => "PREFERRED_LEADER_NOT_AVAILABLE",
             ErrorCode::EligibleLeadersNotAvailable => "ELIGIBLE_LEADERS_NOT_AVAILABLE",
             ErrorCode::ElectionNotNeeded => "ELECTION_NOT_NEEDED",
+            ErrorCode::ClusterAuthorizationFailed => "CLUSTER_AUTHORIZATION_FAILED",
+            ErrorCode::InvalidReplicaAssignment => "INVALID_REPLICA_ASSIGNMENT",
+            ErrorCode::TransactionalIdAuthorizationFailed => "TRANSACTIONAL_ID_AUTHORIZATION_FAILED",
+            ErrorCode::FencedInstanceId => "FENCED_INSTANCE_ID",
         }
     }
 }
@@ -231,7 +243,7 @@ mod tests {
     #[test]
     fn from_code_inverts_code_and_knows_only_named_codes() {
         let named: Vec<ErrorCode> = (i16::MIN..=i16::MAX).filter_map(ErrorCode::from_code).collect();
-        assert_eq!(named.len(), 60, "one code per variant");
+        assert_eq!(named.len(), 64, "one code per variant");
         for error in named {
             assert_eq!(ErrorCode::from_code(error.code()), Some(error));
         }

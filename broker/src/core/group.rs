@@ -108,6 +108,28 @@ pub struct Group {
 }
 
 impl Group {
+    /// The member id a static member (KIP-345) currently has in this group.
+    pub fn static_member_id(&self, group_instance_id: &str) -> Option<&str> {
+        self.members
+            .values()
+            .find(|m| m.group_instance_id.as_deref() == Some(group_instance_id))
+            .map(|m| m.member_id.as_str())
+    }
+
+    /// Kafka's `ClassicGroup.validateMember`: a request naming a `group.instance.id` must come
+    /// from that instance's current member id; an older incarnation (replaced when the instance
+    /// restarted and joined again) is fenced with FENCED_INSTANCE_ID.
+    fn validate_member(&self, member_id: &str, group_instance_id: Option<&str>) -> Result<(), ErrorCode> {
+        if let Some(instance_id) = group_instance_id {
+            match self.static_member_id(instance_id) {
+                None => return Err(ErrorCode::UnknownMemberId),
+                Some(current) if current != member_id => return Err(ErrorCode::FencedInstanceId),
+                Some(_) => {}
+            }
+        }
+        if self.members.contains_key(member_id) { Ok(()) } else { Err(ErrorCode::UnknownMemberId) }
+    }
+
     fn new(group_id: &str) -> Self {
         Group {
             group_id: group_id.to_owned(),
@@ -141,6 +163,8 @@ pub struct JoinGroup {
     pub protocols: Vec<(String, Vec<u8>)>,
     /// KIP-394, JoinGroup v4+: a new member must first ask for its id.
     pub require_known_member_id: bool,
+    /// KIP-814, JoinGroup v9+: the response can tell a leader to skip the assignment.
+    pub supports_skip_assignment: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,6 +177,9 @@ pub struct JoinResult {
     pub member_id: String,
     /// Filled for the leader only: every member with its subscription metadata.
     pub members: Vec<(String, Option<String>, Vec<u8>)>,
+    /// KIP-814 (JoinGroup v9): a static leader that rejoined a stable group gets the members
+    /// but must not compute a new assignment (the group keeps the current one).
+    pub skip_assignment: bool,
 }
 
 impl JoinResult {
@@ -165,6 +192,7 @@ impl JoinResult {
             leader_id: String::new(),
             member_id: member_id.to_owned(),
             members: Vec::new(),
+            skip_assignment: false,
         }
     }
 }
@@ -174,6 +202,8 @@ pub struct SyncGroup {
     pub group_id: String,
     pub generation_id: i32,
     pub member_id: String,
+    /// KIP-345 (SyncGroup v3+): a static member names its `group.instance.id`.
+    pub group_instance_id: Option<String>,
     pub protocol_type: Option<String>,
     pub protocol_name: Option<String>,
     /// The leader's assignment for every member; empty from followers.
@@ -260,7 +290,9 @@ impl GroupCoordinator {
         if !(MIN_SESSION_TIMEOUT_MS..=MAX_SESSION_TIMEOUT_MS).contains(&join.session_timeout_ms) {
             return vec![Reply::Join(request_id, JoinResult::error(ErrorCode::InvalidSessionTimeout, &join.member_id))];
         }
-        let new_member_id = if join.member_id.is_empty() { Some(self.new_member_id(&join.client_id)) } else { None };
+        // Kafka names a static member after its instance, a dynamic one after its client.
+        let id_prefix = join.group_instance_id.as_deref().unwrap_or(&join.client_id);
+        let new_member_id = if join.member_id.is_empty() { Some(self.new_member_id(id_prefix)) } else { None };
         let group = self.groups.entry(join.group_id.clone()).or_insert_with(|| Group::new(&join.group_id));
 
         // A group's members must agree on the protocol type and share at least one protocol.
@@ -279,6 +311,31 @@ impl GroupCoordinator {
                 request_id,
                 JoinResult::error(ErrorCode::InconsistentGroupProtocol, &join.member_id),
             )];
+        }
+
+        let mut replies = Vec::new();
+        if let Some(instance_id) = join.group_instance_id.as_deref() {
+            match (group.static_member_id(instance_id).map(str::to_owned), &new_member_id) {
+                // KIP-345: a static member that restarted joins with its `group.instance.id` and
+                // no member id. It takes its old incarnation's place, assignment included (Kafka's
+                // `updateStaticMemberThenRebalanceOrCompleteJoin`); the old one is fenced.
+                (Some(old_id), Some(new_id)) => {
+                    replies.extend(Self::replace_static_member(&mut self.events, group, &old_id, new_id, instance_id));
+                    if group.state == GroupState::Stable
+                        && let Some(result) = Self::rejoin_stable_static_member(group, now_ms, new_id, &join)
+                    {
+                        replies.push(Reply::Join(request_id, result));
+                        return replies;
+                    }
+                }
+                (Some(current_id), None) if current_id != join.member_id => {
+                    return vec![Reply::Join(
+                        request_id,
+                        JoinResult::error(ErrorCode::FencedInstanceId, &join.member_id),
+                    )];
+                }
+                _ => {}
+            }
         }
 
         let member_id = match new_member_id {
@@ -304,7 +361,6 @@ impl GroupCoordinator {
             return vec![Reply::Join(request_id, JoinResult::error(ErrorCode::GroupMaxSizeReached, &member_id))];
         }
         group.pending_members.remove(&member_id);
-        let mut replies = Vec::new();
         let is_new = !group.members.contains_key(&member_id);
         let member = group.members.entry(member_id.clone()).or_insert_with(|| Member {
             member_id: member_id.clone(),
@@ -342,6 +398,112 @@ impl GroupCoordinator {
         }
         replies.extend(Self::try_complete_join(&mut self.events, group, now_ms, false));
         replies
+    }
+
+    /// KIP-345: `new_id` takes the place of the static member `old_id` (same instance). The old
+    /// incarnation's parked JoinGroup or SyncGroup is answered FENCED_INSTANCE_ID, and every
+    /// later request from it is too (see [`Group::validate_member`]).
+    fn replace_static_member(
+        events: &mut Vec<GroupEvent>,
+        group: &mut Group,
+        old_id: &str,
+        new_id: &str,
+        instance_id: &str,
+    ) -> Vec<Reply> {
+        let mut replies = Vec::new();
+        let Some(mut member) = group.members.remove(old_id) else { return replies };
+        if let Some(request) = member.awaiting_join.take() {
+            replies.push(Reply::Join(request, JoinResult::error(ErrorCode::FencedInstanceId, old_id)));
+        }
+        if let Some(request) = member.awaiting_sync.take() {
+            replies.push(Reply::Sync(request, SyncResult::error(ErrorCode::FencedInstanceId)));
+        }
+        new_id.clone_into(&mut member.member_id);
+        group.members.insert(new_id.to_owned(), member);
+        if group.leader_id.as_deref() == Some(old_id) {
+            group.leader_id = Some(new_id.to_owned());
+        }
+        events.push(GroupEvent::MemberRemoved {
+            group_id: group.group_id.clone(),
+            member_id: old_id.to_owned(),
+            reason: format!("static member {instance_id} joined again as {new_id}"),
+        });
+        replies
+    }
+
+    /// A static member rejoining a Stable group: as in Kafka, no rebalance unless its protocols
+    /// would change the group's protocol. It gets the current generation (and keeps its
+    /// assignment, which SyncGroup hands back); a leader gets the members with
+    /// `skip_assignment` (KIP-814) so it does not compute a new assignment. `None`: the
+    /// protocol would change, so the caller rebalances.
+    fn rejoin_stable_static_member(
+        group: &mut Group,
+        now_ms: i64,
+        member_id: &str,
+        join: &JoinGroup,
+    ) -> Option<JoinResult> {
+        let member = group.members.get_mut(member_id)?;
+        let old_protocols = std::mem::replace(&mut member.protocols, join.protocols.clone());
+        if Self::select_protocol(group) != group.protocol_name {
+            if let Some(member) = group.members.get_mut(member_id) {
+                member.protocols = old_protocols;
+            }
+            return None;
+        }
+        let member = group.members.get_mut(member_id)?;
+        member.session_timeout_ms = join.session_timeout_ms;
+        member.rebalance_timeout_ms = join.rebalance_timeout_ms;
+        member.last_heartbeat_ms = now_ms;
+        let leader = group.leader_id.clone().unwrap_or_default();
+        let skip_assignment = leader == member_id && join.supports_skip_assignment;
+        let protocol = group.protocol_name.clone().unwrap_or_default();
+        Some(JoinResult {
+            error: ErrorCode::None,
+            generation_id: group.generation_id,
+            protocol_type: group.protocol_type.clone(),
+            protocol_name: group.protocol_name.clone(),
+            leader_id: leader,
+            member_id: member_id.to_owned(),
+            members: if skip_assignment { Self::member_list(group, &protocol) } else { Vec::new() },
+            skip_assignment,
+        })
+    }
+
+    /// Every member with its subscription metadata for `protocol`, as the leader receives them.
+    fn member_list(group: &Group, protocol: &str) -> Vec<(String, Option<String>, Vec<u8>)> {
+        group
+            .members
+            .values()
+            .map(|m| (m.member_id.clone(), m.group_instance_id.clone(), m.metadata_for(protocol)))
+            .collect()
+    }
+
+    /// The protocol every member supports that ranks best across members' preferences
+    /// (Kafka's vote: each member votes for its most preferred candidate).
+    fn select_protocol(group: &Group) -> Option<String> {
+        let candidates: Vec<String> = group
+            .members
+            .values()
+            .next()
+            .map(|m| m.protocols.iter().map(|(n, _)| n.clone()).collect::<Vec<String>>())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|name| group.members.values().all(|m| m.protocols.iter().any(|(n, _)| n == name)))
+            .collect();
+        candidates
+            .iter()
+            .max_by_key(|candidate| {
+                let votes = group
+                    .members
+                    .values()
+                    .filter(|m| {
+                        m.protocols.iter().find(|(n, _)| candidates.contains(n)).is_some_and(|(n, _)| n == *candidate)
+                    })
+                    .count();
+                // Ties go to the earlier candidate (max_by_key keeps the last max, so invert the index).
+                (votes, std::cmp::Reverse(candidates.iter().position(|c| c == *candidate)))
+            })
+            .cloned()
     }
 
     /// Moves the group to PreparingRebalance. Members still waiting for an assignment of the old
@@ -392,31 +554,7 @@ impl GroupCoordinator {
             group.leader_id = None;
             return Vec::new();
         }
-        // The protocol every member supports that ranks best across members' preferences
-        // (Kafka's vote: each member votes for its most preferred candidate).
-        let candidates: Vec<String> = group
-            .members
-            .values()
-            .next()
-            .map(|m| m.protocols.iter().map(|(n, _)| n.clone()).collect::<Vec<String>>())
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|name| group.members.values().all(|m| m.protocols.iter().any(|(n, _)| n == name)))
-            .collect();
-        let protocol = candidates
-            .iter()
-            .max_by_key(|candidate| {
-                let votes = group
-                    .members
-                    .values()
-                    .filter(|m| {
-                        m.protocols.iter().find(|(n, _)| candidates.contains(n)).is_some_and(|(n, _)| n == *candidate)
-                    })
-                    .count();
-                // Ties go to the earlier candidate (max_by_key keeps the last max, so invert the index).
-                (votes, std::cmp::Reverse(candidates.iter().position(|c| c == *candidate)))
-            })
-            .cloned();
+        let protocol = Self::select_protocol(group);
         group.protocol_name = protocol.clone();
         if group.leader_id.as_ref().is_none_or(|leader| !group.members.contains_key(leader)) {
             group.leader_id = group.members.keys().next().cloned();
@@ -424,11 +562,7 @@ impl GroupCoordinator {
         group.state = GroupState::CompletingRebalance;
         let protocol = protocol.unwrap_or_default();
         let leader = group.leader_id.clone().unwrap_or_default();
-        let member_list: Vec<(String, Option<String>, Vec<u8>)> = group
-            .members
-            .values()
-            .map(|m| (m.member_id.clone(), m.group_instance_id.clone(), m.metadata_for(&protocol)))
-            .collect();
+        let member_list = Self::member_list(group, &protocol);
         let mut replies = Vec::new();
         for member in group.members.values_mut() {
             member.last_heartbeat_ms = now_ms;
@@ -444,6 +578,7 @@ impl GroupCoordinator {
                         leader_id: leader.clone(),
                         member_id: member.member_id.clone(),
                         members: if member.member_id == leader { member_list.clone() } else { Vec::new() },
+                        skip_assignment: false,
                     },
                 ));
             }
@@ -460,6 +595,9 @@ impl GroupCoordinator {
     pub fn sync_group(&mut self, now_ms: i64, request_id: RequestId, sync: SyncGroup) -> Vec<Reply> {
         let error = |e| vec![Reply::Sync(request_id, SyncResult::error(e))];
         let Some(group) = self.groups.get_mut(&sync.group_id) else { return error(ErrorCode::UnknownMemberId) };
+        if let Err(e) = group.validate_member(&sync.member_id, sync.group_instance_id.as_deref()) {
+            return error(e);
+        }
         let Some(member) = group.members.get_mut(&sync.member_id) else { return error(ErrorCode::UnknownMemberId) };
         member.last_heartbeat_ms = now_ms;
         if sync.generation_id != group.generation_id {
@@ -511,8 +649,19 @@ impl GroupCoordinator {
     }
 
     /// Heartbeat: keeps the member alive; REBALANCE_IN_PROGRESS tells it to rejoin.
-    pub fn heartbeat(&mut self, now_ms: i64, group_id: &str, generation_id: i32, member_id: &str) -> ErrorCode {
+    /// A static member (KIP-345) names its `group.instance.id`; an old incarnation is fenced.
+    pub fn heartbeat(
+        &mut self,
+        now_ms: i64,
+        group_id: &str,
+        generation_id: i32,
+        member_id: &str,
+        group_instance_id: Option<&str>,
+    ) -> ErrorCode {
         let Some(group) = self.groups.get_mut(group_id) else { return ErrorCode::UnknownMemberId };
+        if let Err(error) = group.validate_member(member_id, group_instance_id) {
+            return error;
+        }
         let Some(member) = group.members.get_mut(member_id) else { return ErrorCode::UnknownMemberId };
         member.last_heartbeat_ms = now_ms;
         match group.state {
@@ -525,18 +674,40 @@ impl GroupCoordinator {
     }
 
     /// LeaveGroup: each member's result, and the replies the resulting rebalance produced.
-    pub fn leave_group(&mut self, now_ms: i64, group_id: &str, member_ids: &[String]) -> (Vec<ErrorCode>, Vec<Reply>) {
+    /// Members are `(member_id, group_instance_id)` (KIP-345, LeaveGroup v3+): a static member
+    /// leaves by instance id alone (an admin removing it) or by both, where an old incarnation
+    /// is fenced.
+    pub fn leave_group(
+        &mut self,
+        now_ms: i64,
+        group_id: &str,
+        members: &[(String, Option<String>)],
+    ) -> (Vec<ErrorCode>, Vec<Reply>) {
         let Some(group) = self.groups.get_mut(group_id) else {
-            return (member_ids.iter().map(|_| ErrorCode::UnknownMemberId).collect(), Vec::new());
+            return (members.iter().map(|_| ErrorCode::UnknownMemberId).collect(), Vec::new());
         };
         let mut results = Vec::new();
         let mut replies = Vec::new();
         let mut left = Vec::new();
-        for member_id in member_ids {
-            match group.members.remove(member_id) {
+        for (member_id, group_instance_id) in members {
+            let resolved = match group_instance_id.as_deref() {
+                Some(instance_id) if member_id.is_empty() => {
+                    group.static_member_id(instance_id).map(str::to_owned).ok_or(ErrorCode::UnknownMemberId)
+                }
+                Some(instance_id) => group.validate_member(member_id, Some(instance_id)).map(|()| member_id.clone()),
+                None => Ok(member_id.clone()),
+            };
+            let member_id = match resolved {
+                Ok(member_id) => member_id,
+                Err(error) => {
+                    results.push(error);
+                    continue;
+                }
+            };
+            match group.members.remove(&member_id) {
                 Some(member) => {
                     if let Some(request) = member.awaiting_join {
-                        replies.push(Reply::Join(request, JoinResult::error(ErrorCode::UnknownMemberId, member_id)));
+                        replies.push(Reply::Join(request, JoinResult::error(ErrorCode::UnknownMemberId, &member_id)));
                     }
                     if let Some(request) = member.awaiting_sync {
                         replies.push(Reply::Sync(request, SyncResult::error(ErrorCode::UnknownMemberId)));
@@ -544,7 +715,7 @@ impl GroupCoordinator {
                     left.push(member_id.clone());
                     results.push(ErrorCode::None);
                 }
-                None if group.pending_members.remove(member_id).is_some() => results.push(ErrorCode::None),
+                None if group.pending_members.remove(&member_id).is_some() => results.push(ErrorCode::None),
                 None => results.push(ErrorCode::UnknownMemberId),
             }
         }
@@ -646,32 +817,46 @@ impl GroupCoordinator {
             .min()
     }
 
-    /// Checks an OffsetCommit against the group's generation. `Ok` means the offsets may be
-    /// stored (the driver then calls [`GroupCoordinator::store_offset`] once they are durable).
-    /// Generation -1 with no member is a "simple" commit (a consumer using `assign()`), allowed
-    /// while no members are active.
+    /// Checks an OffsetCommit against the group's generation, as Kafka's
+    /// `ClassicGroup.validateOffsetCommit` does. `Ok` means the offsets may be stored (the driver
+    /// then calls [`GroupCoordinator::store_offset`] once they are durable).
+    ///
+    /// * Generation -1 with no member is a "simple" commit (a consumer using `assign()`, or an
+    ///   admin client), allowed while the group has no members; with members it is refused with
+    ///   UNKNOWN_MEMBER_ID.
+    /// * A member of the current generation may commit while the group is Stable and also while
+    ///   it is PreparingRebalance: a consumer commits what it processed when its partitions are
+    ///   revoked, and refusing that would have the next owner process those records again. Only
+    ///   CompletingRebalance refuses (REBALANCE_IN_PROGRESS), while the new assignment is out.
+    /// * A static member's old incarnation is fenced (FENCED_INSTANCE_ID, KIP-345).
     pub fn check_commit(
         &mut self,
         now_ms: i64,
         group_id: &str,
         generation_id: i32,
         member_id: &str,
+        group_instance_id: Option<&str>,
     ) -> Result<(), ErrorCode> {
         if group_id.is_empty() {
             return Err(ErrorCode::InvalidGroupId);
         }
         let group = self.groups.entry(group_id.to_owned()).or_insert_with(|| Group::new(group_id));
-        if generation_id < 0 && member_id.is_empty() {
-            return if group.members.is_empty() { Ok(()) } else { Err(ErrorCode::IllegalGeneration) };
+        if generation_id < 0 && group.members.is_empty() {
+            return Ok(());
         }
-        let Some(member) = group.members.get_mut(member_id) else { return Err(ErrorCode::UnknownMemberId) };
-        member.last_heartbeat_ms = now_ms;
+        if generation_id < 0 && member_id.is_empty() && group_instance_id.is_none() {
+            return Err(ErrorCode::UnknownMemberId);
+        }
+        group.validate_member(member_id, group_instance_id)?;
+        if let Some(member) = group.members.get_mut(member_id) {
+            member.last_heartbeat_ms = now_ms;
+        }
         if generation_id != group.generation_id {
             return Err(ErrorCode::IllegalGeneration);
         }
         match group.state {
-            GroupState::Stable => Ok(()),
-            _ => Err(ErrorCode::RebalanceInProgress),
+            GroupState::CompletingRebalance => Err(ErrorCode::RebalanceInProgress),
+            GroupState::Stable | GroupState::PreparingRebalance | GroupState::Empty => Ok(()),
         }
     }
 

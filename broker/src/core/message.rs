@@ -68,6 +68,9 @@ pub enum Message<P: Payload> {
         partitions: i32,
         replication_factor: i32,
         configs: Vec<(String, String)>,
+        /// Explicit replica assignments, partition `i` at index `i`; empty: the controller
+        /// places the replicas (then `partitions` and `replication_factor` count).
+        assignments: Vec<Vec<BrokerId>>,
     },
     CreateTopicResponse {
         request_id: u64,

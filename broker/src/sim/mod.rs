@@ -395,6 +395,7 @@ impl Simulation {
                         partitions: topic.partitions,
                         replication_factor: topic.replication_factor,
                         configs: topic.configs,
+                        assignments: Vec::new(),
                     };
                     self.client.admin.insert(request_id, (request, 0));
                 }

@@ -233,6 +233,42 @@ impl Controller {
         Ok(records)
     }
 
+    /// CreateTopics with explicit replica assignments: partition `i` gets `assignments[i]`, led
+    /// by its first unfenced replica, the unfenced replicas in the ISR (Kafka's
+    /// `ReplicationControlManager.createTopic` with `assignments`). The caller checked the
+    /// request's shape (partition indexes 0..n, no count or replication factor beside them).
+    ///
+    /// # Errors
+    ///
+    /// TOPIC_ALREADY_EXISTS, or INVALID_REPLICA_ASSIGNMENT when
+    /// [`validate_replica_assignments`] refuses the assignments.
+    pub fn create_topic_with_assignments(
+        &mut self,
+        image: &MetadataImage,
+        name: &str,
+        assignments: &[Vec<BrokerId>],
+        configs: TopicConfigs,
+    ) -> Result<Vec<MetadataRecord>, ErrorCode> {
+        if image.topics.contains_key(name) {
+            return Err(ErrorCode::TopicAlreadyExists);
+        }
+        validate_replica_assignments(image, assignments).map_err(|_| ErrorCode::InvalidReplicaAssignment)?;
+        let topic_id = super::metadata::derived_topic_id(name, image.offset);
+        let mut records = vec![MetadataRecord::Topic { name: name.to_owned(), topic_id, configs }];
+        for (partition, replicas) in (0..).zip(assignments) {
+            let isr: Vec<BrokerId> = replicas.iter().copied().filter(|id| image.is_active(*id)).collect();
+            let leader = isr.first().copied().unwrap_or(NO_LEADER);
+            records.push(MetadataRecord::Partition {
+                topic: name.to_owned(),
+                partition,
+                leader,
+                isr,
+                replicas: replicas.clone(),
+            });
+        }
+        Ok(records)
+    }
+
     /// CreatePartitions: grows a topic to `count` partitions, the new ones placed as
     /// [`Controller::create_topic`] would have placed them, with the topic's replication factor.
     pub fn create_partitions(
@@ -404,6 +440,82 @@ impl Controller {
             PartitionRegistration { isr, partition_epoch: current.partition_epoch + 1, ..current.clone() };
         Ok((vec![change], registration))
     }
+}
+
+/// Why a manual replica assignment is refused (INVALID_REPLICA_ASSIGNMENT), worded as
+/// Kafka's `ReplicationControlManager.validateManualPartitionAssignment` words it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplicaAssignmentError {
+    NoPartitions,
+    EmptyReplicaList { partition: i32 },
+    UnknownBroker { partition: i32, broker_id: BrokerId },
+    DuplicateBroker { partition: i32, broker_id: BrokerId },
+    InconsistentReplicationFactor { partition: i32, replicas: usize, expected: usize },
+    AllReplicasFenced { partition: i32 },
+}
+
+impl std::fmt::Display for ReplicaAssignmentError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReplicaAssignmentError::NoPartitions => write!(f, "The manual partition assignment has no partitions."),
+            ReplicaAssignmentError::EmptyReplicaList { partition } => {
+                write!(f, "The manual partition assignment includes an empty replica list for partition {partition}.")
+            }
+            ReplicaAssignmentError::UnknownBroker { partition, broker_id } => write!(
+                f,
+                "The manual partition assignment includes broker {broker_id} for partition {partition}, but no such broker is registered."
+            ),
+            ReplicaAssignmentError::DuplicateBroker { partition, broker_id } => write!(
+                f,
+                "The manual partition assignment includes the broker {broker_id} more than once for partition {partition}."
+            ),
+            ReplicaAssignmentError::InconsistentReplicationFactor { partition, replicas, expected } => write!(
+                f,
+                "The manual partition assignment includes partition {partition} with {replicas} replica(s), but previous partitions have {expected} replica(s)."
+            ),
+            ReplicaAssignmentError::AllReplicasFenced { partition } => write!(
+                f,
+                "All brokers specified in the manual partition assignment for partition {partition} are fenced or in controlled shutdown."
+            ),
+        }
+    }
+}
+
+/// Checks explicit replica assignments (partition `i` at index `i`): every partition has the
+/// same number of replicas, each a registered broker named once, at least one of them unfenced.
+///
+/// # Errors
+///
+/// The first problem found, as a [`ReplicaAssignmentError`].
+pub fn validate_replica_assignments(
+    image: &MetadataImage,
+    assignments: &[Vec<BrokerId>],
+) -> Result<(), ReplicaAssignmentError> {
+    let expected = assignments.first().ok_or(ReplicaAssignmentError::NoPartitions)?.len();
+    for (partition, replicas) in (0..).zip(assignments) {
+        if replicas.is_empty() {
+            return Err(ReplicaAssignmentError::EmptyReplicaList { partition });
+        }
+        for (i, &broker_id) in replicas.iter().enumerate() {
+            if !image.brokers.contains_key(&broker_id) {
+                return Err(ReplicaAssignmentError::UnknownBroker { partition, broker_id });
+            }
+            if replicas[..i].contains(&broker_id) {
+                return Err(ReplicaAssignmentError::DuplicateBroker { partition, broker_id });
+            }
+        }
+        if replicas.len() != expected {
+            return Err(ReplicaAssignmentError::InconsistentReplicationFactor {
+                partition,
+                replicas: replicas.len(),
+                expected,
+            });
+        }
+        if !replicas.iter().any(|id| image.is_active(*id)) {
+            return Err(ReplicaAssignmentError::AllReplicasFenced { partition });
+        }
+    }
+    Ok(())
 }
 
 /// Fences `broker_id` in `image` and takes it out of every ISR and leadership (Kafka's

@@ -261,11 +261,26 @@ impl<P: Payload> ControllerNode<P> {
                 }
                 Err(error) => out.send(self.id, from, Message::DeleteTopicResponse { request_id, error }),
             },
-            Message::CreateTopic { request_id, name, partitions, replication_factor, configs } => {
+            Message::CreateTopic { request_id, name, partitions, replication_factor, configs, assignments } => {
                 let result = TopicConfigs::from_pairs(configs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
                     .map_err(|_| ErrorCode::InvalidConfig)
                     .and_then(|configs| {
-                        active.controller.create_topic(&active.working, &name, partitions, replication_factor, configs)
+                        if assignments.is_empty() {
+                            active.controller.create_topic(
+                                &active.working,
+                                &name,
+                                partitions,
+                                replication_factor,
+                                configs,
+                            )
+                        } else {
+                            active.controller.create_topic_with_assignments(
+                                &active.working,
+                                &name,
+                                &assignments,
+                                configs,
+                            )
+                        }
                     });
                 match result {
                     Ok(records) => {

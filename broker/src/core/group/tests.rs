@@ -17,6 +17,7 @@ fn join(member_id: &str, client: &str) -> JoinGroup {
         protocol_type: "consumer".into(),
         protocols: vec![("range".into(), vec![1]), ("roundrobin".into(), vec![2])],
         require_known_member_id: true,
+        supports_skip_assignment: true,
     }
 }
 
@@ -25,6 +26,7 @@ fn sync(member_id: &str, generation_id: i32, assignments: &[(&str, &[u8])]) -> S
         group_id: "shop".into(),
         generation_id,
         member_id: member_id.into(),
+        group_instance_id: None,
         protocol_type: Some("consumer".into()),
         protocol_name: Some("range".into()),
         assignments: assignments.iter().map(|(m, a)| ((*m).to_owned(), a.to_vec())).collect(),
@@ -75,10 +77,10 @@ fn a_lone_member_joins_syncs_and_heartbeats() {
     assert!(member.starts_with("app-"));
     let group = coordinator.group("shop").expect("group");
     assert_eq!(group.state, GroupState::Stable);
-    assert_eq!(coordinator.heartbeat(1_000, "shop", 1, &member), ErrorCode::None);
-    assert_eq!(coordinator.heartbeat(1_000, "shop", 0, &member), ErrorCode::IllegalGeneration);
-    assert_eq!(coordinator.heartbeat(1_000, "shop", 1, "stranger"), ErrorCode::UnknownMemberId);
-    assert_eq!(coordinator.heartbeat(1_000, "other", 1, &member), ErrorCode::UnknownMemberId);
+    assert_eq!(coordinator.heartbeat(1_000, "shop", 1, &member, None), ErrorCode::None);
+    assert_eq!(coordinator.heartbeat(1_000, "shop", 0, &member, None), ErrorCode::IllegalGeneration);
+    assert_eq!(coordinator.heartbeat(1_000, "shop", 1, "stranger", None), ErrorCode::UnknownMemberId);
+    assert_eq!(coordinator.heartbeat(1_000, "other", 1, &member, None), ErrorCode::UnknownMemberId);
 }
 
 #[test]
@@ -89,7 +91,7 @@ fn a_second_member_triggers_a_rebalance_that_splits_the_work() {
     // B's join parks; the group is rebalancing and tells A so on its heartbeat.
     assert!(coordinator.join_group(10, 11, join(&b, "app")).is_empty());
     assert_eq!(coordinator.group("shop").map(|g| g.state), Some(GroupState::PreparingRebalance));
-    assert_eq!(coordinator.heartbeat(20, "shop", 1, &a), ErrorCode::RebalanceInProgress);
+    assert_eq!(coordinator.heartbeat(20, "shop", 1, &a, None), ErrorCode::RebalanceInProgress);
     // A rejoins: everyone has, so both joins are answered with generation 2; only A (the leader) gets the members.
     let replies = coordinator.join_group(30, 12, join(&a, "app"));
     let (to_a, to_b) = (join_result(&replies, 12), join_result(&replies, 11));
@@ -135,7 +137,7 @@ fn a_member_that_does_not_rejoin_is_dropped_at_the_rebalance_timeout() {
     assert!(coordinator.join_group(0, 11, join(&b, "app")).is_empty());
     // A keeps heartbeating (so its session lives) but never rejoins.
     for t in (1_000..i64::from(REBALANCE_MS)).step_by(1_000) {
-        assert_eq!(coordinator.heartbeat(t, "shop", 1, &a), ErrorCode::RebalanceInProgress);
+        assert_eq!(coordinator.heartbeat(t, "shop", 1, &a, None), ErrorCode::RebalanceInProgress);
         assert!(coordinator.tick(t).is_empty());
     }
     let replies = coordinator.tick(i64::from(REBALANCE_MS));
@@ -148,7 +150,7 @@ fn a_member_that_does_not_rejoin_is_dropped_at_the_rebalance_timeout() {
 fn leaving_rebalances_the_rest_or_empties_the_group() {
     let mut coordinator = GroupCoordinator::new(7, 0);
     let a = lone_member(&mut coordinator, 0);
-    let (results, replies) = coordinator.leave_group(5, "shop", &[a.clone(), "ghost".into()]);
+    let (results, replies) = coordinator.leave_group(5, "shop", &[(a.clone(), None), ("ghost".into(), None)]);
     assert_eq!(results, [ErrorCode::None, ErrorCode::UnknownMemberId]);
     assert!(replies.is_empty());
     let group = coordinator.group("shop").expect("group");
@@ -179,18 +181,20 @@ fn mismatched_protocols_and_bad_timeouts_are_refused() {
 fn commits_follow_the_generation() {
     let mut coordinator = GroupCoordinator::new(7, 0);
     // A consumer using assign() commits with generation -1 while the group has no members.
-    assert_eq!(coordinator.check_commit(0, "shop", -1, ""), Ok(()));
+    assert_eq!(coordinator.check_commit(0, "shop", -1, "", None), Ok(()));
     let a = lone_member(&mut coordinator, 0);
-    assert_eq!(coordinator.check_commit(0, "shop", -1, ""), Err(ErrorCode::IllegalGeneration));
-    assert_eq!(coordinator.check_commit(0, "shop", 0, &a), Err(ErrorCode::IllegalGeneration));
-    assert_eq!(coordinator.check_commit(0, "shop", 1, "ghost"), Err(ErrorCode::UnknownMemberId));
-    assert_eq!(coordinator.check_commit(0, "shop", 1, &a), Ok(()));
+    // An admin commit (no member, no generation) on a group with members: Kafka's
+    // `ClassicGroup.validateOffsetCommit` answers UNKNOWN_MEMBER_ID.
+    assert_eq!(coordinator.check_commit(0, "shop", -1, "", None), Err(ErrorCode::UnknownMemberId));
+    assert_eq!(coordinator.check_commit(0, "shop", 0, &a, None), Err(ErrorCode::IllegalGeneration));
+    assert_eq!(coordinator.check_commit(0, "shop", 1, "ghost", None), Err(ErrorCode::UnknownMemberId));
+    assert_eq!(coordinator.check_commit(0, "shop", 1, &a, None), Ok(()));
     let committed = CommittedOffset { offset: 42, leader_epoch: 0, metadata: Some("m".into()), commit_timestamp_ms: 9 };
     coordinator.store_offset("shop", "orders", 0, committed.clone());
     assert_eq!(coordinator.committed_offset("shop", "orders", 0), Some(&committed));
     assert_eq!(coordinator.delete_group("shop"), ErrorCode::NonEmptyGroup);
     assert_eq!(coordinator.delete_group("nope"), ErrorCode::GroupIdNotFound);
-    coordinator.leave_group(1, "shop", &[a]);
+    coordinator.leave_group(1, "shop", &[(a, None)]);
     assert_eq!(coordinator.delete_group("shop"), ErrorCode::None);
     assert_eq!(coordinator.committed_offset("shop", "orders", 0), None);
 }
@@ -213,4 +217,114 @@ fn an_empty_group_waits_the_initial_delay_so_members_starting_together_share_a_g
     assert_eq!(to_a.leader_id, a);
     assert_eq!(to_a.members.len() + to_b.members.len(), 2);
     assert_ne!(a, b);
+}
+
+#[test]
+fn a_member_of_the_current_generation_may_commit_while_the_group_prepares_a_rebalance() {
+    let mut coordinator = GroupCoordinator::new(7, 0);
+    let a = lone_member(&mut coordinator, 0);
+    let b = join_result(&coordinator.join_group(10, 10, join("", "app")), 10).member_id.clone();
+    assert!(coordinator.join_group(10, 11, join(&b, "app")).is_empty());
+    assert_eq!(coordinator.group("shop").map(|g| g.state), Some(GroupState::PreparingRebalance));
+    // A commits what it processed before its partitions are revoked (commit on revoke).
+    assert_eq!(coordinator.check_commit(20, "shop", 1, &a, None), Ok(()));
+    assert_eq!(coordinator.check_commit(20, "shop", 0, &a, None), Err(ErrorCode::IllegalGeneration));
+    // Once both joined, the new generation's assignment is not out yet: Kafka refuses then.
+    coordinator.join_group(30, 12, join(&a, "app"));
+    assert_eq!(coordinator.group("shop").map(|g| g.state), Some(GroupState::CompletingRebalance));
+    assert_eq!(coordinator.check_commit(31, "shop", 2, &a, None), Err(ErrorCode::RebalanceInProgress));
+}
+
+fn static_join(member_id: &str, instance: &str) -> JoinGroup {
+    JoinGroup { group_instance_id: Some(instance.into()), ..join(member_id, "app") }
+}
+
+/// A static member joining alone (no MEMBER_ID_REQUIRED round for static members) and syncing.
+fn lone_static_member(coordinator: &mut GroupCoordinator, now: i64) -> String {
+    let replies = coordinator.join_group(now, 1, static_join("", "pod-1"));
+    let joined = join_result(&replies, 1);
+    assert_eq!((joined.error, joined.generation_id), (ErrorCode::None, 1));
+    let member_id = joined.member_id.clone();
+    assert!(member_id.starts_with("pod-1-"), "Kafka names static members after their instance: {member_id}");
+    let mut request = sync(&member_id, 1, &[(&member_id, b"p0")]);
+    request.group_instance_id = Some("pod-1".into());
+    assert_eq!(sync_result(&coordinator.sync_group(now, 2, request), 2).assignment, b"p0");
+    member_id
+}
+
+#[test]
+fn a_restarted_static_member_takes_its_old_place_without_a_rebalance_and_fences_the_old_one() {
+    let mut coordinator = GroupCoordinator::new(7, 0);
+    let old = lone_static_member(&mut coordinator, 0);
+    coordinator.drain_events();
+
+    // KIP-345: the same group.instance.id joins again with no member id.
+    let replies = coordinator.join_group(1_000, 3, static_join("", "pod-1"));
+    let rejoined = join_result(&replies, 3);
+    let new = rejoined.member_id.clone();
+    assert_ne!(new, old);
+    assert_eq!(
+        (rejoined.error, rejoined.generation_id, rejoined.leader_id.as_str()),
+        (ErrorCode::None, 1, new.as_str())
+    );
+    // It was the leader: it gets the members but keeps the assignment it had (KIP-814).
+    assert!(rejoined.skip_assignment);
+    assert_eq!(rejoined.members, vec![(new.clone(), Some("pod-1".into()), vec![1])]);
+    let group = coordinator.group("shop").expect("group");
+    assert_eq!((group.state, group.generation_id, group.members.len()), (GroupState::Stable, 1, 1));
+    assert!(!coordinator.drain_events().iter().any(|e| matches!(e, GroupEvent::RebalanceStarted { .. })));
+    let mut request = sync(&new, 1, &[]);
+    request.group_instance_id = Some("pod-1".into());
+    assert_eq!(sync_result(&coordinator.sync_group(1_001, 4, request), 4).assignment, b"p0");
+
+    // The old incarnation is fenced everywhere.
+    let pod = Some("pod-1");
+    assert_eq!(coordinator.heartbeat(1_002, "shop", 1, &old, pod), ErrorCode::FencedInstanceId);
+    assert_eq!(coordinator.check_commit(1_002, "shop", 1, &old, pod), Err(ErrorCode::FencedInstanceId));
+    let mut request = sync(&old, 1, &[]);
+    request.group_instance_id = Some("pod-1".into());
+    assert_eq!(sync_result(&coordinator.sync_group(1_002, 5, request), 5).error, ErrorCode::FencedInstanceId);
+    assert_eq!(
+        join_result(&coordinator.join_group(1_002, 6, static_join(&old, "pod-1")), 6).error,
+        ErrorCode::FencedInstanceId
+    );
+    let (results, _) = coordinator.leave_group(1_003, "shop", &[(old, Some("pod-1".into()))]);
+    assert_eq!(results, [ErrorCode::FencedInstanceId]);
+    assert_eq!(coordinator.heartbeat(1_004, "shop", 1, &new, pod), ErrorCode::None);
+
+    // The current one leaves by member id and instance id.
+    let (results, _) = coordinator.leave_group(1_005, "shop", &[(new, Some("pod-1".into()))]);
+    assert_eq!(results, [ErrorCode::None]);
+    assert_eq!(coordinator.group("shop").map(|g| g.state), Some(GroupState::Empty));
+}
+
+#[test]
+fn a_static_member_whose_protocols_change_the_group_protocol_rebalances() {
+    let mut coordinator = GroupCoordinator::new(7, 0);
+    let old = lone_static_member(&mut coordinator, 0);
+    let mut request = static_join("", "pod-1");
+    request.protocols = vec![("roundrobin".into(), vec![2])];
+    let replies = coordinator.join_group(1_000, 3, request);
+    let rejoined = join_result(&replies, 3);
+    assert_eq!((rejoined.error, rejoined.generation_id), (ErrorCode::None, 2));
+    assert_eq!(rejoined.protocol_name.as_deref(), Some("roundrobin"));
+    assert!(!rejoined.skip_assignment);
+    assert!(!coordinator.group("shop").expect("group").members.contains_key(&old));
+}
+
+#[test]
+fn static_members_leave_by_instance_id_and_expire_with_their_session() {
+    let mut coordinator = GroupCoordinator::new(7, 0);
+    lone_static_member(&mut coordinator, 0);
+    // An admin removes the member by instance id alone (kafka-consumer-groups --remove-members).
+    let (results, _) = coordinator.leave_group(5, "shop", &[(String::new(), Some("pod-1".into()))]);
+    assert_eq!(results, [ErrorCode::None]);
+    assert_eq!(coordinator.group("shop").map(|g| g.members.len()), Some(0));
+    let (results, _) = coordinator.leave_group(5, "shop", &[(String::new(), Some("pod-9".into()))]);
+    assert_eq!(results, [ErrorCode::UnknownMemberId]);
+
+    let mut coordinator = GroupCoordinator::new(7, 0);
+    lone_static_member(&mut coordinator, 0);
+    coordinator.tick(i64::from(SESSION_MS));
+    assert_eq!(coordinator.group("shop").map(|g| (g.state, g.members.len())), Some((GroupState::Empty, 0)));
 }

@@ -23,6 +23,7 @@ use kafka_protocol::messages::{
 use super::{Reply, str_bytes, topic_name};
 use crate::core::ErrorCode;
 use crate::core::config::{ConfigKind, ConfigSource, TopicConfigs, config_def};
+use crate::core::controller::validate_replica_assignments;
 use crate::core::metadata::{MetadataImage, TopicImage};
 use crate::core::topic::validate_topic_name;
 use crate::runtime::broker::BrokerHandle;
@@ -132,6 +133,8 @@ struct NewTopic {
     partitions: i32,
     replication_factor: i32,
     configs: TopicConfigs,
+    /// Explicit replica assignments, partition `i` at index `i`; empty: the controller places.
+    assignments: Vec<Vec<i32>>,
 }
 
 pub(super) fn create_topics(
@@ -209,6 +212,7 @@ async fn create_topic(cluster: &Cluster, broker: &BrokerHandle, name: &str, topi
         partitions: topic.partitions,
         replication_factor: topic.replication_factor,
         configs: configs.clone(),
+        assignments: topic.assignments.clone(),
     })
     .await;
     if error == ErrorCode::None {
@@ -232,6 +236,7 @@ pub(super) async fn auto_create_topic(cluster: &Cluster, broker: &BrokerHandle, 
             .min(i32::try_from(live_brokers(broker)).unwrap_or(1))
             .max(1),
         configs: TopicConfigs::default(),
+        assignments: Vec::new(),
     };
     create_topic(cluster, broker, name, &topic).await
 }
@@ -246,6 +251,9 @@ fn check_new_topic(
     validate_topic_name(name).map_err(|message| (ErrorCode::InvalidTopicException, message))?;
     if name == METADATA_TOPIC {
         return Err((ErrorCode::InvalidRequest, format!("Creation of internal topic {METADATA_TOPIC} is prohibited.")));
+    }
+    if !creatable.assignments.is_empty() {
+        return check_assignments(broker, creatable);
     }
     let partitions = match creatable.num_partitions {
         -1 => i32::try_from(cluster.config.default_partitions).unwrap_or(1),
@@ -279,18 +287,64 @@ fn check_new_topic(
             ),
         ));
     }
-    if !creatable.assignments.is_empty() {
-        return Err((
-            ErrorCode::InvalidRequest,
-            "Explicit replica assignments are not supported by this cluster yet: leave them out and the controller places the replicas.".into(),
-        ));
-    }
+    let configs = topic_configs(creatable)?;
+    Ok(NewTopic { partitions, replication_factor: i32::from(replication_factor), configs, assignments: Vec::new() })
+}
+
+fn topic_configs(
+    creatable: &kafka_protocol::messages::create_topics_request::CreatableTopic,
+) -> Result<TopicConfigs, (ErrorCode, String)> {
     let mut configs = TopicConfigs::default();
     for config in &creatable.configs {
         let Some(value) = &config.value else { continue };
         configs.set(config.name.as_str(), value.as_str()).map_err(|message| (ErrorCode::InvalidConfig, message))?;
     }
-    Ok(NewTopic { partitions, replication_factor: i32::from(replication_factor), configs })
+    Ok(configs)
+}
+
+/// CreateTopics with explicit replica assignments, checked as Kafka's controller checks them:
+/// the partition count comes from the assignments, which may not be combined with
+/// `num_partitions` or `replication_factor` (INVALID_REQUEST); indexes must be 0..n and every
+/// list valid for [`validate_replica_assignments`] (INVALID_REPLICA_ASSIGNMENT).
+fn check_assignments(
+    broker: &BrokerHandle,
+    creatable: &kafka_protocol::messages::create_topics_request::CreatableTopic,
+) -> Result<NewTopic, (ErrorCode, String)> {
+    if creatable.num_partitions != -1 || creatable.replication_factor != -1 {
+        return Err((
+            ErrorCode::InvalidRequest,
+            "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time."
+                .into(),
+        ));
+    }
+    let mut by_index: Vec<(i32, Vec<i32>)> = creatable
+        .assignments
+        .iter()
+        .map(|a| (a.partition_index, a.broker_ids.iter().map(|id| id.0).collect()))
+        .collect();
+    by_index.sort_by_key(|(index, _)| *index);
+    if by_index.iter().zip(0..).any(|((index, _), expected)| *index != expected) {
+        return Err((
+            ErrorCode::InvalidReplicaAssignment,
+            "Partitions should be a consecutive 0-based integer sequence.".into(),
+        ));
+    }
+    let partitions = i32::try_from(by_index.len()).unwrap_or(i32::MAX);
+    if partitions > MAX_PARTITIONS_PER_TOPIC {
+        return Err((
+            ErrorCode::InvalidPartitions,
+            format!(
+                "Number of partitions {partitions} exceeds this broker's limit of {MAX_PARTITIONS_PER_TOPIC} per topic."
+            ),
+        ));
+    }
+    let assignments: Vec<Vec<i32>> = by_index.into_iter().map(|(_, replicas)| replicas).collect();
+    broker
+        .with_node(|node| validate_replica_assignments(&node.image, &assignments))
+        .unwrap_or(Ok(()))
+        .map_err(|problem| (ErrorCode::InvalidReplicaAssignment, problem.to_string()))?;
+    let replication_factor = assignments.first().map_or(0, |replicas| i32::try_from(replicas.len()).unwrap_or(0));
+    Ok(NewTopic { partitions, replication_factor, configs: topic_configs(creatable)?, assignments })
 }
 
 pub(super) fn delete_topics(
@@ -672,7 +726,7 @@ async fn add_partitions(
 pub(super) fn describe_cluster(
     cluster: &Cluster,
     broker: &BrokerHandle,
-    _request: DescribeClusterRequest,
+    request: DescribeClusterRequest,
 ) -> DescribeClusterResponse {
     let mut response = DescribeClusterResponse::default();
     response.endpoint_type = 1;
@@ -690,7 +744,8 @@ pub(super) fn describe_cluster(
             entry
         })
         .collect();
-    response.cluster_authorized_operations = i32::MIN;
+    response.cluster_authorized_operations =
+        super::authorized_operations::cluster(request.include_cluster_authorized_operations);
     response
 }
 

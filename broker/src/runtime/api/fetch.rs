@@ -1,8 +1,10 @@
 //! Fetch (key 1): whole stored batches from each partition, up to the high watermark.
 //!
 //! * The batch containing `fetch_offset` is returned whole even when the offset is in its middle
-//!   (clients skip the records before it; Tansu/franz-go FINDINGS), and the first batch is
-//!   returned even when larger than `max_bytes` so a consumer can always make progress (KIP-74).
+//!   (clients skip the records before it; Tansu/franz-go FINDINGS).
+//! * KIP-74: the response holds at most the request's `max_bytes`, each partition at most its
+//!   `partition_max_bytes`, filled in request order; only the response's first batch may be
+//!   larger than both, so a consumer can always make progress.
 //! * Long poll: with less than `min_bytes` ready, the request waits for appends until
 //!   `max_wait_ms`, or clients would spin.
 //! * No fetch sessions (KIP-227): `session_id` is always 0, so every fetch is a full fetch.
@@ -71,8 +73,12 @@ fn read(broker: &BrokerHandle, request: &FetchRequest) -> (FetchResponse, usize,
             data.preferred_read_replica = BrokerId(-1);
             data.aborted_transactions = read_committed.then(Vec::new);
             let partition_max = usize::try_from(fetch_partition.partition_max_bytes).unwrap_or(0);
-            // KIP-74: only the first partition with data may exceed the request's budget.
-            let max = if total == 0 { partition_max } else { partition_max.min(budget) };
+            // KIP-74: each partition is read up to what is left of the request's `max_bytes`, and
+            // only the first batch of the whole response may be larger than that (Kafka's
+            // `minOneMessage` holds until some partition returned data), so a consumer always
+            // progresses and the response stays within the client's receive buffer.
+            let max = partition_max.min(budget);
+            let oversized_first_batch_allowed = total == 0;
             let fetch_offset = fetch_partition.fetch_offset;
             let read = on_leader(
                 broker,
@@ -86,6 +92,11 @@ fn read(broker: &BrokerHandle, request: &FetchRequest) -> (FetchResponse, usize,
                         return Ok((offsets, Bytes::new()));
                     }
                     match log.log.read(fetch_offset, max, replica.high_watermark) {
+                        // The log hands back a first batch larger than `max` whole; past the
+                        // response's first batch that would break the budget, so none is read.
+                        Ok(records) if records.len() > max && !oversized_first_batch_allowed => {
+                            Ok((offsets, Bytes::new()))
+                        }
                         Ok(records) => Ok((offsets, Bytes::from(records))),
                         Err(LogError::OffsetOutOfRange { .. }) => Err(ErrorCode::OffsetOutOfRange),
                         Err(error) => {

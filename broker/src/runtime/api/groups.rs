@@ -21,15 +21,12 @@ use kafka_protocol::messages::offset_fetch_response::{
 };
 use kafka_protocol::messages::*;
 
-use super::{Reply as Pending, RequestContext, str_bytes, topic_name};
+use super::{Reply as Pending, RequestContext, authorized_operations, str_bytes, topic_name};
 use crate::core::ErrorCode;
 use crate::core::group::{CommittedOffset, JoinGroup, Reply, SyncGroup};
 use crate::runtime::broker::BrokerHandle;
 use crate::runtime::cluster::{Cluster, now_ms};
 use crate::runtime::offsets::OffsetRecord;
-
-/// `authorized_operations` when not asked for.
-const OPERATIONS_OMITTED: i32 = i32::MIN;
 
 pub(super) fn find_coordinator(
     cluster: &Arc<Cluster>,
@@ -102,6 +99,7 @@ pub(super) fn join_group(
         protocols: request.protocols.into_iter().map(|p| (p.name.to_string(), p.metadata.to_vec())).collect(),
         // KIP-394: from v4 a new member first gets MEMBER_ID_REQUIRED and its id.
         require_known_member_id: version >= 4,
+        supports_skip_assignment: version >= 9,
     };
     let now = now_ms();
     let receiver = cluster.groups.call(|coordinator, id| coordinator.join_group(now, id, join));
@@ -114,6 +112,7 @@ pub(super) fn join_group(
         response.protocol_name = Some(str_bytes(result.protocol_name.unwrap_or_default()));
         response.leader = str_bytes(result.leader_id);
         response.member_id = str_bytes(result.member_id);
+        response.skip_assignment = result.skip_assignment;
         response.members = result
             .members
             .into_iter()
@@ -134,6 +133,7 @@ pub(super) fn sync_group(cluster: &Arc<Cluster>, request: SyncGroupRequest) -> P
         group_id: request.group_id.0.to_string(),
         generation_id: request.generation_id,
         member_id: request.member_id.to_string(),
+        group_instance_id: request.group_instance_id.map(|i| i.to_string()),
         protocol_type: request.protocol_type.map(|p| p.to_string()),
         protocol_name: request.protocol_name.map(|p| p.to_string()),
         assignments: request
@@ -162,6 +162,7 @@ pub(super) fn heartbeat(cluster: &Arc<Cluster>, request: HeartbeatRequest) -> He
         request.group_id.0.as_str(),
         request.generation_id,
         request.member_id.as_str(),
+        request.group_instance_id.as_deref(),
     );
     let mut response = HeartbeatResponse::default();
     response.error_code = error.code();
@@ -169,11 +170,15 @@ pub(super) fn heartbeat(cluster: &Arc<Cluster>, request: HeartbeatRequest) -> He
 }
 
 pub(super) fn leave_group(cluster: &Arc<Cluster>, request: LeaveGroupRequest, version: i16) -> LeaveGroupResponse {
-    // v0-2 name one member; v3+ a batch (KIP-345).
-    let members: Vec<String> = if version >= 3 {
-        request.members.iter().map(|m| m.member_id.to_string()).collect()
+    // v0-2 name one member; v3+ a batch, each by member id and/or group.instance.id (KIP-345).
+    let members: Vec<(String, Option<String>)> = if version >= 3 {
+        request
+            .members
+            .iter()
+            .map(|m| (m.member_id.to_string(), m.group_instance_id.as_ref().map(|i| i.to_string())))
+            .collect()
     } else {
-        vec![request.member_id.to_string()]
+        vec![(request.member_id.to_string(), None)]
     };
     let (results, replies) = cluster.groups.coordinator().leave_group(now_ms(), request.group_id.0.as_str(), &members);
     cluster.groups.deliver(replies);
@@ -183,7 +188,7 @@ pub(super) fn leave_group(cluster: &Arc<Cluster>, request: LeaveGroupRequest, ve
             .iter()
             .zip(&results)
             .zip(&request.members)
-            .map(|((member_id, error), identity)| {
+            .map(|(((member_id, _), error), identity)| {
                 let mut member = MemberResponse::default();
                 member.member_id = str_bytes(member_id.clone());
                 member.group_instance_id = identity.group_instance_id.clone();
@@ -205,6 +210,7 @@ pub(super) fn offset_commit(cluster: &Arc<Cluster>, broker: &BrokerHandle, reque
         &group_id,
         request.generation_id_or_member_epoch,
         request.member_id.as_str(),
+        request.group_instance_id.as_deref(),
     );
     let mut records = Vec::new();
     let mut topics = Vec::new();
@@ -402,7 +408,7 @@ pub(super) fn describe_groups(cluster: &Arc<Cluster>, request: DescribeGroupsReq
     let mut response = DescribeGroupsResponse::default();
     for group_id in request.groups {
         let mut described = DescribedGroup::default();
-        described.authorized_operations = OPERATIONS_OMITTED;
+        described.authorized_operations = authorized_operations::group(request.include_authorized_operations);
         match coordinator.group(group_id.0.as_str()) {
             // Kafka describes an unknown group as Dead, without an error.
             None => described.group_state = str_bytes("Dead"),

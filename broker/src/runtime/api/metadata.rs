@@ -12,16 +12,13 @@ use kafka_protocol::messages::metadata_response::{
 use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, ResponseKind};
 
 use super::admin::{auto_create_topic, live_broker_ids};
-use super::{Reply, str_bytes, topic_name};
+use super::{Reply, authorized_operations, str_bytes, topic_name};
 use crate::core::ErrorCode;
 use crate::core::metadata::{MetadataImage, NO_LEADER, TopicImage};
 use crate::core::topic::validate_topic_name;
 use crate::runtime::broker::BrokerHandle;
 use crate::runtime::cluster::Cluster;
 use crate::runtime::metadata_log::METADATA_TOPIC;
-
-/// `topic_authorized_operations` when not asked for (Kafka's `Int.MinValue`).
-const AUTHORIZED_OPERATIONS_OMITTED: i32 = i32::MIN;
 
 pub(super) fn handle(
     cluster: &Arc<Cluster>,
@@ -81,8 +78,14 @@ pub(super) fn handle(
         response.cluster_id = Some(str_bytes(cluster.cluster_id.clone()));
         // KRaft clients cannot reach the controllers: Kafka names a broker here.
         response.controller_id = BrokerId(cluster.first_running_broker().map_or(-1, |b| b.id));
+        // KIP-430: the flags exist from v8 (the cluster one until v10, where DescribeCluster took over).
+        for topic in &mut topics {
+            topic.topic_authorized_operations =
+                authorized_operations::topic(request.include_topic_authorized_operations);
+        }
         response.topics = topics;
-        response.cluster_authorized_operations = AUTHORIZED_OPERATIONS_OMITTED;
+        response.cluster_authorized_operations =
+            authorized_operations::cluster(request.include_cluster_authorized_operations);
         Some(ResponseKind::Metadata(response))
     })
 }
@@ -124,7 +127,7 @@ fn topic_error(name: Option<&str>, topic_id: [u8; 16], error: ErrorCode) -> Meta
     topic.error_code = error.code();
     topic.name = name.map(topic_name);
     topic.topic_id = uuid::Uuid::from_bytes(topic_id);
-    topic.topic_authorized_operations = AUTHORIZED_OPERATIONS_OMITTED;
+    topic.topic_authorized_operations = authorized_operations::NOT_REQUESTED;
     topic
 }
 

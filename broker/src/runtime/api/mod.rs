@@ -7,6 +7,7 @@
 //! will be processed in the order they are sent and responses will return in that order too").
 
 mod admin;
+mod authorized_operations;
 mod describe_quorum;
 mod elect_leaders;
 mod fetch;

@@ -1,0 +1,185 @@
+//! Behaviour librdkafka's integration suite checks against a real Kafka cluster (issue 16), one
+//! regression test per difference found: each asserts what Apache Kafka answers.
+
+#![cfg(feature = "runtime")]
+
+mod common;
+
+use common::{TestBroker, batch, create_request, fetch_request, produce_request, records_of};
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::records::Compression;
+
+/// Three batches of one 1 KB record each on `topic`'s `partition`.
+async fn three_batches(client: &mut common::Client, topic: &str, partition: i32) {
+    let value = "v".repeat(1_000);
+    for i in 0..3 {
+        let produced =
+            client.send(&produce_request(topic, partition, 1, batch(&[(None, &value)], i, Compression::None)), 9).await;
+        assert_eq!(produced.responses[0].partition_responses[0].error_code, 0);
+    }
+}
+
+#[tokio::test]
+async fn fetch_stays_within_the_requests_max_bytes_but_always_returns_a_first_batch() {
+    let broker = TestBroker::start().await;
+    let mut client = broker.client().await;
+    client.send(&create_request("big", 2, 1, &[]), 7).await;
+    three_batches(&mut client, "big", 0).await;
+    three_batches(&mut client, "big", 1).await;
+
+    // Both partitions in one request: 1 MB each, 1.5 KB for the whole response (KIP-74).
+    let mut request = fetch_request("big", 0, 0, 100);
+    let mut second = request.topics[0].partitions[0].clone();
+    second.partition = 1;
+    request.topics[0].partitions.push(second);
+    request.max_bytes = 1_500;
+    let fetched = client.send(&request, 12).await;
+    let partitions = &fetched.responses[0].partitions;
+    let first = records_of(partitions[0].records.clone().expect("records"));
+    assert_eq!(first.len(), 1, "the first partition is read up to the response's budget: one batch");
+    let second = partitions[1].records.clone().unwrap_or_default();
+    assert!(second.is_empty(), "the second partition's first batch would pass the budget: {} bytes", second.len());
+
+    // A budget smaller than one batch still returns the first batch, so the consumer progresses.
+    request.max_bytes = 1;
+    let fetched = client.send(&request, 12).await;
+    let partitions = &fetched.responses[0].partitions;
+    assert_eq!(records_of(partitions[0].records.clone().expect("records")).len(), 1);
+    assert!(partitions[1].records.clone().unwrap_or_default().is_empty());
+}
+
+#[tokio::test]
+async fn a_transactional_init_producer_id_is_refused_with_an_error_clients_treat_as_fatal() {
+    let broker = TestBroker::start().await;
+    let mut client = broker.client().await;
+    let mut request = InitProducerIdRequest::default();
+    request.transactional_id = Some(TransactionalId(StrBytes::from_static_str("payments-tx")));
+    request.transaction_timeout_ms = 60_000;
+    request.producer_id = ProducerId(-1);
+    request.producer_epoch = -1;
+    for version in [0, 4] {
+        let response = client.send(&request, version).await;
+        // TRANSACTIONAL_ID_AUTHORIZATION_FAILED: fatal in librdkafka, so init_transactions()
+        // fails at once instead of retrying for ever as it does on UNSUPPORTED_VERSION.
+        assert_eq!(response.error_code, 53, "v{version}");
+        assert_eq!((response.producer_id, response.producer_epoch), (ProducerId(-1), -1));
+    }
+    // An idempotent producer (no transactional id) still gets its id.
+    request.transactional_id = None;
+    let response = client.send(&request, 4).await;
+    assert_eq!(response.error_code, 0);
+    assert!(response.producer_id.0 >= 0);
+}
+
+#[tokio::test]
+async fn authorized_operations_are_every_operation_when_asked_as_without_an_authorizer_in_kafka() {
+    let broker = TestBroker::start().await;
+    let mut client = broker.client().await;
+    client.send(&create_request("ops", 1, 1, &[]), 7).await;
+    let mut request = common::all_topics();
+    let metadata = client.send(&request, 8).await;
+    assert_eq!(metadata.cluster_authorized_operations, i32::MIN, "not asked: Int.MinValue");
+    assert_eq!(metadata.topics[0].topic_authorized_operations, i32::MIN);
+
+    request.include_cluster_authorized_operations = true;
+    request.include_topic_authorized_operations = true;
+    let metadata = client.send(&request, 8).await;
+    // AclOperation codes: CREATE 5, ALTER 7, DESCRIBE 8, CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10,
+    // ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12 on the cluster; READ 3, WRITE 4, CREATE, DELETE 6,
+    // ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS on a topic.
+    assert_eq!(metadata.cluster_authorized_operations, 8096);
+    assert_eq!(metadata.topics[0].topic_authorized_operations, 3576);
+
+    let mut describe = DescribeClusterRequest::default();
+    describe.include_cluster_authorized_operations = true;
+    assert_eq!(client.send(&describe, 0).await.cluster_authorized_operations, 8096);
+
+    let mut groups = DescribeGroupsRequest::default();
+    groups.groups = vec![GroupId(StrBytes::from_static_str("readers"))];
+    groups.include_authorized_operations = true;
+    // READ, DESCRIBE and DELETE on a group.
+    assert_eq!(client.send(&groups, 3).await.groups[0].authorized_operations, 328);
+}
+
+#[tokio::test]
+async fn a_compacted_topic_refuses_a_batch_with_keyless_records_naming_each_one() {
+    let broker = TestBroker::start().await;
+    let mut client = broker.client().await;
+    client.send(&create_request("accounts", 1, 1, &[("cleanup.policy", "compact")]), 7).await;
+    let records = batch(&[(Some("alice"), "1"), (None, "2"), (None, "3")], 1, Compression::Gzip);
+    let produced = client.send(&produce_request("accounts", 0, 1, records), 9).await;
+    let partition = &produced.responses[0].partition_responses[0];
+    assert_eq!(partition.error_code, 87, "INVALID_RECORD");
+    let reason = "Compacted topic cannot accept message without key in topic partition accounts-0.";
+    let record_errors: Vec<(i32, Option<String>)> = partition
+        .record_errors
+        .iter()
+        .map(|e| (e.batch_index, e.batch_index_error_message.as_ref().map(|m| m.to_string())))
+        .collect();
+    assert_eq!(record_errors, [(1, Some(reason.to_owned())), (2, Some(reason.to_owned()))]);
+    let message = partition.error_message.as_ref().map(|m| m.to_string()).unwrap_or_default();
+    assert!(message.contains("2 record errors") && message.contains(reason), "{message}");
+    // Nothing of the batch was appended; keyed records are accepted.
+    let keyed =
+        client.send(&produce_request("accounts", 0, 1, batch(&[(Some("bob"), "4")], 2, Compression::None)), 9).await;
+    assert_eq!(keyed.responses[0].partition_responses[0].error_code, 0);
+    assert_eq!(keyed.responses[0].partition_responses[0].base_offset, 0);
+
+    // A topic with `compact,delete` is compacted too; a plain one takes keyless records.
+    client.send(&create_request("both", 1, 1, &[("cleanup.policy", "compact,delete")]), 7).await;
+    let refused = client.send(&produce_request("both", 0, 1, batch(&[(None, "x")], 1, Compression::None)), 9).await;
+    assert_eq!(refused.responses[0].partition_responses[0].error_code, 87);
+    client.send(&create_request("plain", 1, 1, &[]), 7).await;
+    let taken = client.send(&produce_request("plain", 0, 1, batch(&[(None, "x")], 1, Compression::None)), 9).await;
+    assert_eq!(taken.responses[0].partition_responses[0].error_code, 0);
+}
+
+fn assigned(topic: &str, assignments: &[(i32, &[i32])]) -> CreateTopicsRequest {
+    let mut request = create_request(topic, -1, -1, &[]);
+    request.topics[0].assignments = assignments
+        .iter()
+        .map(|(partition, brokers)| {
+            let mut assignment = create_topics_request::CreatableReplicaAssignment::default();
+            assignment.partition_index = *partition;
+            assignment.broker_ids = brokers.iter().map(|id| BrokerId(*id)).collect();
+            assignment
+        })
+        .collect();
+    request
+}
+
+#[tokio::test]
+async fn create_topics_with_replica_assignments_sizes_the_topic_from_them() {
+    let broker = TestBroker::start().await;
+    let mut client = broker.client().await;
+    let created = client.send(&assigned("placed", &[(2, &[1]), (0, &[1]), (1, &[1])]), 7).await;
+    let result = &created.topics[0];
+    assert_eq!(result.error_code, 0, "{:?}", result.error_message);
+    assert_eq!((result.num_partitions, result.replication_factor), (3, 1));
+    let metadata = client.send(&common::all_topics(), 12).await;
+    let topic = metadata.topics.iter().find(|t| t.name.as_ref().is_some_and(|n| n.0.as_str() == "placed"));
+    let partitions = &topic.expect("the topic").partitions;
+    assert_eq!(partitions.len(), 3);
+    assert!(partitions.iter().all(|p| p.replica_nodes == [BrokerId(1)] && p.leader_id == BrokerId(1)));
+
+    // Kafka's refusals: counts beside assignments, unknown or repeated brokers, replica lists of
+    // different lengths, partition indexes that are not 0..n.
+    let mut both = assigned("both", &[(0, &[1])]);
+    both.topics[0].num_partitions = 1;
+    let refusals = [
+        (both, 42),
+        (assigned("unknown", &[(0, &[7])]), 39),
+        (assigned("twice", &[(0, &[1, 1])]), 39),
+        (assigned("uneven", &[(0, &[1]), (1, &[])]), 39),
+        (assigned("holes", &[(0, &[1]), (2, &[1])]), 39),
+    ];
+    for (request, code) in refusals {
+        let name = request.topics[0].name.0.to_string();
+        let result = &client.send(&request, 7).await.topics[0];
+        assert_eq!(result.error_code, code, "{name}: {:?}", result.error_message);
+        assert!(result.error_message.is_some(), "{name}");
+    }
+    let metadata = client.send(&common::all_topics(), 12).await;
+    assert_eq!(metadata.topics.len(), 1, "nothing refused was created");
+}
