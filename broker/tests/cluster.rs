@@ -17,11 +17,16 @@ use kafka_protocol::records::Compression;
 
 /// Three brokers and three controllers, with a short session so a stopped broker is fenced fast.
 async fn start_cluster(dir: &std::path::Path) -> Broker {
+    start_cluster_with(dir, |_| {}).await
+}
+
+async fn start_cluster_with(dir: &std::path::Path, configure: fn(&mut BrokerConfig)) -> Broker {
     let mut config = BrokerConfig::new("127.0.0.1:0".parse().expect("addr"), dir.to_owned());
     config.brokers = 3;
     config.controllers = 3;
     config.broker_session_timeout_ms = 2_000;
     config.flush_interval_ms = 2;
+    configure(&mut config);
     Broker::start(config).await.expect("the cluster starts")
 }
 
@@ -240,5 +245,24 @@ async fn elect_leaders_moves_leadership_back_to_the_preferred_replica() {
     assert!(new_epoch >= epoch + 2, "each leader change bumps the leader epoch: {epoch} → {new_epoch}");
     // Asked again for every partition, the balanced partition is left out.
     assert_eq!(errors(&client.send(&elect(0, None), 2).await), []);
+    cluster.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_controller_hands_leadership_back_to_the_preferred_replica_by_itself() {
+    // `auto.leader.rebalance.enable` with a 1 s `leader.imbalance.check.interval.seconds`.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cluster =
+        start_cluster_with(dir.path(), |config| config.leader_imbalance_check_interval_ms = Some(1_000)).await;
+    let mut client = Client::connect(cluster.local_addr()).await;
+    assert_eq!(client.send(&create_request("orders", 1, 3, &[]), 7).await.topics[0].error_code, 0);
+    let (preferred, _, _) = wait_for(&cluster, "orders", "three in sync", |(_, _, isr)| isr.len() == 3).await;
+    cluster.control().stop_broker(preferred).expect("stop");
+    wait_for(&cluster, "orders", "another leader", |(leader, _, _)| *leader != preferred && *leader >= 0).await;
+    cluster.control().start_broker(preferred).await.expect("start");
+    wait_for(&cluster, "orders", "the preferred replica leads again", |(leader, _, isr)| {
+        *leader == preferred && isr.len() == 3
+    })
+    .await;
     cluster.shutdown().await;
 }

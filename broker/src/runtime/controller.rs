@@ -85,6 +85,7 @@ impl ControllerHandle {
         let controller_config = ControllerConfig {
             broker_session_timeout_ms: cluster.config.broker_session_timeout_ms,
             metadata_max_idle_interval_ms: cluster.config.metadata_max_idle_interval_ms,
+            leader_imbalance_check_interval_ms: cluster.config.leader_imbalance_check_interval_ms,
         };
         let quorum_config = QuorumConfig { voters, ..QuorumConfig::default() };
         let node = ControllerNode::new(self.id, quorum_config, durable, controller_config, now, seed);

@@ -55,6 +55,7 @@ impl RequestPath {
             max_connections: 16,
             group_initial_rebalance_delay_ms: 0,
             metadata_max_idle_interval_ms: Some(500),
+            leader_imbalance_check_interval_ms: Some(300_000),
         };
         let runtime =
             tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime for the fuzz target");

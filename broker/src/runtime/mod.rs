@@ -77,6 +77,10 @@ pub struct BrokerConfig {
     /// `metadata.max.idle.interval.ms`: the active controller appends a NoOpRecord when the
     /// metadata log has been idle this long (KIP-835). `None`: never.
     pub metadata_max_idle_interval_ms: Option<u64>,
+    /// `leader.imbalance.check.interval.seconds` in ms with `auto.leader.rebalance.enable`:
+    /// how long after a partition came to be led by another replica than its preferred one the
+    /// controller moves leadership back. `None`: never.
+    pub leader_imbalance_check_interval_ms: Option<u64>,
 }
 
 impl BrokerConfig {
@@ -98,6 +102,7 @@ impl BrokerConfig {
             max_connections: 4096,
             group_initial_rebalance_delay_ms: 500,
             metadata_max_idle_interval_ms: Some(500),
+            leader_imbalance_check_interval_ms: Some(300_000),
         }
     }
 }
@@ -121,6 +126,7 @@ pub(crate) struct ResolvedConfig {
     pub(crate) max_connections: usize,
     pub(crate) group_initial_rebalance_delay_ms: i64,
     pub(crate) metadata_max_idle_interval_ms: Option<u64>,
+    pub(crate) leader_imbalance_check_interval_ms: Option<u64>,
 }
 
 impl ResolvedConfig {
@@ -194,6 +200,7 @@ impl Broker {
             max_connections: config.max_connections,
             group_initial_rebalance_delay_ms: config.group_initial_rebalance_delay_ms,
             metadata_max_idle_interval_ms: config.metadata_max_idle_interval_ms,
+            leader_imbalance_check_interval_ms: config.leader_imbalance_check_interval_ms,
         };
         let data_dir = config.data_dir.clone();
         let open_error = |message: String| BrokerError::Open { dir: data_dir.clone(), message };

@@ -358,7 +358,11 @@ impl Simulation {
         let seed = self.rng.next_u64();
         // No NoOpRecords (KIP-835) in the simulator: the view shows every metadata entry, and a
         // NoOp every 500 ms would bury the ones that mean something.
-        let config = ControllerConfig { metadata_max_idle_interval_ms: None, ..ControllerConfig::default() };
+        let config = ControllerConfig {
+            metadata_max_idle_interval_ms: None,
+            leader_imbalance_check_interval_ms: None,
+            ..ControllerConfig::default()
+        };
         ControllerNode::new(id, self.quorum_config.clone(), durable, config, self.now_ms, seed)
     }
 

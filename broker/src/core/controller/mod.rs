@@ -31,11 +31,20 @@ pub struct ControllerConfig {
     /// `metadata.max.idle.interval.ms` (KIP-835): the active controller appends a NoOpRecord
     /// this often. `None`: never.
     pub metadata_max_idle_interval_ms: Option<u64>,
+    /// `auto.leader.rebalance.enable` with `leader.imbalance.check.interval.seconds` (Kafka:
+    /// on, 300 s): this long after a partition came to be led by another replica than its
+    /// preferred one, leadership moves back to the preferred replica wherever it is in the ISR
+    /// and unfenced. `None`: never (the rebalance is off).
+    pub leader_imbalance_check_interval_ms: Option<u64>,
 }
 
 impl Default for ControllerConfig {
     fn default() -> Self {
-        ControllerConfig { broker_session_timeout_ms: 9_000, metadata_max_idle_interval_ms: Some(500) }
+        ControllerConfig {
+            broker_session_timeout_ms: 9_000,
+            metadata_max_idle_interval_ms: Some(500),
+            leader_imbalance_check_interval_ms: Some(300_000),
+        }
     }
 }
 
@@ -73,11 +82,14 @@ pub struct Controller {
     config: ControllerConfig,
     /// When each registered broker last sent a heartbeat (or registered).
     last_heartbeat_ms: BTreeMap<BrokerId, u64>,
+    /// When the next automatic preferred-leader election runs; set once a partition is led by
+    /// another replica than its preferred one (Kafka's `maybeScheduleNextBalancePartitionLeaders`).
+    leader_balance_due_ms: Option<u64>,
 }
 
 impl Controller {
     pub fn new(config: ControllerConfig) -> Self {
-        Controller { config, last_heartbeat_ms: BTreeMap::new() }
+        Controller { config, last_heartbeat_ms: BTreeMap::new(), leader_balance_due_ms: None }
     }
 
     /// This node became the active controller: every broker gets a full session from now, as
@@ -160,7 +172,49 @@ impl Controller {
         for broker_id in expired {
             records.extend(fence(&mut after, broker_id));
         }
+        records.extend(self.balance_leaders(now_ms, &after));
         records
+    }
+
+    /// Kafka's automatic leader rebalance (`maybeBalancePartitionLeaders`): once the interval
+    /// has passed since partitions came to be led by a replica other than their preferred one,
+    /// each of them whose preferred replica is in the ISR and unfenced gets it back as leader.
+    /// The rest wait for the next round.
+    fn balance_leaders(&mut self, now_ms: u64, image: &MetadataImage) -> Vec<MetadataRecord> {
+        let Some(interval_ms) = self.config.leader_imbalance_check_interval_ms else { return Vec::new() };
+        let imbalanced =
+            image.partitions().any(|(_, _, p)| p.leader != NO_LEADER && p.replicas.first() != Some(&p.leader));
+        let due = match (imbalanced, self.leader_balance_due_ms) {
+            (false, _) => {
+                self.leader_balance_due_ms = None;
+                return Vec::new();
+            }
+            (true, None) => {
+                self.leader_balance_due_ms = Some(now_ms + interval_ms);
+                return Vec::new();
+            }
+            (true, Some(due)) => due,
+        };
+        if now_ms < due {
+            return Vec::new();
+        }
+        self.leader_balance_due_ms = Some(now_ms + interval_ms);
+        image
+            .partitions()
+            .filter(|(_, _, p)| p.leader != NO_LEADER)
+            .filter_map(|(topic, partition, p)| {
+                let preferred = *p.replicas.first()?;
+                (preferred != p.leader && p.isr.contains(&preferred) && image.is_active(preferred)).then(|| {
+                    MetadataRecord::PartitionChange {
+                        topic: topic.to_owned(),
+                        partition,
+                        leader: Some(preferred),
+                        isr: None,
+                        unclean: false,
+                    }
+                })
+            })
+            .collect()
     }
 
     /// BrokerHeartbeat with `want_shutdown` (Kafka's controlled shutdown, KIP-631): the broker
@@ -192,6 +246,7 @@ impl Controller {
             .filter(|b| !b.fenced)
             .filter_map(|b| self.last_heartbeat_ms.get(&b.broker_id))
             .map(|&last| last + self.config.broker_session_timeout_ms + 1)
+            .chain(self.leader_balance_due_ms)
             .min()
     }
 
@@ -857,5 +912,41 @@ mod tests {
             elect(&mut controller, &image, ElectionType::Unclean),
             Ok(vec!["PartitionChangeRecord(orders-0, leader 3, isr [3], unclean)".to_owned()])
         );
+    }
+
+    #[test]
+    fn leadership_returns_to_the_preferred_replica_after_the_imbalance_interval() {
+        let config =
+            ControllerConfig { leader_imbalance_check_interval_ms: Some(300_000), ..ControllerConfig::default() };
+        let mut controller = Controller::new(config);
+        let mut image = cluster(&mut controller, &[]);
+        // Broker 1, the preferred leader, is fenced: broker 2 leads.
+        for broker_id in [2, 3] {
+            let epoch = image.brokers[&broker_id].broker_epoch;
+            controller.heartbeat(8_000, &image, broker_id, epoch, image.offset).expect("heartbeat");
+        }
+        let records = controller.tick(9_001, &image);
+        apply(&mut image, &records);
+        assert_eq!(image.partition("orders", 0).map(|p| p.leader), Some(2));
+        assert_eq!(controller.leader_balance_due_ms, Some(309_001), "the rebalance is scheduled");
+        // It returns and catches up; nothing moves before the interval has passed.
+        let records = controller.register_broker(12_000, &image, 1, 21).expect("re-registers");
+        apply(&mut image, &records);
+        for broker_id in [1, 2, 3] {
+            let epoch = image.brokers[&broker_id].broker_epoch;
+            let (_, records) =
+                controller.heartbeat(308_000, &image, broker_id, epoch, image.offset).expect("heartbeat");
+            apply(&mut image, &records);
+        }
+        let records = set_isr(&mut controller, &image, &[2, 3, 1]);
+        apply(&mut image, &records);
+        assert_eq!(controller.tick(309_000, &image), vec![]);
+        let records = controller.tick(309_001, &image);
+        let text: Vec<String> = records.iter().map(ToString::to_string).collect();
+        assert_eq!(text, ["PartitionChangeRecord(orders-0, leader 1)"]);
+        apply(&mut image, &records);
+        // Balanced: nothing more is scheduled.
+        assert_eq!(controller.tick(309_002, &image), vec![]);
+        assert_eq!(controller.leader_balance_due_ms, None);
     }
 }
