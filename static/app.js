@@ -93,11 +93,6 @@ for (const consoleBox of document.querySelectorAll("[data-console]")) {
   const input = consoleBox.querySelector('[data-testid="console-input"]');
   const output = consoleBox.querySelector('[data-testid="console-output"]');
   const runButton = form.querySelector(".console-run");
-  const title = consoleBox.closest(".exercise")?.querySelector(".block-title")?.textContent.trim();
-  output.removeAttribute("aria-live");
-  output.setAttribute("role", "region");
-  output.setAttribute("aria-label", title ? `Console output: ${title}` : "Console output");
-  output.tabIndex = 0;
   const announcer = h("p", { class: "visually-hidden", role: "status", "data-testid": "console-announcer" });
   output.after(announcer);
   const hint = h(
@@ -194,16 +189,9 @@ for (const consoleBox of document.querySelectorAll("[data-console]")) {
   });
 }
 
-// "Check yourself" task lists: markdown renders them as disabled, unlabelled checkboxes. Here
-// they become real ones, labelled by their text, and remembered in this browser.
-document.querySelectorAll('.lesson-body li > input[type="checkbox"]').forEach((box, index) => {
-  const item = box.parentElement;
-  const label = h("label", { class: "task-label" });
-  while (box.nextSibling && !(box.nextSibling.nodeType === Node.ELEMENT_NODE && /^(UL|OL|P|DIV)$/.test(box.nextSibling.tagName))) {
-    label.append(box.nextSibling);
-  }
-  label.prepend(box);
-  item.prepend(label);
+// "Check yourself" task lists: the server renders each box disabled inside a label with its
+// text. Here they become usable, and are remembered in this browser.
+document.querySelectorAll('.lesson-body label.task-label > input[type="checkbox"]').forEach((box, index) => {
   const key = `streamlab-task:${location.pathname}:${index}`;
   box.disabled = false;
   if (localStorage.getItem(key) !== null) box.checked = localStorage.getItem(key) === "1";
@@ -213,13 +201,6 @@ document.querySelectorAll('.lesson-body li > input[type="checkbox"]').forEach((b
 // The site navigation marks the page it is on.
 for (const link of document.querySelectorAll(".site-nav a")) {
   if (link.getAttribute("href") === location.pathname) link.setAttribute("aria-current", "page");
-}
-
-// Section anchors ("#" after each heading) are for mouse users who want a link; the outline
-// already lists every section. Hidden from assistive technology so headings read as their text.
-for (const anchor of document.querySelectorAll(".lesson-body a.anchor")) {
-  anchor.setAttribute("aria-hidden", "true");
-  anchor.tabIndex = -1;
 }
 
 // One visually hidden status for the copy buttons: a changed button label is not announced.

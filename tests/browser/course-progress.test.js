@@ -178,6 +178,19 @@ test("the lesson page renders without JavaScript", { timeout: 30_000 }, async ()
     const page = await context.newPage();
     await gotoOk(page, `${server.baseUrl}/lessons/${SLUG}`);
     await assertLessonPage(page, title);
+    // The server's own markup is accessible, not only what the scripts make of it: headings are
+    // named by their text, each "Check yourself" box by its label, and the console output is a
+    // named region, not a live region that would re-announce the transcript.
+    const heading = page.locator(".lesson-body h2").first();
+    assert.equal(await heading.locator("a.anchor").getAttribute("aria-hidden"), "true");
+    assert.doesNotMatch((await page.getByRole("heading", { level: 2 }).allTextContents()).join("|"), /Link to this section/);
+    const boxes = page.locator(".lesson-body label.task-label > input[type=checkbox]");
+    assert.ok((await boxes.count()) >= 1, "the lesson has a Check yourself list");
+    assert.equal(await page.locator(".lesson-body input[type=checkbox]").count(), await boxes.count(), "every box is labelled");
+    const output = page.locator('[data-testid="console-output"]').first();
+    assert.equal(await output.getAttribute("aria-live"), null);
+    assert.equal(await output.getAttribute("role"), "region");
+    assert.match(await output.getAttribute("aria-label"), /^Console output: ./);
   } finally {
     await context.close();
   }

@@ -88,9 +88,23 @@ pub fn render_body(body: &str, cx: &RenderContext<'_>) -> RenderedBody {
     let mut events: Vec<Event<'_>> = Vec::new();
     let line_of = |offset: usize| cx.first_line + line_at(body, offset) - 1;
     let mut parser = Parser::new_ext(body, markdown_options()).into_offset_iter();
+    // A task-list item's checkbox is wrapped in a <label> with the item's text, up to the first
+    // block inside it, so that each "Check yourself" box is named by what it says.
+    let mut task_label_open = false;
 
     while let Some((event, range)) = parser.next() {
+        if task_label_open && ends_task_label(&event) {
+            events.push(Event::Html("</label>".into()));
+            task_label_open = false;
+        }
         match event {
+            Event::TaskListMarker(checked) => {
+                let checked = if checked { " checked" } else { "" };
+                events.push(Event::Html(
+                    format!("<label class=\"task-label\"><input type=\"checkbox\" disabled{checked}>").into(),
+                ));
+                task_label_open = true;
+            }
             Event::Start(Tag::Heading { level, id, .. }) => {
                 let mut inner = Vec::new();
                 for (event, _) in parser.by_ref() {
@@ -110,7 +124,9 @@ pub fn render_body(body: &str, cx: &RenderContext<'_>) -> RenderedBody {
                 events.extend(inner);
                 events.push(Event::Html(
                     format!(
-                        "<a class=\"anchor\" href=\"#{}\" aria-label=\"Link to this section\">#</a></h{n}>\n",
+                        // For mouse users who want a link; hidden from assistive technology so the
+                        // heading reads as its text (the outline lists every section anyway).
+                        "<a class=\"anchor\" href=\"#{}\" aria-hidden=\"true\" tabindex=\"-1\">#</a></h{n}>\n",
                         escape(&id)
                     )
                     .into(),
@@ -187,6 +203,23 @@ pub fn render_body(body: &str, cx: &RenderContext<'_>) -> RenderedBody {
     }
     pulldown_cmark::html::push_html(&mut out.html, events.into_iter());
     out
+}
+
+/// Whether `event` ends the inline text a task-list checkbox is labelled by.
+fn ends_task_label(event: &Event<'_>) -> bool {
+    matches!(
+        event,
+        Event::End(TagEnd::Item | TagEnd::Paragraph)
+            | Event::Start(
+                Tag::Paragraph
+                    | Tag::List(_)
+                    | Tag::BlockQuote(_)
+                    | Tag::CodeBlock(_)
+                    | Tag::Heading { .. }
+                    | Tag::Table(_)
+                    | Tag::HtmlBlock
+            )
+    )
 }
 
 /// Markdown inside a block (an exercise's task, a hint): the same dialect, no outline.
@@ -288,10 +321,12 @@ fn exercise_html(exercise: &Exercise) -> String {
     }
     // The console runs Kafka's command-line tools against the broker (`POST /api/console`), the
     // Check button asks the broker whether the task is done (`POST /api/exercises/{id}/check`);
-    // both are wired by static/app.js.
+    // both are wired by static/app.js. The output is a named, keyboard-scrollable region and not
+    // a live region: the script announces only each new result, not the whole transcript.
+    let title = escape(&exercise.title);
     html.push_str(&format!(
         "<div class=\"console\" data-console>\n<pre class=\"console-output\" data-testid=\"console-output\" \
-         aria-live=\"polite\" aria-label=\"Console output\"></pre>\n<form class=\"console-form\">\n\
+         role=\"region\" tabindex=\"0\" aria-label=\"Console output: {title}\"></pre>\n<form class=\"console-form\">\n\
          <label class=\"visually-hidden\" for=\"console-input-{id}\">Command</label>\n<span class=\"console-prompt\" \
          aria-hidden=\"true\">$</span>\n<textarea id=\"console-input-{id}\" class=\"console-input\" data-testid=\"console-input\" \
          rows=\"1\" spellcheck=\"false\" autocomplete=\"off\" autocapitalize=\"off\" \
@@ -448,9 +483,9 @@ mod tests {
         let out = render("## Keys & partitions\n\n### Example\n\n### Example\n");
         assert_eq!(
             out.html,
-            "<h2 id=\"keys--partitions\">Keys &amp; partitions<a class=\"anchor\" href=\"#keys--partitions\" aria-label=\"Link to this section\">#</a></h2>\n\
-             <h3 id=\"example\">Example<a class=\"anchor\" href=\"#example\" aria-label=\"Link to this section\">#</a></h3>\n\
-             <h3 id=\"example-1\">Example<a class=\"anchor\" href=\"#example-1\" aria-label=\"Link to this section\">#</a></h3>\n"
+            "<h2 id=\"keys--partitions\">Keys &amp; partitions<a class=\"anchor\" href=\"#keys--partitions\" aria-hidden=\"true\" tabindex=\"-1\">#</a></h2>\n\
+             <h3 id=\"example\">Example<a class=\"anchor\" href=\"#example\" aria-hidden=\"true\" tabindex=\"-1\">#</a></h3>\n\
+             <h3 id=\"example-1\">Example<a class=\"anchor\" href=\"#example-1\" aria-hidden=\"true\" tabindex=\"-1\">#</a></h3>\n"
         );
         let outline: Vec<(u8, &str)> = out.outline.iter().map(|e| (e.level, e.id.as_str())).collect();
         assert_eq!(outline, [(2, "keys--partitions"), (3, "example"), (3, "example-1")]);
@@ -494,13 +529,25 @@ mod tests {
     }
 
     #[test]
+    fn task_list_labels_end_before_the_blocks_of_an_item() {
+        let out = render("- [ ] Can you *name* it?\n  - a nested point\n- [x] Loose\n\n  with a second paragraph\n");
+        assert_eq!(
+            out.html,
+            "<ul>\n<li>\n<p><label class=\"task-label\"><input type=\"checkbox\" disabled>Can you <em>name</em> it?</label></p>\n\
+             <ul>\n<li>a nested point</li>\n</ul>\n</li>\n\
+             <li>\n<p><label class=\"task-label\"><input type=\"checkbox\" disabled checked>Loose</label></p>\n\
+             <p>with a second paragraph</p>\n</li>\n</ul>\n"
+        );
+    }
+
+    #[test]
     fn footnotes_and_task_lists() {
         let out = render("Kafka[^1]\n\n- [x] done\n- [ ] todo\n\n[^1]: Named after Franz Kafka.\n");
         assert_eq!(
             out.html,
             "<p>Kafka<sup class=\"footnote-reference\"><a href=\"#1\">1</a></sup></p>\n\
-             <ul>\n<li><input disabled=\"\" type=\"checkbox\" checked=\"\"/>\ndone</li>\n\
-             <li><input disabled=\"\" type=\"checkbox\"/>\ntodo</li>\n</ul>\n\
+             <ul>\n<li><label class=\"task-label\"><input type=\"checkbox\" disabled checked>done</label></li>\n\
+             <li><label class=\"task-label\"><input type=\"checkbox\" disabled>todo</label></li>\n</ul>\n\
              <div class=\"footnote-definition\" id=\"1\"><sup class=\"footnote-definition-label\">1</sup>\n\
              <p>Named after Franz Kafka.</p>\n</div>\n"
         );
@@ -570,7 +617,7 @@ mod tests {
              <ul class=\"exercise-checks\">\n<li data-check-index=\"0\">Topic <code>orders</code> exists with 3 partitions</li>\n</ul>\n\
              <details class=\"hints\">\n<summary>Hints (1)</summary>\n<ol>\n<li>Use <code>--partitions</code></li>\n</ol>\n</details>\n\
              <div class=\"console\" data-console>\n<pre class=\"console-output\" data-testid=\"console-output\" \
-             aria-live=\"polite\" aria-label=\"Console output\"></pre>\n<form class=\"console-form\">\n\
+             role=\"region\" tabindex=\"0\" aria-label=\"Console output: Make a topic\"></pre>\n<form class=\"console-form\">\n\
              <label class=\"visually-hidden\" for=\"console-input-make-topic\">Command</label>\n<span class=\"console-prompt\" \
              aria-hidden=\"true\">$</span>\n<textarea id=\"console-input-make-topic\" class=\"console-input\" data-testid=\"console-input\" \
              rows=\"1\" spellcheck=\"false\" autocomplete=\"off\" autocapitalize=\"off\" \
