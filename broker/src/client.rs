@@ -108,11 +108,13 @@ impl Connection {
 
 /// A record for [`encode_batch`]: key and value bytes, either of which may be null (a null value
 /// is a tombstone), and its create time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchRecord<'a> {
     pub key: Option<&'a [u8]>,
     pub value: Option<&'a [u8]>,
     pub timestamp_ms: i64,
+    /// Header keys and values (a `None` value is a null header value).
+    pub headers: Vec<(&'a str, Option<&'a [u8]>)>,
 }
 
 /// Who writes a batch: an idempotent producer's id, epoch and first sequence number, or
@@ -156,7 +158,11 @@ pub fn encode_batch(
             timestamp: record.timestamp_ms,
             key: record.key.map(Bytes::copy_from_slice),
             value: record.value.map(Bytes::copy_from_slice),
-            headers: Default::default(),
+            headers: record
+                .headers
+                .iter()
+                .map(|&(key, value)| (StrBytes::from_string(key.to_owned()), value.map(Bytes::copy_from_slice)))
+                .collect(),
             delete_horizon: false,
         })
         .collect();

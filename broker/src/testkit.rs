@@ -75,6 +75,7 @@ pub fn producer_batch(
             key: key.map(str::as_bytes),
             value: Some(value.as_bytes()),
             timestamp_ms: timestamp_ms + i,
+            headers: Vec::new(),
         })
         .collect();
     let producer = BatchProducer { producer_id, producer_epoch, base_sequence };

@@ -253,3 +253,26 @@ async fn resets_deletes_and_fire_and_forget_produce_run_against_the_broker() {
     ok(&kafka, "kafka-topics.sh --bootstrap-server localhost:9092 --delete --topic audit --if-exists").await;
     broker.shutdown().await;
 }
+
+#[tokio::test]
+async fn headers_go_out_with_the_producer_and_come_back_with_the_consumer() {
+    let (broker, _dir, kafka) = broker().await;
+    ok(&kafka, "kafka-topics.sh --create --topic traced --partitions 1").await;
+    ok(
+        &kafka,
+        "kafka-console-producer.sh --topic traced --property parse.headers=true --property parse.key=true\n\
+         trace-id:42,tenant:acme\tk1\tfirst",
+    )
+    .await;
+    ok(&kafka, "kafka-console-producer.sh --topic traced --property parse.key=true\nk2\tsecond").await;
+    let consumed = ok(
+        &kafka,
+        "kafka-console-consumer.sh --topic traced --from-beginning --property print.headers=true --property print.key=true",
+    )
+    .await;
+    assert_eq!(
+        consumed,
+        "trace-id:42,tenant:acme\tk1\tfirst\nNO_HEADERS\tk2\tsecond\nProcessed a total of 2 messages\n"
+    );
+    broker.shutdown().await;
+}

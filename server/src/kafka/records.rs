@@ -28,8 +28,13 @@ pub struct RecordView {
 pub struct RawRecord {
     pub offset: i64,
     pub timestamp_ms: i64,
+    /// The batch's timestamp type: `true` for LogAppendTime (the broker's clock), `false` for
+    /// CreateTime (the producer's).
+    pub log_append_time: bool,
     pub key: Option<bytes::Bytes>,
     pub value: Option<bytes::Bytes>,
+    /// Header keys and values, in the order the producer sent them.
+    pub headers: Vec<(String, Option<bytes::Bytes>)>,
 }
 
 /// A record to produce: key and value, either of which may be null (a null value is a tombstone).
@@ -37,6 +42,8 @@ pub struct RawRecord {
 pub struct ProducerRecord {
     pub key: Option<String>,
     pub value: Option<String>,
+    /// Header keys and values (`parse.headers` in the console producer).
+    pub headers: Vec<(String, Option<String>)>,
 }
 
 /// Where a produced record landed: its partition and offset (-1 when acks=0 gave no answer).
@@ -122,8 +129,10 @@ impl Kafka {
                     out.push(RawRecord {
                         offset: record.offset,
                         timestamp_ms: record.timestamp,
+                        log_append_time: record.timestamp_type == kafka_protocol::records::TimestampType::LogAppend,
                         key: record.key,
                         value: record.value,
+                        headers: record.headers.into_iter().map(|(key, value)| (key.to_string(), value)).collect(),
                     });
                 }
             }
@@ -177,6 +186,11 @@ impl Kafka {
                     key: record.key.as_deref().map(str::as_bytes),
                     value: record.value.as_deref().map(str::as_bytes),
                     timestamp_ms: now,
+                    headers: record
+                        .headers
+                        .iter()
+                        .map(|(key, value)| (key.as_str(), value.as_deref().map(str::as_bytes)))
+                        .collect(),
                 })
                 .collect();
             let encoded = encode_batch(&batch, Compression::None, BatchProducer::PLAIN)?;

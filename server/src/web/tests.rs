@@ -591,7 +591,12 @@ async fn produce_bytes(addr: std::net::SocketAddr, topic: &str, partition: i32, 
     use kafka_protocol::records::Compression;
     let records: Vec<BatchRecord<'_>> = records
         .iter()
-        .map(|&(key, value)| BatchRecord { key, value: Some(value), timestamp_ms: 1_700_000_000_000 })
+        .map(|&(key, value)| BatchRecord {
+            key,
+            value: Some(value),
+            timestamp_ms: 1_700_000_000_000,
+            headers: Vec::new(),
+        })
         .collect();
     let encoded = encode_batch(&records, Compression::None, BatchProducer::PLAIN).expect("encode");
     let mut data = PartitionProduceData::default();

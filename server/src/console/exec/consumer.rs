@@ -40,18 +40,22 @@ pub(super) async fn consume(kafka: &Kafka, consume: &Consume) -> ToolResult {
             // Latest: the console waits for new records; this one is not interactive.
             (None, OffsetSpec::Latest, false) => kafka.offsets(topic, partition).await?.map_or(0, |o| o.log_end_offset),
         };
-        let records = kafka.records(topic, partition, start, limit - printed).await?;
+        let records = kafka.raw_records(topic, partition, start, limit - printed, usize::MAX).await?;
         let mut next = start;
         for record in records {
             next = record.offset + 1;
             let consumed = ConsumedRecord {
                 topic: topic.clone(),
-                partition: record.partition,
+                partition,
                 offset: record.offset,
-                timestamp: RecordTimestamp::CreateTime(record.timestamp_ms),
-                key: record.key.map(String::into_bytes),
-                value: record.value.map(String::into_bytes),
-                headers: Vec::new(),
+                timestamp: if record.log_append_time {
+                    RecordTimestamp::LogAppendTime(record.timestamp_ms)
+                } else {
+                    RecordTimestamp::CreateTime(record.timestamp_ms)
+                },
+                key: record.key.map(|k| k.to_vec()),
+                value: record.value.map(|v| v.to_vec()),
+                headers: record.headers.into_iter().map(|(key, value)| (key, value.map(|v| v.to_vec()))).collect(),
             };
             match format::console_record(&consumed, &consume.format) {
                 Ok(line) => output.push_str(&line),

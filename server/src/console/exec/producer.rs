@@ -8,8 +8,11 @@ use crate::kafka::{Kafka, ProducerRecord};
 /// topic as the real producer does through Metadata.
 pub(super) async fn produce(kafka: &Kafka, produce: &Produce) -> ToolResult {
     // A value equal to `null.marker` was parsed as None: a tombstone, sent as a null value.
-    let records: Vec<ProducerRecord> =
-        produce.records.iter().map(|r| ProducerRecord { key: r.key.clone(), value: r.value.clone() }).collect();
+    let records: Vec<ProducerRecord> = produce
+        .records
+        .iter()
+        .map(|r| ProducerRecord { key: r.key.clone(), value: r.value.clone(), headers: r.headers.clone() })
+        .collect();
     if records.is_empty() {
         return Ok(ToolOutput::silent());
     }
