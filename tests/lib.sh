@@ -114,3 +114,66 @@ sl_ensure_npm_ci() {
     (cd "$dir" && npm ci --no-audit --no-fund)
     printf '%s\n' "$want" >"$stamp"
 }
+
+# Print the first of COUNT consecutive free TCP ports on 127.0.0.1 (broker i of the embedded
+# cluster listens on the --kafka port + (i - 1)); a small race until they are used, as above.
+#   port=$(sl_free_ports 3)
+sl_free_ports() {
+    python3 - "$1" <<'PY'
+import socket, sys
+count = int(sys.argv[1])
+for _ in range(100):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        base = s.getsockname()[1]
+    try:
+        for offset in range(1, count):
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", base + offset))
+    except OSError:
+        continue
+    if base + count <= 65536:
+        print(base)
+        sys.exit(0)
+sys.exit(1)
+PY
+}
+
+# Start a streamlab command in the background (output to LOG) and wait until PORT accepts
+# connections; sets sl_streamlab_pid. Stop it with sl_stop_streamlab (an EXIT trap is the place).
+#   sl_start_streamlab "$bin" "$tmp/log" "$port" broker --kafka "127.0.0.1:$port" --data-dir "$tmp/data"
+sl_streamlab_pid=
+sl_start_streamlab() {
+    local bin=$1 log=$2 port=$3
+    shift 3
+    "$bin" "$@" >"$log" 2>&1 &
+    sl_streamlab_pid=$!
+    for _ in $(seq 1 300); do
+        if ! kill -0 "$sl_streamlab_pid" 2>/dev/null; then break; fi
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    sl_log "error: streamlab $1 did not accept connections on 127.0.0.1:$port within 30 s; its output:"
+    cat "$log" >&2
+    return 1
+}
+
+# SIGTERM the process sl_start_streamlab started, SIGKILL after 10 s; a no-op when none runs.
+sl_stop_streamlab() {
+    local pid=$sl_streamlab_pid
+    [[ -n $pid ]] || return 0
+    sl_streamlab_pid=
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        sl_log "note: streamlab did not exit within 10 s of SIGTERM; sending SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}

@@ -6,7 +6,7 @@
 # Steps, in order: system packages, the browser tests' npm packages, no merge markers, front-end
 # format and lint (Biome), Kafka client setup, rustfmt, clippy, the broker core's wasm32 build, the
 # simulator bundle's freshness, Rust tests, release build, deterministic simulation (release),
-# browser tests, Kafka client tests.
+# browser tests, Kafka client tests, benchmark smoke.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -132,5 +132,13 @@ clients_failed=0
 "$venv/bin/python" -m pytest tests/clients --durations=5 || clients_failed=1
 (cd tests/clients/js && node --test) || clients_failed=1
 [[ $clients_failed -eq 0 ]]
+
+# --- Benchmark smoke ------------------------------------------------------------------------------
+# The benchmarks print figures and never judge them; this only proves that each still runs, at a
+# size that takes a few seconds (the real runs: bash tests/bench/<name>.sh).
+step "benchmark smoke (tests/bench: memory, kcat, failover)"
+BENCH_IDLE=1 bash tests/bench/memory.sh
+BENCH_RECORDS=20000 BENCH_RUNS=1 bash tests/bench/kcat.sh
+BENCH_STOPS=1 BENCH_SESSION_TIMEOUT_MS=1000 bash tests/bench/failover.sh
 
 current_step="done"

@@ -5,6 +5,10 @@
 attached to the report of a failing test. `broker.restart()` restarts it on the same port and
 data dir.
 
+`server`: `streamlab serve` the same way, for tests that stop and start brokers through the lab
+API (`server.stop_broker(id)`, `server.start_broker(id)`, `server.cluster()`); extra command-line
+arguments come from @pytest.mark.server_args(...).
+
 Every test is bounded: SIGALRM fails it after its time limit (60 s, or @pytest.mark.time_limit(S)),
 and a faulthandler watchdog dumps all threads and exits 30 s later if even that does not end it.
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import faulthandler
+import json
 import os
 import re
 import signal
@@ -20,6 +25,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -171,6 +178,91 @@ class Broker:
         raise AssertionError("unreachable")
 
 
+class Server(Broker):
+    """`streamlab serve`: the embedded cluster plus the web server, whose lab API stops (a crash)
+    and starts brokers. `bootstrap` lists every broker, so that a client started while broker 1
+    is stopped still finds the cluster."""
+
+    def __init__(self, data_dir: Path, log_path: Path, brokers: int = 3, extra_args=()):
+        super().__init__(data_dir, log_path, port=free_port(brokers), extra_args=extra_args)
+        self.brokers = brokers
+        self.http_port = free_port(1)
+        # free_port() only checked the brokers' ports: keep the web server out of their range.
+        while self.port <= self.http_port < self.port + brokers:
+            self.http_port = free_port(1)
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(f"127.0.0.1:{self.port + i}" for i in range(self.brokers))
+
+    @property
+    def args(self) -> list[str]:
+        return [str(streamlab_bin()), "serve", "--http", f"127.0.0.1:{self.http_port}",
+                "--kafka", f"127.0.0.1:{self.port}", "--brokers", str(self.brokers),
+                "--data-dir", str(self.data_dir), *self.extra_args]
+
+    def start(self, timeout: float = 30.0) -> "Server":
+        """Ready when every broker is live (registered and unfenced): a topic with replication
+        factor 3 cannot be created before that."""
+        super().start(timeout)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                status = self.cluster()
+                if sum(b["live"] for b in status["brokers"]) == self.brokers:
+                    return self
+            except (OSError, ValueError, KeyError):
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise BrokerError(f"the cluster did not have {self.brokers} live brokers within {timeout} s\n"
+                                  f"{self.log()}")
+            time.sleep(0.1)
+
+    def api(self, method: str, path: str):
+        """(HTTP status, JSON body) of a lab API call."""
+        request = urllib.request.Request(f"http://127.0.0.1:{self.http_port}{path}", method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=15) as response:
+                return response.status, json.load(response)
+        except urllib.error.HTTPError as err:
+            return err.code, json.load(err)
+
+    def cluster(self) -> dict:
+        """`GET /api/cluster`: nodes, and every partition's leader, epoch, replicas, ISR, offline replicas."""
+        status, body = self.api("GET", "/api/cluster")
+        assert status == 200, f"GET /api/cluster: {status} {body}"
+        return body
+
+    def partition(self, topic: str, partition: int = 0) -> dict | None:
+        for p in self.cluster()["partitions"]:
+            if (p["topic"], p["partition"]) == (topic, partition):
+                return p
+        return None
+
+    def stop_broker(self, node_id: int) -> None:
+        """A crash of one broker: its tasks end at once and its connections close."""
+        status, body = self.api("POST", f"/api/cluster/brokers/{node_id}/stop")
+        assert status == 200, f"stopping broker {node_id}: {status} {body}"
+
+    def start_broker(self, node_id: int) -> None:
+        """The broker recovers from its data directory and rejoins."""
+        status, body = self.api("POST", f"/api/cluster/brokers/{node_id}/start")
+        assert status == 200, f"starting broker {node_id}: {status} {body}"
+
+
+@pytest.fixture
+def server(request, tmp_path):
+    marker = request.node.get_closest_marker("server_args")
+    s = Server(tmp_path / "data", tmp_path / "server.log", extra_args=marker.args if marker else ()).start()
+    try:
+        yield s
+    finally:
+        code = s.stop()
+        request.node.add_report_section("teardown", "server log", s.log()[-20_000:])
+        if code not in (None, 0):
+            pytest.fail(f"streamlab serve exited with {code} on SIGTERM (see the server log)")
+
+
 @pytest.fixture
 def broker(request, tmp_path):
     b = Broker(tmp_path / "data", tmp_path / "broker.log").start()
@@ -201,6 +293,7 @@ def topic_name(request):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "time_limit(seconds): the test's time limit (default 60 s)")
+    config.addinivalue_line("markers", "server_args(*args): extra arguments of the `server` fixture's streamlab serve")
 
 
 class TestTimeLimitExceeded(Exception):

@@ -130,10 +130,9 @@ def kcat_consume(bootstrap: str, topic: str, *args: str, timeout: float = 30.0) 
 class Background:
     """A subprocess whose stdout and stderr lines are collected by threads."""
 
-    def __init__(self, cmd: list[str]):
+    def __init__(self, cmd: list[str], stdin=subprocess.DEVNULL):
         self.cmd = cmd
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.stdout: list[str] = []
         self.stderr: list[str] = []
         self.events: queue.Queue[str] = queue.Queue()
@@ -230,3 +229,116 @@ class Window:
         self.marks[name] = int(time.time() * 1000)
         time.sleep(0.02)
         return self.marks[name]
+
+
+# --- failover: a partition leader stopped mid-stream (with the `server` fixture) --------------------
+
+FAILOVER_TIMEOUT = 60.0
+
+
+def create_replicated_topic(bootstrap: str, name: str, partitions: int = 1, min_insync: int = 2,
+                            timeout: float = 15.0):
+    """Replication factor 3 and min.insync.replicas=2: with one broker stopped, acks=all still
+    needs a second copy of every record, so an acknowledged record is never on one broker only."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    topic = NewTopic(name, num_partitions=partitions, replication_factor=3,
+                     config={"min.insync.replicas": str(min_insync)})
+    futures = admin.create_topics([topic], operation_timeout=timeout, request_timeout=timeout)
+    futures[name].result(timeout)
+
+
+def keep_producing(step, until, timeout: float, message: str, interval: float = 0.005):
+    """Call `step()` (produce one record, serve callbacks) every `interval` until `until()`."""
+    deadline = time.monotonic() + timeout
+    while not until():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s producing until {message}")
+        step()
+        time.sleep(interval)
+
+
+class LeaderStop:
+    """Stops the leader of one partition through the lab API and checks what the cluster then
+    reports: a new leader, a higher leader epoch, the stopped broker among the offline replicas
+    and out of the ISR; `start_and_rejoin()` starts it again and waits for it back in the ISR."""
+
+    def __init__(self, server, topic: str, partition: int = 0):
+        self.server = server
+        self.topic = topic
+        self.partition = partition
+        self.before: dict | None = None
+        self.after: dict | None = None
+        self.stopped_at: float | None = None
+
+    def state(self) -> dict:
+        return wait_until(lambda: self.server.partition(self.topic, self.partition), FAILOVER_TIMEOUT,
+                          f"{self.topic}[{self.partition}] in /api/cluster")
+
+    @property
+    def stopped(self) -> int:
+        return self.before["leader"]
+
+    def stop_leader(self) -> int:
+        self.before = self.state()
+        assert self.before["leader"] >= 0, f"no leader to stop: {self.before}"
+        assert sorted(self.before["isr"]) == sorted(self.before["replicas"]) and len(self.before["isr"]) == 3, \
+            f"stop only a fully replicated partition: {self.before}"
+        self.stopped_at = time.monotonic()
+        self.server.stop_broker(self.stopped)
+        return self.stopped
+
+    def _state_if(self, predicate) -> dict | None:
+        p = self.server.partition(self.topic, self.partition)
+        return p if p and predicate(p) else None
+
+    def assert_failed_over(self) -> dict:
+        """Waits for a new leader with the stopped broker offline and out of the ISR (the ISR
+        shrink and the election may be separate metadata records), then checks the epoch."""
+        stopped = self.stopped
+        self.after = wait_until(
+            lambda: self._state_if(lambda p: p["leader"] >= 0 and p["leader"] != stopped
+                                   and stopped in p["offline_replicas"] and stopped not in p["isr"]),
+            FAILOVER_TIMEOUT, f"a new leader of {self.topic}[{self.partition}] with broker {stopped} offline")
+        assert self.after["leader_epoch"] > self.before["leader_epoch"], (self.before, self.after)
+        assert self.after["leader"] in self.before["isr"], f"the new leader was not in sync: {self.before} → {self.after}"
+        assert self.after["replicas"] == self.before["replicas"], (self.before, self.after)
+        return self.after
+
+    def start_and_rejoin(self) -> dict:
+        stopped = self.stopped
+        self.server.start_broker(stopped)
+        return wait_until(lambda: self._state_if(lambda p: stopped in p["isr"] and not p["offline_replicas"]),
+                          FAILOVER_TIMEOUT, f"broker {stopped} back in the ISR of {self.topic}[{self.partition}]")
+
+
+def assert_every_ack_in_log(acked: list[bytes], log: list[Rec], allow_duplicates: bool):
+    """Every acknowledged value is in the log (one partition's records, in offset order), in the
+    order it was produced; without `allow_duplicates` (an idempotent producer) each one once.
+    Values are `seq_value(i)`, so produce order is the order of their sequence numbers."""
+    offsets = [r.offset for r in log]
+    assert offsets == sorted(offsets), "records out of offset order"
+    seen: dict[bytes, int] = {}
+    duplicated = []
+    for r in log:
+        if r.value in seen:
+            duplicated.append((r.value, seen[r.value], r.offset))
+        else:
+            seen[r.value] = r.offset
+    lost = [v for v in acked if v not in seen]
+    assert not lost, f"{len(lost)} of {len(acked)} acknowledged records are missing, e.g. {lost[:5]}"
+    if not allow_duplicates:
+        assert not duplicated, f"{len(duplicated)} records written twice (value, offsets), e.g. {duplicated[:5]}"
+    # In first occurrences: a non-idempotent retry may append a copy later, but never a record
+    # before one produced ahead of it.
+    firsts = [seq_of(r.value) for r in log if seen[r.value] == r.offset]
+    assert firsts == sorted(firsts), f"records out of produce order: {firsts[:50]}"
+
+
+def seq_value(i: int) -> bytes:
+    return f"seq-{i:06d}".encode()
+
+
+def seq_of(value: bytes) -> int:
+    return int(value.decode().removeprefix("seq-"))

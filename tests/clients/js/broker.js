@@ -1,6 +1,7 @@
 // Start a real `streamlab broker` for the kafkajs tests: a free 127.0.0.1 port, a fresh temp data
 // dir, ready when the port accepts connections; stop() = SIGTERM, then SIGKILL; restart() keeps
-// the port and the data dir. Same approach as tests/clients/conftest.py.
+// the port and the data dir. startServer() starts `streamlab serve` instead, for tests that stop
+// and start brokers through its lab API. Same approach as tests/clients/conftest.py.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
@@ -76,11 +77,75 @@ const ANSI = /\x1b\[[0-9;]*m/g;
  * Call stop() in an after()/finally; it also removes the data dir (unless keepDataDir).
  */
 export async function startBroker({ timeoutMs = 20_000, extraArgs = [] } = {}) {
-  const bin = streamlabBin();
   const port = await freePort(3);
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'streamlab-kafkajs-'));
   const bootstrap = `127.0.0.1:${port}`;
-  const args = ['broker', '--kafka', bootstrap, '--data-dir', dataDir, ...extraArgs];
+  const args = (dataDir) => ['broker', '--kafka', bootstrap, '--data-dir', dataDir, ...extraArgs];
+  return startProcess({ port, bootstrap, timeoutMs, args });
+}
+
+/**
+ * Start `streamlab serve` with a `brokers`-broker cluster: what startBroker() returns, plus the
+ * lab API: cluster() (GET /api/cluster), partition(topic, p), stopBroker(id) (a crash),
+ * startBroker(id). `bootstrap` lists every broker, so that a client started while broker 1 is
+ * stopped still finds the cluster. Ready when every broker is live (registered, unfenced).
+ */
+export async function startServer({ brokers = 3, timeoutMs = 30_000, extraArgs = [] } = {}) {
+  const port = await freePort(brokers);
+  let httpPort = await freePort(1);
+  // freePort() only checked the brokers' ports: keep the web server out of their range.
+  while (httpPort >= port && httpPort < port + brokers) httpPort = await freePort(1);
+  const bootstrap = Array.from({ length: brokers }, (_, i) => `127.0.0.1:${port + i}`).join(',');
+  const server = await startProcess({
+    port,
+    bootstrap,
+    timeoutMs,
+    args: (dataDir) => ['serve', '--http', `127.0.0.1:${httpPort}`, '--kafka', `127.0.0.1:${port}`,
+      '--brokers', String(brokers), '--data-dir', dataDir, ...extraArgs],
+  });
+
+  /** { status, body } of a lab API call. */
+  async function api(method, urlPath) {
+    const response = await fetch(`http://127.0.0.1:${httpPort}${urlPath}`, { method, signal: AbortSignal.timeout(15_000) });
+    return { status: response.status, body: await response.json() };
+  }
+  async function cluster() {
+    const { status, body } = await api('GET', '/api/cluster');
+    if (status !== 200) throw new Error(`GET /api/cluster: ${status} ${JSON.stringify(body)}`);
+    return body;
+  }
+  async function control(id, action) {
+    const { status, body } = await api('POST', `/api/cluster/brokers/${id}/${action}`);
+    if (status !== 200) throw new Error(`${action} broker ${id}: ${status} ${JSON.stringify(body)}`);
+  }
+
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const live = await cluster().then((c) => c.brokers.filter((b) => b.live).length, () => 0);
+    if (live === brokers) break;
+    if (Date.now() > deadline) {
+      await server.stop();
+      throw new Error(`the cluster did not have ${brokers} live brokers within ${timeoutMs} ms\n${server.log()}`);
+    }
+    await sleep(100);
+  }
+
+  return {
+    ...server,
+    httpPort,
+    api,
+    cluster,
+    /** A partition's leader, leader_epoch, replicas, isr and offline_replicas, or undefined. */
+    partition: async (topic, partition = 0) =>
+      (await cluster()).partitions.find((p) => p.topic === topic && p.partition === partition),
+    stopBroker: (id) => control(id, 'stop'),
+    startBroker: (id) => control(id, 'start'),
+  };
+}
+
+async function startProcess({ port, bootstrap, timeoutMs, args: argsFor }) {
+  const bin = streamlabBin();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'streamlab-kafkajs-'));
+  const args = argsFor(dataDir);
   let log = '';
   let child = null;
   let exitPromise = null;

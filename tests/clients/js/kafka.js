@@ -33,11 +33,12 @@ export const CODECS = {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** kafkajs log lines at WARN and above, kept for failure messages (not printed). */
+/** kafkajs log lines at WARN and above, kept for failure messages (not printed). `bootstrap`: one
+ * HOST:PORT or a comma-separated list. */
 export function makeKafka(bootstrap, { clientId = 'streamlab-tests', logs = [] } = {}) {
   const kafka = new Kafka({
     clientId,
-    brokers: [bootstrap],
+    brokers: bootstrap.split(','),
     connectionTimeout: 3000,
     requestTimeout: 15000,
     retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
