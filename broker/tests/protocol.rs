@@ -121,6 +121,24 @@ async fn errors_match_apache_kafka() {
 
     assert_eq!(code(&client.send(&create_request("bad name", 1, 1, &[]), 7).await).0, 17, "INVALID_TOPIC_EXCEPTION");
     assert_eq!(code(&client.send(&create_request("t", 0, 1, &[]), 7).await).0, 37, "INVALID_PARTITIONS");
+    // KIP-511: a client names its software with letters, digits, `-` and `.` (INVALID_REQUEST otherwise).
+    let mut versions = ApiVersionsRequest::default();
+    versions.client_software_name = kafka_protocol::protocol::StrBytes::from_static_str("my app!");
+    versions.client_software_version = kafka_protocol::protocol::StrBytes::from_static_str("1.0");
+    let refused = client.send(&versions, 3).await;
+    assert_eq!((refused.error_code, refused.api_keys.len()), (42, 0), "INVALID_REQUEST, no API keys");
+    versions.client_software_name = kafka_protocol::protocol::StrBytes::from_static_str("confluent-kafka-python");
+    versions.client_software_version = kafka_protocol::protocol::StrBytes::from_static_str("2.6.1-rdkafka-2.6.1");
+    let answered = client.send(&versions, 3).await;
+    assert_eq!(answered.error_code, 0);
+    assert!(!answered.api_keys.is_empty());
+    // Names that differ only in `.` and `_` collide in metric names: Kafka refuses the second.
+    assert_eq!(code(&client.send(&create_request("a.b_c", 1, 1, &[]), 7).await).0, 0);
+    assert_eq!(
+        code(&client.send(&create_request("a_b.c", 1, 1, &[]), 7).await),
+        (17, Some("Topic 'a_b.c' collides with existing topic: a.b_c".to_owned())),
+        "INVALID_TOPIC_EXCEPTION"
+    );
     let rf = code(&client.send(&create_request("t", 1, 3, &[]), 7).await);
     assert_eq!(rf.0, 38, "INVALID_REPLICATION_FACTOR");
     assert_eq!(

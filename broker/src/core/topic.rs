@@ -8,6 +8,19 @@ use super::config::TopicConfigs;
 /// directory name (`<topic>-<partition>`) stays under the 255 bytes file systems allow.
 pub const TOPIC_NAME_MAX_LEN: usize = 249;
 
+/// Whether two different topic names would collide in metric names, where Kafka replaces `.`
+/// with `_` (Kafka's `Topic.hasCollision`): `a.b_c` and `a_b.c` cannot both exist.
+pub fn topic_names_collide(a: &str, b: &str) -> bool {
+    a != b
+        && a.len() == b.len()
+        && a.bytes().zip(b.bytes()).all(|(x, y)| x == y || matches!((x, y), (b'.', b'_') | (b'_', b'.')))
+}
+
+/// The existing topic `name` collides with, if any; the least such name, so messages are stable.
+pub fn colliding_topic<'a>(existing: impl Iterator<Item = &'a str>, name: &str) -> Option<&'a str> {
+    existing.filter(|other| topic_names_collide(other, name)).min()
+}
+
 /// Why a topic name is illegal, in the words Kafka's `Topic.validate` uses.
 pub fn validate_topic_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
@@ -58,5 +71,17 @@ mod tests {
         );
         assert!(validate_topic_name(&"a".repeat(249)).is_ok());
         assert!(validate_topic_name(&"a".repeat(250)).is_err());
+    }
+
+    #[test]
+    fn names_that_differ_only_in_dots_and_underscores_collide() {
+        assert!(topic_names_collide("a.b_c", "a_b.c"));
+        assert!(topic_names_collide("orders.v1", "orders_v1"));
+        assert!(!topic_names_collide("orders", "orders"), "a name does not collide with itself");
+        assert!(!topic_names_collide("orders.v1", "orders-v1"));
+        assert!(!topic_names_collide("a.b", "a.bc"));
+        let existing = ["z_y", "a_b.c", "a.b.c"];
+        assert_eq!(colliding_topic(existing.iter().copied(), "a_b_c"), Some("a.b.c"), "the least colliding name");
+        assert_eq!(colliding_topic(existing.iter().copied(), "fresh"), None);
     }
 }

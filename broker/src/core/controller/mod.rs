@@ -263,6 +263,9 @@ impl Controller {
         if image.topics.contains_key(name) {
             return Err(ErrorCode::TopicAlreadyExists);
         }
+        if super::topic::colliding_topic(image.topics.keys().map(String::as_str), name).is_some() {
+            return Err(ErrorCode::InvalidTopicException);
+        }
         if partitions < 1 {
             return Err(ErrorCode::InvalidPartitions);
         }
@@ -306,6 +309,9 @@ impl Controller {
     ) -> Result<Vec<MetadataRecord>, ErrorCode> {
         if image.topics.contains_key(name) {
             return Err(ErrorCode::TopicAlreadyExists);
+        }
+        if super::topic::colliding_topic(image.topics.keys().map(String::as_str), name).is_some() {
+            return Err(ErrorCode::InvalidTopicException);
         }
         validate_replica_assignments(image, assignments).map_err(|_| ErrorCode::InvalidReplicaAssignment)?;
         let topic_id = super::metadata::derived_topic_id(name, image.offset);

@@ -25,7 +25,7 @@ use crate::core::ErrorCode;
 use crate::core::config::{ConfigKind, ConfigSource, TopicConfigs, config_def};
 use crate::core::controller::validate_replica_assignments;
 use crate::core::metadata::{MetadataImage, TopicImage};
-use crate::core::topic::validate_topic_name;
+use crate::core::topic::{colliding_topic, validate_topic_name};
 use crate::runtime::broker::BrokerHandle;
 use crate::runtime::cluster::Cluster;
 use crate::runtime::metadata_log::METADATA_TOPIC;
@@ -154,9 +154,20 @@ pub(super) fn create_topics(
             result.replication_factor = -1;
             let checked = check_new_topic(&cluster, &broker, &name, &creatable).and_then(|topic| {
                 if topic_of(&broker, &name).is_some() {
-                    Err((ErrorCode::TopicAlreadyExists, format!("Topic '{name}' already exists.")))
-                } else {
-                    Ok(topic)
+                    return Err((ErrorCode::TopicAlreadyExists, format!("Topic '{name}' already exists.")));
+                }
+                // Kafka's ReplicationControlManager refuses names that differ only in `.` and `_`.
+                let colliding = broker
+                    .with_node(|node| {
+                        colliding_topic(node.image.topics.keys().map(String::as_str), &name).map(str::to_owned)
+                    })
+                    .flatten();
+                match colliding {
+                    Some(existing) => Err((
+                        ErrorCode::InvalidTopicException,
+                        format!("Topic '{name}' collides with existing topic: {existing}"),
+                    )),
+                    None => Ok(topic),
                 }
             });
             let created = match checked {

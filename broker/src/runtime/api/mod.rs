@@ -27,7 +27,6 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::broker::BrokerHandle;
 use super::cluster::Cluster;
-use crate::core::ErrorCode;
 
 /// The rest of a request's handling. `None`: no response at all (Produce with acks=0).
 pub(crate) type Reply = Pin<Box<dyn Future<Output = Option<ResponseKind>> + Send>>;
@@ -53,7 +52,7 @@ pub(crate) fn dispatch(
     context: RequestContext,
 ) -> Reply {
     match request {
-        RequestKind::ApiVersions(_) => ready(ResponseKind::ApiVersions(versions::response(ErrorCode::None))),
+        RequestKind::ApiVersions(request) => ready(ResponseKind::ApiVersions(versions::handle(&request, version))),
         RequestKind::Metadata(request) => metadata::handle(cluster, broker, request, version),
         RequestKind::Produce(request) => produce::handle(cluster, broker, request),
         RequestKind::Fetch(request) => fetch::handle(broker, request),

@@ -63,6 +63,30 @@ pub(crate) fn supported(key: ApiKey) -> Option<&'static Supported> {
 }
 
 /// The ApiVersions response body: our table, and `error_code` as given.
+/// ApiVersions (18). From v3 the client names its software (KIP-511); Kafka refuses a name or
+/// version outside `[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?` with INVALID_REQUEST and no API
+/// keys (`ApiVersionsRequest.isValid` and `getErrorResponse`).
+pub(crate) fn handle(request: &kafka_protocol::messages::ApiVersionsRequest, version: i16) -> ApiVersionsResponse {
+    let valid = |text: &str| {
+        let bytes = text.as_bytes();
+        let edge = |b: &u8| b.is_ascii_alphanumeric();
+        let inner = |b: &u8| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'.';
+        match bytes {
+            [] => false,
+            [only] => edge(only),
+            [first, middle @ .., last] => edge(first) && edge(last) && middle.iter().all(inner),
+        }
+    };
+    if version >= 3
+        && !(valid(request.client_software_name.as_str()) && valid(request.client_software_version.as_str()))
+    {
+        let mut refused = ApiVersionsResponse::default();
+        refused.error_code = ErrorCode::InvalidRequest.code();
+        return refused;
+    }
+    response(ErrorCode::None)
+}
+
 pub(crate) fn response(error: ErrorCode) -> ApiVersionsResponse {
     let mut response = ApiVersionsResponse::default();
     response.error_code = error.code();
