@@ -197,22 +197,26 @@ pub fn parse_script(text: &str) -> Result<Vec<Invocation>, ConsoleError> {
         let line = first + 1;
         let at = |kind| ConsoleError::new(line, kind);
 
+        // Gather the command's lines first (an open quote or a trailing `\` continues it), tracking
+        // the lexer line by line, then split the words once: linear in the script's length.
         let mut source = continued(lines[first]).to_string();
-        let words = loop {
-            match shell::split_words(&source) {
-                Ok(Split::Complete(words)) => break words,
-                Ok(Split::Incomplete) if index < lines.len() => {
-                    source.push('\n');
-                    source.push_str(continued(lines[index]));
-                    index += 1;
-                }
-                // A `\` on the script's last line continues into nothing: drop it, as `sh -c` does.
-                Ok(Split::Incomplete) => match source.strip_suffix('\\').map(shell::split_words) {
-                    Some(Ok(Split::Complete(words))) => break words,
-                    _ => return Err(at(ErrorKind::UnclosedQuote)),
-                },
-                Err(Operator(operator)) => return Err(at(ErrorKind::ShellOperator { operator })),
-            }
+        let mut lexer = shell::LexState::default().advance(&source);
+        while !lexer.is_complete() && index < lines.len() {
+            let next = continued(lines[index]);
+            source.push('\n');
+            source.push_str(next);
+            lexer = lexer.advance("\n").advance(next);
+            index += 1;
+        }
+        let words = match shell::split_words(&source) {
+            Ok(Split::Complete(words)) => words,
+            // A `\` on the script's last line continues into nothing: drop it, as `sh -c` does.
+            Ok(Split::Incomplete) => match source.strip_suffix('\\').map(shell::split_words) {
+                Some(Ok(Split::Complete(words))) => words,
+                Some(Err(Operator(operator))) => return Err(at(ErrorKind::ShellOperator { operator })),
+                _ => return Err(at(ErrorKind::UnclosedQuote)),
+            },
+            Err(Operator(operator)) => return Err(at(ErrorKind::ShellOperator { operator })),
         };
         let words = match words.split_first() {
             Some((prompt, rest)) if prompt == "$" => rest,

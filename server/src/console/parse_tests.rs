@@ -68,6 +68,12 @@ fn console_script_quotes_span_lines_and_unclosed_ones_are_errors() {
     let error = error("kafka-topics.sh --list\nkafka-topics.sh --create --topic \"orders");
     assert_eq!(error.line(), 2);
     assert_eq!(error.kind(), &ErrorKind::UnclosedQuote);
+
+    // A quote left open over a hundred thousand lines is read once, not once per line (each
+    // line used to re-split everything before it: this script took minutes).
+    let long = format!("kafka-topics.sh --create --topic 'orders{}", "\nx".repeat(100_000));
+    let error = parse_script(&long).expect_err("an unclosed quote");
+    assert_eq!((error.line(), error.kind()), (1, &ErrorKind::UnclosedQuote));
 }
 
 #[test]

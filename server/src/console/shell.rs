@@ -24,6 +24,59 @@ pub(crate) enum Split {
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Operator(pub(crate) char);
 
+/// Where the lexer of [`split_words`] stands at the end of some text, as far as whether a
+/// command continues goes: an open quote, a pending `\`, and whether a word has begun (a `#`
+/// inside a word is not a comment). Advancing it line by line tells when a command is complete
+/// in time linear in the script, however long an unclosed quote runs; [`split_words`] then runs
+/// once on the whole command.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct LexState {
+    quote: Option<char>,
+    escaped: bool,
+    in_word: bool,
+}
+
+impl LexState {
+    /// Whether text ending in this state is a whole command ([`split_words`] would not say
+    /// [`Split::Incomplete`]).
+    pub(crate) fn is_complete(self) -> bool {
+        self.quote.is_none() && !self.escaped
+    }
+
+    /// The state after `text` more.
+    pub(crate) fn advance(mut self, text: &str) -> LexState {
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            if self.escaped {
+                // Whatever follows a `\` is taken as it is: it neither opens nor closes a quote.
+                self.escaped = false;
+                if self.quote.is_none() && c != '\n' {
+                    self.in_word = true;
+                }
+                continue;
+            }
+            match (self.quote, c) {
+                (Some('\''), '\'') | (Some('"'), '"') => self.quote = None,
+                (Some('"'), '\\') => self.escaped = true,
+                (Some(_), _) => {}
+                (None, '\'' | '"') => {
+                    self.quote = Some(c);
+                    self.in_word = true;
+                }
+                (None, '\\') => self.escaped = true,
+                (None, ' ' | '\t' | '\n' | '\r') => self.in_word = false,
+                (None, '#') if !self.in_word => {
+                    while chars.peek().is_some_and(|&ch| ch != '\n') {
+                        chars.next();
+                    }
+                }
+                (None, _) => self.in_word = true,
+            }
+        }
+        self
+    }
+}
+
 /// Splits `text` (one command, possibly spanning lines joined with `\n`) into words.
 pub(crate) fn split_words(text: &str) -> Result<Split, Operator> {
     let mut words = Vec::new();
@@ -133,4 +186,33 @@ mod tests {
         assert_eq!(split_words("a > f"), Err(Operator('>')));
         assert_eq!(split_words("a '|'"), Ok(Split::Complete(vec!["a".into(), "|".into()])));
     }
+
+    #[test]
+    fn console_shell_lex_state_agrees_with_split_words() {
+        let cases = [
+            "plain words",
+            "'open",
+            "\"open \\\" still",
+            "\"closed \\\"\" done",
+            "trailing \\",
+            "escaped \\\\",
+            "# a comment with a ' quote",
+            "word#not-a-comment 'open",
+            "'a'\"b\"\\ c",
+            "\"x \\",
+        ];
+        for text in cases {
+            let complete = matches!(split_words(text), Ok(Split::Complete(_)));
+            assert_eq!(LexState::default().advance(text).is_complete(), complete, "{text:?}");
+        }
+        // Line by line gives what the whole text gives.
+        let lines = ["--topic 'my", "long", "name' --partitions 3"];
+        let mut state = LexState::default().advance(lines[0]);
+        assert!(!state.is_complete());
+        state = state.advance("\n").advance(lines[1]);
+        assert!(!state.is_complete());
+        state = state.advance("\n").advance(lines[2]);
+        assert!(state.is_complete());
+    }
+
 }
