@@ -214,5 +214,4 @@ mod tests {
         state = state.advance("\n").advance(lines[2]);
         assert!(state.is_complete());
     }
-
 }

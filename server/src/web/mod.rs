@@ -14,6 +14,7 @@ mod learner;
 mod live;
 pub mod live_reload;
 mod pages;
+mod same_origin;
 
 use std::sync::{Arc, RwLock};
 
@@ -176,6 +177,7 @@ pub fn app(state: AppState) -> Router {
         router = router.route("/dev/reload", get(live_reload::events));
     }
     router
+        .layer(middleware::from_fn(same_origin::refuse_cross_site))
         .layer(middleware::from_fn(api::json_errors))
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -841,3 +841,48 @@ async fn the_cluster_api_shows_the_nodes_and_stops_and_starts_them(pool: SqliteP
     assert_eq!(status["brokers"][1]["running"], true, "{status}");
     broker.shutdown().await;
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_form_posted_from_another_site_changes_nothing(pool: SqlitePool) {
+    let app = default_app(pool);
+    let cookie = learner_cookie(&send(&app, "GET", "/", None).await);
+    let post = |headers: &'static [(&'static str, &'static str)]| {
+        let router = app.router.clone();
+        let cookie = cookie.clone();
+        async move {
+            let mut request = Request::post("/lessons/events/complete")
+                .header(header::COOKIE, cookie)
+                .header(header::HOST, "lab.example");
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            router.oneshot(request.body(Body::empty()).expect("request")).await.expect("response").status()
+        }
+    };
+    assert_eq!(post(&[("sec-fetch-site", "cross-site")]).await, StatusCode::FORBIDDEN);
+    assert_eq!(post(&[("sec-fetch-site", "same-site")]).await, StatusCode::FORBIDDEN, "a sibling subdomain");
+    assert_eq!(post(&[("origin", "https://evil.example")]).await, StatusCode::FORBIDDEN);
+    let map = send(&app, "GET", "/", Some(&cookie)).await;
+    assert_eq!(progress_of(&map.body, "events"), "not-started", "nothing was recorded");
+    // The API says why, as JSON.
+    let request = Request::post("/api/console")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("sec-fetch-site", "cross-site")
+        .body(Body::from(r#"{"script": "kafka-topics.sh --list"}"#))
+        .expect("request");
+    let response = app.router.clone().oneshot(request).await.expect("response");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    assert!(
+        json(&String::from_utf8_lossy(&bytes))["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("cross-site request refused"))
+    );
+    // The page's own form, from the same origin, still works.
+    assert_eq!(
+        post(&[("sec-fetch-site", "same-origin"), ("origin", "http://lab.example")]).await,
+        StatusCode::SEE_OTHER
+    );
+    let map = send(&app, "GET", "/", Some(&cookie)).await;
+    assert_eq!(progress_of(&map.body, "events"), "completed");
+}
