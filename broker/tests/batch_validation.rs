@@ -517,3 +517,15 @@ async fn other_connections_are_served_while_bombs_are_refused() {
     println!("20 Metadata requests during the bombs took {:?}", started.elapsed());
     tokio::time::timeout(Duration::from_secs(120), bombs).await.expect("bombs done").expect("bomb task");
 }
+
+#[tokio::test]
+async fn list_offsets_by_timestamp_reads_inside_compressed_batches() {
+    let broker = TestBroker::start().await;
+    let mut p = Partition::new(&broker, "timed", &[]).await;
+    // Records at 1000, 1001, 1002 (the encoder adds the index to the timestamp).
+    let records = [(Some("a"), "1"), (Some("b"), "2"), (Some("c"), "3")];
+    assert_eq!(p.produce(batch(&records, 1_000, Compression::Zstd).to_vec()).await.0, 0);
+    let answer = p.client.send(&list_offsets_request("timed", 0, 1_001), 7).await;
+    let partition = &answer.topics[0].partitions[0];
+    assert_eq!((partition.error_code, partition.offset, partition.timestamp), (0, 1, 1_001));
+}

@@ -16,8 +16,8 @@
 
 use std::io::{self, BufReader, Read};
 
-use super::batch::Compression;
-use super::validate::OutputLimitExceeded;
+use super::batch::{BATCH_HEADER_LEN, BatchHeader, Compression, RecordPosition, record_positions};
+use super::validate::{LengthVarint, OutputLimitExceeded, read_varint, read_varint_from, read_varlong};
 
 /// The largest zstd window accepted, as a power of two: 16 MiB of decoder memory at most,
 /// whatever a frame header asks for. Kafka's producers use far less (zstd-jni at the default
@@ -60,6 +60,54 @@ pub fn records_reader<'a>(
         }
     };
     Ok(Box::new(BufReader::with_capacity(READ_BUFFER_BYTES, reader)))
+}
+
+/// The offset and timestamp of every record of a stored batch, compressed or not, inflating at
+/// most `uncompressed_bytes_max` bytes and holding one record at a time: what ListOffsets by
+/// timestamp needs from the batch the time index points at.
+///
+/// # Errors
+///
+/// `InvalidData` if the batch or a record does not parse, the codec's error if it fails, and an
+/// error wrapping [`OutputLimitExceeded`] past the bound.
+pub fn record_positions_bounded(batch: &[u8], uncompressed_bytes_max: usize) -> io::Result<Vec<RecordPosition>> {
+    let invalid = |what: String| io::Error::new(io::ErrorKind::InvalidData, what);
+    let header = BatchHeader::parse(batch).map_err(|error| invalid(error.to_string()))?;
+    if header.compression() == Compression::None {
+        let positions = record_positions(batch).map_err(|error| invalid(error.to_string()))?;
+        return positions.collect::<Result<_, _>>().map_err(|error| invalid(error.to_string()));
+    }
+    let compressed = batch.get(BATCH_HEADER_LEN..header.size_in_bytes()).unwrap_or_default();
+    let mut reader = records_reader(header.compression(), compressed, uncompressed_bytes_max)?;
+    let mut positions = Vec::new();
+    let (mut inflated, mut body) = (0usize, Vec::new());
+    for _ in 0..header.record_count {
+        let size = match read_varint_from(&mut reader)? {
+            LengthVarint::Value(size, _) => {
+                usize::try_from(size).map_err(|_| invalid("negative record size".into()))?
+            }
+            LengthVarint::End => break,
+            LengthVarint::TooLong => return Err(invalid("record size varint too long".into())),
+        };
+        inflated = inflated.saturating_add(size);
+        if inflated > uncompressed_bytes_max {
+            return Err(io::Error::other(OutputLimitExceeded));
+        }
+        body.clear();
+        body.resize(size, 0);
+        reader.read_exact(&mut body)?;
+        let mut position = 1; // after attributes
+        let timestamp_delta = read_varlong(&body, &mut position).ok_or_else(|| invalid("bad timestampDelta".into()))?;
+        let offset_delta = read_varint(&body, &mut position).ok_or_else(|| invalid("bad offsetDelta".into()))?;
+        let timestamp = if header.timestamp_type_is_log_append_time() {
+            header.max_timestamp
+        } else {
+            header.base_timestamp.saturating_add(timestamp_delta)
+        };
+        positions
+            .push(RecordPosition { offset: header.base_offset.saturating_add(i64::from(offset_delta)), timestamp });
+    }
+    Ok(positions)
 }
 
 /// xerial snappy-java's stream format, which Kafka's producers write: a 16-byte header, then

@@ -518,7 +518,7 @@ fn skip_bytes(body: &[u8], position: &mut usize, size: i32, field: &str) -> Resu
 
 /// A zigzag varint as Kafka's `ByteUtils.readVarint`: at most 5 bytes, the fifth without its
 /// continuation bit (else "Varint is too long"); bits past 32 are dropped, as in Java.
-fn read_varint(bytes: &[u8], position: &mut usize) -> Option<i32> {
+pub(crate) fn read_varint(bytes: &[u8], position: &mut usize) -> Option<i32> {
     let mut raw: u32 = 0;
     for i in 0..5 {
         let byte = *bytes.get(*position)?;
@@ -532,7 +532,7 @@ fn read_varint(bytes: &[u8], position: &mut usize) -> Option<i32> {
 }
 
 /// A zigzag varlong as `ByteUtils.readVarlong`: at most 10 bytes.
-fn read_varlong(bytes: &[u8], position: &mut usize) -> Option<i64> {
+pub(crate) fn read_varlong(bytes: &[u8], position: &mut usize) -> Option<i64> {
     let mut raw: u64 = 0;
     for i in 0..10 {
         let byte = *bytes.get(*position)?;
@@ -546,7 +546,7 @@ fn read_varlong(bytes: &[u8], position: &mut usize) -> Option<i64> {
 }
 
 /// A record's length varint, read from a stream.
-enum LengthVarint {
+pub(crate) enum LengthVarint {
     /// The stream ended before its first byte.
     End,
     /// Five bytes with the continuation bit set (`ByteUtils.readVarint`: "Varint is too long").
@@ -555,7 +555,7 @@ enum LengthVarint {
     Value(i32, usize),
 }
 
-fn read_varint_from(reader: &mut impl Read) -> io::Result<LengthVarint> {
+pub(crate) fn read_varint_from(reader: &mut impl Read) -> io::Result<LengthVarint> {
     let mut encoded = [0u8; 5];
     for len in 0..5 {
         let mut byte = [0u8; 1];
