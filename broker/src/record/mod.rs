@@ -7,6 +7,10 @@
 //!   an iterator over the batches of a byte slice (a produce request's `records`, a fetch
 //!   response, a log segment), and a walk over the records of an uncompressed batch for their
 //!   offsets and timestamps.
+//! * [`validate`]: the checks Kafka's broker makes on a producer's batch before appending it
+//!   (`LogValidator` and the classes around it), each refusal with Kafka's error code and message.
+//! * [`codec`] (with the `runtime` feature): the records of a compressed batch as a bounded
+//!   stream, for those checks and for anything else that must look inside a batch.
 //!
 //! The broker never re-encodes what a producer sent: the batch bytes go to disk and back to
 //! consumers unchanged, except for the two header fields the CRC does not cover. That is why
@@ -14,5 +18,8 @@
 //! `wasm32-unknown-unknown`.
 
 pub mod batch;
+#[cfg(feature = "runtime")]
+pub mod codec;
+pub mod validate;
 
 pub use batch::{BatchError, BatchHeader, Batches, Compression, batches, verify_crc};

@@ -179,7 +179,10 @@ pub(crate) async fn serve(cluster: Arc<Cluster>, broker: Arc<BrokerHandle>, stre
                             Ok(Decoded::Request { api, version, correlation_id, client_id, body }) => {
                                 tracing::trace!(%peer, ?api, version, correlation_id, "request");
                                 let context = api::RequestContext { client_id, client_host: format!("/{}", peer.ip()) };
-                                let reply = api::dispatch(&cluster, &broker, *body, version, context);
+                                // A Produce request's batches are validated first, on the
+                                // blocking pool if they are compressed (see `api::prepare`).
+                                let request = api::prepare(&broker, *body, version).await;
+                                let reply = api::dispatch(&cluster, &broker, request, version, context);
                                 pending.push_back(Box::pin(async move { (api, version, correlation_id, reply.await) })
                                     as std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>>);
                             }

@@ -84,7 +84,8 @@ impl RequestPath {
                         continue;
                     }
                     let context = RequestContext { client_id, client_host: "/127.0.0.1".into() };
-                    let reply = api::dispatch(&self.cluster, &self.broker, *body, version, context);
+                    let reply =
+                        api::dispatch(&self.cluster, &self.broker, api::Prepared::Other(*body), version, context);
                     // A JoinGroup may park until other members rejoin, a Fetch until data comes.
                     let bounded = async { tokio::time::timeout(REPLY_WAIT, reply).await };
                     match self.runtime.block_on(bounded) {

@@ -11,6 +11,10 @@ use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{BrokerId, FetchRequest};
 use kafka_protocol::records::{Compression, RecordBatchDecoder};
 
+/// The most the record browser inflates one stored batch to (what the broker's ListOffsets also
+/// allows): batches produced now stay under their topic's `max.message.bytes`.
+const BATCH_UNCOMPRESSED_BYTES_MAX: usize = 64 * 1024 * 1024;
+
 use super::{Kafka, KafkaError, Refusal, topic_name};
 
 /// A record as a consumer sees it, key and value decoded as (lossy) UTF-8 for display.
@@ -115,6 +119,17 @@ impl Kafka {
             // Where the next fetch starts: past every record seen, control records included.
             let mut seen_up_to = next;
             'batches: while bytes.has_remaining() && out.len() < max_records {
+                // The decoder inflates a compressed batch whole, unbounded: check first, as a
+                // bounded stream, that this one inflates to a sane size (a bomb stops the page).
+                let inflates_sanely = broker::record::BatchHeader::parse(&bytes)
+                    .ok()
+                    .and_then(|header| bytes.get(..header.size_in_bytes()))
+                    .is_some_and(|batch| {
+                        broker::record::codec::record_positions_bounded(batch, BATCH_UNCOMPRESSED_BYTES_MAX).is_ok()
+                    });
+                if !inflates_sanely {
+                    break;
+                }
                 let Ok(set) = RecordBatchDecoder::decode(&mut bytes) else { break };
                 for record in set.records.into_iter().filter(|r| r.offset >= next) {
                     if out.len() >= max_records || (bytes_read >= max_bytes && !out.is_empty()) {

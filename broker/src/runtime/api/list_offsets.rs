@@ -5,24 +5,28 @@
 //! the largest timestamp (KIP-734, v7). Any other value finds the first record whose timestamp is
 //! at least that (`kafka-console-consumer --offset` by time, `kcat -o s@<ts>`).
 
-use bytes::Bytes;
 use kafka_protocol::messages::list_offsets_response::{ListOffsetsPartitionResponse, ListOffsetsTopicResponse};
 use kafka_protocol::messages::offset_for_leader_epoch_response::{EpochEndOffset, OffsetForLeaderTopicResult};
 use kafka_protocol::messages::{
     ListOffsetsRequest, ListOffsetsResponse, OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse,
 };
-use kafka_protocol::records::RecordBatchDecoder;
 
 use crate::core::ErrorCode;
 use crate::core::broker::storage::ReplicaLog;
 use crate::core::message::TopicPartition;
 use crate::core::replica::PartitionReplica;
+use crate::record::codec::record_positions_bounded;
 use crate::runtime::broker::BrokerHandle;
 use crate::runtime::storage::DiskLog;
 
 const LATEST_TIMESTAMP: i64 = -1;
 const EARLIEST_TIMESTAMP: i64 = -2;
 const MAX_TIMESTAMP: i64 = -3;
+
+/// The most a stored batch's records are inflated to find a timestamp in it. Batches produced
+/// now inflate to at most their topic's `max.message.bytes`; this also bounds any stored before
+/// produce checked that, so an old decompression bomb costs a bounded read.
+const STORED_BATCH_UNCOMPRESSED_BYTES_MAX: usize = 64 * 1024 * 1024;
 
 /// Runs `read` on the partition this broker leads, after KIP-320's leader epoch check.
 pub(super) fn on_leader<T>(
@@ -96,14 +100,12 @@ fn offset_for(replica: &PartitionReplica, log: &DiskLog, timestamp: i64) -> Resu
             })?;
             let Some(batch) = batch else { return Ok((-1, -1)) };
             // The time index finds the batch; the exact record needs its timestamps, which may be
-            // compressed, so decode the records of that one batch.
-            let mut bytes = Bytes::from(batch);
-            let records = RecordBatchDecoder::decode(&mut bytes).map_err(|error| {
+            // compressed: inflate that one batch as a bounded stream.
+            let positions = record_positions_bounded(&batch, STORED_BATCH_UNCOMPRESSED_BYTES_MAX).map_err(|error| {
                 tracing::error!(%error, "stored batch does not decode");
                 ErrorCode::CorruptMessage
             })?;
-            Ok(records
-                .records
+            Ok(positions
                 .iter()
                 .find(|r| r.timestamp >= t && r.offset < replica.high_watermark)
                 .map_or((-1, -1), |r| (r.offset, r.timestamp)))

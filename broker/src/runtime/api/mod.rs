@@ -42,19 +42,46 @@ pub(crate) struct RequestContext {
     pub(crate) client_host: String,
 }
 
+/// A request ready for [`dispatch`]: a Produce request's batches already validated.
+#[derive(Debug)]
+pub(crate) enum Prepared {
+    Produce(produce::ValidatedProduce),
+    Other(RequestKind),
+}
+
+/// The CPU-heavy checks a request needs before it may change any state, done off the async
+/// workers: a Produce request's batches go through Kafka's `LogValidator` checks, decompressing
+/// what is compressed, on the blocking pool ([`produce::validate`]). The connection awaits this
+/// before dispatching, so requests still change state in the order they arrived (as Kafka
+/// handles one request per connection at a time).
+pub(crate) async fn prepare(broker: &Arc<BrokerHandle>, request: RequestKind, version: i16) -> Prepared {
+    match request {
+        RequestKind::Produce(request) => Prepared::Produce(produce::validate(broker, request, version).await),
+        request => Prepared::Other(request),
+    }
+}
+
 /// Handles one request that reached `broker`. `version` is the request's API version (some
 /// fields exist only in some).
 pub(crate) fn dispatch(
     cluster: &Arc<Cluster>,
     broker: &Arc<BrokerHandle>,
-    request: RequestKind,
+    request: Prepared,
     version: i16,
     context: RequestContext,
 ) -> Reply {
+    let request = match request {
+        Prepared::Produce(validated) => return produce::handle(cluster, broker, validated),
+        Prepared::Other(request) => request,
+    };
     match request {
         RequestKind::ApiVersions(request) => ready(ResponseKind::ApiVersions(versions::handle(&request, version))),
         RequestKind::Metadata(request) => metadata::handle(cluster, broker, request, version),
-        RequestKind::Produce(request) => produce::handle(cluster, broker, request),
+        RequestKind::Produce(request) => {
+            // Not prepared (a caller without a runtime at hand): validate here, inline.
+            let rules = produce::partition_rules(broker, &request);
+            produce::handle(cluster, broker, produce::validate_now(request, version, &rules))
+        }
         RequestKind::Fetch(request) => fetch::handle(broker, request),
         RequestKind::ListOffsets(request) => {
             ready(ResponseKind::ListOffsets(list_offsets::handle(broker, request, version)))
