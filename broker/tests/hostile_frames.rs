@@ -6,11 +6,11 @@
 mod common;
 
 use common::TestBroker;
-use kafka_protocol::messages::{ApiVersionsRequest, MetadataRequest};
+use kafka_protocol::messages::MetadataRequest;
 
 async fn assert_still_serving(broker: &TestBroker) {
     let mut client = broker.client().await;
-    let response = client.send(&ApiVersionsRequest::default(), 3).await;
+    let response = client.send(&common::api_versions_request(), 3).await;
     assert_eq!(response.error_code, 0);
 }
 

@@ -19,7 +19,7 @@ use kafka_protocol::records::Compression;
 async fn api_versions_lists_our_table_and_falls_back_for_unknown_versions() {
     let broker = TestBroker::start().await;
     let mut client = broker.client().await;
-    let response = client.send(&ApiVersionsRequest::default(), 3).await;
+    let response = client.send(&common::api_versions_request(), 3).await;
     assert_eq!(response.error_code, 0);
     let produce = response.api_keys.iter().find(|k| k.api_key == 0).expect("produce");
     assert_eq!((produce.min_version, produce.max_version), (0, 11));

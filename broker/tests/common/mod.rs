@@ -89,6 +89,14 @@ pub fn create_request(
 }
 
 /// Metadata for every topic: `topics` null (v1+), as clients send it.
+/// ApiVersions as a client sends it from v3 on: with its software's name and version (KIP-511).
+pub fn api_versions_request() -> ApiVersionsRequest {
+    let mut request = ApiVersionsRequest::default();
+    request.client_software_name = StrBytes::from_static_str("streamlab-tests");
+    request.client_software_version = StrBytes::from_static_str("1.0");
+    request
+}
+
 pub fn all_topics() -> MetadataRequest {
     let mut request = MetadataRequest::default();
     request.topics = None;
