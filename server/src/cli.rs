@@ -94,6 +94,16 @@ pub struct KafkaArgs {
     /// A follower not caught up for this long leaves the ISR (Kafka's `replica.lag.time.max.ms`).
     #[arg(long, env = "STREAMLAB_REPLICA_LAG_TIME_MAX_MS", default_value_t = 30_000, value_name = "MS")]
     pub replica_lag_time_max_ms: u64,
+
+    /// Broker settings in Kafka's `server.properties` format (`num.partitions=4`, ...), applied
+    /// after the flags above. Unknown keys are refused.
+    #[arg(long = "config", env = "STREAMLAB_BROKER_CONFIG", value_name = "FILE")]
+    pub broker_properties: Option<PathBuf>,
+
+    /// One broker setting by Kafka's name, as `kafka-server-start.sh --override KEY=VALUE`;
+    /// repeatable, applied after --config.
+    #[arg(long = "override", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
 }
 
 fn parse_controllers(text: &str) -> Result<u8, String> {

@@ -28,12 +28,16 @@ pub enum ServeError {
     Serve(std::io::Error),
     #[error(transparent)]
     Broker(#[from] broker::BrokerError),
+    #[error("in the broker settings {path}: {message}")]
+    BrokerProperties { path: PathBuf, message: String },
+    #[error("broker setting {0}")]
+    BrokerSetting(String),
 }
 
 /// The broker's directory inside the data directory, next to the database.
 pub const BROKER_DIR: &str = "kafka";
 
-fn broker_config(kafka: &KafkaArgs, data_dir: &std::path::Path) -> broker::BrokerConfig {
+fn broker_config(kafka: &KafkaArgs, data_dir: &std::path::Path) -> Result<broker::BrokerConfig, ServeError> {
     let mut config = broker::BrokerConfig::new(kafka.kafka, data_dir.join(BROKER_DIR));
     config.advertised = kafka.kafka_advertised.clone();
     config.auto_create_topics = kafka.auto_create_topics;
@@ -42,7 +46,17 @@ fn broker_config(kafka: &KafkaArgs, data_dir: &std::path::Path) -> broker::Broke
     config.default_replication_factor = kafka.default_replication_factor;
     config.broker_session_timeout_ms = kafka.broker_session_timeout_ms;
     config.replica_lag_time_max_ms = kafka.replica_lag_time_max_ms;
-    config
+    if let Some(path) = &kafka.broker_properties {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ServeError::BrokerProperties { path: path.clone(), message: source.to_string() })?;
+        config
+            .apply_properties(&text)
+            .map_err(|message| ServeError::BrokerProperties { path: path.clone(), message })?;
+    }
+    for setting in &kafka.overrides {
+        config.apply_override(setting).map_err(ServeError::BrokerSetting)?;
+    }
+    Ok(config)
 }
 
 /// `streamlab broker`: the broker alone, until a shutdown signal.
@@ -52,7 +66,7 @@ pub async fn run_broker(
 ) -> Result<(), ServeError> {
     std::fs::create_dir_all(&args.data_dir)
         .map_err(|source| ServeError::DataDir { path: args.data_dir.clone(), source })?;
-    let broker = broker::Broker::start(broker_config(&args.kafka, &args.data_dir)).await?;
+    let broker = broker::Broker::start(broker_config(&args.kafka, &args.data_dir)?).await?;
     shutdown.await;
     broker.shutdown().await;
     Ok(())
@@ -72,7 +86,7 @@ pub async fn run(args: ServeArgs, shutdown: impl Future<Output = ()> + Send + 's
     std::fs::create_dir_all(&args.data_dir)
         .map_err(|source| ServeError::DataDir { path: args.data_dir.clone(), source })?;
     let pool = progress::open(&args.data_dir).await?;
-    let broker = broker::Broker::start(broker_config(&args.kafka, &args.data_dir)).await?;
+    let broker = broker::Broker::start(broker_config(&args.kafka, &args.data_dir)?).await?;
 
     let source = course_source(&args);
     highlight::warm_up();
@@ -152,4 +166,39 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn kafka_args(args: &[&str]) -> KafkaArgs {
+        match Cli::try_parse_from([&["streamlab", "broker"], args].concat()).expect("parses").command {
+            Some(Command::Broker(args)) => args.kafka,
+            _ => panic!("broker"),
+        }
+    }
+
+    #[test]
+    fn broker_settings_come_from_flags_then_the_properties_file_then_overrides() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("server.properties");
+        std::fs::write(&file, "num.partitions=4\nbroker.session.timeout.ms=3000\n").expect("write");
+        let file = file.to_str().expect("utf-8");
+        let args =
+            kafka_args(&["--broker-session-timeout-ms", "5000", "--config", file, "--override", "num.partitions=6"]);
+        let config = broker_config(&args, dir.path()).expect("valid");
+        assert_eq!((config.default_partitions, config.broker_session_timeout_ms), (6, 3000));
+
+        std::fs::write(dir.path().join("bad.properties"), "log.dirs=/var/kafka\n").expect("write");
+        let bad = dir.path().join("bad.properties");
+        let args = kafka_args(&["--config", bad.to_str().expect("utf-8")]);
+        let error = broker_config(&args, dir.path()).expect_err("refused").to_string();
+        assert!(error.ends_with("bad.properties: line 1: log.dirs: use --data-dir"), "{error}");
+        let error = broker_config(&kafka_args(&["--override", "num.partitons=4"]), dir.path()).expect_err("a typo");
+        assert!(error.to_string().starts_with("broker setting num.partitons: not a broker setting"), "{error}");
+    }
 }

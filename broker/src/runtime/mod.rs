@@ -24,6 +24,7 @@ pub mod fuzzing;
 mod groups;
 mod metadata_log;
 mod offsets;
+mod properties;
 mod storage;
 
 use std::net::SocketAddr;
