@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use tracing::Instrument;
 
+use super::learner::{FirstVisit, is_known};
 use super::{AppState, Learner};
 use crate::exercises::{CheckOutcome, run_checks};
 use crate::progress::now_ms;
@@ -22,6 +23,7 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
 pub(super) async fn check_exercise(
     State(state): State<AppState>,
     Extension(Learner(learner)): Extension<Learner>,
+    first_visit: Option<Extension<FirstVisit>>,
     Path(id): Path<String>,
 ) -> Response {
     let course = state.course();
@@ -38,22 +40,28 @@ pub(super) async fn check_exercise(
         }
     };
     let passed = outcomes.iter().all(|o| o.passed);
-    if let Err(failure) = record(&state, learner, lesson, &id, passed).await {
+    let known = is_known(first_visit.as_ref());
+    if let Err(failure) = record(&state, known.then_some(learner), lesson, &id, passed).await {
         tracing::error!(%failure, "cannot record an exercise run");
         return error(StatusCode::SERVICE_UNAVAILABLE, "the result could not be saved; try again");
     }
     Json(json!({ "passed": passed, "checks": outcomes })).into_response()
 }
 
-/// Stores the run; a lesson whose exercises are all passed is complete.
+/// Stores the run; a lesson whose exercises are all passed is complete. A learner on their first
+/// request (`None`: no cookie yet, a script or a crawler) is not stored.
 async fn record(
     state: &AppState,
-    learner: uuid::Uuid,
+    learner: Option<uuid::Uuid>,
     lesson: &crate::course::Lesson,
     exercise_id: &str,
     passed: bool,
 ) -> Result<(), crate::progress::Error> {
+    let Some(learner) = learner else { return Ok(()) };
     let now = now_ms();
+    // A learner who came straight to this lesson (their first request had no cookie, so that
+    // visit was not stored) has now started it.
+    state.progress().visit(learner, &lesson.slug, now).await?;
     state.progress().record_exercise_run(learner, exercise_id, passed, now).await?;
     if passed {
         let done = state.progress().passed_exercises(learner).await?;
@@ -156,6 +164,7 @@ pub(super) struct VerifyRequest {
 pub(super) async fn verify_simulator(
     State(state): State<AppState>,
     Extension(Learner(learner)): Extension<Learner>,
+    first_visit: Option<Extension<FirstVisit>>,
     Path(id): Path<String>,
     body: Result<Json<VerifyRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
@@ -198,7 +207,8 @@ pub(super) async fn verify_simulator(
         }
     };
     let passed = simulation.reached(&goal);
-    if let Err(failure) = record(&state, learner, lesson, &id, passed).await {
+    let known = is_known(first_visit.as_ref());
+    if let Err(failure) = record(&state, known.then_some(learner), lesson, &id, passed).await {
         tracing::error!(%failure, "cannot record a simulator goal");
         return error(StatusCode::SERVICE_UNAVAILABLE, "the result could not be saved; try again");
     }

@@ -7,6 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use super::error::AppError;
+use super::learner::{FirstVisit, is_known};
 use super::{AppState, Learner};
 use crate::course::{Diagnostic, Lesson, OutlineEntry};
 use crate::progress::{LessonState, now_ms};
@@ -76,9 +77,11 @@ pub(super) struct CoursePage {
 pub(super) async fn course_map(
     State(state): State<AppState>,
     Extension(Learner(learner)): Extension<Learner>,
+    first_visit: Option<Extension<FirstVisit>>,
 ) -> Result<Response, AppError> {
     let course = state.course();
-    let states = state.progress().states(learner).await?;
+    let states =
+        if is_known(first_visit.as_ref()) { state.progress().states(learner).await? } else { Default::default() };
     let state_of = |slug: &str| states.get(slug).copied().unwrap_or(LessonState::NotStarted);
     let modules = course
         .modules
@@ -152,11 +155,16 @@ pub(super) struct LessonPage<'a> {
 pub(super) async fn lesson(
     State(state): State<AppState>,
     Extension(Learner(learner)): Extension<Learner>,
+    first_visit: Option<Extension<FirstVisit>>,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
     let course = state.course();
     let lesson = course.lesson(&slug).ok_or(AppError::NotFound)?;
-    let lesson_state = state.progress().visit(learner, &lesson.slug, now_ms()).await?;
+    let lesson_state = if is_known(first_visit.as_ref()) {
+        state.progress().visit(learner, &lesson.slug, now_ms()).await?
+    } else {
+        LessonState::Visited
+    };
     let (prev, next) = course.neighbours(&slug);
     let prerequisites = lesson.prerequisites.iter().filter_map(|p| course.lesson(p)).map(LessonLink::from).collect();
     Ok(render(&LessonPage {
@@ -177,11 +185,14 @@ pub(super) async fn lesson(
 pub(super) async fn complete_lesson(
     State(state): State<AppState>,
     Extension(Learner(learner)): Extension<Learner>,
+    first_visit: Option<Extension<FirstVisit>>,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
     let course = state.course();
     let lesson = course.lesson(&slug).ok_or(AppError::NotFound)?;
-    state.progress().complete(learner, &lesson.slug, now_ms()).await?;
+    if is_known(first_visit.as_ref()) {
+        state.progress().complete(learner, &lesson.slug, now_ms()).await?;
+    }
     Ok(Redirect::to(&format!("/lessons/{}#completed", lesson.slug)).into_response())
 }
 

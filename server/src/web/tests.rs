@@ -886,3 +886,28 @@ async fn a_form_posted_from_another_site_changes_nothing(pool: SqlitePool) {
     let map = send(&app, "GET", "/", Some(&cookie)).await;
     assert_eq!(progress_of(&map.body, "events"), "completed");
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn requests_without_a_cookie_store_nothing(pool: SqlitePool) {
+    let app = default_app(pool.clone());
+    let rows = |query: &'static str| {
+        let pool = pool.clone();
+        async move {
+            let (count,): (i64,) = sqlx::query_as(query).fetch_one(&pool).await.expect("count");
+            count
+        }
+    };
+    // A crawler: never sends the cookie back, however many pages it reads.
+    for path in ["/", "/lessons/events", "/lessons/offsets", "/lessons/events"] {
+        let reply = send(&app, "GET", path, None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}");
+        assert!(reply.headers.get(header::SET_COOKIE).is_some(), "every first visit is offered a cookie");
+    }
+    assert_eq!(send(&app, "POST", "/lessons/events/complete", None).await.status, StatusCode::SEE_OTHER);
+    let (learners, lessons) = ("SELECT COUNT(*) FROM learners", "SELECT COUNT(*) FROM lesson_progress");
+    assert_eq!((rows(learners).await, rows(lessons).await), (0, 0));
+    // A browser comes back with its cookie: from then on its progress is kept.
+    let cookie = learner_cookie(&send(&app, "GET", "/", None).await);
+    send(&app, "GET", "/lessons/events", Some(&cookie)).await;
+    assert_eq!((rows(learners).await, rows(lessons).await), (1, 1));
+}
