@@ -82,8 +82,8 @@ class SimulatorView {
     this.freePlay = "freePlay" in data;
     // The block's title names its regions, so several simulators on one page can be told apart.
     this.title = root.closest("figure, .simulator")?.querySelector(".block-title, figcaption")?.textContent.trim() || "Cluster simulator";
-    // Section headings sit under the page's h1 on /simulator, under a lesson's h2 in a lesson.
-    this.headingTag = this.freePlay ? "h2" : "h3";
+    // Section headings sit under the page's h1 on /simulator, under the simulator's own h3 title in a lesson.
+    this.headingTag = this.freePlay ? "h2" : "h4";
     this.seed = randomSeed();
     this.speed = 1;
     this.playing = !reducedMotion.matches;

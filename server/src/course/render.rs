@@ -350,7 +350,7 @@ fn simulator_html(preset: &SimulatorPreset) -> String {
     let title = preset.title.as_deref().unwrap_or("Cluster simulator");
     let mut html = format!(
         "<figure class=\"simulator\" id=\"simulator-{id}\" data-simulator-id=\"{id}\">\n\
-         <p class=\"block-kind\">Simulator</p>\n<figcaption class=\"block-title\">{}</figcaption>\n",
+         <p class=\"block-kind\">Simulator</p>\n<figcaption><h3 class=\"block-title\" id=\"simulator-{id}-title\">{}</h3></figcaption>\n",
         escape(title),
     );
     if let Some(task) = &preset.task {
@@ -659,7 +659,7 @@ mod tests {
             out.html,
             format!(
                 "<figure class=\"simulator\" id=\"simulator-s\" data-simulator-id=\"s\">\n<p class=\"block-kind\">Simulator</p>\n\
-                 <figcaption class=\"block-title\">Cluster simulator</figcaption>\n\
+                 <figcaption><h3 class=\"block-title\" id=\"simulator-s-title\">Cluster simulator</h3></figcaption>\n\
                  <p class=\"simulator-task\">Crash the <code>leader</code>.</p>\n\
                  <p class=\"simulator-goal\"><strong>Goal:</strong> Make the leader refuse a write with NOT_ENOUGH_REPLICAS.</p>\n\
                  <div class=\"simulator-app\" data-simulator-id=\"s\" data-preset=\"{preset}\" data-goal=\"not-enough-replicas\" \
