@@ -11,6 +11,13 @@
 //! the codec's allocation abort on hostile counts is fixed in its vendored copy
 //! (`broker/vendor/kafka-protocol/STREAMLAB-PATCH.md`). A bad connection is closed and logged;
 //! every other connection carries on.
+//!
+//! # Slow and idle clients
+//!
+//! A frame's buffer grows with the bytes that arrive, not with the size it announces; a frame
+//! still incomplete `request_read_timeout_ms` after its first byte closes its connection, and so
+//! does a connection idle for `connections_max_idle_ms`. Request bytes in flight come out of the
+//! process-wide `queued.max.request.bytes` budget (see [`serve`]).
 
 use std::future::Future;
 use std::net::SocketAddr;
