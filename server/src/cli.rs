@@ -55,6 +55,20 @@ pub struct ServeArgs {
     /// --lessons, uses ./lessons when it exists.
     #[arg(long, env = "STREAMLAB_DEV")]
     pub dev: bool,
+
+    /// A request's line and headers must arrive within this; a kept-alive connection waiting
+    /// for its next request is closed after it too (slow clients cannot hold sockets).
+    #[arg(long, env = "STREAMLAB_HTTP_HEADER_READ_TIMEOUT_MS", default_value_t = 30_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub http_header_read_timeout_ms: u64,
+
+    /// A connection on which no byte moves either way for this long is closed after its
+    /// response in progress (live views send a keep-alive every 15 s, so they stay open).
+    #[arg(long, env = "STREAMLAB_HTTP_IDLE_TIMEOUT_MS", default_value_t = 60_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub http_idle_timeout_ms: u64,
+
+    /// Most HTTP connections open at once; more wait until one closes.
+    #[arg(long, env = "STREAMLAB_HTTP_MAX_CONNECTIONS", default_value_t = 1024, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub http_max_connections: usize,
 }
 
 /// The embedded broker's settings, shared by `serve` and `broker`.
@@ -95,6 +109,35 @@ pub struct KafkaArgs {
     #[arg(long, env = "STREAMLAB_REPLICA_LAG_TIME_MAX_MS", default_value_t = 30_000, value_name = "MS")]
     pub replica_lag_time_max_ms: u64,
 
+    /// Largest request a client may send, in bytes (Kafka's `socket.request.max.bytes`); a
+    /// larger one closes its connection.
+    #[arg(long, env = "STREAMLAB_SOCKET_REQUEST_MAX_BYTES", default_value_t = 8 * 1024 * 1024, value_name = "BYTES", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1024..=i32::MAX as u64))]
+    pub socket_request_max_bytes: usize,
+
+    /// Most client connections per broker (Kafka's `max.connections`); more wait until one closes.
+    #[arg(long, env = "STREAMLAB_MAX_CONNECTIONS", default_value_t = 4096, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub max_connections: usize,
+
+    /// Most client connections per broker from one IP address (Kafka's
+    /// `max.connections.per.ip`); one more is closed at once.
+    #[arg(long, env = "STREAMLAB_MAX_CONNECTIONS_PER_IP", default_value_t = 1000, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub max_connections_per_ip: usize,
+
+    /// A connection with no request in flight and no traffic for this long is closed (Kafka's
+    /// `connections.max.idle.ms`).
+    #[arg(long, env = "STREAMLAB_CONNECTIONS_MAX_IDLE_MS", default_value_t = 600_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub connections_max_idle_ms: u64,
+
+    /// A request whose bytes have not all arrived this long after its first one is dropped with
+    /// its connection (no Kafka counterpart: Kafka relies on `connections.max.idle.ms`).
+    #[arg(long, env = "STREAMLAB_REQUEST_READ_TIMEOUT_MS", default_value_t = 30_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_read_timeout_ms: u64,
+
+    /// Request bytes in flight across all connections before the brokers stop reading more
+    /// (Kafka's `queued.max.request.bytes`); -1: unbounded, as in Kafka.
+    #[arg(long, env = "STREAMLAB_QUEUED_MAX_REQUEST_BYTES", default_value_t = 100 * 1024 * 1024, value_name = "BYTES", allow_negative_numbers = true, value_parser = parse_queued_max_request_bytes)]
+    pub queued_max_request_bytes: i64,
+
     /// Broker settings in Kafka's `server.properties` format (`num.partitions=4`, ...), applied
     /// after the flags above. Unknown keys are refused.
     #[arg(long = "config", env = "STREAMLAB_BROKER_CONFIG", value_name = "FILE")]
@@ -104,6 +147,13 @@ pub struct KafkaArgs {
     /// repeatable, applied after --config.
     #[arg(long = "override", value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,
+}
+
+fn parse_queued_max_request_bytes(text: &str) -> Result<i64, String> {
+    match text.parse::<i64>() {
+        Ok(bytes) if bytes == -1 || bytes > 0 => Ok(bytes),
+        _ => Err(format!("`{text}`: a number of bytes, or -1 for no limit")),
+    }
 }
 
 fn parse_controllers(text: &str) -> Result<u8, String> {
@@ -165,6 +215,28 @@ mod tests {
         let kafka = &cli.serve.kafka;
         assert_eq!((kafka.brokers, kafka.controllers, kafka.default_replication_factor), (3, 3, None));
         assert_eq!((kafka.broker_session_timeout_ms, kafka.replica_lag_time_max_ms), (9_000, 30_000));
+        assert_eq!((kafka.max_connections, kafka.max_connections_per_ip), (4096, 1000));
+        assert_eq!((kafka.connections_max_idle_ms, kafka.request_read_timeout_ms), (600_000, 30_000));
+        assert_eq!((kafka.socket_request_max_bytes, kafka.queued_max_request_bytes), (8 << 20, 100 << 20));
+        let serve = &cli.serve;
+        assert_eq!(
+            (serve.http_header_read_timeout_ms, serve.http_idle_timeout_ms, serve.http_max_connections),
+            (30_000, 60_000, 1024)
+        );
+    }
+
+    #[test]
+    fn connection_limits_parse() {
+        let parse = |args: &[&str]| Cli::try_parse_from([&["streamlab", "broker"], args].concat());
+        let Some(Command::Broker(args)) =
+            parse(&["--queued-max-request-bytes", "-1", "--max-connections-per-ip", "5"]).expect("parses").command
+        else {
+            panic!("broker")
+        };
+        assert_eq!((args.kafka.queued_max_request_bytes, args.kafka.max_connections_per_ip), (-1, 5));
+        assert!(parse(&["--queued-max-request-bytes", "0"]).is_err(), "0 bytes would stop every request");
+        assert!(parse(&["--max-connections-per-ip", "0"]).is_err());
+        assert!(parse(&["--socket-request-max-bytes", "4294967296"]).is_err(), "a frame size is an int32");
     }
 
     #[test]

@@ -9,6 +9,8 @@
 //!
 //! * [`cli`]: the command line (clap); every `serve` flag is also a `STREAMLAB_*` variable.
 //! * [`serve`]: start-up, in order: data directory, database, course, listener, router.
+//!   [`listener`]: the HTTP listener under its limits (header-read and idle timeouts, a
+//!   connection cap).
 //! * [`course`]: the lesson engine. Reads `course.toml` and the lesson files, parses front
 //!   matter, renders markdown ([`course::render`]), parses `exercise`/`simulator` blocks
 //!   ([`course::blocks`]) and reports every problem as a `file:line` [`course::Diagnostic`].
@@ -32,6 +34,7 @@ pub mod console;
 pub mod course;
 pub mod exercises;
 pub mod kafka;
+pub mod listener;
 pub mod live;
 pub mod progress;
 pub mod serve;

@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 
 use crate::cli::{BrokerArgs, KafkaArgs, ServeArgs};
 use crate::course::{Course, CourseSource, highlight};
+use crate::listener::HttpLimits;
 use crate::progress::{self, Progress};
 use crate::web::{self, AppState, live_reload};
 
@@ -46,6 +47,13 @@ fn broker_config(kafka: &KafkaArgs, data_dir: &std::path::Path) -> Result<broker
     config.default_replication_factor = kafka.default_replication_factor;
     config.broker_session_timeout_ms = kafka.broker_session_timeout_ms;
     config.replica_lag_time_max_ms = kafka.replica_lag_time_max_ms;
+    config.max_request_bytes = kafka.socket_request_max_bytes;
+    config.max_connections = kafka.max_connections;
+    config.max_connections_per_ip = kafka.max_connections_per_ip;
+    config.connections_max_idle_ms = kafka.connections_max_idle_ms;
+    config.request_read_timeout_ms = kafka.request_read_timeout_ms;
+    // Kafka's −1: unbounded.
+    config.queued_max_request_bytes = usize::try_from(kafka.queued_max_request_bytes).ok();
     if let Some(path) = &kafka.broker_properties {
         let text = std::fs::read_to_string(path)
             .map_err(|source| ServeError::BrokerProperties { path: path.clone(), message: source.to_string() })?;
@@ -133,10 +141,14 @@ pub async fn run(args: ServeArgs, shutdown: impl Future<Output = ()> + Send + 's
         shutdown.await;
         live_state.shut_down();
     };
-    let served =
-        axum::serve(listener, web::app(state)).with_graceful_shutdown(shutdown).await.map_err(ServeError::Serve);
+    let limits = HttpLimits {
+        header_read_timeout_ms: args.http_header_read_timeout_ms,
+        idle_timeout_ms: args.http_idle_timeout_ms,
+        max_connections: args.http_max_connections,
+    };
+    crate::listener::serve(listener, web::app(state), limits, shutdown).await;
     broker.shutdown().await;
-    served
+    Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what `docker stop` and systemd send).

@@ -12,7 +12,7 @@
 //! again recovers its logs from disk and rejoins the cluster as a new incarnation.
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -56,6 +56,7 @@ pub(crate) struct BrokerHandle {
     settings: BrokerSettings,
     quorum_config: QuorumConfig,
     max_connections: usize,
+    max_connections_per_ip: usize,
     state: Mutex<BrokerState>,
     /// Woken when a high watermark advanced or leadership changed: fetches waiting for data.
     pub(crate) appended: Notify,
@@ -129,6 +130,7 @@ impl BrokerHandle {
             settings,
             quorum_config: QuorumConfig { voters: config.controller_ids(), ..QuorumConfig::default() },
             max_connections: config.max_connections,
+            max_connections_per_ip: config.max_connections_per_ip,
             state: Mutex::new(BrokerState::default()),
             appended: Notify::new(),
             wake: Notify::new(),
@@ -434,6 +436,61 @@ async fn drive(cluster: Arc<Cluster>, broker: Arc<BrokerHandle>, mut inbox: Inbo
     }
 }
 
+/// Connections per client address, for `max.connections.per.ip`.
+type ConnectionsPerIp = Arc<Mutex<HashMap<IpAddr, usize>>>;
+
+/// One connection counted against its address; uncounted when dropped.
+struct IpSlot {
+    counts: ConnectionsPerIp,
+    ip: IpAddr,
+}
+
+impl IpSlot {
+    /// Counts a connection from `ip`, or `None` if that address already has `max` of them.
+    fn take(counts: &ConnectionsPerIp, ip: IpAddr, max: usize) -> Option<IpSlot> {
+        let mut map = counts.lock().unwrap_or_else(|e| e.into_inner());
+        let count = map.entry(ip).or_insert(0);
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(IpSlot { counts: counts.clone(), ip })
+    }
+}
+
+impl Drop for IpSlot {
+    fn drop(&mut self) {
+        let mut map = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = map.get_mut(&self.ip) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Logs refused connections at most once per interval, with how many there were: a client
+/// reconnecting in a loop must not flood the log.
+struct RefusalLog {
+    last_logged: Option<tokio::time::Instant>,
+    refused: u64,
+}
+
+impl RefusalLog {
+    const INTERVAL: Duration = Duration::from_secs(10);
+
+    /// Counts one refusal; returns how many to report if it is time to log.
+    fn refused(&mut self, now: tokio::time::Instant) -> Option<u64> {
+        self.refused += 1;
+        if self.last_logged.is_some_and(|last| now < last + Self::INTERVAL) {
+            return None;
+        }
+        self.last_logged = Some(now);
+        Some(std::mem::take(&mut self.refused))
+    }
+}
+
 async fn accept_loop(
     listener: TcpListener,
     cluster: Arc<Cluster>,
@@ -449,11 +506,30 @@ async fn accept_loop(
     while !(broker.is_ready() && formed(&cluster)) && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    // max.connections: while every slot is taken, stop accepting (Kafka's acceptor waits for a
+    // slot too); new clients wait in the listen backlog.
     let permits = Arc::new(Semaphore::new(broker.max_connections.max(1)));
+    let per_ip = ConnectionsPerIp::default();
+    let mut refusals = RefusalLog { last_logged: None, refused: 0 };
     loop {
         let Ok(permit) = permits.clone().acquire_owned().await else { return };
         match listener.accept().await {
             Ok((stream, peer)) => {
+                // max.connections.per.ip: "New connections from the ip address are dropped if
+                // the limit is reached" (Kafka's broker configs). Dropping the stream closes it.
+                let Some(slot) = IpSlot::take(&per_ip, peer.ip(), broker.max_connections_per_ip) else {
+                    drop(stream);
+                    if let Some(refused) = refusals.refused(tokio::time::Instant::now()) {
+                        tracing::warn!(
+                            broker = broker.id,
+                            %peer,
+                            refused,
+                            max_connections_per_ip = broker.max_connections_per_ip,
+                            "refused connections from an address that has too many already"
+                        );
+                    }
+                    continue;
+                };
                 let (cluster, broker, mut stopped) = (cluster.clone(), broker.clone(), stopped.clone());
                 tokio::spawn(async move {
                     tokio::select! {
@@ -461,7 +537,7 @@ async fn accept_loop(
                         // The broker crashed: the connection goes with it.
                         _ = stopped.wait_for(|stopped| *stopped) => {}
                     }
-                    drop(permit);
+                    drop((slot, permit));
                 });
             }
             Err(error) => {

@@ -117,6 +117,17 @@ pub(crate) struct Cluster {
     /// are not reused across restarts.
     pub(crate) next_producer_id: AtomicI64,
     pub(crate) commit: GroupCommit,
+    /// `queued.max.request.bytes`, in permits of one byte, shared by every broker's connections;
+    /// `None`: unbounded. See [`super::connection`].
+    pub(crate) request_budget: Option<RequestBudget>,
+}
+
+/// The bytes of requests in flight across connections (`queued.max.request.bytes`).
+#[derive(Debug, Clone)]
+pub(crate) struct RequestBudget {
+    pub(crate) bytes: Arc<tokio::sync::Semaphore>,
+    /// The whole budget: a frame larger than it waits for all of it instead of forever.
+    pub(crate) total_bytes: usize,
 }
 
 impl Cluster {
@@ -163,7 +174,6 @@ impl Cluster {
             controllers.insert(id, Arc::new(ControllerHandle::new(id, &dir, &cluster_id)?));
         }
         Ok(Cluster {
-            config,
             cluster_id,
             router: Router::default(),
             brokers,
@@ -171,6 +181,11 @@ impl Cluster {
             groups,
             next_producer_id: AtomicI64::new(now_ms()),
             commit: GroupCommit { dirty, completed: watch::channel(0).0 },
+            request_budget: config.queued_max_request_bytes.map(|total| {
+                let total_bytes = total.clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
+                RequestBudget { bytes: Arc::new(tokio::sync::Semaphore::new(total_bytes)), total_bytes }
+            }),
+            config,
         })
     }
 

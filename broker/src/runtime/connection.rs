@@ -11,10 +11,20 @@
 //! the codec's allocation abort on hostile counts is fixed in its vendored copy
 //! (`broker/vendor/kafka-protocol/STREAMLAB-PATCH.md`). A bad connection is closed and logged;
 //! every other connection carries on.
+//!
+//! # Slow and idle clients
+//!
+//! A frame's buffer grows with the bytes that arrive, not with the size it announces; a frame
+//! still incomplete `request_read_timeout_ms` after its first byte closes its connection, and so
+//! does a connection idle for `connections_max_idle_ms`. Request bytes in flight come out of the
+//! process-wide `queued.max.request.bytes` budget (see [`serve`]).
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use futures_util::stream::{FuturesOrdered, StreamExt};
@@ -22,6 +32,8 @@ use kafka_protocol::messages::{ApiKey, RequestKind, ResponseHeader, ResponseKind
 use kafka_protocol::protocol::{Encodable, decode_request_header_from_buffer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::{AcquireError, OwnedSemaphorePermit};
+use tokio::time::{Instant, sleep_until};
 
 use super::api::{self, versions};
 use super::broker::BrokerHandle;
@@ -66,17 +78,8 @@ pub(crate) enum Decoded {
 
 /// Takes one whole frame off the front of `buf`, if one is there.
 pub(crate) fn take_frame(buf: &mut BytesMut, max_request_bytes: usize) -> Result<Option<Bytes>, CloseReason> {
-    if buf.len() < 4 {
-        return Ok(None);
-    }
-    let size = i32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
-    let size = usize::try_from(size)
-        .map_err(|_| CloseReason::FrameTooLarge { size: i64::from(size), max: max_request_bytes })?;
-    if size > max_request_bytes {
-        return Err(CloseReason::FrameTooLarge { size: size as i64, max: max_request_bytes });
-    }
+    let Some(size) = announced_size(buf, max_request_bytes)? else { return Ok(None) };
     if buf.len() < 4 + size {
-        buf.reserve(4 + size - buf.len());
         return Ok(None);
     }
     buf.advance(4);
@@ -136,17 +139,136 @@ pub(crate) fn encode_response(
     Ok(out)
 }
 
-/// Serves one connection until the client closes it or sends something we must refuse.
+/// How much a read asks for at least: small requests fit in one read, and an idle connection
+/// holds no buffer at all.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// The size a frame announces, once its 4-byte prefix has arrived, checked against
+/// `max_request_bytes`.
+fn announced_size(buf: &[u8], max_request_bytes: usize) -> Result<Option<usize>, CloseReason> {
+    let Some(prefix) = buf.get(..4) else { return Ok(None) };
+    let size = i32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]);
+    let size = usize::try_from(size)
+        .map_err(|_| CloseReason::FrameTooLarge { size: i64::from(size), max: max_request_bytes })?;
+    if size > max_request_bytes {
+        return Err(CloseReason::FrameTooLarge { size: size as i64, max: max_request_bytes });
+    }
+    Ok(Some(size))
+}
+
+/// Makes room in `buf` for the next read. The buffer grows with what arrives (doubling, never
+/// past the end of the frame being read), not with what a frame announces: a client announcing
+/// 8 MiB and sending 1 KiB costs a few KiB, not 8 MiB.
+fn make_room(buf: &mut BytesMut, frame_end: Option<usize>) {
+    if buf.capacity() > buf.len() {
+        return;
+    }
+    let wanted = buf.len().saturating_mul(2).max(buf.len() + READ_CHUNK);
+    let capacity = match frame_end {
+        Some(end) if end > buf.len() => wanted.min(end),
+        _ => wanted,
+    };
+    // `BytesMut::reserve` would at least double the allocation past the frame's end; copy into
+    // an exact one instead (amortized: each byte is copied a bounded number of times).
+    let mut grown = BytesMut::with_capacity(capacity);
+    grown.extend_from_slice(buf);
+    *buf = grown;
+}
+
+/// What a connection has to wait for before it reads again.
+type Grant = Result<OwnedSemaphorePermit, AcquireError>;
+
+/// Serves one connection until the client closes it, sends something we must refuse, leaves a
+/// request unfinished past `request_read_timeout_ms` or stays idle past `connections_max_idle_ms`.
+///
+/// # Memory
+///
+/// Every frame takes its announced size from the process-wide `queued.max.request.bytes` budget
+/// before its body is read, as Kafka's memory pool does, and gives it back once its response is
+/// written. While the budget is spent, the connection stops reading: its client's bytes wait in
+/// the kernel's socket buffer, and TCP slows the client down.
 pub(crate) async fn serve(cluster: Arc<Cluster>, broker: Arc<BrokerHandle>, stream: TcpStream, peer: SocketAddr) {
     let _ = stream.set_nodelay(true);
+    let config = &cluster.config;
+    let request_read_timeout = Duration::from_millis(config.request_read_timeout_ms);
+    let connections_max_idle = Duration::from_millis(config.connections_max_idle_ms);
     let (mut reader, mut writer) = stream.into_split();
-    let mut buf = BytesMut::with_capacity(64 * 1024);
+    let mut buf = BytesMut::new();
     let mut pending = FuturesOrdered::new();
     let mut reading = true;
+    // The budget held for the frame at the front of `buf`, and the one being waited for.
+    let mut grant: Option<OwnedSemaphorePermit> = None;
+    let mut acquiring: Option<Pin<Box<dyn Future<Output = Grant> + Send>>> = None;
+    // When the frame at the front of `buf` must have fully arrived.
+    let mut frame_deadline: Option<Instant> = None;
+    let mut last_active = Instant::now();
     loop {
         if !reading && pending.is_empty() {
             break;
         }
+        // Take every whole frame off the front of `buf`.
+        let mut frame_end = None;
+        while !buf.is_empty() {
+            let size = match announced_size(&buf, config.max_request_bytes) {
+                Ok(Some(size)) => size,
+                Ok(None) => break,
+                Err(reason) => {
+                    tracing::warn!(%peer, %reason, "closing connection");
+                    return;
+                }
+            };
+            if let (Some(budget), None, None) = (&cluster.request_budget, &grant, &acquiring) {
+                let bytes = u32::try_from((4 + size).min(budget.total_bytes)).unwrap_or(u32::MAX);
+                acquiring = Some(Box::pin(budget.bytes.clone().acquire_many_owned(bytes)));
+            }
+            if acquiring.is_some() || buf.len() < 4 + size {
+                frame_end = Some(4 + size);
+                break;
+            }
+            let Ok(Some(frame)) = take_frame(&mut buf, config.max_request_bytes) else { break };
+            frame_deadline = None;
+            let held = grant.take();
+            match decode(frame) {
+                Ok(Decoded::Request { api, version, correlation_id, client_id, body }) => {
+                    tracing::trace!(%peer, ?api, version, correlation_id, "request");
+                    let context = api::RequestContext { client_id, client_host: format!("/{}", peer.ip()) };
+                    // A Produce request's batches are validated first, on the blocking pool if
+                    // they are compressed (see `api::prepare`).
+                    let request = api::prepare(&broker, *body, version).await;
+                    let reply = api::dispatch(&cluster, &broker, request, version, context);
+                    pending.push_back(Box::pin(async move {
+                        let body = reply.await;
+                        drop(held);
+                        (api, version, correlation_id, body)
+                    }) as Pin<Box<dyn Future<Output = _> + Send>>);
+                }
+                Ok(Decoded::ApiVersionsFallback { correlation_id }) => {
+                    drop(held);
+                    let body = ResponseKind::ApiVersions(versions::response(ErrorCode::UnsupportedVersion));
+                    pending.push_back(Box::pin(async move { (ApiKey::ApiVersions, 0, correlation_id, Some(body)) }));
+                }
+                Err(reason) => {
+                    tracing::warn!(%peer, %reason, "closing connection");
+                    return;
+                }
+            }
+        }
+        if buf.is_empty() {
+            // An idle connection holds no buffer.
+            buf = BytesMut::new();
+        }
+        let can_read = reading && pending.len() < MAX_IN_FLIGHT && acquiring.is_none();
+        let now = Instant::now();
+        let deadline = if buf.is_empty() {
+            frame_deadline = None;
+            pending.is_empty().then(|| last_active + connections_max_idle)
+        } else if can_read {
+            Some(*frame_deadline.get_or_insert(now + request_read_timeout))
+        } else {
+            // We are the ones not reading: the client's time does not run.
+            frame_deadline = Some(now + request_read_timeout);
+            None
+        };
         tokio::select! {
             Some((api, version, correlation_id, body)) = pending.next(), if !pending.is_empty() => {
                 let Some(body) = body else { continue };
@@ -156,6 +278,7 @@ pub(crate) async fn serve(cluster: Arc<Cluster>, broker: Arc<BrokerHandle>, stre
                             tracing::debug!(%peer, %error, "client went away");
                             return;
                         }
+                        last_active = Instant::now();
                     }
                     Err(error) => {
                         tracing::error!(%peer, ?api, version, %error, "cannot encode a response; closing");
@@ -163,44 +286,35 @@ pub(crate) async fn serve(cluster: Arc<Cluster>, broker: Arc<BrokerHandle>, stre
                     }
                 }
             }
-            read = reader.read_buf(&mut buf), if reading && pending.len() < MAX_IN_FLIGHT => {
+            granted = async { acquiring.as_mut()?.await.ok() }, if acquiring.is_some() => {
+                acquiring = None;
+                // The semaphore is never closed; `None` cannot happen, and would only read on.
+                grant = granted;
+            }
+            read = async { make_room(&mut buf, frame_end); reader.read_buf(&mut buf).await }, if can_read => {
                 match read {
                     Ok(0) => reading = false,
-                    Ok(_) => loop {
-                        let frame = match take_frame(&mut buf, cluster.config.max_request_bytes) {
-                            Ok(Some(frame)) => frame,
-                            Ok(None) => break,
-                            Err(reason) => {
-                                tracing::warn!(%peer, %reason, "closing connection");
-                                return;
-                            }
-                        };
-                        match decode(frame) {
-                            Ok(Decoded::Request { api, version, correlation_id, client_id, body }) => {
-                                tracing::trace!(%peer, ?api, version, correlation_id, "request");
-                                let context = api::RequestContext { client_id, client_host: format!("/{}", peer.ip()) };
-                                // A Produce request's batches are validated first, on the
-                                // blocking pool if they are compressed (see `api::prepare`).
-                                let request = api::prepare(&broker, *body, version).await;
-                                let reply = api::dispatch(&cluster, &broker, request, version, context);
-                                pending.push_back(Box::pin(async move { (api, version, correlation_id, reply.await) })
-                                    as std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>>);
-                            }
-                            Ok(Decoded::ApiVersionsFallback { correlation_id }) => {
-                                let body = ResponseKind::ApiVersions(versions::response(ErrorCode::UnsupportedVersion));
-                                pending.push_back(Box::pin(async move { (ApiKey::ApiVersions, 0, correlation_id, Some(body)) }));
-                            }
-                            Err(reason) => {
-                                tracing::warn!(%peer, %reason, "closing connection");
-                                return;
-                            }
-                        }
-                    },
+                    Ok(_) => last_active = Instant::now(),
                     Err(error) => {
                         tracing::debug!(%peer, %error, "read failed");
                         return;
                     }
                 }
+            }
+            () = sleep_until(deadline.unwrap_or(now)), if deadline.is_some() => {
+                if buf.is_empty() {
+                    // connections.max.idle.ms: "Idle connections timeout: the server socket
+                    // processor threads close the connections that idle more than this".
+                    tracing::debug!(%peer, connections_max_idle_ms = config.connections_max_idle_ms, "closing an idle connection");
+                } else {
+                    tracing::warn!(
+                        %peer,
+                        received = buf.len(),
+                        request_read_timeout_ms = config.request_read_timeout_ms,
+                        "closing a connection whose request did not arrive in time"
+                    );
+                }
+                return;
             }
         }
     }

@@ -68,10 +68,29 @@ pub struct BrokerConfig {
     pub flush_interval_ms: u64,
     /// How often retention runs (`log.retention.check.interval.ms`; Kafka: 5 minutes).
     pub retention_check_interval_ms: u64,
-    /// Largest request frame accepted (`socket.request.max.bytes`).
+    /// Largest request frame accepted (`socket.request.max.bytes`; Kafka: 100 MiB).
     pub max_request_bytes: usize,
-    /// Most concurrent client connections per broker.
+    /// Most concurrent client connections per broker (`max.connections`; Kafka: unlimited). When
+    /// they are all taken the broker stops accepting, as Kafka's acceptor does, and new clients
+    /// wait in the listen backlog until one closes.
     pub max_connections: usize,
+    /// Most concurrent client connections per broker from one IP address
+    /// (`max.connections.per.ip`; Kafka: unlimited). One more is closed at once, as Kafka does,
+    /// so one address cannot take every slot of `max_connections`.
+    pub max_connections_per_ip: usize,
+    /// `connections.max.idle.ms`: a connection with no request in flight and nothing read or
+    /// written for this long is closed (Kafka: 600000).
+    pub connections_max_idle_ms: u64,
+    /// A request whose announced size has not fully arrived this long after its first byte is
+    /// dropped with its connection. Kafka has no such setting (only `connections.max.idle.ms`,
+    /// which a client trickling a byte now and then never reaches); time spent waiting for
+    /// `queued_max_request_bytes` does not count.
+    pub request_read_timeout_ms: u64,
+    /// `queued.max.request.bytes`: request bytes in flight across every connection of the
+    /// process; when they are spent, connections stop reading (back pressure) until requests
+    /// finish. `None`: unbounded (Kafka's default, −1). Kafka counts per broker; the brokers
+    /// here share one process and its memory, so the budget is shared too.
+    pub queued_max_request_bytes: Option<usize>,
     /// How long a new group waits for more members before its first rebalance completes
     /// (`group.initial.rebalance.delay.ms`; Kafka: 3000, shorter here so demos feel immediate).
     pub group_initial_rebalance_delay_ms: i64,
@@ -101,6 +120,11 @@ impl BrokerConfig {
             retention_check_interval_ms: 60_000,
             max_request_bytes: 8 * 1024 * 1024,
             max_connections: 4096,
+            // A class behind one NAT address still fits; one runaway script does not fill the broker.
+            max_connections_per_ip: 1000,
+            connections_max_idle_ms: 600_000,
+            request_read_timeout_ms: 30_000,
+            queued_max_request_bytes: Some(100 * 1024 * 1024),
             group_initial_rebalance_delay_ms: 500,
             metadata_max_idle_interval_ms: Some(500),
             leader_imbalance_check_interval_ms: Some(300_000),
@@ -125,6 +149,10 @@ pub(crate) struct ResolvedConfig {
     pub(crate) retention_check_interval_ms: u64,
     pub(crate) max_request_bytes: usize,
     pub(crate) max_connections: usize,
+    pub(crate) max_connections_per_ip: usize,
+    pub(crate) connections_max_idle_ms: u64,
+    pub(crate) request_read_timeout_ms: u64,
+    pub(crate) queued_max_request_bytes: Option<usize>,
     pub(crate) group_initial_rebalance_delay_ms: i64,
     pub(crate) metadata_max_idle_interval_ms: Option<u64>,
     pub(crate) leader_imbalance_check_interval_ms: Option<u64>,
@@ -199,6 +227,10 @@ impl Broker {
             retention_check_interval_ms: config.retention_check_interval_ms,
             max_request_bytes: config.max_request_bytes,
             max_connections: config.max_connections,
+            max_connections_per_ip: config.max_connections_per_ip,
+            connections_max_idle_ms: config.connections_max_idle_ms,
+            request_read_timeout_ms: config.request_read_timeout_ms,
+            queued_max_request_bytes: config.queued_max_request_bytes,
             group_initial_rebalance_delay_ms: config.group_initial_rebalance_delay_ms,
             metadata_max_idle_interval_ms: config.metadata_max_idle_interval_ms,
             leader_imbalance_check_interval_ms: config.leader_imbalance_check_interval_ms,

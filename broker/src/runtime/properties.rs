@@ -53,6 +53,18 @@ impl BrokerConfig {
                 self.max_request_bytes = usize::try_from(number("the size")?).unwrap_or(usize::MAX).max(1024);
             }
             "max.connections" => self.max_connections = usize::try_from(number("the count")?).unwrap_or(usize::MAX),
+            "max.connections.per.ip" => {
+                self.max_connections_per_ip = usize::try_from(number("the count")?).unwrap_or(usize::MAX);
+            }
+            "connections.max.idle.ms" => self.connections_max_idle_ms = number("the time")?,
+            "queued.max.request.bytes" => {
+                // Kafka's −1: unbounded.
+                self.queued_max_request_bytes = if value == "-1" {
+                    None
+                } else {
+                    Some(usize::try_from(number("the size (or -1)")?).unwrap_or(usize::MAX).max(1024))
+                };
+            }
             "group.initial.rebalance.delay.ms" => {
                 self.group_initial_rebalance_delay_ms = i64::try_from(number("the delay")?).unwrap_or(i64::MAX);
             }
@@ -80,9 +92,10 @@ impl BrokerConfig {
                     "{key}: not a broker setting this broker implements (it takes num.partitions, \
                      default.replication.factor, auto.create.topics.enable, broker.session.timeout.ms, \
                      replica.lag.time.max.ms, log.retention.check.interval.ms, socket.request.max.bytes, \
-                     max.connections, group.initial.rebalance.delay.ms, metadata.max.idle.interval.ms, \
-                     auto.leader.rebalance.enable, leader.imbalance.check.interval.seconds; topic settings such \
-                     as retention.ms go on each topic with kafka-configs.sh)"
+                     max.connections, max.connections.per.ip, connections.max.idle.ms, queued.max.request.bytes, \
+                     group.initial.rebalance.delay.ms, metadata.max.idle.interval.ms, auto.leader.rebalance.enable, \
+                     leader.imbalance.check.interval.seconds; topic settings such as retention.ms go on each topic \
+                     with kafka-configs.sh)"
                 ));
             }
         }
@@ -149,9 +162,10 @@ mod tests {
             Err("line 2: num.partition: not a broker setting this broker implements (it takes num.partitions, \
                  default.replication.factor, auto.create.topics.enable, broker.session.timeout.ms, \
                  replica.lag.time.max.ms, log.retention.check.interval.ms, socket.request.max.bytes, \
-                 max.connections, group.initial.rebalance.delay.ms, metadata.max.idle.interval.ms, \
-                 auto.leader.rebalance.enable, leader.imbalance.check.interval.seconds; topic settings such \
-                 as retention.ms go on each topic with kafka-configs.sh)"
+                 max.connections, max.connections.per.ip, connections.max.idle.ms, queued.max.request.bytes, \
+                 group.initial.rebalance.delay.ms, metadata.max.idle.interval.ms, auto.leader.rebalance.enable, \
+                 leader.imbalance.check.interval.seconds; topic settings such as retention.ms go on each topic \
+                 with kafka-configs.sh)"
                 .to_owned())
         );
         assert_eq!(
