@@ -6,19 +6,22 @@
 //! # Layout
 //!
 //! * [`core`]: the sans-IO core — Kafka's semantics with no I/O: topic configs and names, error
-//!   codes, and each partition replica's state (log end offset, high watermark, leader epoch,
-//!   ISR). Time is an argument; it builds for `wasm32-unknown-unknown` with default features off,
-//!   so the browser simulator will run the same code. The consumer-group coordinator and the KRaft
-//!   quorum join it in coming releases.
+//!   codes, each partition replica's state, the broker node (leader and follower replication),
+//!   the controller node (KIP-631 decisions, elections, automatic leader rebalance), the KRaft
+//!   quorum (KIP-595) and the consumer-group coordinator. Time is an argument; it builds for
+//!   `wasm32-unknown-unknown` with default features off, so the browser simulator runs the same
+//!   code.
 //! * [`record`]: the record batch v2 header (61 bytes): parsing, CRC-32C, in-place offset
-//!   rewrite. Pure, also in the wasm build.
+//!   rewrite; produce-time validation as Kafka's `LogValidator` does it, and bounded streaming
+//!   decompression. Pure, also in the wasm build.
 //! * `log` (feature `runtime`): the on-disk segmented log of one partition — segment files
 //!   holding batches as produced, sparse offset and time indexes, roll, retention, crash
 //!   recovery.
-//! * `runtime` (feature `runtime`): the tokio driver — the Kafka port (codec: the
+//! * `runtime` (feature `runtime`): the tokio driver — a cluster of brokers and controllers in
+//!   one process around the core's nodes, the Kafka port under its limits (codec: the
 //!   `kafka-protocol` crate), one module per API under `runtime/api/`, group commit and
-//!   retention timers, and the KRaft metadata log of its single-voter controller quorum
-//!   (`runtime/metadata_log.rs`, which runs the core's quorum and replays its records).
+//!   retention timers, each controller's metadata log on disk, and broker settings by Kafka's
+//!   names (`runtime/properties.rs`).
 //! * `client` (feature `client`): a Kafka client connection over the same codec, for the server's
 //!   console and exercise checks and for tests.
 //! * `sim`: the deterministic simulator (brokers, controllers, a seeded network, invariant

@@ -10,6 +10,7 @@
 //!   [`metadata_log`]: a controller's metadata log on disk.
 //! * [`connection`], [`api`]: the Kafka port — framing, hostile input, one module per API.
 //! * [`groups`], [`offsets`]: the consumer group coordinator's driver and committed offsets.
+//! * [`properties`]: `server.properties` and `--override KEY=VALUE`, by Kafka's names.
 //!
 //! [`Broker::start`] builds the cluster, starts every node and returns once the brokers have
 //! registered and caught up with the metadata log.
