@@ -138,7 +138,10 @@ for (const consoleBox of document.querySelectorAll("[data-console]")) {
     announcer.textContent =
       trimmed.length > ANNOUNCE_CHARS ? `${trimmed.slice(0, ANNOUNCE_CHARS)}… (more in the console output)` : trimmed || "Done, no output.";
   };
-  const run = async () => {
+  // Commands run one after another, as in a terminal: one typed while another still runs waits
+  // for it (a consumer started right after a producer sees the records it produced).
+  let running = Promise.resolve();
+  const run = () => {
     const script = input.value.trim();
     if (!script) return;
     history.push(script);
@@ -146,6 +149,9 @@ for (const consoleBox of document.querySelectorAll("[data-console]")) {
     position = history.length;
     input.value = "";
     grow();
+    running = running.catch(() => {}).then(() => execute(script));
+  };
+  const execute = async (script) => {
     append("console-echo", `$ ${script.replace(/\n/g, "\n> ")}\n`);
     let text;
     try {

@@ -38,6 +38,10 @@ test("console commands, Check, and progress on the course map", { timeout: 60_00
   await input.press("Enter");
   await page.waitForFunction((el) => el.textContent.includes("Processed a total of 3 messages"), await output.elementHandle());
   assert.match(await output.innerText(), /user-42\torder-1/);
+  // Typed at once, the consumer still ran after the producer, as in a terminal: each command's
+  // echo comes after the previous command's result.
+  const kinds = await output.locator("span").evaluateAll((spans) => spans.map((s) => s.className));
+  assert.deepEqual(kinds.slice(-4), ["console-echo", "console-result", "console-echo", "console-result"]);
 
   await exercise.locator('[data-testid="check-button"]').click();
   await exercise.locator('[data-testid="check-result"][data-status="pass"]').waitFor({ timeout: 10_000 });
