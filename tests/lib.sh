@@ -160,6 +160,17 @@ sl_start_streamlab() {
     return 1
 }
 
+# The streamlab binary a benchmark runs: $STREAMLAB_BIN as it is, else the release build,
+# (re)built first (cargo's output goes to stderr, the path to stdout).
+sl_streamlab_bin() {
+    if [[ -n ${STREAMLAB_BIN:-} ]]; then
+        echo "$STREAMLAB_BIN"
+    else
+        cargo build --release -p server >&2 || return 1
+        echo "${CARGO_TARGET_DIR:-target}/release/streamlab"
+    fi
+}
+
 # SIGTERM the process sl_start_streamlab started, SIGKILL after 10 s; a no-op when none runs.
 sl_stop_streamlab() {
     local pid=$sl_streamlab_pid

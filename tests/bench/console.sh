@@ -51,13 +51,7 @@ if ((node_major < 20)); then
     exit 1
 fi
 
-# STREAMLAB_BIN benchmarks another build as it is; by default the release build is (re)built.
-if [[ -n ${STREAMLAB_BIN:-} ]]; then
-    bin=$STREAMLAB_BIN
-else
-    cargo build --release -p server
-    bin=${CARGO_TARGET_DIR:-target}/release/streamlab
-fi
+bin=$(sl_streamlab_bin)
 
 server_log_filter=${RUST_LOG:-info}
 if ((server_timing)); then

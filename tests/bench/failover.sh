@@ -28,12 +28,7 @@ if ! [[ $session_ms =~ ^[1-9][0-9]*$ && $stops =~ ^[1-9][0-9]*$ ]]; then
 fi
 
 sl_banner "setup"
-if [[ -n ${STREAMLAB_BIN:-} ]]; then
-    bin=$STREAMLAB_BIN
-else
-    cargo build --release -p server
-    bin=${CARGO_TARGET_DIR:-target}/release/streamlab
-fi
+bin=$(sl_streamlab_bin)
 venv=$(sl_ensure_python_venv)
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/streamlab-failover-bench.XXXXXX")

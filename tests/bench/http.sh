@@ -34,13 +34,7 @@ static_path=/static/style.css
 sl_banner "setup"
 sl_ensure_apt wrk:wrk curl:curl
 
-# STREAMLAB_BIN benchmarks another build as it is; by default the release build is (re)built.
-if [[ -n ${STREAMLAB_BIN:-} ]]; then
-    bin=$STREAMLAB_BIN
-else
-    cargo build --release -p server
-    bin=${CARGO_TARGET_DIR:-target}/release/streamlab
-fi
+bin=$(sl_streamlab_bin)
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/streamlab-bench.XXXXXX")
 server_pid=

@@ -34,13 +34,7 @@ if ! [[ $records =~ ^[1-9][0-9]*$ && $runs =~ ^[1-9][0-9]*$ && $idle =~ ^[0-9]+$
 fi
 
 sl_banner "setup"
-# STREAMLAB_BIN benchmarks another build as it is; by default the release build is (re)built.
-if [[ -n ${STREAMLAB_BIN:-} ]]; then
-    bin=$STREAMLAB_BIN
-else
-    cargo build --release -p server
-    bin=${CARGO_TARGET_DIR:-target}/release/streamlab
-fi
+bin=$(sl_streamlab_bin)
 venv=$(sl_ensure_python_venv)
 python=$venv/bin/python
 

@@ -28,12 +28,7 @@ fi
 
 sl_banner "setup"
 sl_ensure_apt kcat:kcat
-if [[ -n ${STREAMLAB_BIN:-} ]]; then
-    bin=$STREAMLAB_BIN
-else
-    cargo build --release -p server
-    bin=${CARGO_TARGET_DIR:-target}/release/streamlab
-fi
+bin=$(sl_streamlab_bin)
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/streamlab-kcat-bench.XXXXXX")
 cleanup() {

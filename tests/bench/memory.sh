@@ -21,12 +21,7 @@ if ! [[ $idle =~ ^[0-9]+$ ]]; then
 fi
 
 sl_banner "setup"
-if [[ -n ${STREAMLAB_BIN:-} ]]; then
-    bin=$STREAMLAB_BIN
-else
-    cargo build --release -p server
-    bin=${CARGO_TARGET_DIR:-target}/release/streamlab
-fi
+bin=$(sl_streamlab_bin)
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/streamlab-memory-bench.XXXXXX")
 cleanup() {
