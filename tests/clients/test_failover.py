@@ -47,6 +47,29 @@ def confluent_producer(server, **conf) -> Producer:
     return Producer({**base, **conf})
 
 
+class ConfluentSequence:
+    """A confluent-kafka producer sending numbered values to partition 0 of `topic`, one per
+    `step()`, keeping what it produced, what was acknowledged and the delivery errors."""
+
+    def __init__(self, server, topic: str):
+        self.topic = topic
+        self.produced: list[bytes] = []
+        self.acked: list[bytes] = []
+        self.errors: list = []
+        self.producer = confluent_producer(server)
+
+    def _on_delivery(self, err, msg):
+        if err is not None:
+            self.errors.append(err)
+        else:
+            self.acked.append(msg.value())
+
+    def step(self):
+        self.produced.append(seq_value(len(self.produced)))
+        self.producer.produce(self.topic, self.produced[-1], partition=0, on_delivery=self._on_delivery)
+        self.producer.poll(0)
+
+
 def confluent_read(server, topic: str, partition: int = 0) -> list[Rec]:
     """Every record of one partition, from the beginning to the high watermark."""
     c = Consumer({"bootstrap.servers": server.bootstrap, "group.id": "unused", "enable.auto.commit": False})
@@ -71,22 +94,8 @@ def test_confluent_kafka_keeps_producing_through_a_leader_stop(server, topic_nam
     topic = topic_name()
     create_replicated_topic(server.bootstrap, topic)
     stop = LeaderStop(server, topic)
-    produced: list[bytes] = []
-    acked: list[bytes] = []
-    errors = []
-
-    def on_delivery(err, msg):
-        if err is not None:
-            errors.append(err)
-        else:
-            acked.append(msg.value())
-
-    p = confluent_producer(server)
-
-    def step():
-        produced.append(seq_value(len(produced)))
-        p.produce(topic, produced[-1], partition=0, on_delivery=on_delivery)
-        p.poll(0)
+    seq = ConfluentSequence(server, topic)
+    produced, acked, errors, p, step = seq.produced, seq.acked, seq.errors, seq.producer, seq.step
 
     keep_producing(step, lambda: len(acked) >= ACKED_BEFORE, FAILOVER_TIMEOUT, f"{ACKED_BEFORE} acks")
     stop.stop_leader()
@@ -117,22 +126,8 @@ def test_confluent_idempotent_producer_through_ten_leader_stops_and_starts(serve
     back in the ISR before the next stop, so min.insync.replicas=2 holds throughout."""
     topic = topic_name()
     create_replicated_topic(server.bootstrap, topic)
-    produced: list[bytes] = []
-    acked: list[bytes] = []
-    errors = []
-
-    def on_delivery(err, msg):
-        if err is not None:
-            errors.append(err)
-        else:
-            acked.append(msg.value())
-
-    p = confluent_producer(server)
-
-    def step():
-        produced.append(seq_value(len(produced)))
-        p.produce(topic, produced[-1], partition=0, on_delivery=on_delivery)
-        p.poll(0)
+    seq = ConfluentSequence(server, topic)
+    produced, acked, errors, p, step = seq.produced, seq.acked, seq.errors, seq.producer, seq.step
 
     leaders = []
     keep_producing(step, lambda: len(acked) >= 20, FAILOVER_TIMEOUT, "20 acks")

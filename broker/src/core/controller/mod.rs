@@ -260,12 +260,7 @@ impl Controller {
         replication_factor: i32,
         configs: TopicConfigs,
     ) -> Result<Vec<MetadataRecord>, ErrorCode> {
-        if image.topics.contains_key(name) {
-            return Err(ErrorCode::TopicAlreadyExists);
-        }
-        if super::topic::colliding_topic(image.topics.keys().map(String::as_str), name).is_some() {
-            return Err(ErrorCode::InvalidTopicException);
-        }
+        check_new_topic_name(image, name)?;
         if partitions < 1 {
             return Err(ErrorCode::InvalidPartitions);
         }
@@ -307,12 +302,7 @@ impl Controller {
         assignments: &[Vec<BrokerId>],
         configs: TopicConfigs,
     ) -> Result<Vec<MetadataRecord>, ErrorCode> {
-        if image.topics.contains_key(name) {
-            return Err(ErrorCode::TopicAlreadyExists);
-        }
-        if super::topic::colliding_topic(image.topics.keys().map(String::as_str), name).is_some() {
-            return Err(ErrorCode::InvalidTopicException);
-        }
+        check_new_topic_name(image, name)?;
         validate_replica_assignments(image, assignments).map_err(|_| ErrorCode::InvalidReplicaAssignment)?;
         let topic_id = super::metadata::derived_topic_id(name, image.offset);
         let mut records = vec![MetadataRecord::Topic { name: name.to_owned(), topic_id, configs }];
@@ -596,6 +586,18 @@ fn fence(image: &mut MetadataImage, broker_id: BrokerId) -> Vec<MetadataRecord> 
         records.push(change);
     }
     records
+}
+
+/// A new topic's name must be free, and must not collide with an existing one in metric names
+/// (Kafka's `Topic.hasCollision`: `a.b_c` beside `a_b.c`).
+fn check_new_topic_name(image: &MetadataImage, name: &str) -> Result<(), ErrorCode> {
+    if image.topics.contains_key(name) {
+        return Err(ErrorCode::TopicAlreadyExists);
+    }
+    if super::topic::colliding_topic(image.topics.keys().map(String::as_str), name).is_some() {
+        return Err(ErrorCode::InvalidTopicException);
+    }
+    Ok(())
 }
 
 /// The leader for a partition: the current one if still eligible, else the first replica in the
