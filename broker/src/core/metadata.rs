@@ -49,16 +49,24 @@ pub enum MetadataRecord {
     /// A new partition of a topic (at creation, or added later by CreatePartitions).
     #[cfg_attr(feature = "runtime", serde(rename = "PARTITION_RECORD"))]
     Partition { topic: String, partition: i32, replicas: Vec<BrokerId>, isr: Vec<BrokerId>, leader: BrokerId },
-    /// A change of leader or ISR. `None` leaves the field as it is. A new leader bumps the
-    /// leader epoch; every change bumps the partition epoch.
+    /// A change of leader, ISR or ELR. `None` leaves the field as it is. A new leader bumps
+    /// the leader epoch; every change bumps the partition epoch.
     #[cfg_attr(feature = "runtime", serde(rename = "PARTITION_CHANGE_RECORD"))]
     PartitionChange {
         topic: String,
         partition: i32,
         leader: Option<BrokerId>,
         isr: Option<Vec<BrokerId>>,
-        /// The leader was elected from outside the ISR (`unclean.leader.election.enable`).
+        /// The leader was elected from outside the ISR and ELR (`unclean.leader.election.enable`,
+        /// or the last known leader of a partition whose ISR and ELR are empty).
         unclean: bool,
+        /// Eligible leader replicas (KIP-966). Logs written before ELR existed have no field.
+        #[cfg_attr(feature = "runtime", serde(default, skip_serializing_if = "Option::is_none"))]
+        elr: Option<Vec<BrokerId>>,
+        /// The last known leader of a partition left without ISR and ELR (KIP-966's
+        /// `LastKnownElr`, as Kafka fills it by default).
+        #[cfg_attr(feature = "runtime", serde(default, skip_serializing_if = "Option::is_none"))]
+        last_known_elr: Option<Vec<BrokerId>>,
     },
     /// Nothing: the active controller appends one every `metadata.max.idle.interval.ms` (KIP-835),
     /// so followers and brokers can tell a quiet quorum from a lost leader, and the high
@@ -89,6 +97,12 @@ pub struct PartitionRegistration {
     pub partition_epoch: i32,
     /// How many unclean elections this partition has had: each may have lost acknowledged data.
     pub unclean_elections: u32,
+    /// Eligible leader replicas (KIP-966): replicas out of the ISR that still hold every record
+    /// below the high watermark, because the ISR fell below `min.insync.replicas` when they left
+    /// it and the high watermark has not moved since. They may lead cleanly when the ISR is empty.
+    pub elr: Vec<BrokerId>,
+    /// The leader when the ISR became empty: it may lead again if no ISR or ELR member returns.
+    pub last_known_elr: Vec<BrokerId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,10 +171,12 @@ impl MetadataImage {
                         leader_epoch: 0,
                         partition_epoch: 0,
                         unclean_elections: 0,
+                        elr: Vec::new(),
+                        last_known_elr: Vec::new(),
                     });
                 }
             }
-            MetadataRecord::PartitionChange { topic, partition, leader, isr, unclean } => {
+            MetadataRecord::PartitionChange { topic, partition, leader, isr, unclean, elr, last_known_elr } => {
                 if let Some(registration) = self.partition_mut(topic, *partition) {
                     if let Some(leader) = leader
                         && *leader != registration.leader
@@ -170,6 +186,12 @@ impl MetadataImage {
                     }
                     if let Some(isr) = isr {
                         registration.isr = isr.clone();
+                    }
+                    if let Some(elr) = elr {
+                        registration.elr = elr.clone();
+                    }
+                    if let Some(last_known_elr) = last_known_elr {
+                        registration.last_known_elr = last_known_elr.clone();
                     }
                     if *unclean {
                         registration.unclean_elections += 1;
@@ -258,13 +280,19 @@ impl std::fmt::Display for MetadataRecord {
             MetadataRecord::Partition { topic, partition, leader, isr, .. } => {
                 write!(f, "PartitionRecord({topic}-{partition}, leader {leader}, isr {isr:?})")
             }
-            MetadataRecord::PartitionChange { topic, partition, leader, isr, unclean } => {
+            MetadataRecord::PartitionChange { topic, partition, leader, isr, unclean, elr, last_known_elr } => {
                 write!(f, "PartitionChangeRecord({topic}-{partition}")?;
                 if let Some(leader) = leader {
                     write!(f, ", leader {leader}")?;
                 }
                 if let Some(isr) = isr {
                     write!(f, ", isr {isr:?}")?;
+                }
+                if let Some(elr) = elr {
+                    write!(f, ", elr {elr:?}")?;
+                }
+                if let Some(last_known_elr) = last_known_elr {
+                    write!(f, ", last known elr {last_known_elr:?}")?;
                 }
                 if *unclean {
                     write!(f, ", unclean")?;
@@ -310,6 +338,8 @@ mod tests {
                 leader: None,
                 isr: Some(vec![1]),
                 unclean: false,
+                elr: Some(vec![2]),
+                last_known_elr: None,
             },
             MetadataRecord::PartitionChange {
                 topic: "orders".into(),
@@ -317,6 +347,8 @@ mod tests {
                 leader: Some(2),
                 isr: None,
                 unclean: true,
+                elr: None,
+                last_known_elr: None,
             },
         ];
         for (offset, record) in records.iter().enumerate() {
@@ -335,6 +367,8 @@ mod tests {
                 leader_epoch: 1,
                 partition_epoch: 2,
                 unclean_elections: 1,
+                elr: vec![2],
+                last_known_elr: Vec::new(),
             })
         );
         assert_eq!(records[7].to_string(), "PartitionChangeRecord(orders-0, leader 2, unclean)");

@@ -54,6 +54,9 @@ pub struct PartitionReplica {
     /// The log end offset when this leader's epoch began: a follower below it has not seen this
     /// leader's first record yet, so it may not rejoin the ISR (Kafka's `leaderEpochStartOffset`).
     pub leader_epoch_start_offset: i64,
+    /// The topic's `min.insync.replicas`, capped at the replication factor (Kafka's
+    /// `Partition.effectiveMinIsr`).
+    min_insync_replicas: usize,
     followers: Vec<FollowerState>,
 }
 
@@ -62,8 +65,18 @@ impl PartitionReplica {
     /// `[log_start_offset, log_end_offset)`: what a single broker opens at start.
     pub fn new(leader_id: BrokerId, replicas: Vec<BrokerId>, log_start_offset: i64, log_end_offset: i64) -> Self {
         let isr = replicas.clone();
-        let mut replica =
-            Self::become_leader(leader_id, 0, 0, replicas, isr, log_start_offset, log_end_offset, log_start_offset, 0);
+        let mut replica = Self::become_leader(
+            leader_id,
+            0,
+            0,
+            replicas,
+            isr,
+            log_start_offset,
+            log_end_offset,
+            log_start_offset,
+            1,
+            0,
+        );
         for follower in &mut replica.followers {
             follower.log_end_offset = log_start_offset;
         }
@@ -72,8 +85,9 @@ impl PartitionReplica {
     }
 
     /// This broker became the leader in `leader_epoch`, with the ISR the controller chose and the
-    /// high watermark it had as a follower. Every ISR member counts as caught up now, as in
-    /// Kafka: the new leader gives followers `replica.lag.time.max.ms` to show up.
+    /// high watermark it had as a follower, for a topic with this `min.insync.replicas`. Every
+    /// ISR member counts as caught up now, as in Kafka: the new leader gives followers
+    /// `replica.lag.time.max.ms` to show up.
     #[allow(clippy::too_many_arguments)]
     pub fn become_leader(
         leader_id: BrokerId,
@@ -84,8 +98,10 @@ impl PartitionReplica {
         log_start_offset: i64,
         log_end_offset: i64,
         high_watermark: i64,
+        min_insync_replicas: i64,
         now_ms: u64,
     ) -> Self {
+        let min_insync_replicas = effective_min_isr(min_insync_replicas, replicas.len());
         let followers = replicas
             .iter()
             .filter(|&&id| id != leader_id)
@@ -108,6 +124,7 @@ impl PartitionReplica {
             log_end_offset,
             high_watermark: high_watermark.clamp(log_start_offset, log_end_offset),
             leader_epoch_start_offset: log_end_offset,
+            min_insync_replicas,
             followers,
         };
         // Kafka's `Partition.makeLeader` calls `maybeIncrementLeaderHW`: a leader alone in the
@@ -216,11 +233,22 @@ impl PartitionReplica {
         self.pending_isr = None;
     }
 
-    /// `acks=all` with fewer in-sync replicas than `min.insync.replicas` is refused before the
-    /// write (NOT_ENOUGH_REPLICAS): the record could not be made durable on enough brokers.
-    pub fn check_enough_replicas(&self, acks: i16, min_insync_replicas: i64) -> Result<(), ErrorCode> {
-        let isr_size = i64::try_from(self.isr.len()).unwrap_or(i64::MAX);
-        if acks == -1 && isr_size < min_insync_replicas { Err(ErrorCode::NotEnoughReplicas) } else { Ok(()) }
+    /// The topic's `min.insync.replicas` changed.
+    pub fn set_min_insync_replicas(&mut self, min_insync_replicas: i64) {
+        self.min_insync_replicas = effective_min_isr(min_insync_replicas, self.replicas.len());
+        self.advance_high_watermark();
+    }
+
+    /// Fewer in-sync replicas than the effective `min.insync.replicas` (Kafka's `isUnderMinIsr`).
+    pub fn is_under_min_isr(&self) -> bool {
+        self.isr.len() < self.min_insync_replicas
+    }
+
+    /// `acks=all` with fewer in-sync replicas than the effective `min.insync.replicas` is refused
+    /// before the write (NOT_ENOUGH_REPLICAS): the record could not be made durable on enough
+    /// brokers.
+    pub fn check_enough_replicas(&self, acks: i16) -> Result<(), ErrorCode> {
+        if acks == -1 && self.is_under_min_isr() { Err(ErrorCode::NotEnoughReplicas) } else { Ok(()) }
     }
 
     /// KIP-320: a client sends the leader epoch it knows; a newer one than ours means this
@@ -236,8 +264,14 @@ impl PartitionReplica {
     }
 
     /// The high watermark is the smallest log end offset in the maximal ISR, and never moves
-    /// back on a leader (an acknowledged acks=all write must stay visible).
+    /// back on a leader (an acknowledged acks=all write must stay visible). It does not move
+    /// while the ISR is below `min.insync.replicas` (the "strict min ISR" rule of KIP-966): so a
+    /// replica that left the ISR then still has every committed record, and may lead cleanly
+    /// from the ELR. An `acks=1` write meanwhile is in the log but not yet readable.
     fn advance_high_watermark(&mut self) {
+        if self.is_under_min_isr() {
+            return;
+        }
         let maximal_isr = self.maximal_isr();
         let isr_min = self
             .followers
@@ -247,6 +281,12 @@ impl PartitionReplica {
             .fold(self.log_end_offset, i64::min);
         self.high_watermark = self.high_watermark.max(isr_min.min(self.log_end_offset));
     }
+}
+
+/// `min.insync.replicas` capped at the replication factor: a setting above it would otherwise
+/// refuse every `acks=all` write (Kafka's `effectiveMinIsr`).
+fn effective_min_isr(min_insync_replicas: i64, replicas: usize) -> usize {
+    usize::try_from(min_insync_replicas).unwrap_or(1).clamp(1, replicas.max(1))
 }
 
 /// A partition's leader epochs and the offset each began at (Kafka's `leader-epoch-checkpoint`,
@@ -337,6 +377,28 @@ mod tests {
     }
 
     #[test]
+    fn below_min_insync_replicas_the_high_watermark_stands_still() {
+        // RF 3, min.insync.replicas=2, a new leader alone in the ISR (elected from the ELR).
+        let mut replica = PartitionReplica::become_leader(1, 4, 9, vec![1, 2, 3], vec![1], 0, 12, 10, 2, 0);
+        assert_eq!(replica.high_watermark, 10, "its own log end is not committed alone");
+        assert_eq!(replica.check_enough_replicas(-1), Err(ErrorCode::NotEnoughReplicas));
+        assert_eq!(replica.check_enough_replicas(1), Ok(()), "acks=1 is still taken");
+        replica.on_leader_append(15);
+        assert_eq!(replica.high_watermark, 10, "an acks=1 write waits to be readable");
+        replica.on_follower_fetch(1, 2, 15);
+        replica.on_isr_committed(vec![1, 2], 10);
+        assert_eq!(replica.high_watermark, 15, "two in sync again: everything both have is committed");
+        replica.set_min_insync_replicas(3);
+        replica.on_leader_append(16);
+        replica.on_follower_fetch(2, 2, 16);
+        assert_eq!(replica.high_watermark, 15, "a raised minimum stops it again");
+        replica.set_min_insync_replicas(7);
+        assert!(replica.is_under_min_isr(), "capped at the replication factor: 3");
+        replica.set_min_insync_replicas(2);
+        assert_eq!(replica.high_watermark, 16, "a lowered minimum lets it move at once");
+    }
+
+    #[test]
     fn reopening_a_log_starts_with_everything_committed() {
         let replica = PartitionReplica::new(0, vec![0], 3, 42);
         assert_eq!((replica.log_start_offset, replica.high_watermark), (3, 42));
@@ -344,7 +406,7 @@ mod tests {
 
     #[test]
     fn a_follower_that_stops_fetching_leaves_the_isr_after_the_lag_time() {
-        let mut replica = PartitionReplica::become_leader(1, 3, 5, vec![1, 2, 3], vec![1, 2, 3], 0, 0, 0, 1_000);
+        let mut replica = PartitionReplica::become_leader(1, 3, 5, vec![1, 2, 3], vec![1, 2, 3], 0, 0, 0, 1, 1_000);
         replica.on_follower_fetch(1_100, 2, 0);
         replica.on_follower_fetch(1_100, 3, 0);
         replica.on_leader_append(4);
@@ -364,7 +426,7 @@ mod tests {
 
     #[test]
     fn a_follower_that_fetches_but_never_reaches_the_end_falls_behind_in_time() {
-        let mut replica = PartitionReplica::become_leader(1, 0, 0, vec![1, 2], vec![1, 2], 0, 0, 0, 0);
+        let mut replica = PartitionReplica::become_leader(1, 0, 0, vec![1, 2], vec![1, 2], 0, 0, 0, 1, 0);
         let mut leo = 0;
         for now_ms in (0..=40_000).step_by(500) {
             leo += 10;
@@ -376,7 +438,7 @@ mod tests {
 
     #[test]
     fn a_caught_up_follower_may_rejoin_and_counts_for_the_high_watermark_while_proposed() {
-        let mut replica = PartitionReplica::become_leader(1, 2, 0, vec![1, 2], vec![1], 0, 6, 6, 0);
+        let mut replica = PartitionReplica::become_leader(1, 2, 0, vec![1, 2], vec![1], 0, 6, 6, 1, 0);
         replica.on_leader_append(8);
         assert_eq!(replica.high_watermark, 8, "alone in the ISR, the leader commits at once");
         replica.on_follower_fetch(10, 2, 5);
@@ -384,12 +446,14 @@ mod tests {
         replica.on_follower_fetch(20, 2, 8);
         assert_eq!(replica.caught_up_replicas(), vec![2]);
         replica.on_isr_proposed(vec![1, 2]);
-        assert_eq!(replica.check_enough_replicas(-1, 2), Err(ErrorCode::NotEnoughReplicas), "not committed yet");
         replica.on_leader_append(9);
         assert_eq!(replica.high_watermark, 8, "the maximal ISR waits for broker 2");
+        replica.set_min_insync_replicas(2);
+        assert_eq!(replica.check_enough_replicas(-1), Err(ErrorCode::NotEnoughReplicas), "not committed yet");
         replica.on_isr_committed(vec![1, 2], 1);
-        assert_eq!(replica.check_enough_replicas(-1, 2), Ok(()));
-        assert_eq!(replica.check_enough_replicas(1, 3), Ok(()), "acks=1 ignores min.insync.replicas");
+        assert_eq!(replica.check_enough_replicas(-1), Ok(()));
+        replica.set_min_insync_replicas(3);
+        assert_eq!(replica.check_enough_replicas(-1), Ok(()), "capped at the replication factor, 2");
     }
 
     #[test]

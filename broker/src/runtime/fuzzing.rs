@@ -60,6 +60,7 @@ impl RequestPath {
             group_initial_rebalance_delay_ms: 0,
             metadata_max_idle_interval_ms: Some(500),
             leader_imbalance_check_interval_ms: Some(300_000),
+            eligible_leader_replicas_enabled: true,
         };
         let runtime =
             tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime for the fuzz target");

@@ -102,6 +102,9 @@ pub struct BrokerConfig {
     /// how long after a partition came to be led by another replica than its preferred one the
     /// controller moves leadership back. `None`: never.
     pub leader_imbalance_check_interval_ms: Option<u64>,
+    /// Eligible leader replicas (KIP-966; Kafka's `eligible.leader.replicas.version` feature,
+    /// on for new clusters since 4.1).
+    pub eligible_leader_replicas_enabled: bool,
 }
 
 impl BrokerConfig {
@@ -129,6 +132,7 @@ impl BrokerConfig {
             group_initial_rebalance_delay_ms: 500,
             metadata_max_idle_interval_ms: Some(500),
             leader_imbalance_check_interval_ms: Some(300_000),
+            eligible_leader_replicas_enabled: true,
         }
     }
 }
@@ -157,6 +161,7 @@ pub(crate) struct ResolvedConfig {
     pub(crate) group_initial_rebalance_delay_ms: i64,
     pub(crate) metadata_max_idle_interval_ms: Option<u64>,
     pub(crate) leader_imbalance_check_interval_ms: Option<u64>,
+    pub(crate) eligible_leader_replicas_enabled: bool,
 }
 
 impl ResolvedConfig {
@@ -235,6 +240,7 @@ impl Broker {
             group_initial_rebalance_delay_ms: config.group_initial_rebalance_delay_ms,
             metadata_max_idle_interval_ms: config.metadata_max_idle_interval_ms,
             leader_imbalance_check_interval_ms: config.leader_imbalance_check_interval_ms,
+            eligible_leader_replicas_enabled: config.eligible_leader_replicas_enabled,
         };
         let data_dir = config.data_dir.clone();
         let open_error = |message: String| BrokerError::Open { dir: data_dir.clone(), message };

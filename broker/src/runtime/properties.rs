@@ -84,6 +84,15 @@ impl BrokerConfig {
                     self.leader_imbalance_check_interval_ms = Some(seconds.saturating_mul(1_000));
                 }
             }
+            "eligible.leader.replicas.version" => {
+                // A feature level in Kafka (`kafka-features.sh upgrade --feature
+                // eligible.leader.replicas.version=1`); a start-up setting here.
+                self.eligible_leader_replicas_enabled = match value {
+                    "0" => false,
+                    "1" => true,
+                    _ => return Err(format!("{key}: {value:?} is not a feature level this broker knows (0 or 1)")),
+                };
+            }
             _ => {
                 if let Some((_, instead)) = SET_ELSEWHERE.iter().find(|(name, _)| *name == key) {
                     return Err(format!("{key}: {instead}"));
@@ -94,7 +103,7 @@ impl BrokerConfig {
                      replica.lag.time.max.ms, log.retention.check.interval.ms, socket.request.max.bytes, \
                      max.connections, max.connections.per.ip, connections.max.idle.ms, queued.max.request.bytes, \
                      group.initial.rebalance.delay.ms, metadata.max.idle.interval.ms, auto.leader.rebalance.enable, \
-                     leader.imbalance.check.interval.seconds; topic settings such as retention.ms go on each topic \
+                     leader.imbalance.check.interval.seconds, eligible.leader.replicas.version; topic settings such as retention.ms go on each topic \
                      with kafka-configs.sh)"
                 ));
             }
@@ -164,7 +173,7 @@ mod tests {
                  replica.lag.time.max.ms, log.retention.check.interval.ms, socket.request.max.bytes, \
                  max.connections, max.connections.per.ip, connections.max.idle.ms, queued.max.request.bytes, \
                  group.initial.rebalance.delay.ms, metadata.max.idle.interval.ms, auto.leader.rebalance.enable, \
-                 leader.imbalance.check.interval.seconds; topic settings such as retention.ms go on each topic \
+                 leader.imbalance.check.interval.seconds, eligible.leader.replicas.version; topic settings such as retention.ms go on each topic \
                  with kafka-configs.sh)"
                 .to_owned())
         );

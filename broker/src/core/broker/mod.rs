@@ -410,6 +410,7 @@ impl<S: Storage> BrokerNode<S> {
         self.remove_unassigned(now_ms, &assigned, out);
         for (tp, registration) in assigned {
             let Some(configs) = self.image.topics.get(&tp.topic).map(|t| &t.configs) else { continue };
+            let min_insync_replicas = configs.get_i64("min.insync.replicas");
             if let Some(log) = self.logs.get_mut(&tp) {
                 log.configure(configs);
             } else {
@@ -438,9 +439,13 @@ impl<S: Storage> BrokerNode<S> {
                 if let Some(PartitionRole::Leader(state)) = self.partitions.get_mut(&tp)
                     && state.replica.leader_epoch == registration.leader_epoch
                 {
+                    let high_watermark = state.replica.high_watermark;
+                    state.replica.set_min_insync_replicas(min_insync_replicas);
                     if registration.partition_epoch > state.replica.partition_epoch {
                         let isr = registration.isr.clone();
                         commit_isr(self.id, now_ms, &tp, state, isr, registration.partition_epoch, out);
+                        self.after_high_watermark_change(&tp, out);
+                    } else if state.replica.high_watermark != high_watermark {
                         self.after_high_watermark_change(&tp, out);
                     }
                     continue;
@@ -457,6 +462,7 @@ impl<S: Storage> BrokerNode<S> {
                     log.log_start_offset(),
                     log_end_offset,
                     log.high_watermark(),
+                    min_insync_replicas,
                     now_ms,
                 );
                 let state = LeaderState {
@@ -567,10 +573,6 @@ impl<S: Storage> BrokerNode<S> {
         }
     }
 
-    fn min_insync_replicas(&self, topic: &str) -> i64 {
-        self.image.topics.get(topic).map_or(1, |t| t.configs.get_i64("min.insync.replicas"))
-    }
-
     /// Produce (key 0) for one partition: refused unless this broker leads it and, for
     /// acks=all, the ISR has at least `min.insync.replicas` members; then appended, and answered
     /// at once (acks=1), when the high watermark passes it (acks=all), or never (acks=0). The
@@ -586,7 +588,6 @@ impl<S: Storage> BrokerNode<S> {
         records: &<S::Payload as Payload>::Produce,
         out: &mut Outbox<S::Payload>,
     ) {
-        let min_insync = self.min_insync_replicas(&tp.topic);
         let reply = |error: ErrorCode, base_offset: i64| Message::ProduceResponse {
             request_id,
             tp: tp.clone(),
@@ -602,7 +603,7 @@ impl<S: Storage> BrokerNode<S> {
             }
             return;
         };
-        if let Err(error) = state.replica.check_enough_replicas(acks, min_insync) {
+        if let Err(error) = state.replica.check_enough_replicas(acks) {
             out.send(self.id, client, reply(error, -1));
             return;
         }
@@ -921,7 +922,6 @@ impl<S: Storage> BrokerNode<S> {
     /// Completes acks=all produces the high watermark now covers, and tells the simulator when
     /// it moved so the loss checker can look at the newly committed records.
     fn after_high_watermark_change(&mut self, tp: &TopicPartition, out: &mut Outbox<S::Payload>) {
-        let min_insync = self.min_insync_replicas(&tp.topic);
         let (Some(PartitionRole::Leader(state)), Some(log)) = (self.partitions.get_mut(tp), self.logs.get_mut(tp))
         else {
             return;
@@ -935,11 +935,11 @@ impl<S: Storage> BrokerNode<S> {
         let (done, waiting): (Vec<_>, Vec<_>) =
             std::mem::take(&mut state.pending_produces).into_iter().partition(|p| p.last_offset < high_watermark);
         state.pending_produces = waiting;
-        let isr_size = i64::try_from(state.replica.isr.len()).unwrap_or(i64::MAX);
+        let under_min_isr = state.replica.is_under_min_isr();
         for produce in done {
             // Kafka's DelayedProduce: committed, but the ISR shrank below min.insync.replicas
             // while it waited.
-            let error = if isr_size < min_insync { ErrorCode::NotEnoughReplicasAfterAppend } else { ErrorCode::None };
+            let error = if under_min_isr { ErrorCode::NotEnoughReplicasAfterAppend } else { ErrorCode::None };
             if error == ErrorCode::None {
                 out.acks_all_completed.push((produce.request_id, self.id, tp.clone(), state.replica.isr.clone()));
             }

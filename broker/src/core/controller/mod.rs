@@ -8,13 +8,11 @@
 //! sessions (when each broker last sent a heartbeat) live outside the log: like Kafka's
 //! `BrokerHeartbeatManager` they are in memory and start over on a new active controller.
 //!
-//! Election follows Kafka's `PartitionChangeBuilder`: the first replica, in replica order, that
-//! is in the ISR and not fenced; failing that, with `unclean.leader.election.enable=true`, the
-//! first unfenced replica at all (its log may miss acknowledged records: that is the
-//! "unclean" part); failing that, no leader. The ISR never becomes empty: when its last member
-//! is fenced it stays in, leaderless, so it can lead again cleanly when it returns.
+//! Every partition change goes through [`partition_change`], Kafka's `PartitionChangeBuilder`:
+//! the ISR, the eligible leader replicas (KIP-966) and the election, in one place.
 
 pub mod node;
+mod partition_change;
 
 use std::collections::BTreeMap;
 
@@ -22,6 +20,7 @@ use super::ErrorCode;
 use super::config::TopicConfigs;
 use super::metadata::{MetadataImage, MetadataRecord, NO_LEADER, PartitionRegistration};
 use super::replica::BrokerId;
+use partition_change::{Election, PartitionChange};
 
 /// Kafka's controller settings that matter here.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +35,10 @@ pub struct ControllerConfig {
     /// preferred one, leadership moves back to the preferred replica wherever it is in the ISR
     /// and unfenced. `None`: never (the rebalance is off).
     pub leader_imbalance_check_interval_ms: Option<u64>,
+    /// Eligible leader replicas (KIP-966, the `eligible.leader.replicas.version=1` feature, on
+    /// by default for new clusters since Kafka 4.1): replicas that left the ISR while it was
+    /// below `min.insync.replicas` may still lead cleanly, and the ISR may become empty.
+    pub eligible_leader_replicas_enabled: bool,
 }
 
 impl Default for ControllerConfig {
@@ -44,6 +47,7 @@ impl Default for ControllerConfig {
             broker_session_timeout_ms: 9_000,
             metadata_max_idle_interval_ms: Some(500),
             leader_imbalance_check_interval_ms: Some(300_000),
+            eligible_leader_replicas_enabled: true,
         }
     }
 }
@@ -126,7 +130,27 @@ impl Controller {
             return Ok(Vec::new());
         }
         self.last_heartbeat_ms.insert(broker_id, now_ms);
-        Ok(vec![MetadataRecord::RegisterBroker { broker_id, incarnation_id }])
+        // A new incarnation did not shut down cleanly (a lab stop is a crash, and Streamlab has
+        // no clean-shutdown marker, KIP-966's PreviousBrokerEpoch): its log may lack what it
+        // had, so it leaves every ISR and ELR before it registers (Kafka's
+        // `handleBrokerUncleanShutdown`).
+        let mut records = Vec::new();
+        if self.config.eligible_leader_replicas_enabled {
+            let mut after = image.clone();
+            let changes: Vec<MetadataRecord> = image
+                .partitions()
+                .filter(|(_, _, p)| p.isr.contains(&broker_id) || p.elr.contains(&broker_id))
+                .filter_map(|(topic, partition, p)| {
+                    PartitionChange::new(image, topic, partition, p, true).unclean_shutdown(broker_id).build()
+                })
+                .collect();
+            for change in changes {
+                after.apply(after.offset + 1, &change);
+                records.push(change);
+            }
+        }
+        records.push(MetadataRecord::RegisterBroker { broker_id, incarnation_id });
+        Ok(records)
     }
 
     /// BrokerHeartbeat with the offset of the metadata the broker has applied. A fenced broker
@@ -154,7 +178,7 @@ impl Controller {
         let mut records = vec![MetadataRecord::UnfenceBroker { broker_id, broker_epoch }];
         let mut after = image.clone();
         after.apply(image.offset + 1, &records[0]);
-        records.extend(elect_leaderless(&after));
+        records.extend(self.elect_leaderless(&after));
         Ok((HeartbeatReply { is_fenced: false }, records))
     }
 
@@ -170,7 +194,7 @@ impl Controller {
         let mut records = Vec::new();
         let mut after = image.clone();
         for broker_id in expired {
-            records.extend(fence(&mut after, broker_id));
+            records.extend(self.fence(&mut after, broker_id));
         }
         records.extend(self.balance_leaders(now_ms, &after));
         records
@@ -199,20 +223,12 @@ impl Controller {
             return Vec::new();
         }
         self.leader_balance_due_ms = Some(now_ms + interval_ms);
+        let elr_enabled = self.config.eligible_leader_replicas_enabled;
         image
             .partitions()
-            .filter(|(_, _, p)| p.leader != NO_LEADER)
+            .filter(|(_, _, p)| p.leader != NO_LEADER && p.replicas.first() != Some(&p.leader))
             .filter_map(|(topic, partition, p)| {
-                let preferred = *p.replicas.first()?;
-                (preferred != p.leader && p.isr.contains(&preferred) && image.is_active(preferred)).then(|| {
-                    MetadataRecord::PartitionChange {
-                        topic: topic.to_owned(),
-                        partition,
-                        leader: Some(preferred),
-                        isr: None,
-                        unclean: false,
-                    }
-                })
+                PartitionChange::new(image, topic, partition, p, elr_enabled).election(Election::Preferred).build()
             })
             .collect()
     }
@@ -235,7 +251,43 @@ impl Controller {
             return Ok(Vec::new());
         }
         self.last_heartbeat_ms.remove(&broker_id);
-        Ok(fence(&mut image.clone(), broker_id))
+        Ok(self.fence(&mut image.clone(), broker_id))
+    }
+
+    /// Fences `broker_id` in `image` and takes it out of every ISR and leadership (Kafka's
+    /// `ReplicationControlManager.handleBrokerFenced`); returns the records, applied to `image`.
+    /// It stays in the ELRs it is in: it may lead cleanly when it returns.
+    fn fence(&self, image: &mut MetadataImage, broker_id: BrokerId) -> Vec<MetadataRecord> {
+        let Some(broker_epoch) = image.brokers.get(&broker_id).map(|b| b.broker_epoch) else { return Vec::new() };
+        let elr_enabled = self.config.eligible_leader_replicas_enabled;
+        let changes: Vec<MetadataRecord> = image
+            .partitions()
+            .filter(|(_, _, p)| p.isr.contains(&broker_id) || p.leader == broker_id)
+            .filter_map(|(topic, index, p)| {
+                PartitionChange::new(image, topic, index, p, elr_enabled).fencing(broker_id).build()
+            })
+            .collect();
+        // Kafka writes the partition changes first; the fence first reads better in the event
+        // log ("broker 1 fenced", then what followed), and comes to the same image.
+        let fence = MetadataRecord::FenceBroker { broker_id, broker_epoch };
+        let mut records = Vec::with_capacity(changes.len() + 1);
+        for record in [fence].into_iter().chain(changes) {
+            image.apply(image.offset + 1, &record);
+            records.push(record);
+        }
+        records
+    }
+
+    /// Leaders for every leaderless partition that now has an eligible replica (Kafka's
+    /// `handleBrokerUnfenced`, and a topic turning on unclean election).
+    fn elect_leaderless(&self, image: &MetadataImage) -> Vec<MetadataRecord> {
+        let elr_enabled = self.config.eligible_leader_replicas_enabled;
+        image
+            .partitions()
+            .filter(|(_, _, p)| p.leader == NO_LEADER)
+            .filter_map(|(topic, partition, p)| PartitionChange::new(image, topic, partition, p, elr_enabled).build())
+            .filter(|change| matches!(change, MetadataRecord::PartitionChange { leader: Some(leader), .. } if *leader != NO_LEADER))
+            .collect()
     }
 
     /// When the next broker session expires, for the driver's timer.
@@ -354,11 +406,12 @@ impl Controller {
             .collect())
     }
 
-    /// ElectLeaders for one partition, decided as Kafka's ReplicationControlManager.electLeader
+    /// ElectLeaders for one partition, decided as Kafka's `ReplicationControlManager.electLeader`
     /// does: ELECTION_NOT_NEEDED when the preferred replica already leads (PREFERRED) or the
-    /// partition has a leader (UNCLEAN); PREFERRED_LEADER_NOT_AVAILABLE when the preferred
-    /// replica is out of the ISR or fenced; ELIGIBLE_LEADERS_NOT_AVAILABLE when no replica is
-    /// unfenced. An unclean leader from outside the ISR becomes the whole ISR.
+    /// partition has a leader (UNCLEAN); otherwise the election's change, or, when it changes
+    /// nothing, PREFERRED_LEADER_NOT_AVAILABLE (the preferred replica is out of the ISR or fenced)
+    /// or ELIGIBLE_LEADERS_NOT_AVAILABLE (no replica may lead). An unclean leader from outside
+    /// the ISR becomes the whole ISR.
     pub fn elect_leader(
         &mut self,
         image: &MetadataImage,
@@ -366,49 +419,27 @@ impl Controller {
         partition: i32,
         election: ElectionType,
     ) -> Result<Vec<MetadataRecord>, ErrorCode> {
-        let registration = image
-            .topics
-            .get(topic)
-            .and_then(|t| t.partitions.get(usize::try_from(partition).ok()?))
-            .ok_or(ErrorCode::UnknownTopicOrPartition)?;
-        let change = |leader: BrokerId, unclean: bool| MetadataRecord::PartitionChange {
-            topic: topic.to_owned(),
-            partition,
-            leader: Some(leader),
-            isr: unclean.then(|| vec![leader]),
-            unclean,
-        };
-        match election {
+        let registration = image.partition(topic, partition).ok_or(ErrorCode::UnknownTopicOrPartition)?;
+        let (election, not_available) = match election {
             ElectionType::Preferred => {
-                let preferred = *registration.replicas.first().ok_or(ErrorCode::PreferredLeaderNotAvailable)?;
-                if registration.leader == preferred {
+                if registration.replicas.first() == Some(&registration.leader) {
                     return Err(ErrorCode::ElectionNotNeeded);
                 }
-                if !registration.isr.contains(&preferred) || !image.is_active(preferred) {
-                    return Err(ErrorCode::PreferredLeaderNotAvailable);
-                }
-                Ok(vec![change(preferred, false)])
+                (Election::Preferred, ErrorCode::PreferredLeaderNotAvailable)
             }
             ElectionType::Unclean => {
                 if registration.leader != NO_LEADER {
                     return Err(ErrorCode::ElectionNotNeeded);
                 }
-                let live = |id: &BrokerId| image.is_active(*id);
-                let clean = registration.replicas.iter().copied().find(|id| registration.isr.contains(id) && live(id));
-                match clean {
-                    Some(leader) => Ok(vec![change(leader, false)]),
-                    None => {
-                        let leader = registration
-                            .replicas
-                            .iter()
-                            .copied()
-                            .find(live)
-                            .ok_or(ErrorCode::EligibleLeadersNotAvailable)?;
-                        Ok(vec![change(leader, true)])
-                    }
-                }
+                (Election::Unclean, ErrorCode::EligibleLeadersNotAvailable)
             }
-        }
+        };
+        let elr_enabled = self.config.eligible_leader_replicas_enabled;
+        PartitionChange::new(image, topic, partition, registration, elr_enabled)
+            .election(election)
+            .build()
+            .map(|change| vec![change])
+            .ok_or(not_available)
     }
 
     /// DeleteTopics: one RemoveTopicRecord; brokers drop the topic's logs when they apply it.
@@ -442,7 +473,15 @@ impl Controller {
         let mut after = image.clone();
         after.apply(image.offset + 1, &config);
         let mut records = vec![config];
-        records.extend(elect_leaderless(&after));
+        if name == "min.insync.replicas" {
+            // The ELR was kept for the old minimum; a new one starts it over (Kafka 4.1 clears
+            // the topic's ELR fields when its `min.insync.replicas` changes).
+            records.extend(clear_elr(&after, Some(topic)));
+            for record in &records[1..] {
+                after.apply(after.offset + 1, record);
+            }
+        }
+        records.extend(self.elect_leaderless(&after));
         Ok(records)
     }
 
@@ -478,17 +517,16 @@ impl Controller {
         {
             return Err(ErrorCode::IneligibleReplica);
         }
-        let mut isr: Vec<BrokerId> = current.replicas.iter().copied().filter(|id| new_isr.contains(id)).collect();
-        isr.dedup();
-        let change = MetadataRecord::PartitionChange {
-            topic: topic.to_owned(),
-            partition,
-            leader: None,
-            isr: Some(isr.clone()),
-            unclean: false,
+        let isr: Vec<BrokerId> = current.replicas.iter().copied().filter(|id| new_isr.contains(id)).collect();
+        let elr_enabled = self.config.eligible_leader_replicas_enabled;
+        let Some(change) = PartitionChange::new(image, topic, partition, current, elr_enabled).target_isr(isr).build()
+        else {
+            // The proposal is the state already committed: nothing to write.
+            return Ok((Vec::new(), current.clone()));
         };
-        let registration =
-            PartitionRegistration { isr, partition_epoch: current.partition_epoch + 1, ..current.clone() };
+        let mut after = image.clone();
+        after.apply(image.offset + 1, &change);
+        let registration = after.partition(topic, partition).cloned().unwrap_or_else(|| current.clone());
         Ok((vec![change], registration))
     }
 }
@@ -569,25 +607,6 @@ pub fn validate_replica_assignments(
     Ok(())
 }
 
-/// Fences `broker_id` in `image` and takes it out of every ISR and leadership (Kafka's
-/// `ReplicationControlManager.handleBrokerFenced`); returns the records, applied to `image`.
-fn fence(image: &mut MetadataImage, broker_id: BrokerId) -> Vec<MetadataRecord> {
-    let Some(broker_epoch) = image.brokers.get(&broker_id).map(|b| b.broker_epoch) else { return Vec::new() };
-    let fence = MetadataRecord::FenceBroker { broker_id, broker_epoch };
-    image.apply(image.offset + 1, &fence);
-    let mut records = vec![fence];
-    let changes: Vec<MetadataRecord> = image
-        .partitions()
-        .filter(|(_, _, p)| p.isr.contains(&broker_id) || p.leader == broker_id)
-        .filter_map(|(topic, index, p)| remove_from_isr(image, topic, index, p, broker_id))
-        .collect();
-    for change in changes {
-        image.apply(image.offset + 1, &change);
-        records.push(change);
-    }
-    records
-}
-
 /// A new topic's name must be free, and must not collide with an existing one in metric names
 /// (Kafka's `Topic.hasCollision`: `a.b_c` beside `a_b.c`).
 fn check_new_topic_name(image: &MetadataImage, name: &str) -> Result<(), ErrorCode> {
@@ -600,73 +619,20 @@ fn check_new_topic_name(image: &MetadataImage, name: &str) -> Result<(), ErrorCo
     Ok(())
 }
 
-/// The leader for a partition: the current one if still eligible, else the first replica in the
-/// ISR that is unfenced, else — only with unclean election on — the first unfenced replica.
-/// Returns the leader and whether the election was unclean.
-fn elect_leader(image: &MetadataImage, topic: &str, registration: &PartitionRegistration) -> (BrokerId, bool) {
-    if registration.leader != NO_LEADER && image.is_active(registration.leader) {
-        return (registration.leader, false);
-    }
-    let clean = registration.replicas.iter().copied().find(|id| registration.isr.contains(id) && image.is_active(*id));
-    if let Some(leader) = clean {
-        return (leader, false);
-    }
-    let unclean_allowed = image
-        .topics
-        .get(topic)
-        .and_then(|t| t.configs.get("unclean.leader.election.enable"))
-        .is_some_and(|v| v == "true");
-    if unclean_allowed && let Some(leader) = registration.replicas.iter().copied().find(|id| image.is_active(*id)) {
-        return (leader, true);
-    }
-    (NO_LEADER, false)
-}
-
-/// The change that takes `broker_id` out of a partition's ISR (and leadership), if any.
-fn remove_from_isr(
-    image: &MetadataImage,
-    topic: &str,
-    partition: i32,
-    registration: &PartitionRegistration,
-    broker_id: BrokerId,
-) -> Option<MetadataRecord> {
-    let mut isr: Vec<BrokerId> = registration.isr.iter().copied().filter(|&id| id != broker_id).collect();
-    if isr.is_empty() {
-        // Never an empty ISR: the last member stays, so the partition can come back cleanly.
-        isr = registration.isr.clone();
-    }
-    let shrunk = PartitionRegistration { isr: isr.clone(), leader: NO_LEADER, ..registration.clone() };
-    let (leader, unclean) = if registration.leader == broker_id || registration.leader == NO_LEADER {
-        elect_leader(image, topic, &shrunk)
-    } else {
-        (registration.leader, false)
-    };
-    let isr = if unclean { vec![leader] } else { isr };
-    let leader_change = (leader != registration.leader).then_some(leader);
-    let isr_change = (isr != registration.isr).then_some(isr);
-    (leader_change.is_some() || isr_change.is_some()).then(|| MetadataRecord::PartitionChange {
-        topic: topic.to_owned(),
-        partition,
-        leader: leader_change,
-        isr: isr_change,
-        unclean,
-    })
-}
-
-/// Leaders for every leaderless partition that now has an eligible replica.
-fn elect_leaderless(image: &MetadataImage) -> Vec<MetadataRecord> {
+/// Changes that empty the ELR and last known leader of `topic`'s partitions (every topic's for
+/// `None`).
+fn clear_elr(image: &MetadataImage, topic: Option<&str>) -> Vec<MetadataRecord> {
     image
         .partitions()
-        .filter(|(_, _, p)| p.leader == NO_LEADER)
-        .filter_map(|(topic, partition, registration)| {
-            let (leader, unclean) = elect_leader(image, topic, registration);
-            (leader != NO_LEADER).then(|| MetadataRecord::PartitionChange {
-                topic: topic.to_owned(),
-                partition,
-                leader: Some(leader),
-                isr: unclean.then(|| vec![leader]),
-                unclean,
-            })
+        .filter(|(name, _, p)| topic.is_none_or(|t| t == *name) && !(p.elr.is_empty() && p.last_known_elr.is_empty()))
+        .map(|(name, partition, p)| MetadataRecord::PartitionChange {
+            topic: name.to_owned(),
+            partition,
+            leader: None,
+            isr: None,
+            unclean: false,
+            elr: (!p.elr.is_empty()).then(Vec::new),
+            last_known_elr: (!p.last_known_elr.is_empty()).then(Vec::new),
         })
         .collect()
 }
@@ -758,8 +724,9 @@ mod tests {
     }
 
     #[test]
-    fn the_last_isr_member_stays_and_leads_again_when_it_returns() {
-        let mut controller = Controller::default();
+    fn without_elr_the_last_isr_member_stays_and_leads_again_when_it_returns() {
+        let config = ControllerConfig { eligible_leader_replicas_enabled: false, ..ControllerConfig::default() };
+        let mut controller = Controller::new(config);
         let mut image = cluster(&mut controller, &[]);
         let (records, _) = controller.alter_partition(&image, 1, 0, "orders", 0, 0, 0, &[1]).expect("shrinks");
         apply(&mut image, &records);
@@ -801,7 +768,7 @@ mod tests {
             text,
             [
                 "ConfigRecord(orders: unclean.leader.election.enable=true)",
-                "PartitionChangeRecord(orders-0, leader 2, isr [2], unclean)",
+                "PartitionChangeRecord(orders-0, leader 2, isr [2], elr [], last known elr [], unclean)",
             ]
         );
     }
@@ -911,14 +878,125 @@ mod tests {
             apply(&mut image, &records);
         }
         let partition = image.partition("orders", 0).expect("exists");
-        assert_eq!((partition.leader, partition.isr.clone()), (NO_LEADER, vec![1]), "offline: its ISR is fenced");
+        assert_eq!(
+            (partition.leader, partition.isr.clone(), partition.elr.clone(), partition.last_known_elr.clone()),
+            (NO_LEADER, vec![], vec![1], vec![1]),
+            "offline: its ISR emptied into the ELR, and broker 1 was its last leader"
+        );
         assert_eq!(
             elect(&mut controller, &image, ElectionType::Preferred),
             Err(ErrorCode::PreferredLeaderNotAvailable)
         );
         assert_eq!(
             elect(&mut controller, &image, ElectionType::Unclean),
-            Ok(vec!["PartitionChangeRecord(orders-0, leader 3, isr [3], unclean)".to_owned()])
+            Ok(vec![
+                "PartitionChangeRecord(orders-0, leader 3, isr [3], elr [], last known elr [], unclean)".to_owned()
+            ])
+        );
+    }
+
+    /// Lets `silent` brokers' sessions expire at `now_ms` (the others heartbeat just before) and
+    /// applies what the controller decides, one fence per tick as in Kafka.
+    fn expire(controller: &mut Controller, image: &mut MetadataImage, now_ms: u64, silent: &[BrokerId]) -> Vec<String> {
+        let alive: Vec<BrokerId> = image.brokers.keys().copied().filter(|id| !silent.contains(id)).collect();
+        for broker_id in alive {
+            let epoch = image.brokers[&broker_id].broker_epoch;
+            controller.heartbeat(now_ms - 1_000, image, broker_id, epoch, image.offset).expect("heartbeat");
+        }
+        let mut text = Vec::new();
+        loop {
+            let records = controller.tick(now_ms, image);
+            if records.is_empty() {
+                return text;
+            }
+            text.extend(records.iter().map(ToString::to_string));
+            apply(image, &records);
+        }
+    }
+
+    #[test]
+    fn below_min_insync_replicas_the_replicas_leaving_the_isr_stay_eligible_leaders() {
+        let mut controller = Controller::default();
+        let mut image = cluster(&mut controller, &[("min.insync.replicas", "2")]);
+        assert_eq!(
+            expire(&mut controller, &mut image, 9_001, &[3]),
+            ["FenceBrokerRecord(broker 3)", "PartitionChangeRecord(orders-0, isr [1, 2])"],
+            "two in sync is enough: no ELR"
+        );
+        assert_eq!(
+            expire(&mut controller, &mut image, 18_001, &[2, 3]),
+            ["FenceBrokerRecord(broker 2)", "PartitionChangeRecord(orders-0, isr [1], elr [2])"],
+            "below the minimum the high watermark stops, so broker 2 has every committed record"
+        );
+        assert_eq!(
+            expire(&mut controller, &mut image, 27_001, &[1, 2, 3]),
+            [
+                "FenceBrokerRecord(broker 1)",
+                "PartitionChangeRecord(orders-0, leader -1, isr [], elr [1, 2], last known elr [1])"
+            ],
+            "an empty ISR, kept in the ELR"
+        );
+
+        // Broker 2 comes back without having restarted (a network partition healed): it may
+        // lead cleanly from the ELR, and becomes the ISR.
+        let epoch = image.brokers[&2].broker_epoch;
+        let (_, records) = controller.heartbeat(30_000, &image, 2, epoch, image.offset).expect("heartbeat");
+        assert_eq!(
+            records.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            [
+                "UnfenceBrokerRecord(broker 2)",
+                "PartitionChangeRecord(orders-0, leader 2, isr [2], elr [1], last known elr [])"
+            ]
+        );
+        apply(&mut image, &records);
+        assert_eq!(image.partition("orders", 0).map(|p| p.unclean_elections), Some(0));
+
+        // Broker 1 restarted instead: after an unclean shutdown its log may lack what it had, so
+        // it leaves the ELR as it registers again.
+        let records = controller.register_broker(31_000, &image, 1, 31).expect("registers");
+        assert_eq!(
+            records.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["PartitionChangeRecord(orders-0, elr [])", "RegisterBrokerRecord(broker 1)"]
+        );
+        apply(&mut image, &records);
+
+        // Changing min.insync.replicas starts the ELR over.
+        let records = controller.alter_config(&image, "orders", "min.insync.replicas", Some("3")).expect("alters");
+        apply(&mut image, &records);
+        let records = set_isr(&mut controller, &image, &[2]);
+        assert!(records.is_empty(), "the ISR is [2] already: {records:?}");
+        let records = controller.alter_config(&image, "orders", "min.insync.replicas", Some("1")).expect("alters");
+        assert_eq!(records.len(), 1, "no ELR to clear: {records:?}");
+    }
+
+    #[test]
+    fn the_last_known_leader_leads_again_when_every_eligible_replica_restarted() {
+        let mut controller = Controller::default();
+        let mut image = cluster(&mut controller, &[("min.insync.replicas", "2")]);
+        expire(&mut controller, &mut image, 9_001, &[2, 3]);
+        expire(&mut controller, &mut image, 18_001, &[1, 2, 3]);
+        let partition = image.partition("orders", 0).expect("exists").clone();
+        assert_eq!(
+            (partition.isr, partition.elr, partition.last_known_elr),
+            (vec![], vec![1, 3], vec![1]),
+            "broker 2 left while two were still in sync: the high watermark moved on without it"
+        );
+        for (broker_id, incarnation) in [(3, 33), (2, 32), (1, 31)] {
+            let records = controller.register_broker(20_000, &image, broker_id, incarnation).expect("registers");
+            apply(&mut image, &records);
+        }
+        let partition = image.partition("orders", 0).expect("exists").clone();
+        assert_eq!((partition.elr, partition.last_known_elr), (vec![], vec![1]), "all restarted uncleanly");
+        let epoch = image.brokers[&3].broker_epoch;
+        let (_, records) = controller.heartbeat(20_100, &image, 3, epoch, image.offset).expect("heartbeat");
+        assert_eq!(records.len(), 1, "broker 3 may not lead: {records:?}");
+        apply(&mut image, &records);
+        let epoch = image.brokers[&1].broker_epoch;
+        let (_, records) = controller.heartbeat(20_200, &image, 1, epoch, image.offset).expect("heartbeat");
+        assert_eq!(
+            records.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["UnfenceBrokerRecord(broker 1)", "PartitionChangeRecord(orders-0, leader 1, isr [1], last known elr [])"],
+            "the last leader, as Kafka elects it when no ISR or ELR member is left"
         );
     }
 
