@@ -266,3 +266,68 @@ async fn the_controller_hands_leadership_back_to_the_preferred_replica_by_itself
     .await;
     cluster.shutdown().await;
 }
+
+/// DescribeTopicPartitions (KIP-966) for `orders`-0 from broker `from`: `(isr, elr, last known elr)`.
+async fn elr_state(cluster: &Broker, from: i32) -> (Vec<i32>, Vec<i32>, Vec<i32>) {
+    use kafka_protocol::messages::describe_topic_partitions_request::TopicRequest;
+    let mut topic = TopicRequest::default();
+    topic.name = name("orders");
+    let mut request = DescribeTopicPartitionsRequest::default();
+    request.topics = vec![topic];
+    request.response_partition_limit = 2000;
+    let mut client = Client::connect(addr_of(cluster, from)).await;
+    let response = client.send(&request, 0).await;
+    let partition = &response.topics[0].partitions[0];
+    let ids = |ids: &[BrokerId]| ids.iter().map(|b| b.0).collect::<Vec<_>>();
+    (
+        ids(&partition.isr_nodes),
+        partition.eligible_leader_replicas.as_deref().map(ids).expect("ELR reported"),
+        partition.last_known_elr.as_deref().map(ids).expect("last known ELR reported"),
+    )
+}
+
+#[tokio::test]
+async fn below_min_insync_replicas_the_high_watermark_waits_and_the_elr_keeps_the_replica_that_left() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cluster = start_cluster(dir.path()).await;
+    let mut client = Client::connect(cluster.local_addr()).await;
+    let created = client.send(&create_request("orders", 1, 3, &[("min.insync.replicas", "2")]), 7).await;
+    assert_eq!(created.topics[0].error_code, 0);
+    let (leader, _, isr) = wait_for(&cluster, "orders", "all replicas in sync", |s| s.2.len() == 3).await;
+    assert_eq!(produce(&cluster, leader, -1, "a").await, (0, 0));
+    let followers: Vec<i32> = isr.iter().copied().filter(|id| *id != leader).collect();
+
+    // One follower goes: two in sync are enough, nothing is kept in the ELR.
+    cluster.control().stop_broker(followers[0]).expect("stop");
+    wait_for(&cluster, "orders", "the ISR without the first", |s| s.2.len() == 2).await;
+    assert_eq!(elr_state(&cluster, leader).await.1, Vec::<i32>::new());
+    // The second goes: below the minimum it stays eligible to lead.
+    cluster.control().stop_broker(followers[1]).expect("stop");
+    wait_for(&cluster, "orders", "the ISR down to the leader", |s| s.2 == [leader]).await;
+    assert_eq!(elr_state(&cluster, leader).await, (vec![leader], vec![followers[1]], vec![]));
+
+    // An acks=1 write is taken, but not readable while the ISR is below the minimum.
+    assert_eq!(produce(&cluster, leader, 1, "b").await, (0, 1));
+    let mut client = Client::connect(addr_of(&cluster, leader)).await;
+    let fetched = client.send(&fetch_request("orders", 0, 0, 0), 12).await;
+    let partition = &fetched.responses[0].partitions[0];
+    assert_eq!(partition.high_watermark, 1, "the high watermark stands still");
+    let visible = records_of(partition.records.clone().expect("records"));
+    assert_eq!(visible.iter().map(|r| r.2.as_str()).collect::<Vec<_>>(), ["a"]);
+
+    // The second restarts: after a crash it leaves the ELR, then catches up into the ISR, and
+    // the high watermark moves over "b".
+    cluster.control().start_broker(followers[1]).await.expect("restart");
+    wait_for(&cluster, "orders", "the ISR back to two", |s| s.2.len() == 2).await;
+    assert_eq!(elr_state(&cluster, leader).await.1, Vec::<i32>::new());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let fetched = client.send(&fetch_request("orders", 0, 0, 0), 12).await;
+        if fetched.responses[0].partitions[0].high_watermark == 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the high watermark did not reach 2");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    cluster.shutdown().await;
+}

@@ -557,3 +557,58 @@ async fn an_idle_metadata_log_still_moves_with_noop_records() {
     }
     assert!(client.send(&all_topics(), 12).await.topics.is_empty(), "no records of any topic were made");
 }
+
+#[tokio::test]
+async fn describe_topic_partitions_pages_with_a_cursor() {
+    use kafka_protocol::messages::describe_topic_partitions_request::{Cursor, TopicRequest};
+    let broker = TestBroker::start().await;
+    let mut client = broker.client().await;
+    client.send(&create_request("alpha", 3, 1, &[]), 7).await;
+    client.send(&create_request("beta", 1, 1, &[]), 7).await;
+    let request = |topics: &[&str], limit: i32, cursor: Option<(&str, i32)>| {
+        let mut request = DescribeTopicPartitionsRequest::default();
+        request.topics = topics
+            .iter()
+            .map(|topic| {
+                let mut wanted = TopicRequest::default();
+                wanted.name = name(topic);
+                wanted
+            })
+            .collect();
+        request.response_partition_limit = limit;
+        request.cursor = cursor.map(|(topic, partition)| {
+            let mut cursor = Cursor::default();
+            cursor.topic_name = name(topic);
+            cursor.partition_index = partition;
+            cursor
+        });
+        request
+    };
+    let page = |response: &DescribeTopicPartitionsResponse| {
+        let shown: Vec<(String, i32)> = response
+            .topics
+            .iter()
+            .flat_map(|t| {
+                let topic = t.name.as_ref().map(|n| n.0.to_string()).unwrap_or_default();
+                t.partitions.iter().map(move |p| (topic.clone(), p.partition_index))
+            })
+            .collect();
+        let next = response.next_cursor.as_ref().map(|c| (c.topic_name.0.to_string(), c.partition_index));
+        (shown, next)
+    };
+    let first = client.send(&request(&[], 2, None), 0).await;
+    assert_eq!(page(&first), (vec![("alpha".into(), 0), ("alpha".into(), 1)], Some(("alpha".into(), 2))));
+    let second = client.send(&request(&[], 2, Some(("alpha", 2))), 0).await;
+    assert_eq!(page(&second), (vec![("alpha".into(), 2), ("beta".into(), 0)], None));
+    let one = &second.topics[0].partitions[0];
+    assert_eq!(
+        (one.leader_id.0, one.eligible_leader_replicas.as_deref(), one.last_known_elr.as_deref()),
+        (1, Some(&[][..]), Some(&[][..]))
+    );
+
+    let missing = client.send(&request(&["beta", "nope"], 10, None), 0).await;
+    let errors: Vec<i16> = missing.topics.iter().map(|t| t.error_code).collect();
+    assert_eq!(errors, [0, 3], "beta, then nope: UNKNOWN_TOPIC_OR_PARTITION");
+    let bad_cursor = client.send(&request(&["beta"], 10, Some(("alpha", 0))), 0).await;
+    assert_eq!(bad_cursor.topics[0].error_code, 42, "INVALID_REQUEST: the cursor topic was not asked for");
+}

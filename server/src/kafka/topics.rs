@@ -23,6 +23,11 @@ pub struct PartitionInfo {
     pub leader_epoch: i32,
     pub replicas: Vec<i32>,
     pub isr: Vec<i32>,
+    /// Eligible leader replicas (KIP-966). `None` when read through Metadata, which does not
+    /// carry them (`kafka-topics.sh` prints N/A then).
+    pub elr: Option<Vec<i32>>,
+    /// The last known leader of a partition left without ISR and ELR; `None` as `elr`.
+    pub last_known_elr: Option<Vec<i32>>,
 }
 
 /// A topic as the cluster-wide Metadata request lists it.
@@ -129,10 +134,61 @@ impl Kafka {
                 leader_epoch: p.leader_epoch,
                 replicas: p.replica_nodes.iter().map(|b| b.0).collect(),
                 isr: p.isr_nodes.iter().map(|b| b.0).collect(),
+                elr: None,
+                last_known_elr: None,
             })
             .collect();
         partitions.sort_by_key(|p| p.partition);
         let topic_id = (!topic.topic_id.is_nil()).then(|| kafka_uuid_text(&topic.topic_id));
+        Ok(Some(TopicInfo { name: name.to_owned(), topic_id, partitions }))
+    }
+
+    /// A topic's partitions with their eligible leader replicas, through DescribeTopicPartitions
+    /// (KIP-966) page by page as `kafka-topics.sh --describe` reads them; `None` if the topic
+    /// does not exist.
+    pub async fn describe_topic(&self, name: &str) -> Result<Option<TopicInfo>, KafkaError> {
+        use kafka_protocol::messages::DescribeTopicPartitionsRequest;
+        use kafka_protocol::messages::describe_topic_partitions_request::{Cursor, TopicRequest};
+        let ids = |ids: &[kafka_protocol::messages::BrokerId]| ids.iter().map(|b| b.0).collect::<Vec<_>>();
+        let mut topic_id = None;
+        let mut partitions = Vec::new();
+        let mut cursor: Option<Cursor> = None;
+        loop {
+            let mut topic = TopicRequest::default();
+            topic.name = topic_name(name);
+            let mut request = DescribeTopicPartitionsRequest::default();
+            request.topics = vec![topic];
+            request.response_partition_limit = 2000;
+            request.cursor = cursor.take();
+            let response = self.call(&request, 0).await?;
+            for topic in response.topics {
+                match ErrorCode::from_code(topic.error_code) {
+                    Some(ErrorCode::None) => {}
+                    Some(ErrorCode::UnknownTopicOrPartition) => return Ok(None),
+                    _ => return Err(KafkaError::Broker(topic.error_code)),
+                }
+                topic_id = (!topic.topic_id.is_nil()).then(|| kafka_uuid_text(&topic.topic_id));
+                partitions.extend(topic.partitions.into_iter().map(|p| PartitionInfo {
+                    partition: p.partition_index,
+                    leader: p.leader_id.0,
+                    leader_epoch: p.leader_epoch,
+                    replicas: ids(&p.replica_nodes),
+                    isr: ids(&p.isr_nodes),
+                    elr: p.eligible_leader_replicas.as_deref().map(ids),
+                    last_known_elr: p.last_known_elr.as_deref().map(ids),
+                }));
+            }
+            match response.next_cursor {
+                Some(next) if next.topic_name.0.as_str() == name => {
+                    let mut again = Cursor::default();
+                    again.topic_name = next.topic_name;
+                    again.partition_index = next.partition_index;
+                    cursor = Some(again);
+                }
+                _ => break,
+            }
+        }
+        partitions.sort_by_key(|p| p.partition);
         Ok(Some(TopicInfo { name: name.to_owned(), topic_id, partitions }))
     }
 

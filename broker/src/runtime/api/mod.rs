@@ -9,6 +9,7 @@
 mod admin;
 mod authorized_operations;
 mod describe_quorum;
+mod describe_topic_partitions;
 mod elect_leaders;
 mod fetch;
 mod groups;
@@ -118,6 +119,9 @@ pub(crate) fn dispatch(
         RequestKind::ElectLeaders(request) => elect_leaders::handle(cluster, broker, request),
         RequestKind::DescribeCluster(request) => {
             ready(ResponseKind::DescribeCluster(admin::describe_cluster(cluster, broker, request)))
+        }
+        RequestKind::DescribeTopicPartitions(request) => {
+            ready(ResponseKind::DescribeTopicPartitions(describe_topic_partitions::handle(broker, request)))
         }
         RequestKind::DescribeQuorum(request) => {
             ready(ResponseKind::DescribeQuorum(describe_quorum::handle(cluster, request, version)))

@@ -56,6 +56,7 @@ pub(crate) const SUPPORTED: &[Supported] = &[
     api(ApiKey::IncrementalAlterConfigs, 0, 1),
     api(ApiKey::DescribeCluster, 0, 1),
     api(ApiKey::DescribeQuorum, 0, 2),
+    api(ApiKey::DescribeTopicPartitions, 0, 0),
 ];
 
 pub(crate) fn supported(key: ApiKey) -> Option<&'static Supported> {
@@ -141,6 +142,7 @@ mod tests {
                 ApiKey::AlterConfigs => AlterConfigsRequest::VERSIONS,
                 ApiKey::IncrementalAlterConfigs => IncrementalAlterConfigsRequest::VERSIONS,
                 ApiKey::DescribeCluster => DescribeClusterRequest::VERSIONS,
+                ApiKey::DescribeTopicPartitions => DescribeTopicPartitionsRequest::VERSIONS,
                 ApiKey::DescribeQuorum => DescribeQuorumRequest::VERSIONS,
                 other => panic!("add {other:?} to this test"),
             };

@@ -36,7 +36,7 @@ pub(super) async fn describe(kafka: &Kafka, describe: &TopicsDescribe) -> ToolRe
     };
     let mut topics = Vec::new();
     for name in names {
-        let Some(info) = kafka.topic(&name).await? else {
+        let Some(info) = kafka.describe_topic(&name).await? else {
             if describe.if_exists {
                 continue;
             }
@@ -59,8 +59,8 @@ pub(super) async fn describe(kafka: &Kafka, describe: &TopicsDescribe) -> ToolRe
                     leader: (p.leader >= 0).then_some(p.leader),
                     replicas: p.replicas.clone(),
                     isr: p.isr.clone(),
-                    elr: None,
-                    last_known_elr: None,
+                    elr: p.elr.clone(),
+                    last_known_elr: p.last_known_elr.clone(),
                 })
                 .collect(),
             // Topic overrides only, as `ConfigEntry.isDefault` false.
