@@ -126,6 +126,7 @@ function renderTopics(view, snapshot) {
           el("td", { class: "num", "data-field": "leader" }),
           el("td", { "data-field": "replicas" }),
           el("td", { "data-field": "isr" }),
+          el("td", { "data-field": "elr" }),
           el("td", { class: "num", "data-field": "log-start" }),
           el("td", { class: "num", "data-field": "log-end" }),
           el("td", { class: "num", "data-field": "records" }),
@@ -142,17 +143,17 @@ function renderTopics(view, snapshot) {
       rows.push(row);
     });
     if (topic.partitions_more > 0) {
-      rows.push(moreRow(existing, `m\u0000${topic.name}`, 8, `${topic.name}: and ${topic.partitions_more} more partitions`));
+      rows.push(moreRow(existing, `m\u0000${topic.name}`, 9, `${topic.name}: and ${topic.partitions_more} more partitions`));
     }
   }
   if (snapshot.topics_more > 0) {
-    rows.push(moreRow(existing, "more-topics", 8, `and ${snapshot.topics_more} more topics`));
+    rows.push(moreRow(existing, "more-topics", 9, `and ${snapshot.topics_more} more topics`));
   }
   reconcile(view.topics, rows);
   view.topicsEmpty.hidden = snapshot.topics.length > 0;
 }
 
-// Leader, replicas and ISR of a partition row. Words, not only colour, say what is wrong: a
+// Leader, replicas, ISR and ELR of a partition row. Words, not only colour, say what is wrong: a
 // partition without a leader is offline, replicas on brokers that are down are marked.
 function renderReplicas(row, partition) {
   const ids = (list) => (list.length ? list.join(", ") : "–");
@@ -163,6 +164,7 @@ function renderReplicas(row, partition) {
   const replicas = partition.replicas.map((id) => (down.includes(id) ? `${id} (down)` : String(id)));
   setText(row.querySelector('[data-field="replicas"]'), replicas.length ? replicas.join(", ") : "–");
   setText(row.querySelector('[data-field="isr"]'), underReplicated ? `${ids(partition.isr)} (under-replicated)` : ids(partition.isr));
+  setText(row.querySelector('[data-field="elr"]'), ids(partition.elr || []));
   row.classList.toggle("live-offline", offline);
   row.classList.toggle("live-under-replicated", !offline && underReplicated);
 }

@@ -1000,14 +1000,19 @@ class SimulatorView {
 
   renderPartition(p, entry) {
     if (!entry) return;
-    const isr = p.isr
-      .slice()
-      .sort((a, b) => a - b)
-      .join(", ");
+    const ids = (list) =>
+      (list || [])
+        .slice()
+        .sort((a, b) => a - b)
+        .join(", ");
+    // The eligible leader replicas (KIP-966) only when there are some, as most of the time there are none.
+    const elr = p.elr?.length ? ` · ELR {${ids(p.elr)}}` : "";
+    const lastKnown = p.last_known_elr?.length ? ` · last known leader ${ids(p.last_known_elr)}` : "";
+    const unclean = p.unclean_elections ? ` · ${p.unclean_elections} unclean election${p.unclean_elections > 1 ? "s" : ""}` : "";
     put(
       entry.info,
       "text",
-      `leader ${p.leader >= 0 ? p.leader : "none"} · epoch ${p.leader_epoch} · ISR {${isr}}${p.unclean_elections ? ` · ${p.unclean_elections} unclean election${p.unclean_elections > 1 ? "s" : ""}` : ""}`,
+      `leader ${p.leader >= 0 ? p.leader : "none"} · epoch ${p.leader_epoch} · ISR {${ids(p.isr)}}${elr}${lastKnown}${unclean}`,
     );
     put(entry.row, "data-unclean", p.unclean_elections > 0);
     let end = 0;

@@ -82,7 +82,7 @@ fn broker_list(ids: &[i32]) -> String {
 
 async fn partition(kafka: &Kafka, check: &PartitionCheck) -> Result<(bool, String), KafkaError> {
     let name = &check.topic;
-    let Some(topic) = kafka.topic(name).await? else {
+    let Some(topic) = kafka.describe_topic(name).await? else {
         return Ok((false, format!("topic {name} does not exist")));
     };
     let index = i32::try_from(check.partition).unwrap_or(i32::MAX);
@@ -90,7 +90,11 @@ async fn partition(kafka: &Kafka, check: &PartitionCheck) -> Result<(bool, Strin
         return Ok((false, format!("topic {name} has no partition {index}")));
     };
     let leader = if p.leader < 0 { "no leader".to_owned() } else { format!("leader {}", p.leader) };
-    let state = format!("{name}-{index} has {leader} (epoch {}), ISR {}", p.leader_epoch, broker_list(&p.isr));
+    let elr = p.elr.clone().unwrap_or_default();
+    let mut state = format!("{name}-{index} has {leader} (epoch {}), ISR {}", p.leader_epoch, broker_list(&p.isr));
+    if !elr.is_empty() {
+        state.push_str(&format!(", ELR {}", broker_list(&elr)));
+    }
     let failed = |why: String| Ok((false, format!("{state}: {why}")));
     if let Some(expected) = check.leader
         && p.leader != expected
@@ -112,6 +116,9 @@ async fn partition(kafka: &Kafka, check: &PartitionCheck) -> Result<(bool, Strin
     }
     if let Some(present) = check.isr_excludes.iter().find(|id| p.isr.contains(id)) {
         return failed(format!("expected broker {present} out of the ISR"));
+    }
+    if let Some(missing) = check.elr_includes.iter().find(|id| !elr.contains(id)) {
+        return failed(format!("expected broker {missing} among the eligible leader replicas"));
     }
     Ok((true, state))
 }

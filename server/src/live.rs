@@ -138,6 +138,8 @@ pub struct PartitionView {
     pub replicas: Vec<i32>,
     pub isr: Vec<i32>,
     pub offline_replicas: Vec<i32>,
+    /// Eligible leader replicas (KIP-966): out of the ISR, yet holding every committed record.
+    pub elr: Vec<i32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -321,6 +323,7 @@ pub fn build(polled: &Polled) -> Snapshot {
                         replicas: ids(|r| &r.replicas),
                         isr: ids(|r| &r.isr),
                         offline_replicas: ids(|r| &r.offline_replicas),
+                        elr: ids(|r| &r.elr),
                     }
                 })
                 .collect(),

@@ -99,6 +99,8 @@ pub(crate) fn snapshot(simulation: &Simulation) -> Value {
                 "leader": registration.leader,
                 "leader_epoch": registration.leader_epoch,
                 "isr": registration.isr,
+                "elr": registration.elr,
+                "last_known_elr": registration.last_known_elr,
                 "unclean_elections": registration.unclean_elections,
                 "replicas": replicas,
             }));

@@ -91,6 +91,7 @@ struct RawCheck {
     isr_size: Option<u32>,
     isr_includes: Option<Vec<i32>>,
     isr_excludes: Option<Vec<i32>>,
+    elr_includes: Option<Vec<i32>>,
     brokers_up: Option<u32>,
     active_controller: Option<bool>,
     min_quorum_epoch: Option<i32>,
@@ -124,6 +125,7 @@ impl RawCheck {
             ("isr_size", self.isr_size.is_some()),
             ("isr_includes", self.isr_includes.is_some()),
             ("isr_excludes", self.isr_excludes.is_some()),
+            ("elr_includes", self.elr_includes.is_some()),
             ("brokers_up", self.brokers_up.is_some()),
             ("active_controller", self.active_controller.is_some()),
             ("min_quorum_epoch", self.min_quorum_epoch.is_some()),
@@ -153,7 +155,16 @@ impl RawCheck {
             ),
             CheckKind::Partition => (
                 "partition",
-                &["topic", "partition", "leader", "min_leader_epoch", "isr_size", "isr_includes", "isr_excludes"],
+                &[
+                    "topic",
+                    "partition",
+                    "leader",
+                    "min_leader_epoch",
+                    "isr_size",
+                    "isr_includes",
+                    "isr_excludes",
+                    "elr_includes",
+                ],
                 &["topic", "partition"],
             ),
             CheckKind::Cluster => ("cluster", &["brokers_up", "active_controller", "min_quorum_epoch"], &[]),
@@ -211,6 +222,7 @@ impl RawCheck {
                 isr_size: self.isr_size,
                 isr_includes: self.isr_includes.unwrap_or_default(),
                 isr_excludes: self.isr_excludes.unwrap_or_default(),
+                elr_includes: self.elr_includes.unwrap_or_default(),
             }),
             CheckKind::Cluster => Check::Cluster(ClusterCheck {
                 brokers_up: self.brokers_up,
@@ -249,6 +261,9 @@ pub struct PartitionCheck {
     pub isr_includes: Vec<i32>,
     /// Brokers that must not be in the ISR.
     pub isr_excludes: Vec<i32>,
+    /// Brokers that must be eligible leader replicas (KIP-966: out of the ISR, yet holding
+    /// every committed record).
+    pub elr_includes: Vec<i32>,
 }
 
 /// The cluster as a whole: live brokers and the controller quorum.
@@ -523,10 +538,12 @@ fn validate_check(text: &str, table_start: usize, check: &Check, errors: &mut Ve
                 && c.isr_size.is_none()
                 && c.isr_includes.is_empty()
                 && c.isr_excludes.is_empty()
+                && c.elr_includes.is_empty()
             {
                 errors.push(at_key(
                     "partition",
-                    "a partition check needs leader, min_leader_epoch, isr_size, isr_includes or isr_excludes".into(),
+                    "a partition check needs leader, min_leader_epoch, isr_size, isr_includes, isr_excludes or elr_includes"
+                        .into(),
                 ));
             }
             if let Some(both) = c.isr_includes.iter().find(|id| c.isr_excludes.contains(id)) {
@@ -743,6 +760,9 @@ impl Check {
                 let brokers = |ids: &[i32]| ids.iter().map(i32::to_string).collect::<Vec<_>>().join(", ");
                 if !c.isr_includes.is_empty() {
                     parts.push(format!("has broker {} in its ISR", brokers(&c.isr_includes)));
+                }
+                if !c.elr_includes.is_empty() {
+                    parts.push(format!("has broker {} among its eligible leader replicas", brokers(&c.elr_includes)));
                 }
                 if !c.isr_excludes.is_empty() {
                     parts.push(format!("has broker {} out of its ISR", brokers(&c.isr_excludes)));

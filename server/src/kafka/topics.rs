@@ -64,6 +64,8 @@ pub struct PartitionReplicas {
     pub replicas: Vec<i32>,
     pub isr: Vec<i32>,
     pub offline_replicas: Vec<i32>,
+    /// Eligible leader replicas (KIP-966), from DescribeTopicPartitions.
+    pub elr: Vec<i32>,
 }
 
 impl PartitionReplicas {
@@ -103,12 +105,46 @@ impl Kafka {
                     replicas: p.replica_nodes.iter().map(|b| b.0).collect(),
                     isr: p.isr_nodes.iter().map(|b| b.0).collect(),
                     offline_replicas: p.offline_replicas.iter().map(|b| b.0).collect(),
+                    elr: Vec::new(),
                 });
             }
+        }
+        let mut elrs = self.eligible_leader_replicas().await?;
+        for partition in &mut partitions {
+            partition.elr = elrs.remove(&(partition.topic.clone(), partition.partition)).unwrap_or_default();
         }
         topics.sort_by(|a, b| a.name.cmp(&b.name));
         partitions.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
         Ok(ClusterMetadata { cluster_id: response.cluster_id.map(|id| id.to_string()), brokers, topics, partitions })
+    }
+
+    /// Every partition's eligible leader replicas that has any, through DescribeTopicPartitions
+    /// for every topic, page by page.
+    async fn eligible_leader_replicas(&self) -> Result<std::collections::HashMap<(String, i32), Vec<i32>>, KafkaError> {
+        use kafka_protocol::messages::DescribeTopicPartitionsRequest;
+        use kafka_protocol::messages::describe_topic_partitions_request::Cursor;
+        let mut elrs = std::collections::HashMap::new();
+        let mut cursor: Option<Cursor> = None;
+        loop {
+            let mut request = DescribeTopicPartitionsRequest::default();
+            request.response_partition_limit = 2000;
+            request.cursor = cursor.take();
+            let response = self.call(&request, 0).await?;
+            for topic in response.topics.into_iter().filter(|t| t.error_code == 0) {
+                let Some(name) = topic.name.map(|n| n.0.to_string()) else { continue };
+                for p in topic.partitions {
+                    let elr: Vec<i32> = p.eligible_leader_replicas.unwrap_or_default().iter().map(|b| b.0).collect();
+                    if !elr.is_empty() {
+                        elrs.insert((name.clone(), p.partition_index), elr);
+                    }
+                }
+            }
+            let Some(next) = response.next_cursor else { return Ok(elrs) };
+            let mut again = Cursor::default();
+            again.topic_name = next.topic_name;
+            again.partition_index = next.partition_index;
+            cursor = Some(again);
+        }
     }
 
     /// A topic's partitions, or `None` if it does not exist (never auto-creates it).

@@ -29,6 +29,7 @@ fn replicas(topic: &str, partition: i32, leader: i32, replicas: &[i32], isr: &[i
         replicas: replicas.to_vec(),
         isr: isr.to_vec(),
         offline_replicas: replicas.iter().copied().filter(|&r| r != 1).collect(),
+        elr: Vec::new(),
     }
 }
 
@@ -90,6 +91,7 @@ fn internal_topics_are_hidden_and_records_counted() {
             replicas: vec![],
             isr: vec![],
             offline_replicas: vec![],
+            elr: vec![],
         }
     );
     // A topic named like Kafka's own is hidden even if the broker does not flag it.

@@ -633,9 +633,9 @@ async fn the_live_view_streams_topics_offsets_and_group_lag(pool: SqlitePool) {
         orders["partitions"],
         serde_json::json!([
             { "partition": 0, "log_start_offset": 0, "log_end_offset": 2, "records": 2,
-              "leader": 1, "leader_epoch": 0, "replicas": [1], "isr": [1], "offline_replicas": [] },
+              "leader": 1, "leader_epoch": 0, "replicas": [1], "isr": [1], "offline_replicas": [], "elr": [] },
             { "partition": 1, "log_start_offset": 0, "log_end_offset": 0, "records": 0,
-              "leader": 1, "leader_epoch": 0, "replicas": [1], "isr": [1], "offline_replicas": [] },
+              "leader": 1, "leader_epoch": 0, "replicas": [1], "isr": [1], "offline_replicas": [], "elr": [] },
         ])
     );
     // The app in this test has no control over the broker: it lists the live brokers only.
