@@ -257,3 +257,46 @@ fn a_preset_scenario_plays_by_itself_and_replays_the_same() {
     let replayed = Simulation::replay(preset, 3, &[], formed + 20_000).expect("replays");
     assert_eq!(lines(&replayed, 0), lines(&simulation, 0), "the same run, event for event");
 }
+
+/// Cuts (or heals) every link of broker `id` to the other nodes: it stays up, but the
+/// controller stops hearing its heartbeats and fences it.
+fn isolate(simulation: &mut Simulation, id: i32, cut: bool) {
+    let others: Vec<i32> = simulation.controller_ids().chain(simulation.broker_ids()).filter(|o| *o != id).collect();
+    for other in others {
+        let action = if cut { Action::CutLink { a: id, b: other } } else { Action::HealLink { a: id, b: other } };
+        simulation.apply(action).expect("link");
+    }
+}
+
+#[test]
+fn an_eligible_leader_replica_leads_cleanly_after_the_isr_emptied() {
+    let mut simulation = Simulation::new(preset("2"), 7).expect("forms");
+    simulation.apply(produce("a", -1)).expect("produce");
+    run(&mut simulation, 1_000);
+    let partition = |simulation: &Simulation| {
+        let p = simulation.active_image().and_then(|image| image.partition("orders", 0).cloned()).expect("orders-0");
+        (p.leader, p.isr, p.elr, p.last_known_elr, p.unclean_elections)
+    };
+    assert_eq!(partition(&simulation), (1, vec![1, 2, 3], vec![], vec![], 0));
+
+    // Brokers 3, then 2, then 1 lose the cluster (up, but unheard): each is fenced in turn.
+    for id in [3, 2, 1] {
+        isolate(&mut simulation, id, true);
+        run(&mut simulation, 12_000);
+    }
+    assert_eq!(
+        partition(&simulation),
+        (-1, vec![], vec![1, 2], vec![1], 0),
+        "broker 3 left while two were in sync; 2 and 1 left below min.insync.replicas=2"
+    );
+
+    // Broker 2 comes back without a restart: it leads from the ELR, with "a".
+    isolate(&mut simulation, 2, false);
+    run(&mut simulation, 5_000);
+    assert_eq!(partition(&simulation), (2, vec![2], vec![1], vec![], 0), "a clean election from the ELR");
+    let log = simulation
+        .broker_log(2, &broker::core::message::TopicPartition { topic: "orders".into(), partition: 0 })
+        .expect("broker 2 has the log");
+    assert!(log.record_at(0).is_some(), "the acknowledged record is there");
+    assert!(simulation.checker().violations().is_empty(), "{:?}", simulation.checker().violations());
+}
