@@ -66,6 +66,12 @@ pub enum EventKind {
         added: Vec<BrokerId>,
         isr: Vec<BrokerId>,
     },
+    /// The controller changed a partition's eligible leader replicas (KIP-966).
+    EligibleLeaderReplicasChanged {
+        tp: TopicPartition,
+        elr: Vec<BrokerId>,
+        isr: Vec<BrokerId>,
+    },
     /// The controller took fenced brokers out of an ISR.
     RemovedFromIsr {
         tp: TopicPartition,
@@ -165,6 +171,7 @@ impl EventKind {
             | EventKind::IsrShrunk { .. }
             | EventKind::IsrExpanded { .. }
             | EventKind::RemovedFromIsr { .. }
+            | EventKind::EligibleLeaderReplicasChanged { .. }
             | EventKind::BecameLeader { .. }
             | EventKind::BecameFollower { .. }
             | EventKind::Truncated { .. }
@@ -225,7 +232,10 @@ impl std::fmt::Display for EventKind {
             }
             EventKind::LeaderElected { tp, leader, leader_epoch, unclean } => match (*leader, *unclean) {
                 (-1, _) => {
-                    write!(f, "{tp} has no leader: no replica in its ISR is available (leader epoch {leader_epoch})")
+                    write!(
+                        f,
+                        "{tp} has no leader: no replica in its ISR or ELR is available (leader epoch {leader_epoch})"
+                    )
                 }
                 (leader, false) => {
                     write!(f, "broker {leader} was elected leader of {tp} (leader epoch {leader_epoch})")
@@ -251,6 +261,18 @@ impl std::fmt::Display for EventKind {
                     "{} caught up with leader {leader} and joined the ISR of {tp}; ISR is now {isr:?}",
                     brokers(added)
                 )
+            }
+            EventKind::EligibleLeaderReplicasChanged { tp, elr, isr } => {
+                if elr.is_empty() {
+                    write!(f, "{tp} has no eligible leader replicas (ELR) any more; ISR is {isr:?}")
+                } else {
+                    write!(
+                        f,
+                        "{tp} is below min.insync.replicas with ISR {isr:?}: its high watermark stands still, so {} still hold{} every committed record and may lead cleanly (ELR {elr:?})",
+                        brokers(elr),
+                        if elr.len() == 1 { "s" } else { "" }
+                    )
+                }
             }
             EventKind::RemovedFromIsr { tp, removed, isr } => write!(
                 f,

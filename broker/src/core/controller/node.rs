@@ -342,6 +342,13 @@ impl<P: Payload> ControllerNode<P> {
             if let Some(kind) = describe(&active.working, offset, record, &self.config) {
                 out.event(now_ms, kind);
             }
+            if let MetadataRecord::PartitionChange { topic, partition, elr: Some(elr), .. } = record
+                && let Some(registration) = active.working.partition(topic, *partition)
+            {
+                let tp = TopicPartition { topic: topic.clone(), partition: *partition };
+                let isr = registration.isr.clone();
+                out.event(now_ms, EventKind::EligibleLeaderReplicasChanged { tp, elr: elr.clone(), isr });
+            }
             if let (Some(before), MetadataRecord::PartitionChange { topic, partition, isr: Some(isr), .. }) =
                 (isr_before, record)
             {
