@@ -37,6 +37,8 @@ use tokio::task::JoinHandle;
 
 use cluster::Cluster;
 
+use crate::core::broker_config::BrokerConfigs;
+
 pub use crate::core::node::{FIRST_CONTROLLER_ID, NodeId};
 
 /// How the cluster runs. [`BrokerConfig::new`] gives Kafka-like defaults for a learner's laptop,
@@ -102,6 +104,10 @@ pub struct BrokerConfig {
     /// how long after a partition came to be led by another replica than its preferred one the
     /// controller moves leadership back. `None`: never.
     pub leader_imbalance_check_interval_ms: Option<u64>,
+    /// The broker configs that set topic defaults (`log.retention.ms`, `log.retention.hours`,
+    /// `min.insync.replicas`, ...), as `server.properties` / `--override` give them: Kafka's
+    /// STATIC_BROKER_CONFIG layer, below the dynamic ones `kafka-configs.sh` sets.
+    pub static_configs: BrokerConfigs,
 }
 
 impl BrokerConfig {
@@ -129,6 +135,7 @@ impl BrokerConfig {
             group_initial_rebalance_delay_ms: 500,
             metadata_max_idle_interval_ms: Some(500),
             leader_imbalance_check_interval_ms: Some(300_000),
+            static_configs: BrokerConfigs::default(),
         }
     }
 }
@@ -157,6 +164,7 @@ pub(crate) struct ResolvedConfig {
     pub(crate) group_initial_rebalance_delay_ms: i64,
     pub(crate) metadata_max_idle_interval_ms: Option<u64>,
     pub(crate) leader_imbalance_check_interval_ms: Option<u64>,
+    pub(crate) static_configs: BrokerConfigs,
 }
 
 impl ResolvedConfig {
@@ -235,6 +243,7 @@ impl Broker {
             group_initial_rebalance_delay_ms: config.group_initial_rebalance_delay_ms,
             metadata_max_idle_interval_ms: config.metadata_max_idle_interval_ms,
             leader_imbalance_check_interval_ms: config.leader_imbalance_check_interval_ms,
+            static_configs: config.static_configs.clone(),
         };
         let data_dir = config.data_dir.clone();
         let open_error = |message: String| BrokerError::Open { dir: data_dir.clone(), message };
