@@ -644,7 +644,8 @@ async fn alter_broker_configs(
         error => return (error, Some(controller_message(error, resource_name))),
     }
     // Every broker applies it (a new default reaches the logs as they apply the record).
-    wait_for_metadata(cluster, |image| image.broker_configs.dynamic(target).is_some_and(|c| c == &after)).await;
+    wait_for_metadata(cluster, |image| image.broker_configs.dynamic(target).cloned().unwrap_or_default() == after)
+        .await;
     tracing::info!(resource = resource_name, "altered dynamic broker configs");
     (ErrorCode::None, None)
 }
