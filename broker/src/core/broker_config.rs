@@ -175,9 +175,12 @@ pub enum BrokerConfigError {
     InvalidOperation(String),
 }
 
+/// For a topic config's name, or one with `log.` before it (`log.segment.ms`), which broker
+/// config sets its default: the names differ for historical reasons.
 fn topic_hint(name: &str) -> String {
-    match synonyms_of(name).find(|s| s.dynamic) {
-        Some(synonym) => format!(" (the broker-wide default of topic config {name} is {})", synonym.name),
+    let topic_config = if config_def(name).is_some() { name } else { name.strip_prefix("log.").unwrap_or(name) };
+    match synonyms_of(topic_config).find(|s| s.dynamic) {
+        Some(synonym) => format!(" (the broker-wide default of topic config {topic_config} is {})", synonym.name),
         None => String::new(),
     }
 }
@@ -267,10 +270,8 @@ fn to_topic_value(synonym: &BrokerSynonym, value: &str) -> String {
 
 /// One layer of broker configs by their broker names (`log.retention.ms=60000`): a broker's
 /// dynamic configs, the cluster-wide dynamic defaults, or the static `server.properties` ones.
-///
-/// As JSON (the runtime's settings) it is the map of values. Values are validated on the way in.
+/// Values are validated on the way in.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "runtime", derive(serde::Serialize, serde::Deserialize), serde(transparent))]
 pub struct BrokerConfigs {
     values: BTreeMap<String, String>,
 }
@@ -559,6 +560,12 @@ mod tests {
                  log.retention.ms)"
                     .to_owned()
             )
+        );
+        assert_eq!(
+            validate_dynamic_changes([("log.segment.ms", Some("1"))]).map_err(|e| e.to_string()),
+            Err("Unknown broker config name: log.segment.ms (the broker-wide default of topic config segment.ms is \
+                 log.roll.ms)"
+                .to_owned())
         );
         assert_eq!(
             validate_dynamic_changes([("min.insync.replicas", Some("0"))]).map_err(|e| e.to_string()),

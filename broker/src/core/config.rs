@@ -1,8 +1,9 @@
 //! Topic configs: Kafka's names, defaults and validation rules.
 //!
-//! A topic stores only its overrides; every read falls back to the default, and DescribeConfigs
-//! lists every config with its value and where it came from, as Kafka does (clients and
-//! `kafka-configs.sh --describe --all` expect the full list).
+//! A topic stores only its overrides; every read falls back to a broker-level default
+//! ([`super::broker_config`]: `log.retention.ms` for `retention.ms`, ...) or Kafka's, and
+//! DescribeConfigs lists every config with its value and where it came from, as Kafka does
+//! (clients and `kafka-configs.sh --describe --all` expect the full list).
 
 use std::collections::BTreeMap;
 

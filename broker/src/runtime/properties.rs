@@ -1,6 +1,8 @@
 //! Broker settings by Kafka's names, as `server.properties` and `kafka-server-start.sh
 //! --override KEY=VALUE` give them: the keys this broker implements set the matching
-//! [`BrokerConfig`] field; keys of Kafka's that mean something else here say what to use
+//! [`BrokerConfig`] field; the broker-wide defaults of topic configs (`log.retention.ms`,
+//! `log.retention.hours`, `min.insync.replicas`, ...) go to its `static_configs`, the layer below
+//! the dynamic broker configs; keys of Kafka's that mean something else here say what to use
 //! instead; anything else is refused, so a typo never passes silently.
 
 use super::BrokerConfig;
