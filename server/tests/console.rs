@@ -276,3 +276,93 @@ async fn headers_go_out_with_the_producer_and_come_back_with_the_consumer() {
     );
     broker.shutdown().await;
 }
+
+#[tokio::test]
+async fn broker_configs_per_broker_and_cluster_wide() {
+    let (broker, _dir, kafka) = broker().await;
+    let configs = "kafka-configs.sh --bootstrap-server localhost:9092";
+    assert_eq!(
+        ok(
+            &kafka,
+            &format!("{configs} --alter --entity-type brokers --entity-default --add-config log.retention.ms=60000")
+        )
+        .await,
+        "Completed updating default config for brokers in the cluster.\n"
+    );
+    assert_eq!(
+        ok(&kafka, &format!("{configs} --describe --entity-type brokers --entity-default")).await,
+        "Default configs for brokers in the cluster are:\n  \
+         log.retention.ms=60000 sensitive=false synonyms={DYNAMIC_DEFAULT_BROKER_CONFIG:log.retention.ms=60000}\n"
+    );
+    assert_eq!(
+        ok(&kafka, &format!("{configs} --alter --broker 1 --add-config log.retention.ms=5000,message.max.bytes=50"))
+            .await,
+        "Completed updating config for broker 1.\n"
+    );
+    assert_eq!(
+        ok(&kafka, &format!("{configs} --describe --entity-type brokers --entity-name 1")).await,
+        "Dynamic configs for broker 1 are:\n  \
+         log.retention.ms=5000 sensitive=false synonyms={DYNAMIC_BROKER_CONFIG:log.retention.ms=5000, \
+         DYNAMIC_DEFAULT_BROKER_CONFIG:log.retention.ms=60000, DEFAULT_CONFIG:log.retention.hours=168}\n  \
+         message.max.bytes=50 sensitive=false synonyms={DYNAMIC_BROKER_CONFIG:message.max.bytes=50, \
+         DEFAULT_CONFIG:message.max.bytes=1048588}\n"
+    );
+    // With eligible leader replicas on, as Kafka 4.1: no broker-level min.insync.replicas.
+    let refused = run_script(&kafka, &format!("{configs} --alter --broker 1 --add-config min.insync.replicas=1")).await;
+    assert!(!refused.ok);
+    assert!(refused.output.contains("InvalidConfigException: With eligible leader replicas"), "{}", refused.output);
+
+    // A topic without its own retention.ms takes broker 1's.
+    ok(&kafka, "kafka-topics.sh --bootstrap-server localhost:9092 --create --topic orders").await;
+    let all = ok(&kafka, &format!("{configs} --describe --topic orders --all")).await;
+    assert!(
+        all.contains(
+            "  retention.ms=5000 sensitive=false synonyms={DYNAMIC_BROKER_CONFIG:log.retention.ms=5000, \
+             DYNAMIC_DEFAULT_BROKER_CONFIG:log.retention.ms=60000, DEFAULT_CONFIG:log.retention.hours=168}\n"
+        ),
+        "{all}"
+    );
+    assert_eq!(
+        ok(&kafka, &format!("{configs} --describe --topic orders")).await,
+        "Dynamic configs for topic orders are:\n",
+        "inherited values are not the topic's own"
+    );
+
+    // Deleting broker 1's values; every broker, then the defaults.
+    ok(
+        &kafka,
+        &format!(
+            "{configs} --alter --entity-type brokers --entity-name 1 --delete-config log.retention.ms,message.max.bytes"
+        ),
+    )
+    .await;
+    assert_eq!(
+        ok(&kafka, &format!("{configs} --describe --entity-type brokers")).await,
+        "Dynamic configs for broker 1 are:\nDefault configs for brokers in the cluster are:\n  \
+         log.retention.ms=60000 sensitive=false synonyms={DYNAMIC_DEFAULT_BROKER_CONFIG:log.retention.ms=60000}\n"
+    );
+
+    let refused =
+        run_script(&kafka, &format!("{configs} --alter --broker-defaults --add-config broker.session.timeout.ms=1000"))
+            .await;
+    assert!(!refused.ok);
+    assert_eq!(
+        refused.output,
+        "Error while executing config command with args '--alter --entity-type brokers --entity-default \
+         --add-config broker.session.timeout.ms=1000'\njava.util.concurrent.ExecutionException: \
+         org.apache.kafka.common.errors.InvalidRequestException: Cannot update these configs dynamically: \
+         Set(broker.session.timeout.ms)\n"
+    );
+    assert_eq!(
+        ok(&kafka, &format!("{configs} --describe --entity-type brokers --entity-name 7")).await,
+        "The broker '7' doesn't exist and doesn't have dynamic config.\n"
+    );
+    let unknown = run_script(&kafka, &format!("{configs} --alter --broker 7 --add-config log.retention.ms=1")).await;
+    assert!(!unknown.ok);
+    assert!(
+        unknown.output.contains("TimeoutException: Timed out waiting for a node assignment."),
+        "{}",
+        unknown.output
+    );
+    broker.shutdown().await;
+}

@@ -11,7 +11,8 @@ import time
 import pytest
 from confluent_kafka import (OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, KafkaException, Producer,
                              TopicPartition)
-from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, ConfigSource, NewTopic,
+                                   ResourceType)
 
 from support import (CODECS, Rec, assert_key_affinity, assert_offsets_dense, assert_stored_codec, by_partition,
                      compressible_value, wait_until)
@@ -138,6 +139,54 @@ def test_admin_topic_lifecycle(broker, topic_name):
     fs[topic].result(TIMEOUT)
     wait_until(lambda: topic not in admin(broker).list_topics(timeout=TIMEOUT).topics, 10,
                f"{topic} to disappear from the metadata")
+
+
+def test_dynamic_broker_configs(broker, topic_name):
+    """kafka-configs.sh --entity-type brokers --entity-name N, through the admin client: a broker's
+    own log.retention.ms becomes a topic's retention.ms unless the topic sets its own. (librdkafka
+    cannot name the cluster-wide default: it refuses an empty broker resource name, so
+    `ConfigResource(BROKER, "")` raises ValueError before anything is sent; the Rust tests cover it.)"""
+    plain, own = topic_name(), topic_name()
+    a = admin(broker)
+    fs = a.create_topics([NewTopic(plain, num_partitions=1, replication_factor=1),
+                          NewTopic(own, num_partitions=1, replication_factor=1, config={"retention.ms": "1000"})],
+                         operation_timeout=TIMEOUT, request_timeout=TIMEOUT)
+    for fut in fs.values():
+        fut.result(TIMEOUT)
+    brokers = sorted(admin(broker).list_topics(timeout=TIMEOUT).brokers)
+
+    def alter(entries: list[ConfigEntry], broker_ids=brokers):
+        # Each broker's own resource goes to that broker (librdkafka routes it by id).
+        for broker_id in broker_ids:
+            resource = ConfigResource(ResourceType.BROKER, str(broker_id), incremental_configs=entries)
+            [fut] = a.incremental_alter_configs([resource], request_timeout=TIMEOUT).values()
+            fut.result(TIMEOUT)
+
+    def described(resource: ConfigResource, name: str):
+        [fut] = a.describe_configs([resource], request_timeout=TIMEOUT).values()
+        entry = fut.result(TIMEOUT)[name]
+        return entry.value, entry.source
+
+    def retention(topic: str):
+        return described(ConfigResource(ResourceType.TOPIC, topic), "retention.ms")
+
+    assert retention(plain) == ("604800000", ConfigSource.DEFAULT_CONFIG.value)
+    alter([ConfigEntry("log.retention.ms", "5000", incremental_operation=AlterConfigOpType.SET)])
+    # Whichever broker describes the topic, the value is its own.
+    assert retention(plain) == ("5000", ConfigSource.DYNAMIC_BROKER_CONFIG.value)
+    assert retention(own) == ("1000", ConfigSource.DYNAMIC_TOPIC_CONFIG.value)
+    for broker_id in brokers:
+        assert described(ConfigResource(ResourceType.BROKER, str(broker_id)), "log.retention.ms") == \
+            ("5000", ConfigSource.DYNAMIC_BROKER_CONFIG.value)
+
+    alter([ConfigEntry("log.retention.ms", None, incremental_operation=AlterConfigOpType.DELETE)])
+    assert retention(plain) == ("604800000", ConfigSource.DEFAULT_CONFIG.value)
+    with pytest.raises(KafkaException) as exc:
+        alter([ConfigEntry("broker.session.timeout.ms", "1000", incremental_operation=AlterConfigOpType.SET)],
+              brokers[:1])
+    error = exc.value.args[0]
+    assert error.code() == KafkaError.INVALID_REQUEST
+    assert "Cannot update these configs dynamically: Set(broker.session.timeout.ms)" in error.str()
 
 
 def test_keyed_and_unkeyed_records(broker, topic_name):

@@ -1,10 +1,14 @@
 //! Topic configs: Kafka's names, defaults and validation rules.
 //!
-//! A topic stores only its overrides; every read falls back to the default, and DescribeConfigs
-//! lists every config with its value and where it came from, as Kafka does (clients and
-//! `kafka-configs.sh --describe --all` expect the full list).
+//! A topic stores only its overrides; every read falls back to a broker-level default
+//! ([`super::broker_config`]: `log.retention.ms` for `retention.ms`, ...) or Kafka's, and
+//! DescribeConfigs lists every config with its value and where it came from, as Kafka does
+//! (clients and `kafka-configs.sh --describe --all` expect the full list).
 
 use std::collections::BTreeMap;
+
+use super::broker_config::{BrokerConfigsImage, ConfigSynonym};
+use super::replica::BrokerId;
 
 /// The type and allowed values of a config.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -169,8 +173,14 @@ pub fn validate_config(name: &str, value: &str) -> Result<(), String> {
     let Some(def) = config_def(name) else {
         return Err(format!("Unknown topic config name: {name}"));
     };
+    check_value(name, def.kind, value)
+}
+
+/// Checks `value` against `kind`; the message names the config `name` (a topic config, or the
+/// broker config that stands for it).
+pub(crate) fn check_value(name: &str, kind: ConfigKind, value: &str) -> Result<(), String> {
     let invalid = |why: String| Err(format!("Invalid value {value} for configuration {name}: {why}"));
-    match def.kind {
+    match kind {
         ConfigKind::Long { min } => match value.trim().parse::<i64>() {
             Ok(v) if v >= min => Ok(()),
             Ok(_) => invalid(format!("Value must be at least {min}")),
@@ -209,8 +219,14 @@ pub fn validate_config(name: &str, value: &str) -> Result<(), String> {
 /// Where a described config's value comes from (DescribeConfigs `config_source`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigSource {
-    /// Set on the topic (`DYNAMIC_TOPIC_CONFIG` = 1).
+    /// Set on the topic (`TOPIC_CONFIG` = 1, `DYNAMIC_TOPIC_CONFIG` in the admin client).
     Topic = 1,
+    /// Set on this broker while it runs (`DYNAMIC_BROKER_CONFIG` = 2).
+    DynamicBroker = 2,
+    /// The cluster-wide dynamic default (`DYNAMIC_DEFAULT_BROKER_CONFIG` = 3).
+    DynamicDefaultBroker = 3,
+    /// `server.properties` / `--override` (`STATIC_BROKER_CONFIG` = 4).
+    StaticBroker = 4,
     /// Kafka's default (`DEFAULT_CONFIG` = 5).
     Default = 5,
 }
@@ -221,6 +237,9 @@ pub struct ConfigEntry {
     pub value: String,
     pub source: ConfigSource,
     pub doc: &'static str,
+    /// Where else the value is set, most specific first: the topic's own value, then the broker
+    /// configs it falls back to (DescribeConfigs `include_synonyms`).
+    pub synonyms: Vec<ConfigSynonym>,
 }
 
 /// A topic's config overrides.
@@ -268,20 +287,43 @@ impl TopicConfigs {
         self.get(name).and_then(|v| v.parse().ok()).unwrap_or(0)
     }
 
-    /// Every config with its effective value, in name order.
-    pub fn describe(&self) -> Vec<ConfigEntry> {
+    /// The effective configs on `broker` (`None`: a node without broker configs of its own, as
+    /// a controller): the overrides, then for every other config the broker-level default of
+    /// `brokers` where one is set. What the logs, produce checks and elections read; Kafka's
+    /// default stays implicit, as in an override-only [`TopicConfigs`].
+    pub fn effective(&self, brokers: &BrokerConfigsImage, broker: Option<BrokerId>) -> TopicConfigs {
+        let mut effective = self.clone();
+        for def in TOPIC_CONFIGS.iter().filter(|def| !self.overrides.contains_key(def.name)) {
+            if let Some((value, _)) = brokers.topic_default(broker, def.name) {
+                effective.overrides.insert(def.name.to_owned(), value);
+            }
+        }
+        effective
+    }
+
+    /// Every config with its effective value on `broker` and where it comes from, in name order
+    /// (Kafka's `ConfigHelper.createTopicConfigEntry`): the topic's override, else the broker
+    /// configs, else Kafka's default. Synonyms: the override, then every broker-level value.
+    pub fn describe(&self, brokers: &BrokerConfigsImage, broker: Option<BrokerId>) -> Vec<ConfigEntry> {
         TOPIC_CONFIGS
             .iter()
-            .map(|def| match self.overrides.get(def.name) {
-                Some(value) => {
-                    ConfigEntry { name: def.name, value: value.clone(), source: ConfigSource::Topic, doc: def.doc }
-                }
-                None => ConfigEntry {
-                    name: def.name,
-                    value: def.default.to_owned(),
-                    source: ConfigSource::Default,
-                    doc: def.doc,
-                },
+            .map(|def| {
+                let mut synonyms = brokers.topic_config_synonyms(broker, def.name);
+                let (value, source) = match self.overrides.get(def.name) {
+                    Some(value) => {
+                        let own = ConfigSynonym {
+                            name: def.name.to_owned(),
+                            value: Some(value.clone()),
+                            source: ConfigSource::Topic,
+                        };
+                        synonyms.insert(0, own);
+                        (value.clone(), ConfigSource::Topic)
+                    }
+                    None => brokers
+                        .topic_default(broker, def.name)
+                        .unwrap_or_else(|| (def.default.to_owned(), ConfigSource::Default)),
+                };
+                ConfigEntry { name: def.name, value, source, doc: def.doc, synonyms }
             })
             .collect()
     }
@@ -297,10 +339,49 @@ mod tests {
         assert_eq!(configs.get_i64("retention.ms"), 1000);
         assert_eq!(configs.get_i64("segment.bytes"), 1_073_741_824);
         assert_eq!(configs.get("cleanup.policy"), Some("delete"));
-        let described = configs.describe();
+        let described = configs.describe(&BrokerConfigsImage::default(), Some(1));
         assert_eq!(described.len(), TOPIC_CONFIGS.len());
         let retention = described.iter().find(|e| e.name == "retention.ms").expect("listed");
         assert_eq!((retention.value.as_str(), retention.source), ("1000", ConfigSource::Topic));
+    }
+
+    #[test]
+    fn a_topic_override_wins_over_every_broker_layer_and_lists_them_as_synonyms() {
+        let mut static_configs = crate::core::broker_config::BrokerConfigs::default();
+        static_configs.set("log.retention.hours", "24").expect("valid");
+        let mut brokers = BrokerConfigsImage { static_configs, ..BrokerConfigsImage::default() };
+        brokers.apply(None, "log.retention.ms", Some("60000"));
+        brokers.apply(Some(1), "log.retention.ms", Some("5000"));
+        let configs = TopicConfigs::from_pairs([("retention.ms", "1000")]).expect("valid");
+        let described = configs.describe(&brokers, Some(1));
+        let retention = described.iter().find(|e| e.name == "retention.ms").expect("listed");
+        let synonyms: Vec<String> = retention
+            .synonyms
+            .iter()
+            .map(|s| format!("{}:{}={}", s.source as i8, s.name, s.value.as_deref().unwrap_or("null")))
+            .collect();
+        assert_eq!((retention.value.as_str(), retention.source), ("1000", ConfigSource::Topic));
+        assert_eq!(
+            synonyms,
+            [
+                "1:retention.ms=1000",
+                "2:log.retention.ms=5000",
+                "3:log.retention.ms=60000",
+                "4:log.retention.hours=24",
+                "5:log.retention.hours=168"
+            ]
+        );
+        // Without the override: broker 1's own value, then the default on another broker.
+        let plain = TopicConfigs::default();
+        let on = |broker| {
+            plain.describe(&brokers, broker).into_iter().find(|e| e.name == "retention.ms").map(|e| (e.value, e.source))
+        };
+        assert_eq!(on(Some(1)), Some(("5000".to_owned(), ConfigSource::DynamicBroker)));
+        assert_eq!(on(Some(2)), Some(("60000".to_owned(), ConfigSource::DynamicDefaultBroker)));
+        assert_eq!(plain.effective(&brokers, Some(2)).get_i64("retention.ms"), 60_000);
+        assert_eq!(configs.effective(&brokers, Some(1)).get_i64("retention.ms"), 1_000);
+        let segment = plain.describe(&brokers, Some(1)).into_iter().find(|e| e.name == "segment.bytes");
+        assert_eq!(segment.map(|e| (e.value, e.source)), Some(("1073741824".to_owned(), ConfigSource::Default)));
     }
 
     #[test]

@@ -152,6 +152,12 @@ pub enum EventKind {
         name: String,
         value: Option<String>,
     },
+    /// A dynamic broker config changed: on one broker, or the cluster-wide default (`None`).
+    BrokerConfigChanged {
+        broker: Option<BrokerId>,
+        name: String,
+        value: Option<String>,
+    },
     /// An invariant checker found a violation: a bug in the simulated Kafka, never expected.
     InvariantViolated {
         what: String,
@@ -182,7 +188,8 @@ impl EventKind {
             | EventKind::Restarted { .. }
             | EventKind::LinkCut { .. }
             | EventKind::LinkHealed { .. }
-            | EventKind::ConfigChanged { .. } => "action",
+            | EventKind::ConfigChanged { .. }
+            | EventKind::BrokerConfigChanged { .. } => "action",
         }
     }
 }
@@ -334,6 +341,16 @@ impl std::fmt::Display for EventKind {
                 Some(value) => write!(f, "topic {topic}: {name} set to {value}"),
                 None => write!(f, "topic {topic}: {name} back to its default"),
             },
+            EventKind::BrokerConfigChanged { broker, name, value } => {
+                match broker {
+                    Some(id) => write!(f, "broker {id}: ")?,
+                    None => write!(f, "cluster-wide broker default: ")?,
+                }
+                match value {
+                    Some(value) => write!(f, "{name} set to {value}"),
+                    None => write!(f, "{name} back to its default"),
+                }
+            }
             EventKind::InvariantViolated { what } => write!(f, "INVARIANT VIOLATED: {what}"),
         }
     }

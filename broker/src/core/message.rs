@@ -87,6 +87,14 @@ pub enum Message<P: Payload> {
         request_id: u64,
         error: ErrorCode,
     },
+    /// IncrementalAlterConfigs on a BROKER resource, sent to the active controller: dynamic
+    /// configs of `broker`, or the cluster-wide defaults (`None`), each set or removed. All or
+    /// nothing; answered with an [`Message::AlterConfigResponse`].
+    AlterBrokerConfig {
+        request_id: u64,
+        broker: Option<BrokerId>,
+        configs: Vec<(String, Option<String>)>,
+    },
     /// CreatePartitions: grow a topic to `count` partitions.
     CreatePartitions {
         request_id: u64,
@@ -160,7 +168,9 @@ impl<P: Payload> Message<P> {
             Message::BrokerRegistration { .. } | Message::BrokerRegistrationResponse { .. } => "BrokerRegistration",
             Message::BrokerHeartbeat { .. } | Message::BrokerHeartbeatResponse { .. } => "BrokerHeartbeat",
             Message::AlterPartition { .. } | Message::AlterPartitionResponse { .. } => "AlterPartition",
-            Message::AlterConfig { .. } | Message::AlterConfigResponse { .. } => "IncrementalAlterConfigs",
+            Message::AlterConfig { .. } | Message::AlterBrokerConfig { .. } | Message::AlterConfigResponse { .. } => {
+                "IncrementalAlterConfigs"
+            }
             Message::CreateTopic { .. } | Message::CreateTopicResponse { .. } => "CreateTopics",
             Message::CreatePartitions { .. } | Message::CreatePartitionsResponse { .. } => "CreatePartitions",
             Message::ElectLeader { .. } | Message::ElectLeaderResponse { .. } => "ElectLeaders",

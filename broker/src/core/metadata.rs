@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use super::broker_config::BrokerConfigsImage;
 use super::config::TopicConfigs;
 use super::replica::BrokerId;
 
@@ -76,6 +77,12 @@ pub enum MetadataRecord {
     /// A topic config was set (`Some`) or removed (`None`).
     #[cfg_attr(feature = "runtime", serde(rename = "CONFIG_RECORD"))]
     Config { topic: String, name: String, value: Option<String> },
+    /// A dynamic broker config was set (`Some`) or removed (`None`): on one broker, or the
+    /// cluster-wide default with `broker_id: None`. Kafka writes a `ConfigRecord` with
+    /// `resourceType` BROKER (4) and `resourceName` "1" or "" (the default); here it is a record
+    /// of its own, so that the topic config records of older logs read unchanged.
+    #[cfg_attr(feature = "runtime", serde(rename = "BROKER_CONFIG_RECORD"))]
+    BrokerConfig { broker_id: Option<BrokerId>, name: String, value: Option<String> },
 }
 
 /// A broker as the metadata log knows it.
@@ -120,11 +127,39 @@ pub struct MetadataImage {
     pub offset: i64,
     pub brokers: BTreeMap<BrokerId, BrokerRegistration>,
     pub topics: BTreeMap<String, TopicImage>,
+    /// The broker-level configs topics fall back to: the dynamic ones from the log, and this
+    /// node's static ones (the one part of the image not built from records).
+    pub broker_configs: BrokerConfigsImage,
 }
 
 impl MetadataImage {
     pub fn new() -> Self {
         MetadataImage { offset: -1, ..Default::default() }
+    }
+
+    /// An empty image for a node started with these `server.properties` broker configs.
+    pub fn with_static_configs(static_configs: super::broker_config::BrokerConfigs) -> Self {
+        let broker_configs = BrokerConfigsImage { static_configs, ..BrokerConfigsImage::default() };
+        MetadataImage { offset: -1, broker_configs, ..Default::default() }
+    }
+
+    /// A topic's effective configs on `broker` (`None`: without a broker's own dynamic
+    /// configs, as the controller reads them): see [`TopicConfigs::effective`].
+    pub fn effective_topic_configs(&self, topic: &str, broker: Option<BrokerId>) -> Option<TopicConfigs> {
+        Some(self.topics.get(topic)?.configs.effective(&self.broker_configs, broker))
+    }
+
+    /// One effective config of a topic on `broker`: its override, else the broker-level
+    /// default, else Kafka's (Kafka's `ConfigurationControlManager.getTopicConfig`).
+    pub fn topic_config(&self, topic: &str, broker: Option<BrokerId>, name: &str) -> Option<String> {
+        let configs = &self.topics.get(topic)?.configs;
+        match configs.overrides().get(name) {
+            Some(value) => Some(value.clone()),
+            None => match self.broker_configs.topic_default(broker, name) {
+                Some((value, _)) => Some(value),
+                None => configs.get(name).map(str::to_owned),
+            },
+        }
     }
 
     /// Applies the record at `offset`. Records that name something unknown are skipped: the
@@ -210,6 +245,9 @@ impl MetadataImage {
                         None => topic.configs.remove(name),
                     }
                 }
+            }
+            MetadataRecord::BrokerConfig { broker_id, name, value } => {
+                self.broker_configs.apply(*broker_id, name, value.as_deref());
             }
         }
     }
@@ -304,6 +342,16 @@ impl std::fmt::Display for MetadataRecord {
                 Some(value) => write!(f, "ConfigRecord({topic}: {name}={value})"),
                 None => write!(f, "ConfigRecord({topic}: {name} removed)"),
             },
+            MetadataRecord::BrokerConfig { broker_id, name, value } => {
+                match broker_id {
+                    Some(id) => write!(f, "ConfigRecord(broker {id}: ")?,
+                    None => write!(f, "ConfigRecord(broker default: ")?,
+                }
+                match value {
+                    Some(value) => write!(f, "{name}={value})"),
+                    None => write!(f, "{name} removed)"),
+                }
+            }
         }
     }
 }
@@ -372,5 +420,56 @@ mod tests {
             })
         );
         assert_eq!(records[7].to_string(), "PartitionChangeRecord(orders-0, leader 2, unclean)");
+    }
+
+    #[test]
+    fn broker_config_records_set_topic_defaults_below_the_topics_own() {
+        let mut static_configs = crate::core::broker_config::BrokerConfigs::default();
+        static_configs.set("min.insync.replicas", "2").expect("valid");
+        let mut image = MetadataImage::with_static_configs(static_configs);
+        let mut configs = TopicConfigs::default();
+        configs.set("retention.bytes", "100").expect("valid");
+        let records = [
+            MetadataRecord::Topic { name: "orders".into(), topic_id: derived_topic_id("orders", -1), configs },
+            MetadataRecord::BrokerConfig {
+                broker_id: None,
+                name: "log.retention.ms".into(),
+                value: Some("60000".into()),
+            },
+            MetadataRecord::BrokerConfig {
+                broker_id: Some(2),
+                name: "log.retention.ms".into(),
+                value: Some("5000".into()),
+            },
+            MetadataRecord::BrokerConfig {
+                broker_id: None,
+                name: "log.retention.bytes".into(),
+                value: Some("999".into()),
+            },
+        ];
+        for (offset, record) in records.iter().enumerate() {
+            image.apply(offset as i64, record);
+        }
+        let config = |image: &MetadataImage, broker, name| image.topic_config("orders", broker, name);
+        assert_eq!(config(&image, Some(1), "retention.ms").as_deref(), Some("60000"), "the cluster default");
+        assert_eq!(config(&image, Some(2), "retention.ms").as_deref(), Some("5000"), "broker 2's own");
+        assert_eq!(config(&image, None, "retention.ms").as_deref(), Some("60000"), "a controller");
+        assert_eq!(config(&image, Some(2), "retention.bytes").as_deref(), Some("100"), "the topic's own");
+        assert_eq!(config(&image, Some(1), "min.insync.replicas").as_deref(), Some("2"), "server.properties");
+        assert_eq!(config(&image, Some(1), "segment.bytes").as_deref(), Some("1073741824"), "Kafka's default");
+        let effective = image.effective_topic_configs("orders", Some(2)).expect("exists");
+        assert_eq!(
+            (
+                effective.get_i64("retention.ms"),
+                effective.get_i64("retention.bytes"),
+                effective.get_i64("min.insync.replicas")
+            ),
+            (5000, 100, 2)
+        );
+        assert_eq!(records[2].to_string(), "ConfigRecord(broker 2: log.retention.ms=5000)");
+
+        image.apply(4, &MetadataRecord::BrokerConfig { broker_id: None, name: "log.retention.ms".into(), value: None });
+        assert_eq!(config(&image, Some(1), "retention.ms").as_deref(), Some("604800000"));
+        assert_eq!(config(&image, Some(2), "retention.ms").as_deref(), Some("5000"));
     }
 }

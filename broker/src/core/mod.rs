@@ -19,7 +19,9 @@
 //! * [`message`], [`node`], [`event`]: what nodes send each other, their ids and outbox, and the
 //!   event log in Kafka's words.
 //! * [`config`], [`topic`], [`partitioner`], [`error`]: topic configs and names, murmur2,
-//!   Kafka's error codes.
+//!   Kafka's error codes. [`broker_config`]: the broker configs that set topic defaults
+//!   (`log.retention.ms`, ...), dynamic per broker or cluster-wide, and how a topic's effective
+//!   config is resolved from them.
 //!
 //! # Driving a node
 //!
@@ -28,6 +30,7 @@
 //! by the driver after each call (messages to send, events to log). Nothing here reads a clock.
 
 pub mod broker;
+pub mod broker_config;
 pub mod config;
 pub mod controller;
 pub mod error;

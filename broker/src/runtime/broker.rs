@@ -118,6 +118,7 @@ impl BrokerHandle {
             replica_fetch_max: 1024 * 1024,
             // Kafka's BrokerLifecycleManager while the broker starts.
             fenced_heartbeat_interval_ms: 10,
+            static_configs: config.static_configs.clone(),
             ..BrokerSettings::default()
         };
         Ok(BrokerHandle {

@@ -87,6 +87,7 @@ impl ControllerHandle {
             metadata_max_idle_interval_ms: cluster.config.metadata_max_idle_interval_ms,
             leader_imbalance_check_interval_ms: cluster.config.leader_imbalance_check_interval_ms,
             eligible_leader_replicas_enabled: cluster.config.eligible_leader_replicas_enabled,
+            static_configs: cluster.config.static_configs.clone(),
         };
         let quorum_config = QuorumConfig { voters, ..QuorumConfig::default() };
         let node = ControllerNode::new(self.id, quorum_config, durable, controller_config, now, seed);

@@ -37,6 +37,8 @@ use tokio::task::JoinHandle;
 
 use cluster::Cluster;
 
+use crate::core::broker_config::BrokerConfigs;
+
 pub use crate::core::node::{FIRST_CONTROLLER_ID, NodeId};
 
 /// How the cluster runs. [`BrokerConfig::new`] gives Kafka-like defaults for a learner's laptop,
@@ -105,6 +107,10 @@ pub struct BrokerConfig {
     /// Eligible leader replicas (KIP-966; Kafka's `eligible.leader.replicas.version` feature,
     /// on for new clusters since 4.1).
     pub eligible_leader_replicas_enabled: bool,
+    /// The broker configs that set topic defaults (`log.retention.ms`, `log.retention.hours`,
+    /// `min.insync.replicas`, ...), as `server.properties` / `--override` give them: Kafka's
+    /// STATIC_BROKER_CONFIG layer, below the dynamic ones `kafka-configs.sh` sets.
+    pub static_configs: BrokerConfigs,
 }
 
 impl BrokerConfig {
@@ -133,6 +139,7 @@ impl BrokerConfig {
             metadata_max_idle_interval_ms: Some(500),
             leader_imbalance_check_interval_ms: Some(300_000),
             eligible_leader_replicas_enabled: true,
+            static_configs: BrokerConfigs::default(),
         }
     }
 }
@@ -162,6 +169,7 @@ pub(crate) struct ResolvedConfig {
     pub(crate) metadata_max_idle_interval_ms: Option<u64>,
     pub(crate) leader_imbalance_check_interval_ms: Option<u64>,
     pub(crate) eligible_leader_replicas_enabled: bool,
+    pub(crate) static_configs: BrokerConfigs,
 }
 
 impl ResolvedConfig {
@@ -241,6 +249,7 @@ impl Broker {
             metadata_max_idle_interval_ms: config.metadata_max_idle_interval_ms,
             leader_imbalance_check_interval_ms: config.leader_imbalance_check_interval_ms,
             eligible_leader_replicas_enabled: config.eligible_leader_replicas_enabled,
+            static_configs: config.static_configs.clone(),
         };
         let data_dir = config.data_dir.clone();
         let open_error = |message: String| BrokerError::Open { dir: data_dir.clone(), message };

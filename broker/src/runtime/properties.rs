@@ -1,9 +1,12 @@
 //! Broker settings by Kafka's names, as `server.properties` and `kafka-server-start.sh
 //! --override KEY=VALUE` give them: the keys this broker implements set the matching
-//! [`BrokerConfig`] field; keys of Kafka's that mean something else here say what to use
+//! [`BrokerConfig`] field; the broker-wide defaults of topic configs (`log.retention.ms`,
+//! `log.retention.hours`, `min.insync.replicas`, ...) go to its `static_configs`, the layer below
+//! the dynamic broker configs; keys of Kafka's that mean something else here say what to use
 //! instead; anything else is refused, so a typo never passes silently.
 
 use super::BrokerConfig;
+use crate::core::broker_config::broker_synonym;
 
 /// Kafka's keys that this process sets another way, and how.
 const SET_ELSEWHERE: &[(&str, &str)] = &[
@@ -93,6 +96,10 @@ impl BrokerConfig {
                     _ => return Err(format!("{key}: {value:?} is not a feature level this broker knows (0 or 1)")),
                 };
             }
+            // The broker-level defaults of topic configs, checked by their topic config's rule.
+            key if broker_synonym(key).is_some() => {
+                self.static_configs.set(key, value).map_err(|error| format!("{key}={value}: {error}"))?;
+            }
             _ => {
                 if let Some((_, instead)) = SET_ELSEWHERE.iter().find(|(name, _)| *name == key) {
                     return Err(format!("{key}: {instead}"));
@@ -103,8 +110,9 @@ impl BrokerConfig {
                      replica.lag.time.max.ms, log.retention.check.interval.ms, socket.request.max.bytes, \
                      max.connections, max.connections.per.ip, connections.max.idle.ms, queued.max.request.bytes, \
                      group.initial.rebalance.delay.ms, metadata.max.idle.interval.ms, auto.leader.rebalance.enable, \
-                     leader.imbalance.check.interval.seconds, eligible.leader.replicas.version; topic settings such as retention.ms go on each topic \
-                     with kafka-configs.sh)"
+                     leader.imbalance.check.interval.seconds, eligible.leader.replicas.version, and the broker-wide topic defaults such as \
+                     log.retention.ms, log.retention.hours, log.segment.bytes, message.max.bytes, \
+                     min.insync.replicas; topic settings such as retention.ms go on each topic with kafka-configs.sh)"
                 ));
             }
         }
@@ -164,6 +172,21 @@ mod tests {
     }
 
     #[test]
+    fn topic_defaults_are_static_broker_configs() {
+        let mut config = config();
+        // Kafka's own sample server.properties.
+        config.apply_properties("log.retention.hours=168\nlog.segment.bytes=1073741824\n").expect("valid");
+        config.apply_override("min.insync.replicas=2").expect("valid");
+        assert_eq!(config.static_configs.get("log.retention.hours"), Some("168"));
+        assert_eq!(config.static_configs.get("min.insync.replicas"), Some("2"));
+        assert_eq!(
+            config.apply_override("min.insync.replicas=0"),
+            Err("min.insync.replicas=0: Invalid value 0 for configuration min.insync.replicas: Value must be at least 1"
+                .to_owned())
+        );
+    }
+
+    #[test]
     fn unknown_keys_and_bad_values_are_refused_with_the_line() {
         let mut config = config();
         assert_eq!(
@@ -173,8 +196,9 @@ mod tests {
                  replica.lag.time.max.ms, log.retention.check.interval.ms, socket.request.max.bytes, \
                  max.connections, max.connections.per.ip, connections.max.idle.ms, queued.max.request.bytes, \
                  group.initial.rebalance.delay.ms, metadata.max.idle.interval.ms, auto.leader.rebalance.enable, \
-                 leader.imbalance.check.interval.seconds, eligible.leader.replicas.version; topic settings such as retention.ms go on each topic \
-                 with kafka-configs.sh)"
+                 leader.imbalance.check.interval.seconds, eligible.leader.replicas.version, and the broker-wide topic defaults such as \
+                 log.retention.ms, log.retention.hours, log.segment.bytes, message.max.bytes, \
+                 min.insync.replicas; topic settings such as retention.ms go on each topic with kafka-configs.sh)"
                 .to_owned())
         );
         assert_eq!(

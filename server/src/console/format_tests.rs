@@ -427,6 +427,26 @@ fn console_format_configs_describe_dynamic() {
 }
 
 #[test]
+fn console_format_config_sources_read_from_their_wire_codes() {
+    let sources: Vec<&str> = (0..=9).map(|code| ConfigSource::from_code(code).as_str()).collect();
+    assert_eq!(
+        sources,
+        [
+            "UNKNOWN",
+            "DYNAMIC_TOPIC_CONFIG",
+            "DYNAMIC_BROKER_CONFIG",
+            "DYNAMIC_DEFAULT_BROKER_CONFIG",
+            "STATIC_BROKER_CONFIG",
+            "DEFAULT_CONFIG",
+            "DYNAMIC_BROKER_LOGGER_CONFIG",
+            "DYNAMIC_CLIENT_METRICS_CONFIG",
+            "DYNAMIC_GROUP_CONFIG",
+            "UNKNOWN",
+        ]
+    );
+}
+
+#[test]
 fn console_format_configs_brokers_and_messages() {
     let mut entry = retention(ConfigSource::DynamicDefaultBrokerConfig);
     entry.name = "log.retention.ms".into();

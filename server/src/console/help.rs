@@ -125,9 +125,16 @@ fn usage(tool: Tool) -> &'static str {
              kafka-configs.sh --describe --entity-type topics [--entity-name <topic>]\n\
              kafka-configs.sh --alter --topic <topic> --add-config <k1=v1,k2=[v2,v3]>\n\
              kafka-configs.sh --alter --topic <topic> --delete-config <k1,k2>\n\
-             kafka-configs.sh --describe --broker <id> | --broker-defaults [--all]\n\
+             kafka-configs.sh --describe --entity-type brokers [--entity-name <id> | --entity-default] [--all]\n\
+             kafka-configs.sh --alter --entity-type brokers --entity-default --add-config log.retention.ms=60000\n\
+             kafka-configs.sh --alter --entity-type brokers --entity-name <id> --delete-config <k1,k2>\n\
              \n\
-             Square brackets group a value that contains commas: --add-config 'cleanup.policy=[compact,delete]'.\n"
+             Square brackets group a value that contains commas: --add-config 'cleanup.policy=[compact,delete]'.\n\
+             Broker configs set the defaults of topics that do not set their own: log.retention.ms,\n\
+             log.retention.bytes, log.segment.bytes, log.roll.ms, log.cleanup.policy, message.max.bytes,\n\
+             compression.type, min.insync.replicas, unclean.leader.election.enable, ... A topic's value\n\
+             wins over its broker's (--entity-name), which wins over the cluster-wide one (--entity-default),\n\
+             which wins over server.properties. Read-only ones (broker.session.timeout.ms, node.id) are refused.\n"
         }
         Tool::GetOffsets => {
             "Print the offsets of topic partitions.\n\

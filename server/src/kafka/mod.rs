@@ -12,7 +12,7 @@
 //!
 //! * this file: [`Kafka`] (the pool and the request plumbing), [`KafkaError`], [`Refusal`].
 //! * `topics`: Metadata, CreateTopics, DeleteTopics, CreatePartitions.
-//! * `configs`: DescribeConfigs, IncrementalAlterConfigs on topics.
+//! * `configs`: DescribeConfigs, IncrementalAlterConfigs on topics and brokers.
 //! * `offsets`: ListOffsets.
 //! * `records`: Fetch and Produce.
 //! * `groups`: ListGroups, DescribeGroups, OffsetFetch, OffsetCommit, DeleteGroups.
@@ -36,7 +36,7 @@ use broker::core::ErrorCode;
 use kafka_protocol::messages::TopicName;
 use kafka_protocol::protocol::{Request, StrBytes};
 
-pub use configs::TopicConfigEntry;
+pub use configs::{ConfigResource, DescribedConfig, TopicConfigEntry};
 pub use elections::ElectionResult;
 pub use groups::{CommittedOffset, GroupDeletion, GroupDetail, ListedGroup, MemberDetail};
 pub use offsets::LogOffsets;

@@ -12,6 +12,7 @@ pub mod storage;
 use std::collections::BTreeMap;
 
 use crate::core::ErrorCode;
+use crate::core::broker_config::BrokerConfigs;
 use crate::core::event::EventKind;
 use crate::core::message::{Message, TopicPartition};
 use crate::core::metadata::{MetadataImage, MetadataRecord, NO_LEADER};
@@ -46,6 +47,9 @@ pub struct BrokerSettings {
     pub request_timeout_ms: u64,
     /// `request.timeout.ms` of a produce request waiting for acks=all.
     pub produce_timeout_ms: u64,
+    /// The broker configs of `server.properties` that set topic defaults (`log.retention.ms`,
+    /// `min.insync.replicas`, ...): the static layer below the dynamic ones of the metadata log.
+    pub static_configs: BrokerConfigs,
 }
 
 impl Default for BrokerSettings {
@@ -59,6 +63,7 @@ impl Default for BrokerSettings {
             replica_fetch_max: 16,
             request_timeout_ms: 2_000,
             produce_timeout_ms: 30_000,
+            static_configs: BrokerConfigs::default(),
         }
     }
 }
@@ -175,7 +180,7 @@ impl<S: Storage> BrokerNode<S> {
             id,
             incarnation_id,
             quorum: QuorumNode::new(id, quorum_config, start.metadata, now_ms, seed),
-            image: MetadataImage::new(),
+            image: MetadataImage::with_static_configs(settings.static_configs.clone()),
             storage: start.storage,
             logs: start.logs,
             partitions: BTreeMap::new(),
@@ -409,12 +414,15 @@ impl<S: Storage> BrokerNode<S> {
             .collect();
         self.remove_unassigned(now_ms, &assigned, out);
         for (tp, registration) in assigned {
-            let Some(configs) = self.image.topics.get(&tp.topic).map(|t| &t.configs) else { continue };
+            // The topic's overrides over this broker's dynamic configs, the cluster-wide
+            // defaults and server.properties: a changed default reaches existing logs here, as
+            // Kafka's `DynamicLogConfig.reconfigure` updates every log without an override.
+            let Some(configs) = self.image.effective_topic_configs(&tp.topic, Some(self.id)) else { continue };
             let min_insync_replicas = configs.get_i64("min.insync.replicas");
             if let Some(log) = self.logs.get_mut(&tp) {
-                log.configure(configs);
+                log.configure(&configs);
             } else {
-                match self.storage.create_log(&tp, configs) {
+                match self.storage.create_log(&tp, &configs) {
                     Ok(log) => {
                         self.logs.insert(tp.clone(), log);
                     }

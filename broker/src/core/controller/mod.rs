@@ -17,6 +17,7 @@ mod partition_change;
 use std::collections::BTreeMap;
 
 use super::ErrorCode;
+use super::broker_config::BrokerConfigs;
 use super::config::TopicConfigs;
 use super::metadata::{MetadataImage, MetadataRecord, NO_LEADER, PartitionRegistration};
 use super::replica::BrokerId;
@@ -39,6 +40,10 @@ pub struct ControllerConfig {
     /// by default for new clusters since Kafka 4.1): replicas that left the ISR while it was
     /// below `min.insync.replicas` may still lead cleanly, and the ISR may become empty.
     pub eligible_leader_replicas_enabled: bool,
+    /// The controller's `server.properties` broker configs that set topic defaults
+    /// (`unclean.leader.election.enable`, ...): Kafka's controller reads its own static config
+    /// below the cluster-wide dynamic defaults.
+    pub static_configs: BrokerConfigs,
 }
 
 impl Default for ControllerConfig {
@@ -48,6 +53,7 @@ impl Default for ControllerConfig {
             metadata_max_idle_interval_ms: Some(500),
             leader_imbalance_check_interval_ms: Some(300_000),
             eligible_leader_replicas_enabled: true,
+            static_configs: BrokerConfigs::default(),
         }
     }
 }
@@ -485,6 +491,53 @@ impl Controller {
         Ok(records)
     }
 
+    /// IncrementalAlterConfigs on a BROKER resource: a dynamic config of `broker`, or the
+    /// cluster-wide default with `None` (Kafka's `ConfigurationControlManager`, which records a
+    /// `ConfigRecord` on the resource). A broker id that is not registered is refused with
+    /// BROKER_ID_NOT_REGISTERED, as Kafka's `ConfigResourceExistenceChecker` does. Turning on
+    /// `unclean.leader.election.enable` elects leaders for leaderless partitions at once, as
+    /// for a topic.
+    pub fn alter_broker_config(
+        &mut self,
+        image: &MetadataImage,
+        broker: Option<BrokerId>,
+        name: &str,
+        value: Option<&str>,
+    ) -> Result<Vec<MetadataRecord>, ErrorCode> {
+        if let Some(id) = broker
+            && !image.brokers.contains_key(&id)
+        {
+            return Err(ErrorCode::BrokerIdNotRegistered);
+        }
+        super::broker_config::validate_dynamic_changes([(name, value)]).map_err(|error| error.error_code())?;
+        // With ELR, Kafka 4.1 keeps one `min.insync.replicas` per topic or cluster: no
+        // broker-level value, and no removing the cluster-wide one (its ops guide, "Eligible
+        // Leader Replicas").
+        if self.config.eligible_leader_replicas_enabled
+            && name == "min.insync.replicas"
+            && (broker.is_some() || value.is_none())
+        {
+            return Err(ErrorCode::InvalidConfig);
+        }
+        let config = MetadataRecord::BrokerConfig {
+            broker_id: broker,
+            name: name.to_owned(),
+            value: value.map(|v| v.trim().to_owned()),
+        };
+        let mut after = image.clone();
+        after.apply(image.offset + 1, &config);
+        let mut records = vec![config];
+        if name == "min.insync.replicas" {
+            // A new cluster-wide minimum starts every ELR over.
+            for change in clear_elr(&after, None) {
+                after.apply(after.offset + 1, &change);
+                records.push(change);
+            }
+        }
+        records.extend(self.elect_leaderless(&after));
+        Ok(records)
+    }
+
     /// AlterPartition (KIP-497): a leader proposes a new ISR. It must be the current leader
     /// (FENCED_LEADER_EPOCH), know the current partition epoch (INVALID_UPDATE_VERSION), and may
     /// only add replicas that are registered and unfenced (INELIGIBLE_REPLICA, KIP-841).
@@ -770,6 +823,59 @@ mod tests {
                 "ConfigRecord(orders: unclean.leader.election.enable=true)",
                 "PartitionChangeRecord(orders-0, leader 2, isr [2], elr [], last known elr [], unclean)",
             ]
+        );
+    }
+
+    #[test]
+    fn a_cluster_wide_unclean_default_elects_and_a_topic_override_can_refuse_it() {
+        let mut controller = Controller::default();
+        let mut image = cluster(&mut controller, &[]);
+        let records = controller.create_topic(&image, "audit", 1, 3, TopicConfigs::default()).expect("creates");
+        apply(&mut image, &records);
+        let records = controller
+            .alter_config(&image, "audit", "unclean.leader.election.enable", Some("false"))
+            .expect("a topic override");
+        apply(&mut image, &records);
+        for topic in ["orders", "audit"] {
+            let (records, _) = controller.alter_partition(&image, 1, 0, topic, 0, 0, 0, &[1]).expect("shrinks");
+            apply(&mut image, &records);
+        }
+        for broker_id in [2, 3] {
+            let epoch = image.brokers[&broker_id].broker_epoch;
+            controller.heartbeat(8_000, &image, broker_id, epoch, image.offset).expect("heartbeat");
+        }
+        let records = controller.tick(9_001, &image);
+        apply(&mut image, &records);
+        assert_eq!(image.partition("orders", 0).map(|p| p.leader), Some(NO_LEADER));
+
+        assert_eq!(
+            controller.alter_broker_config(&image, Some(9), "log.retention.ms", Some("1")),
+            Err(ErrorCode::BrokerIdNotRegistered)
+        );
+        assert_eq!(
+            controller.alter_broker_config(&image, None, "broker.session.timeout.ms", Some("1")),
+            Err(ErrorCode::InvalidRequest)
+        );
+        let records = controller
+            .alter_broker_config(&image, None, "unclean.leader.election.enable", Some("true"))
+            .expect("the cluster default");
+        let text: Vec<String> = records.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            text,
+            [
+                "ConfigRecord(broker default: unclean.leader.election.enable=true)",
+                "PartitionChangeRecord(orders-0, leader 2, isr [2], elr [], last known elr [], unclean)",
+            ],
+            "audit keeps its own false"
+        );
+        // With ELR, min.insync.replicas is per topic or cluster-wide only (Kafka 4.1).
+        assert_eq!(
+            controller.alter_broker_config(&image, Some(1), "min.insync.replicas", Some("2")),
+            Err(ErrorCode::InvalidConfig)
+        );
+        assert_eq!(
+            controller.alter_broker_config(&image, None, "min.insync.replicas", None),
+            Err(ErrorCode::InvalidConfig)
         );
     }
 

@@ -52,7 +52,7 @@ impl<P: Payload> ControllerNode<P> {
         ControllerNode {
             id,
             quorum: QuorumNode::new(id, quorum_config, durable, now_ms, seed),
-            image: MetadataImage::new(),
+            image: MetadataImage::with_static_configs(config.static_configs.clone()),
             active: None,
             config,
         }
@@ -236,6 +236,36 @@ impl<P: Payload> ControllerNode<P> {
                     Err(error) => out.send(self.id, from, Message::AlterConfigResponse { request_id, error }),
                 }
             }
+            Message::AlterBrokerConfig { request_id, broker, configs } => {
+                // One atomic append, each change decided with the ones before it applied.
+                let mut after = active.working.clone();
+                let mut records = Vec::new();
+                let mut result = Ok(());
+                for (name, value) in &configs {
+                    match active.controller.alter_broker_config(&after, broker, name, value.as_deref()) {
+                        Ok(decided) => {
+                            for record in &decided {
+                                after.apply(after.offset + 1, record);
+                            }
+                            records.extend(decided);
+                        }
+                        Err(error) => {
+                            result = Err(error);
+                            break;
+                        }
+                    }
+                }
+                match result {
+                    Ok(()) => {
+                        for (name, value) in configs {
+                            out.event(now_ms, EventKind::BrokerConfigChanged { broker, name, value });
+                        }
+                        let response = Message::AlterConfigResponse { request_id, error: ErrorCode::None };
+                        self.append_then_reply(now_ms, records, from, response, out);
+                    }
+                    Err(error) => out.send(self.id, from, Message::AlterConfigResponse { request_id, error }),
+                }
+            }
             Message::CreatePartitions { request_id, topic, count } => {
                 match active.controller.create_partitions(&active.working, &topic, count) {
                     Ok(records) => {
@@ -385,7 +415,7 @@ impl<P: Payload> ControllerNode<P> {
             self.active = None;
         }
         if leading && self.active.is_none() {
-            let mut working = MetadataImage::new();
+            let mut working = MetadataImage::with_static_configs(self.config.static_configs.clone());
             for entry in self.quorum.log() {
                 if let crate::core::quorum::EntryPayload::Record(record) = &entry.payload {
                     working.apply(entry.offset, record);
@@ -423,7 +453,9 @@ fn not_controller<P: Payload>(request: &Message<P>) -> Option<Message<P>> {
             partition_epoch: -1,
             isr: Vec::new(),
         },
-        Message::AlterConfig { request_id, .. } => Message::AlterConfigResponse { request_id: *request_id, error },
+        Message::AlterConfig { request_id, .. } | Message::AlterBrokerConfig { request_id, .. } => {
+            Message::AlterConfigResponse { request_id: *request_id, error }
+        }
         Message::CreateTopic { request_id, .. } => Message::CreateTopicResponse { request_id: *request_id, error },
         Message::CreatePartitions { request_id, .. } => {
             Message::CreatePartitionsResponse { request_id: *request_id, error }

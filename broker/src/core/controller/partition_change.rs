@@ -41,9 +41,9 @@ enum Elected {
     Clean,
     /// The last known leader of a partition whose ISR and ELR are empty. Kafka counts this
     /// election as unclean, since its brokers acknowledge records before they reach the disk
-    /// and a crashed leader may have lost some. Streamlab's brokers write to disk before they
-    /// acknowledge, so the last leader still holds every acknowledged record: it is not
-    /// counted among the unclean elections, though it becomes the whole ISR as in Kafka.
+    /// and a crashed leader may have lost some. A Streamlab leader fsyncs an acks=all record
+    /// before it acknowledges it (group commit), so the last leader still holds every one: it
+    /// is not counted among the unclean elections, though it becomes the whole ISR as in Kafka.
     LastKnownLeader,
     /// Any unfenced replica, outside the ISR and ELR (`unclean.leader.election.enable`).
     Unclean,
@@ -73,11 +73,10 @@ impl<'a> PartitionChange<'a> {
         current: &'a PartitionRegistration,
         elr_enabled: bool,
     ) -> Self {
-        let unclean_allowed = image
-            .topics
-            .get(topic)
-            .and_then(|t| t.configs.get("unclean.leader.election.enable"))
-            .is_some_and(|v| v == "true");
+        // The topic's own setting, else the cluster-wide default: the controller has no broker
+        // layer of its own (Kafka's `ConfigurationControlManager.uncleanLeaderElectionEnabledForTopic`).
+        let unclean_allowed =
+            image.topic_config(topic, None, "unclean.leader.election.enable").is_some_and(|v| v == "true");
         PartitionChange {
             image,
             topic,
@@ -119,8 +118,12 @@ impl<'a> PartitionChange<'a> {
     /// The topic's `min.insync.replicas`, capped at the replication factor (Kafka's
     /// `getTopicEffectiveMinIsr`).
     fn effective_min_isr(&self) -> usize {
-        let min_isr = self.image.topics.get(self.topic).map_or(1, |t| t.configs.get_i64("min.insync.replicas"));
-        usize::try_from(min_isr).unwrap_or(1).min(self.current.replicas.len())
+        let min_isr = self
+            .image
+            .topic_config(self.topic, None, "min.insync.replicas")
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(1);
+        min_isr.clamp(1, self.current.replicas.len().max(1))
     }
 
     fn acceptable_leader(&self, broker_id: BrokerId) -> bool {

@@ -1,4 +1,6 @@
-//! Topic administration: CreateTopics (19), DeleteTopics (20), DescribeConfigs (32).
+//! Topic administration: CreateTopics (19), DeleteTopics (20), CreatePartitions (37),
+//! DescribeCluster (60); configs of topics and brokers: DescribeConfigs (32), AlterConfigs (33)
+//! and IncrementalAlterConfigs (44), with dynamic broker configs per broker and cluster-wide.
 //!
 //! Error codes and messages follow Kafka's, so `kafka-topics.sh` and admin clients print what
 //! learners will see against a real cluster.
@@ -22,7 +24,11 @@ use kafka_protocol::messages::{
 
 use super::{Reply, str_bytes, topic_name};
 use crate::core::ErrorCode;
-use crate::core::config::{ConfigKind, ConfigSource, TopicConfigs, config_def};
+use crate::core::broker_config::{
+    BrokerConfigError, BrokerConfigs, BrokerConfigsImage, ConfigSynonym, SynonymUnit, broker_synonym,
+    validate_dynamic_changes,
+};
+use crate::core::config::{ConfigKind, TopicConfigs, config_def};
 use crate::core::controller::validate_replica_assignments;
 use crate::core::metadata::{MetadataImage, TopicImage};
 use crate::core::topic::{colliding_topic, validate_topic_name};
@@ -106,6 +112,11 @@ pub(super) async fn wait_for_metadata(cluster: &Cluster, applied: impl Fn(&Metad
 /// The topic as this broker's metadata has it.
 fn topic_of(broker: &BrokerHandle, name: &str) -> Option<TopicImage> {
     broker.with_node(|node| node.image.topics.get(name).cloned()).flatten()
+}
+
+/// The broker-level configs as this broker's metadata has them.
+fn broker_configs_of(broker: &BrokerHandle) -> BrokerConfigsImage {
+    broker.with_node(|node| node.image.broker_configs.clone()).unwrap_or_default()
 }
 
 /// Brokers registered and unfenced, as this broker's metadata has them.
@@ -193,7 +204,7 @@ pub(super) fn create_topics(
                         result.configs = Some(
                             topic
                                 .configs
-                                .describe()
+                                .describe(&broker_configs_of(&broker), Some(broker.id))
                                 .into_iter()
                                 .map(|entry| {
                                     let mut config = CreatableTopicConfigs::default();
@@ -438,6 +449,7 @@ pub(super) fn describe_configs(
     request: DescribeConfigsRequest,
 ) -> DescribeConfigsResponse {
     let mut response = DescribeConfigsResponse::default();
+    let flags = (request.include_synonyms, request.include_documentation);
     for resource in request.resources {
         let mut result = DescribeConfigsResult::default();
         result.resource_type = resource.resource_type;
@@ -453,7 +465,10 @@ pub(super) fn describe_configs(
                         Some(str_bytes(format!("Topic {} does not exist", resource.resource_name.as_str())));
                 }
                 Some(topic) => {
-                    for entry in topic.configs.describe().into_iter().filter(|e| wanted(e.name)) {
+                    let brokers = broker_configs_of(broker);
+                    for entry in
+                        topic.configs.describe(&brokers, Some(broker.id)).into_iter().filter(|e| wanted(e.name))
+                    {
                         let mut config = DescribeConfigsResourceResult::default();
                         config.name = str_bytes(entry.name);
                         config.value = Some(str_bytes(entry.value.clone()));
@@ -463,48 +478,19 @@ pub(super) fn describe_configs(
                             config.documentation = Some(str_bytes(entry.doc));
                         }
                         if request.include_synonyms {
-                            let mut synonym = DescribeConfigsSynonym::default();
-                            synonym.name = str_bytes(entry.name);
-                            synonym.value = Some(str_bytes(entry.value));
-                            synonym.source = entry.source as i8;
-                            config.synonyms.push(synonym);
-                            if entry.source == ConfigSource::Topic
-                                && let Some(def) = config_def(entry.name)
-                            {
-                                let mut default = DescribeConfigsSynonym::default();
-                                default.name = str_bytes(entry.name);
-                                default.value = Some(str_bytes(def.default));
-                                default.source = ConfigSource::Default as i8;
-                                config.synonyms.push(default);
-                            }
+                            config.synonyms = entry.synonyms.iter().map(wire_synonym).collect();
                         }
                         result.configs.push(config);
                     }
                 }
             },
-            RESOURCE_BROKER => {
-                let config = &cluster.config;
-                let entries = [
-                    ("node.id", broker.id.to_string(), 3),
-                    ("auto.create.topics.enable", config.auto_create_topics.to_string(), 1),
-                    ("num.partitions", config.default_partitions.to_string(), 3),
-                    ("default.replication.factor", config.default_replication_factor.to_string(), 3),
-                    ("broker.session.timeout.ms", config.broker_session_timeout_ms.to_string(), 3),
-                    ("replica.lag.time.max.ms", config.replica_lag_time_max_ms.to_string(), 5),
-                    ("log.flush.interval.ms", config.flush_interval_ms.to_string(), 5),
-                    ("log.dirs", config.data_dir.display().to_string(), 2),
-                ];
-                for (name, value, kind) in entries.into_iter().filter(|(name, _, _)| wanted(name)) {
-                    let mut entry = DescribeConfigsResourceResult::default();
-                    entry.name = str_bytes(name);
-                    entry.value = Some(str_bytes(value));
-                    entry.read_only = true;
-                    // STATIC_BROKER_CONFIG: set at start-up.
-                    entry.config_source = 4;
-                    entry.config_type = kind;
-                    result.configs.push(entry);
+            RESOURCE_BROKER => match describe_broker(cluster, broker, resource.resource_name.as_str(), flags) {
+                Ok(entries) => result.configs = entries.into_iter().filter(|e| wanted(e.name.as_str())).collect(),
+                Err((error, message)) => {
+                    result.error_code = error.code();
+                    result.error_message = Some(str_bytes(message));
                 }
-            }
+            },
             other => {
                 result.error_code = ErrorCode::InvalidRequest.code();
                 result.error_message = Some(str_bytes(format!("Unsupported resource type {other}")));
@@ -513,6 +499,213 @@ pub(super) fn describe_configs(
         response.results.push(result);
     }
     response
+}
+
+/// A synonym as DescribeConfigs carries it.
+fn wire_synonym(synonym: &ConfigSynonym) -> DescribeConfigsSynonym {
+    let mut wire = DescribeConfigsSynonym::default();
+    wire.name = str_bytes(synonym.name.clone());
+    wire.value = synonym.value.clone().map(str_bytes);
+    wire.source = synonym.source as i8;
+    wire
+}
+
+/// The BROKER resource a request names: `None` for the cluster-wide default (""), else this
+/// broker's id. Kafka's broker answers only for itself (`ConfigHelper.describeConfigs`,
+/// `ConfigAdminManager.validateResourceNameIsCurrentNodeId`): clients send a broker's configs to
+/// that broker.
+fn broker_resource(broker: &BrokerHandle, name: &str, describing: bool) -> Result<Option<i32>, (ErrorCode, String)> {
+    if name.is_empty() {
+        return Ok(None);
+    }
+    let what = if describing { "Broker id" } else { "Node id" };
+    let id: i32 = name
+        .parse()
+        .map_err(|_| (ErrorCode::InvalidRequest, format!("{what} must be an integer, but it is: {name}")))?;
+    if id != broker.id {
+        let expected = if describing { format!("{} or empty string", broker.id) } else { broker.id.to_string() };
+        return Err((
+            ErrorCode::InvalidRequest,
+            format!("Unexpected broker id, expected {expected}, but received {name}"),
+        ));
+    }
+    Ok(Some(id))
+}
+
+/// DescribeConfigs of a BROKER resource: for the cluster default (""), the dynamic defaults
+/// set; for this broker, its start-up settings (read-only) and every broker config that sets a
+/// topic default, with its value and source.
+fn describe_broker(
+    cluster: &Cluster,
+    broker: &BrokerHandle,
+    name: &str,
+    (include_synonyms, include_documentation): (bool, bool),
+) -> Result<Vec<DescribeConfigsResourceResult>, (ErrorCode, String)> {
+    let target = broker_resource(broker, name, true)?;
+    let mut entries = Vec::new();
+    if target.is_some() {
+        let config = &cluster.config;
+        let fixed = [
+            ("node.id", broker.id.to_string(), 3),
+            ("auto.create.topics.enable", config.auto_create_topics.to_string(), 1),
+            ("num.partitions", config.default_partitions.to_string(), 3),
+            ("default.replication.factor", config.default_replication_factor.to_string(), 3),
+            ("broker.session.timeout.ms", config.broker_session_timeout_ms.to_string(), 3),
+            ("replica.lag.time.max.ms", config.replica_lag_time_max_ms.to_string(), 5),
+            ("log.dirs", config.data_dir.display().to_string(), 2),
+        ];
+        for (name, value, kind) in fixed {
+            let mut entry = DescribeConfigsResourceResult::default();
+            entry.name = str_bytes(name);
+            entry.value = Some(str_bytes(value.clone()));
+            entry.read_only = true;
+            // STATIC_BROKER_CONFIG: set at start-up.
+            entry.config_source = 4;
+            entry.config_type = kind;
+            if include_synonyms {
+                entry.synonyms = vec![wire_synonym(&ConfigSynonym {
+                    name: name.to_owned(),
+                    value: Some(value),
+                    source: crate::core::config::ConfigSource::StaticBroker,
+                })];
+            }
+            entries.push(entry);
+        }
+    }
+    for described in broker_configs_of(broker).describe(target) {
+        let mut entry = DescribeConfigsResourceResult::default();
+        entry.name = str_bytes(described.name);
+        entry.value = described.value.map(str_bytes);
+        entry.read_only = described.read_only;
+        entry.config_source = described.source as i8;
+        entry.config_type = match broker_synonym(described.name) {
+            // log.retention.hours and the like are INTs.
+            Some(synonym) if synonym.unit != SynonymUnit::Same => 3,
+            Some(synonym) => config_def(synonym.topic_config).map_or(2, |def| config_type(def.kind)),
+            None => 2,
+        };
+        if include_documentation
+            && let Some(def) = broker_synonym(described.name).and_then(|s| config_def(s.topic_config))
+        {
+            entry.documentation = Some(str_bytes(format!("The default of topic config {}: {}", def.name, def.doc)));
+        }
+        if include_synonyms {
+            entry.synonyms = described.synonyms.iter().map(wire_synonym).collect();
+        }
+        entries.push(entry);
+    }
+    Ok(entries)
+}
+
+/// Replaces the dynamic configs of a BROKER resource (per broker, or the cluster default) with
+/// what `change` makes of them and, unless only validating, has the controller record the
+/// differences. The answer for one resource of an AlterConfigs or IncrementalAlterConfigs
+/// request.
+async fn alter_broker_configs(
+    cluster: &Cluster,
+    broker: &BrokerHandle,
+    resource_name: &str,
+    validate_only: bool,
+    change: impl FnOnce(&mut BrokerConfigs) -> Result<(), BrokerConfigError>,
+) -> (ErrorCode, Option<String>) {
+    let target = match broker_resource(broker, resource_name, false) {
+        Ok(target) => target,
+        Err((error, message)) => return (error, Some(message)),
+    };
+    let before = broker_configs_of(broker).dynamic(target).cloned().unwrap_or_default();
+    let mut after = before.clone();
+    if let Err(error) = change(&mut after) {
+        return (error.error_code(), Some(error.to_string()));
+    }
+    if validate_only {
+        return (ErrorCode::None, None);
+    }
+    let (old, new) = (before.values(), after.values());
+    let changes: Vec<(String, Option<String>)> = new
+        .iter()
+        .filter(|&(config, value)| old.get(config) != Some(value))
+        .map(|(config, value)| (config.clone(), Some(value.clone())))
+        .chain(old.keys().filter(|config| !new.contains_key(*config)).map(|config| (config.clone(), None)))
+        .collect();
+    if changes.is_empty() {
+        return (ErrorCode::None, None);
+    }
+    let error = forward(cluster, broker, |request_id| NodeMessage::AlterBrokerConfig {
+        request_id,
+        broker: target,
+        configs: changes.clone(),
+    })
+    .await;
+    match error {
+        ErrorCode::None => {}
+        ErrorCode::BrokerIdNotRegistered => {
+            return (error, Some(format!("No node with id {resource_name} found.")));
+        }
+        ErrorCode::InvalidConfig if changes.iter().any(|(name, _)| name == "min.insync.replicas") => {
+            // The one config the controller refuses beyond the checks above (Kafka 4.1 with ELR).
+            let message = "With eligible leader replicas (KIP-966) on, min.insync.replicas is set per topic or \
+                           cluster-wide (--entity-default), and the cluster-wide value can be changed but not removed";
+            return (error, Some(message.to_owned()));
+        }
+        error => return (error, Some(controller_message(error, resource_name))),
+    }
+    // Every broker applies it (a new default reaches the logs as they apply the record).
+    wait_for_metadata(cluster, |image| image.broker_configs.dynamic(target).cloned().unwrap_or_default() == after)
+        .await;
+    tracing::info!(resource = resource_name, "altered dynamic broker configs");
+    (ErrorCode::None, None)
+}
+
+/// IncrementalAlterConfigs on a BROKER resource: each operation applied to the resource's
+/// dynamic configs, after Kafka's checks (read-only names, unknown names, values).
+fn incremental_broker_change(
+    changes: &[(String, i8, Option<String>)],
+    configs: &mut BrokerConfigs,
+) -> Result<(), BrokerConfigError> {
+    validate_dynamic_changes(changes.iter().map(|(name, operation, value)| {
+        (name.as_str(), if *operation == 1 { None } else { Some(value.as_deref().unwrap_or_default()) })
+    }))?;
+    for (name, operation, value) in changes {
+        let value = value.as_deref().unwrap_or_default();
+        match operation {
+            // SET
+            0 => configs.set(name, value)?,
+            // DELETE: back to the next layer.
+            1 => configs.remove(name),
+            // APPEND / SUBTRACT: list configs only (log.cleanup.policy).
+            2 | 3 => {
+                let is_list = broker_synonym(name)
+                    .and_then(|s| config_def(s.topic_config))
+                    .is_some_and(|def| matches!(def.kind, ConfigKind::List(_)));
+                let verb = if *operation == 2 { "append" } else { "subtract" };
+                if !is_list {
+                    return Err(BrokerConfigError::InvalidOperation(format!(
+                        "Config value {verb} is not allowed for config key: {name}"
+                    )));
+                }
+                let items = edit_list(configs.get(name).unwrap_or_default(), value, *operation == 2);
+                configs.set(name, &items)?;
+            }
+            other => {
+                return Err(BrokerConfigError::InvalidOperation(format!("Unknown operations type {other}")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A comma-separated list with `values` appended (skipping those present) or subtracted.
+fn edit_list(current: &str, values: &str, append: bool) -> String {
+    let mut items: Vec<String> =
+        current.split(',').map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned).collect();
+    for item in values.split(',').map(str::trim).filter(|v| !v.is_empty()) {
+        if append && !items.iter().any(|i| i == item) {
+            items.push(item.to_owned());
+        } else if !append {
+            items.retain(|i| i != item);
+        }
+    }
+    items.join(",")
 }
 
 /// Applies `change` to a topic's configs (which validates) and, unless only validating, has the
@@ -571,14 +764,20 @@ pub(super) fn incremental_alter_configs(
         let mut response = IncrementalAlterConfigsResponse::default();
         for resource in request.resources {
             let name = resource.resource_name.to_string();
-            let (error, message) = if resource.resource_type != RESOURCE_TOPIC {
-                (ErrorCode::InvalidRequest, Some("broker configs are set at start-up and cannot be altered".to_owned()))
+            let changes: Vec<(String, i8, Option<String>)> = resource
+                .configs
+                .iter()
+                .map(|c| (c.name.to_string(), c.config_operation, c.value.as_ref().map(|v| v.to_string())))
+                .collect();
+            let (error, message) = if resource.resource_type == RESOURCE_BROKER {
+                alter_broker_configs(&cluster, &broker, &name, request.validate_only, |configs| {
+                    incremental_broker_change(&changes, configs)
+                })
+                .await
+            } else if resource.resource_type != RESOURCE_TOPIC {
+                let message = format!("Unknown resource type {}", resource.resource_type);
+                (ErrorCode::InvalidRequest, Some(message))
             } else {
-                let changes: Vec<(String, i8, Option<String>)> = resource
-                    .configs
-                    .iter()
-                    .map(|c| (c.name.to_string(), c.config_operation, c.value.as_ref().map(|v| v.to_string())))
-                    .collect();
                 alter_topic_configs(&cluster, &broker, &name, request.validate_only, |configs| {
                     for (config, operation, value) in changes {
                         match operation {
@@ -599,26 +798,8 @@ pub(super) fn incremental_alter_configs(
                                     ));
                                 }
                                 let current = configs.get(&config).unwrap_or_default().to_owned();
-                                let mut items: Vec<String> = current
-                                    .split(',')
-                                    .map(str::trim)
-                                    .filter(|v| !v.is_empty())
-                                    .map(str::to_owned)
-                                    .collect();
-                                for item in value
-                                    .as_deref()
-                                    .unwrap_or_default()
-                                    .split(',')
-                                    .map(str::trim)
-                                    .filter(|v| !v.is_empty())
-                                {
-                                    if operation == 2 && !items.iter().any(|i| i == item) {
-                                        items.push(item.to_owned());
-                                    } else if operation == 3 {
-                                        items.retain(|i| i != item);
-                                    }
-                                }
-                                configs.set(&config, &items.join(","))?;
+                                let items = edit_list(&current, value.as_deref().unwrap_or_default(), operation == 2);
+                                configs.set(&config, &items)?;
                             }
                             other => return Err(format!("Unknown config operation {other}")),
                         }
@@ -646,14 +827,26 @@ pub(super) fn alter_configs(cluster: &Arc<Cluster>, broker: &Arc<BrokerHandle>, 
         let mut response = AlterConfigsResponse::default();
         for resource in request.resources {
             let name = resource.resource_name.to_string();
-            let (error, message) = if resource.resource_type != RESOURCE_TOPIC {
-                (ErrorCode::InvalidRequest, Some("broker configs are set at start-up and cannot be altered".to_owned()))
+            let pairs: Vec<(String, String)> = resource
+                .configs
+                .iter()
+                .filter_map(|c| c.value.as_ref().map(|v| (c.name.to_string(), v.to_string())))
+                .collect();
+            let (error, message) = if resource.resource_type == RESOURCE_BROKER {
+                // The legacy form replaces the resource's dynamic configs with the ones given.
+                alter_broker_configs(&cluster, &broker, &name, request.validate_only, |configs| {
+                    validate_dynamic_changes(pairs.iter().map(|(k, v)| (k.as_str(), Some(v.as_str()))))?;
+                    *configs = BrokerConfigs::default();
+                    for (config, value) in &pairs {
+                        configs.set(config, value)?;
+                    }
+                    Ok(())
+                })
+                .await
+            } else if resource.resource_type != RESOURCE_TOPIC {
+                let message = format!("Unknown resource type {}", resource.resource_type);
+                (ErrorCode::InvalidRequest, Some(message))
             } else {
-                let pairs: Vec<(String, String)> = resource
-                    .configs
-                    .iter()
-                    .filter_map(|c| c.value.as_ref().map(|v| (c.name.to_string(), v.to_string())))
-                    .collect();
                 alter_topic_configs(&cluster, &broker, &name, request.validate_only, |configs| {
                     *configs = TopicConfigs::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
                     Ok(())

@@ -140,7 +140,8 @@ pub(super) fn partition_rules(broker: &BrokerHandle, request: &ProduceRequest) -
                 .iter()
                 .map(|topic| {
                     let name = topic.name.0.to_string();
-                    let rules = node.image.topics.get(&name).map(|t| topic_rules(&t.configs));
+                    // With the broker-level defaults (message.max.bytes, log.cleanup.policy, ...).
+                    let rules = node.image.effective_topic_configs(&name, Some(node.id)).map(|c| topic_rules(&c));
                     topic
                         .partition_data
                         .iter()

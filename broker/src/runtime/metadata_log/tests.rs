@@ -171,3 +171,25 @@ fn base64_uuids_are_kafkas() {
     assert_eq!(base64_uuid_decode(&base64_uuid(&id)), Some(id));
     assert_eq!(base64_uuid_decode("AAAA"), None);
 }
+
+#[test]
+fn broker_config_records_round_trip_and_older_topic_config_records_still_read() {
+    let records = [
+        MetadataRecord::BrokerConfig { broker_id: None, name: "log.retention.ms".into(), value: Some("60000".into()) },
+        MetadataRecord::BrokerConfig { broker_id: Some(2), name: "min.insync.replicas".into(), value: None },
+    ];
+    for record in &records {
+        let json = serde_json::to_string(record).expect("serializes");
+        assert_eq!(&serde_json::from_str::<MetadataRecord>(&json).expect("reads back"), record, "{json}");
+    }
+    assert_eq!(
+        serde_json::to_string(&records[0]).expect("serializes"),
+        r#"{"type":"BROKER_CONFIG_RECORD","broker_id":null,"name":"log.retention.ms","value":"60000"}"#
+    );
+    // A topic config record as earlier versions wrote it.
+    let older = r#"{"type":"CONFIG_RECORD","topic":"orders","name":"retention.ms","value":"1000"}"#;
+    assert_eq!(
+        serde_json::from_str::<MetadataRecord>(older).expect("reads"),
+        MetadataRecord::Config { topic: "orders".into(), name: "retention.ms".into(), value: Some("1000".into()) }
+    );
+}

@@ -5,7 +5,7 @@
 //! One file per tool, as in `parse/`; `run` only dispatches. Carried out: `kafka-topics`
 //! (create, list, describe, alter partitions, delete), `kafka-console-producer`,
 //! `kafka-console-consumer` (from the beginning, a partition, an offset; with `--group`, offsets are
-//! read from and committed to the group), `kafka-get-offsets`, `kafka-configs` on topics,
+//! read from and committed to the group), `kafka-get-offsets`, `kafka-configs` on topics and brokers (per broker and cluster-wide),
 //! `kafka-consumer-groups` (list, describe offsets / members / state, reset offsets with dry run
 //! and execute, delete), `kafka-metadata-quorum` (describe `--status` and `--replication`), and
 //! `help`. Whatever else parses but is not carried out (such as `kafka-consumer-groups

@@ -17,13 +17,17 @@ pub enum ConfigSource {
 }
 
 impl ConfigSource {
-    /// The source from DescribeConfigs' `config_source` code; codes the embedded broker never
-    /// sends read as `Unknown`.
+    /// The source from DescribeConfigs' `config_source` code (`DescribeConfigsResponse.ConfigSource`).
     pub fn from_code(code: i8) -> ConfigSource {
         match code {
             1 => ConfigSource::DynamicTopicConfig,
+            2 => ConfigSource::DynamicBrokerConfig,
+            3 => ConfigSource::DynamicDefaultBrokerConfig,
             4 => ConfigSource::StaticBrokerConfig,
             5 => ConfigSource::DefaultConfig,
+            6 => ConfigSource::DynamicBrokerLoggerConfig,
+            7 => ConfigSource::DynamicClientMetricsConfig,
+            8 => ConfigSource::DynamicGroupConfig,
             _ => ConfigSource::Unknown,
         }
     }
