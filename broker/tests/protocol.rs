@@ -612,3 +612,19 @@ async fn describe_topic_partitions_pages_with_a_cursor() {
     let bad_cursor = client.send(&request(&["beta"], 10, Some(("alpha", 0))), 0).await;
     assert_eq!(bad_cursor.topics[0].error_code, 42, "INVALID_REQUEST: the cursor topic was not asked for");
 }
+
+#[tokio::test]
+async fn a_clean_shutdown_is_recorded_for_the_next_start_and_then_forgotten() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let marker = dir.path().join("broker-1").join(".kafka_cleanshutdown");
+    let broker = common::start_in(dir.path()).await;
+    assert!(!marker.exists(), "running: no clean shutdown to show");
+    broker.shutdown().await;
+    let text = std::fs::read_to_string(&marker).expect("written by the controlled shutdown");
+    let recorded: serde_json::Value = serde_json::from_str(&text).expect("Kafka's JSON");
+    assert_eq!(recorded["version"], 0);
+    assert!(recorded["brokerEpoch"].as_i64().is_some_and(|epoch| epoch >= 0), "{text}");
+    let broker = common::start_in(dir.path()).await;
+    assert!(!marker.exists(), "read once: a crash of this incarnation is not taken for clean");
+    broker.shutdown().await;
+}

@@ -30,6 +30,9 @@ pub enum Message<P: Payload> {
     BrokerRegistration {
         broker_id: BrokerId,
         incarnation_id: u64,
+        /// The broker epoch this broker shut down cleanly with, or -1 after a crash (KIP-966's
+        /// `PreviousBrokerEpoch`, read from its clean-shutdown file).
+        previous_broker_epoch: i64,
     },
     BrokerRegistrationResponse {
         error: ErrorCode,

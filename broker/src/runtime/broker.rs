@@ -192,6 +192,7 @@ impl BrokerHandle {
                 source: std::io::Error::other(e.to_string()),
             })??;
         let (storage, logs) = opened;
+        let previous_broker_epoch = take_clean_shutdown(&self.dir);
         let logs: BTreeMap<TopicPartition, _> = logs.into_iter().collect();
         let incarnation_id = u64::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or([0; 8]));
         let now = core_now_ms();
@@ -199,7 +200,7 @@ impl BrokerHandle {
             self.id,
             incarnation_id,
             self.quorum_config.clone(),
-            BrokerStart { metadata: DurableState::default(), storage, logs },
+            BrokerStart { metadata: DurableState::default(), storage, logs, previous_broker_epoch },
             self.settings.clone(),
             now,
             incarnation_id,
@@ -256,6 +257,23 @@ impl BrokerHandle {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
         while self.is_ready() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// After a controlled shutdown and a last flush: records the broker epoch this incarnation
+    /// stopped cleanly in, so the next start can prove it to the controller (KIP-966's
+    /// PreviousBrokerEpoch) and stay in the ELRs it is in.
+    pub(crate) fn mark_clean_shutdown(&self) {
+        let Some(broker_epoch) = self.with_node(|node| node.broker_epoch).filter(|&epoch| epoch >= 0) else { return };
+        let text = format!("{{\"version\":0,\"brokerEpoch\":{broker_epoch}}}");
+        let temporary = self.dir.join(format!("{CLEAN_SHUTDOWN_FILE}.tmp"));
+        let written = std::fs::write(&temporary, text)
+            .and_then(|()| std::fs::File::open(&temporary)?.sync_all())
+            .and_then(|()| std::fs::rename(&temporary, self.dir.join(CLEAN_SHUTDOWN_FILE)))
+            .and_then(|()| std::fs::File::open(&self.dir)?.sync_all());
+        if let Err(error) = written {
+            // The next start then counts as after a crash: safe, only less convenient.
+            tracing::warn!(broker = self.id, %error, "could not record the clean shutdown");
         }
     }
 
@@ -548,4 +566,23 @@ async fn accept_loop(
             }
         }
     }
+}
+
+/// Kafka's clean-shutdown file in a broker's log directory: `{"version":0,"brokerEpoch":N}`.
+const CLEAN_SHUTDOWN_FILE: &str = ".kafka_cleanshutdown";
+
+/// The broker epoch of the clean shutdown recorded in `dir`, or -1 (a crash, or no file). The
+/// file is removed as it is read, so a crash of this incarnation is not taken for clean.
+fn take_clean_shutdown(dir: &std::path::Path) -> i64 {
+    let path = dir.join(CLEAN_SHUTDOWN_FILE);
+    let Ok(text) = std::fs::read_to_string(&path) else { return -1 };
+    let epoch = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|value| value.get("brokerEpoch")?.as_i64())
+        .unwrap_or(-1);
+    if let Err(error) = std::fs::remove_file(&path).and_then(|()| std::fs::File::open(dir)?.sync_all()) {
+        tracing::warn!(%error, path = %path.display(), "could not remove the clean-shutdown file; counting this start as after a crash");
+        return -1;
+    }
+    epoch
 }

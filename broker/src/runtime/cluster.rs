@@ -220,6 +220,7 @@ impl Cluster {
         }
         self.flush_round().await;
         for broker in self.brokers.values() {
+            broker.mark_clean_shutdown();
             broker.stop(self);
         }
         for controller in self.controllers.values() {

@@ -374,7 +374,13 @@ impl Simulation {
             id,
             incarnation,
             self.quorum_config.clone(),
-            BrokerStart { metadata: durable.metadata, storage: MemoryStorage, logs: durable.logs },
+            // The simulator's restarts follow crashes: never a clean shutdown.
+            BrokerStart {
+                metadata: durable.metadata,
+                storage: MemoryStorage,
+                logs: durable.logs,
+                previous_broker_epoch: -1,
+            },
             BrokerSettings::default(),
             self.now_ms,
             seed,

@@ -156,6 +156,8 @@ pub struct BrokerNode<S: Storage> {
     heartbeat_sent_ms: Option<u64>,
     /// A controlled shutdown began: no more heartbeats that would unfence this broker again.
     shutting_down: bool,
+    /// The broker epoch of the clean shutdown before this start, -1 after a crash.
+    previous_broker_epoch: i64,
 }
 
 /// What a broker starts from: its copy of the metadata log and the partition logs it has.
@@ -164,6 +166,8 @@ pub struct BrokerStart<S: Storage> {
     pub metadata: DurableState<MetadataRecord>,
     pub storage: S,
     pub logs: BTreeMap<TopicPartition, S::Log>,
+    /// The broker epoch of a clean shutdown just before this start, -1 after a crash.
+    pub previous_broker_epoch: i64,
 }
 
 impl<S: Storage> BrokerNode<S> {
@@ -195,6 +199,7 @@ impl<S: Storage> BrokerNode<S> {
             next_heartbeat_ms: now_ms,
             heartbeat_sent_ms: None,
             shutting_down: false,
+            previous_broker_epoch: start.previous_broker_epoch,
         }
     }
 
@@ -385,7 +390,11 @@ impl<S: Storage> BrokerNode<S> {
             let due = self.registration_sent_ms.is_none_or(|sent| now_ms >= sent + self.settings.request_timeout_ms);
             if due {
                 self.registration_sent_ms = Some(now_ms);
-                let request = Message::BrokerRegistration { broker_id: self.id, incarnation_id: self.incarnation_id };
+                let request = Message::BrokerRegistration {
+                    broker_id: self.id,
+                    incarnation_id: self.incarnation_id,
+                    previous_broker_epoch: self.previous_broker_epoch,
+                };
                 out.send(self.id, controller, request);
             }
             return;

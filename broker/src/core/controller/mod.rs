@@ -123,6 +123,7 @@ impl Controller {
         image: &MetadataImage,
         broker_id: BrokerId,
         incarnation_id: u64,
+        previous_broker_epoch: i64,
     ) -> Result<Vec<MetadataRecord>, ErrorCode> {
         if let Some(existing) = image.brokers.get(&broker_id)
             && existing.incarnation_id != incarnation_id
@@ -136,12 +137,13 @@ impl Controller {
             return Ok(Vec::new());
         }
         self.last_heartbeat_ms.insert(broker_id, now_ms);
-        // A new incarnation did not shut down cleanly (a lab stop is a crash, and Streamlab has
-        // no clean-shutdown marker, KIP-966's PreviousBrokerEpoch): its log may lack what it
+        // A new incarnation that cannot show a clean shutdown of the registration the controller
+        // knows (KIP-966's PreviousBrokerEpoch: a lab stop is a crash) may lack what its log
         // had, so it leaves every ISR and ELR before it registers (Kafka's
         // `handleBrokerUncleanShutdown`).
+        let clean = image.brokers.get(&broker_id).is_some_and(|b| b.broker_epoch == previous_broker_epoch);
         let mut records = Vec::new();
-        if self.config.eligible_leader_replicas_enabled {
+        if self.config.eligible_leader_replicas_enabled && !clean {
             let mut after = image.clone();
             let changes: Vec<MetadataRecord> = image
                 .partitions()
@@ -704,7 +706,7 @@ mod tests {
     fn cluster(controller: &mut Controller, configs: &[(&str, &str)]) -> MetadataImage {
         let mut image = MetadataImage::new();
         for (broker_id, incarnation) in [(1, 11), (2, 12), (3, 13)] {
-            let records = controller.register_broker(0, &image, broker_id, incarnation).expect("registers");
+            let records = controller.register_broker(0, &image, broker_id, incarnation, -1).expect("registers");
             apply(&mut image, &records);
             let epoch = image.brokers[&broker_id].broker_epoch;
             let (_, records) = controller.heartbeat(0, &image, broker_id, epoch, image.offset).expect("heartbeat");
@@ -720,7 +722,7 @@ mod tests {
     fn a_broker_is_fenced_until_it_catches_up_with_its_registration() {
         let mut controller = Controller::default();
         let mut image = MetadataImage::new();
-        let records = controller.register_broker(0, &image, 1, 99).expect("registers");
+        let records = controller.register_broker(0, &image, 1, 99, -1).expect("registers");
         assert_eq!(records, vec![MetadataRecord::RegisterBroker { broker_id: 1, incarnation_id: 99 }]);
         apply(&mut image, &records);
         let (reply, records) = controller.heartbeat(10, &image, 1, 0, -1).expect("heartbeat");
@@ -794,7 +796,7 @@ mod tests {
         assert_eq!(image.partition("orders", 0).map(|p| p.isr.clone()), Some(vec![1]));
 
         let records =
-            controller.register_broker(12_000, &image, 1, 21).expect("re-registers after the session expired");
+            controller.register_broker(12_000, &image, 1, 21, -1).expect("re-registers after the session expired");
         apply(&mut image, &records);
         let epoch = image.brokers[&1].broker_epoch;
         let (_, records) = controller.heartbeat(12_100, &image, 1, epoch, image.offset).expect("heartbeat");
@@ -954,7 +956,7 @@ mod tests {
 
         // It comes back and catches up into the ISR: leadership stays with 2 until a preferred
         // election moves it, bumping the leader epoch.
-        let records = controller.register_broker(12_000, &image, 1, 21).expect("re-registers");
+        let records = controller.register_broker(12_000, &image, 1, 21, -1).expect("re-registers");
         apply(&mut image, &records);
         let epoch = image.brokers[&1].broker_epoch;
         let records = controller.heartbeat(12_100, &image, 1, epoch, image.offset).expect("heartbeat").1;
@@ -1059,7 +1061,7 @@ mod tests {
 
         // Broker 1 restarted instead: after an unclean shutdown its log may lack what it had, so
         // it leaves the ELR as it registers again.
-        let records = controller.register_broker(31_000, &image, 1, 31).expect("registers");
+        let records = controller.register_broker(31_000, &image, 1, 31, -1).expect("registers");
         assert_eq!(
             records.iter().map(ToString::to_string).collect::<Vec<_>>(),
             ["PartitionChangeRecord(orders-0, elr [])", "RegisterBrokerRecord(broker 1)"]
@@ -1076,6 +1078,23 @@ mod tests {
     }
 
     #[test]
+    fn a_broker_back_from_a_clean_shutdown_stays_an_eligible_leader() {
+        let mut controller = Controller::default();
+        let mut image = cluster(&mut controller, &[("min.insync.replicas", "2")]);
+        expire(&mut controller, &mut image, 9_001, &[2, 3]);
+        assert_eq!(image.partition("orders", 0).map(|p| p.elr.clone()), Some(vec![3]));
+        let epoch_3 = image.brokers[&3].broker_epoch;
+        let records = controller.register_broker(10_000, &image, 3, 33, epoch_3).expect("registers");
+        assert_eq!(
+            records.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["RegisterBrokerRecord(broker 3)"],
+            "it proves a clean shutdown of broker epoch {epoch_3}: its log is whole"
+        );
+        let records = controller.register_broker(10_000, &image, 3, 34, epoch_3 - 1).expect("registers");
+        assert_eq!(records.len(), 2, "a stale epoch proves nothing: {records:?}");
+    }
+
+    #[test]
     fn the_last_known_leader_leads_again_when_every_eligible_replica_restarted() {
         let mut controller = Controller::default();
         let mut image = cluster(&mut controller, &[("min.insync.replicas", "2")]);
@@ -1088,7 +1107,7 @@ mod tests {
             "broker 2 left while two were still in sync: the high watermark moved on without it"
         );
         for (broker_id, incarnation) in [(3, 33), (2, 32), (1, 31)] {
-            let records = controller.register_broker(20_000, &image, broker_id, incarnation).expect("registers");
+            let records = controller.register_broker(20_000, &image, broker_id, incarnation, -1).expect("registers");
             apply(&mut image, &records);
         }
         let partition = image.partition("orders", 0).expect("exists").clone();
@@ -1122,7 +1141,7 @@ mod tests {
         assert_eq!(image.partition("orders", 0).map(|p| p.leader), Some(2));
         assert_eq!(controller.leader_balance_due_ms, Some(309_001), "the rebalance is scheduled");
         // It returns and catches up; nothing moves before the interval has passed.
-        let records = controller.register_broker(12_000, &image, 1, 21).expect("re-registers");
+        let records = controller.register_broker(12_000, &image, 1, 21, -1).expect("re-registers");
         apply(&mut image, &records);
         for broker_id in [1, 2, 3] {
             let epoch = image.brokers[&broker_id].broker_epoch;

@@ -103,8 +103,15 @@ impl<P: Payload> ControllerNode<P> {
             return;
         };
         match request {
-            Message::BrokerRegistration { broker_id, incarnation_id } => {
-                match active.controller.register_broker(now_ms, &active.working, broker_id, incarnation_id) {
+            Message::BrokerRegistration { broker_id, incarnation_id, previous_broker_epoch } => {
+                let working = &active.working;
+                match active.controller.register_broker(
+                    now_ms,
+                    working,
+                    broker_id,
+                    incarnation_id,
+                    previous_broker_epoch,
+                ) {
                     Ok(records) if records.is_empty() => {
                         let broker_epoch = active.working.brokers.get(&broker_id).map_or(-1, |b| b.broker_epoch);
                         out.send(
