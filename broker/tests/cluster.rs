@@ -159,8 +159,10 @@ async fn the_controllers_elect_a_new_leader_when_the_active_one_stops() {
     assert!(cluster.control().stop_controller(leader).is_err(), "already stopped");
     // A create sent at once goes to a broker whose metadata still names the stopped controller:
     // the broker forwards it again to the next active controller rather than waiting for an
-    // answer that cannot come.
-    let during_election = client.send(&create_request("during-election", 1, 3, &[]), 7).await;
+    // answer that cannot come (REQUEST_TIMED_OUT before the fix). One replica: on a loaded
+    // machine a broker may be fenced for a moment around the election (see below), and what is
+    // checked here is the forwarding, not the placement.
+    let during_election = client.send(&create_request("during-election", 1, 1, &[]), 7).await;
     assert_eq!(during_election.topics[0].error_code, 0, "{:?}", during_election.topics[0].error_message);
     let deadline = Instant::now() + Duration::from_secs(20);
     let (new_leader, new_epoch) = loop {
