@@ -29,8 +29,20 @@ pub type RequestId = u64;
 pub const MIN_SESSION_TIMEOUT_MS: i32 = 6_000;
 pub const MAX_SESSION_TIMEOUT_MS: i32 = 1_800_000;
 
-/// Most members one group may have (`group.max.size`).
+/// Most members one group may have (`group.max.size`), counting the member ids handed out with
+/// MEMBER_ID_REQUIRED that have not joined yet: each of those is held until its session
+/// timeout, so a client that keeps asking must not grow the group without bound.
 pub const MAX_GROUP_SIZE: usize = 1_000;
+
+/// Most subscription metadata one member may send with JoinGroup, over all its protocols. A
+/// consumer's is its topic list and assignor user data: kilobytes. Kafka has no such bound (only
+/// the request size); here the group holds it until the member's session expires, and one
+/// process holds every group, so a member past this is refused with INVALID_REQUEST.
+pub const MAX_MEMBER_METADATA_BYTES: usize = 1024 * 1024;
+
+/// Most subscription metadata one group holds over its members: past it, a new member is
+/// refused with GROUP_MAX_SIZE_REACHED (the group is full, in bytes rather than members).
+pub const MAX_GROUP_METADATA_BYTES: usize = 32 * 1024 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupState {
@@ -108,6 +120,12 @@ pub struct Group {
 }
 
 impl Group {
+    /// Members and handed-out member ids (KIP-394) other than `member_id`: what `group.max.size`
+    /// counts.
+    fn size_without(&self, member_id: &str) -> usize {
+        self.members.keys().chain(self.pending_members.keys()).filter(|id| *id != member_id).count()
+    }
+
     /// The member id a static member (KIP-345) currently has in this group.
     pub fn static_member_id(&self, group_instance_id: &str) -> Option<&str> {
         self.members
@@ -340,6 +358,12 @@ impl GroupCoordinator {
 
         let member_id = match new_member_id {
             Some(member_id) if join.require_known_member_id && join.group_instance_id.is_none() => {
+                if group.size_without(&member_id) >= MAX_GROUP_SIZE {
+                    return vec![Reply::Join(
+                        request_id,
+                        JoinResult::error(ErrorCode::GroupMaxSizeReached, &member_id),
+                    )];
+                }
                 // KIP-394: hand out the id and have the member join again with it.
                 group.pending_members.insert(member_id.clone(), now_ms + i64::from(join.session_timeout_ms));
                 return vec![Reply::Join(request_id, JoinResult::error(ErrorCode::MemberIdRequired, &member_id))];
@@ -357,8 +381,19 @@ impl GroupCoordinator {
                 join.member_id.clone()
             }
         };
-        if !group.members.contains_key(&member_id) && group.members.len() >= MAX_GROUP_SIZE {
-            return vec![Reply::Join(request_id, JoinResult::error(ErrorCode::GroupMaxSizeReached, &member_id))];
+        let metadata_bytes = |protocols: &[(String, Vec<u8>)]| -> usize {
+            protocols.iter().map(|(name, metadata)| name.len() + metadata.len()).sum()
+        };
+        let joining_bytes = metadata_bytes(&join.protocols);
+        if joining_bytes > MAX_MEMBER_METADATA_BYTES {
+            return vec![Reply::Join(request_id, JoinResult::error(ErrorCode::InvalidRequest, &member_id))];
+        }
+        if !group.members.contains_key(&member_id) {
+            let held_bytes: usize = group.members.values().map(|m| metadata_bytes(&m.protocols)).sum();
+            if group.size_without(&member_id) >= MAX_GROUP_SIZE || held_bytes + joining_bytes > MAX_GROUP_METADATA_BYTES
+            {
+                return vec![Reply::Join(request_id, JoinResult::error(ErrorCode::GroupMaxSizeReached, &member_id))];
+            }
         }
         group.pending_members.remove(&member_id);
         let is_new = !group.members.contains_key(&member_id);

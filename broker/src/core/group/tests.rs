@@ -328,3 +328,37 @@ fn static_members_leave_by_instance_id_and_expire_with_their_session() {
     coordinator.tick(i64::from(SESSION_MS));
     assert_eq!(coordinator.group("shop").map(|g| (g.state, g.members.len())), Some((GroupState::Empty, 0)));
 }
+
+#[test]
+fn a_group_is_bounded_in_members_handed_out_ids_and_metadata_bytes() {
+    let mut coordinator = GroupCoordinator::new(7, 0);
+    // Handed-out member ids count: a client asking again and again fills the group, not memory.
+    for request in 0..MAX_GROUP_SIZE as u64 {
+        let replies = coordinator.join_group(0, request, join("", "app"));
+        assert_eq!(join_result(&replies, request).error, ErrorCode::MemberIdRequired);
+    }
+    let replies = coordinator.join_group(0, 5_000, join("", "app"));
+    assert_eq!(join_result(&replies, 5_000).error, ErrorCode::GroupMaxSizeReached);
+
+    // One member's metadata past its bound is refused outright.
+    let mut coordinator = GroupCoordinator::new(7, 0);
+    let mut huge = join("", "app");
+    huge.require_known_member_id = false;
+    huge.protocols = vec![("range".into(), vec![0; MAX_MEMBER_METADATA_BYTES + 1])];
+    assert_eq!(join_result(&coordinator.join_group(0, 1, huge), 1).error, ErrorCode::InvalidRequest);
+
+    // Members each under it, together past the group's bound: the group is full, in bytes.
+    let mut big = join("", "app");
+    big.require_known_member_id = false;
+    big.protocols = vec![("range".into(), vec![0; MAX_MEMBER_METADATA_BYTES - 16])];
+    let fit = MAX_GROUP_METADATA_BYTES / MAX_MEMBER_METADATA_BYTES;
+    for request in 0..fit as u64 {
+        // Taken in: the join waits for the rebalance, with no answer yet.
+        let replies = coordinator.join_group(0, 10 + request, big.clone());
+        let refused = replies.iter().any(|r| matches!(r, Reply::Join(_, result) if result.error != ErrorCode::None));
+        assert!(!refused, "member {request} of {fit} fits: {:?}", replies.len());
+    }
+    assert_eq!(coordinator.group("shop").map(|g| g.members.len()), Some(fit));
+    let error = join_result(&coordinator.join_group(0, 99, big), 99).error;
+    assert_eq!(error, ErrorCode::GroupMaxSizeReached);
+}
