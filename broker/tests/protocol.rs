@@ -628,3 +628,38 @@ async fn a_clean_shutdown_is_recorded_for_the_next_start_and_then_forgotten() {
     assert!(!marker.exists(), "read once: a crash of this incarnation is not taken for clean");
     broker.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_restart_with_many_topics_keeps_every_record() {
+    // A restarted broker used to act on a metadata image that was still partial (the restarted
+    // controller's high watermark) and delete the logs of the topics it had not read yet.
+    let mut broker = TestBroker::start().await;
+    let topics: Vec<String> = (0..150).map(|i| format!("many-{i:03}")).collect();
+    {
+        let mut client = broker.client().await;
+        for topic in &topics {
+            assert_eq!(client.send(&create_request(topic, 1, 1, &[]), 7).await.topics[0].error_code, 0);
+            let produced =
+                client.send(&produce_request(topic, 0, -1, batch(&[(None, topic)], 1, Compression::None)), 9).await;
+            assert_eq!(produced.responses[0].partition_responses[0].error_code, 0, "{topic}");
+        }
+    }
+    broker.restart().await;
+    let mut client = broker.client().await;
+    for topic in &topics {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let values = loop {
+            let fetched = client.send(&fetch_request(topic, 0, 0, 0), 12).await;
+            let partition = &fetched.responses[0].partitions[0];
+            if partition.error_code == 0 {
+                break records_of(partition.records.clone().unwrap_or_default())
+                    .into_iter()
+                    .map(|r| r.2)
+                    .collect::<Vec<_>>();
+            }
+            assert!(std::time::Instant::now() < deadline, "{topic}: error {}", partition.error_code);
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        };
+        assert_eq!(values, [topic.clone()], "{topic} kept its record");
+    }
+}

@@ -67,10 +67,10 @@ fn leader_crash_with_acks_1_loses_an_acknowledged_record() {
         "19800 the network link between broker 1 and broker 2 is back",
         "19800 the network link between broker 1 and broker 3 is back",
         "20414 broker 1 registered with the controller (broker epoch 11); fenced until it catches up with the metadata log",
-        "20417 broker 1 now follows leader 2 for orders-0 (leader epoch 1)",
-        "20426 broker 1 truncated orders-0 from offset 1 to 0: leader 2 never had those records (their leader epoch diverged)",
-        "22421 the controller unfenced broker 1: it caught up with the metadata log",
-        "22473 broker 1 caught up with leader 2 and joined the ISR of orders-0; ISR is now [1, 2, 3]",
+        "20427 broker 1 now follows leader 2 for orders-0 (leader epoch 1)",
+        "20431 broker 1 truncated orders-0 from offset 1 to 0: leader 2 never had those records (their leader epoch diverged)",
+        "22422 the controller unfenced broker 1: it caught up with the metadata log",
+        "22478 broker 1 caught up with leader 2 and joined the ISR of orders-0; ISR is now [1, 2, 3]",
     ];
     assert_eq!(lines(&simulation, start), expected);
     assert!(simulation.reached(&Goal::LoseAcknowledgedRecord));
@@ -97,10 +97,10 @@ fn leader_crash_with_acks_all_loses_nothing() {
         "19800 the network link between broker 1 and broker 2 is back",
         "19800 the network link between broker 1 and broker 3 is back",
         "20412 broker 1 registered with the controller (broker epoch 11); fenced until it catches up with the metadata log",
-        "20414 broker 1 now follows leader 2 for orders-0 (leader epoch 1)",
-        "20422 broker 1 truncated orders-0 from offset 1 to 0: leader 2 never had those records (their leader epoch diverged)",
-        "20429 the controller unfenced broker 1: it caught up with the metadata log",
-        "20837 broker 1 caught up with leader 2 and joined the ISR of orders-0; ISR is now [1, 2, 3]",
+        "20425 broker 1 now follows leader 2 for orders-0 (leader epoch 1)",
+        "20430 broker 1 truncated orders-0 from offset 1 to 0: leader 2 never had those records (their leader epoch diverged)",
+        "22428 the controller unfenced broker 1: it caught up with the metadata log",
+        "22477 broker 1 caught up with leader 2 and joined the ISR of orders-0; ISR is now [1, 2, 3]",
         "33704 leader 2 appended \"a\" to orders-0 at offset 1 (acks=all)",
         "33717 the producer got the acknowledgement for \"a\": orders-0 offset 1 (acks=all)",
     ];
@@ -220,10 +220,10 @@ fn unclean_election_loses_a_record_acknowledged_with_acks_all() {
         "67800 the network link between broker 1 and broker 2 is back",
         "67800 the network link between broker 1 and broker 3 is back",
         "68410 broker 1 registered with the controller (broker epoch 15); fenced until it catches up with the metadata log",
-        "68415 broker 1 now follows leader 2 for orders-0 (leader epoch 2)",
-        "68417 broker 1 truncated orders-0 from offset 1 to 0: leader 2 never had those records (their leader epoch diverged)",
+        "68420 broker 1 now follows leader 2 for orders-0 (leader epoch 2)",
+        "68422 broker 1 truncated orders-0 from offset 1 to 0: leader 2 never had those records (their leader epoch diverged)",
         "70419 the controller unfenced broker 1: it caught up with the metadata log",
-        "70455 broker 1 caught up with leader 2 and joined the ISR of orders-0; ISR is now [1, 2, 3]",
+        "70460 broker 1 caught up with leader 2 and joined the ISR of orders-0; ISR is now [1, 2, 3]",
     ];
     assert_eq!(lines(&simulation, start), expected);
     assert!(simulation.reached(&Goal::LoseAcknowledgedRecord), "acks=all does not survive an unclean election");

@@ -367,10 +367,14 @@ impl<S: Storage> BrokerNode<S> {
             }
             self.metadata_offset = entry.offset;
         }
-        // Like Kafka's MetadataLoader, publish nothing until the replay caught up with the high
-        // watermark: a restarted broker replaying old records must not act on a past leadership.
-        if !self.metadata_caught_up && self.quorum.high_watermark() > 0 {
-            self.metadata_caught_up = self.metadata_offset + 1 >= self.quorum.high_watermark();
+        // Like Kafka's BrokerServer (its `initialCatchUpFuture`), act on nothing until the replay
+        // reached this broker's own registration record, whose offset is its broker epoch: only
+        // then does the image hold every topic the cluster had when it registered. A restarted
+        // broker must not act on a past leadership, and above all must not take the logs of
+        // topics it has not read yet for deleted ones. (The quorum's high watermark is no such
+        // mark: a controller that has just restarted reports one that is still partial.)
+        if !self.metadata_caught_up {
+            self.metadata_caught_up = self.broker_epoch >= 0 && self.metadata_offset >= self.broker_epoch;
             if self.metadata_caught_up {
                 self.reconcile(now_ms, out);
             }
