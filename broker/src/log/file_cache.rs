@@ -355,7 +355,7 @@ mod tests {
         for (round, bytes) in [(0, b"one "), (1, b"two ")] {
             for file in [&a, &b] {
                 let handle = file.handle().expect("opens");
-                (&*handle.file()).write_all(bytes).expect("appends");
+                handle.file().write_all(bytes).expect("appends");
                 file.mark_written();
             }
             assert_eq!(cache.stats().evicted, 2 * round + 1, "each switch closes the other file");
@@ -371,7 +371,7 @@ mod tests {
         let a = CachedFile::new(&cache, dir.path().join("a.log"));
         let b = CachedFile::new(&cache, dir.path().join("b.log"));
         let handle = a.handle().expect("opens");
-        (&*handle.file()).write_all(b"acknowledged").expect("appends");
+        handle.file().write_all(b"acknowledged").expect("appends");
         a.mark_written();
         drop(handle);
         assert!(a.is_dirty());
@@ -391,7 +391,7 @@ mod tests {
         let b = CachedFile::new(&cache, dir.path().join("b.log"));
         let held = a.handle().expect("opens");
         b.handle().expect("opens, evicting a from the cache");
-        (&*held.file()).write_all(b"late").expect("still writable");
+        held.file().write_all(b"late").expect("still writable");
         a.mark_written();
         drop(held);
         assert!(!a.is_dirty(), "the last holder fsynced it on close");

@@ -232,7 +232,7 @@ impl Segment {
     ) -> Result<(), LogError> {
         let position = self.size_bytes;
         let log = self.log_file.handle()?;
-        let written = (&*log.file()).write_all(batch);
+        let written = log.file().write_all(batch);
         // Marked even after a failure: whatever part reached the file is fsynced before its
         // handle closes.
         self.log_file.mark_written();
@@ -427,7 +427,7 @@ impl Segment {
                 let handle = file.handle()?;
                 // The handle appends, so after cutting to zero the write starts at byte 0.
                 handle.file().set_len(0).map_err(io_error("cannot reset an index file"))?;
-                (&*handle.file()).write_all(&bytes).map_err(io_error("cannot rewrite an index file"))?;
+                handle.file().write_all(&bytes).map_err(io_error("cannot rewrite an index file"))?;
                 handle.file().sync_all().map_err(io_error("cannot fsync an index file"))?;
             }
         }
@@ -682,7 +682,7 @@ fn segment_files(dir: &Path, base_offset: i64, files: &FileCache) -> [CachedFile
 /// Appends one index entry through the cache.
 fn append_entry(file: &CachedFile, bytes: &[u8], context: &str) -> Result<(), LogError> {
     let handle: std::sync::Arc<Handle> = file.handle()?;
-    let written = (&*handle.file()).write_all(bytes);
+    let written = handle.file().write_all(bytes);
     file.mark_written();
     written.map_err(io_error(context))
 }

@@ -747,7 +747,7 @@ fn many_logs_share_a_small_file_budget_without_losing_a_record() {
     for (log, bytes) in logs.iter().zip(&expected) {
         assert!(log.segment_base_offsets().len() > 1, "rolled");
         assert_eq!(&log.read(0, NO_LIMIT, i64::MAX).expect("read"), bytes);
-        assert_eq!(log.unflushed_bytes() > 0, true, "the last rounds were not flushed");
+        assert!(log.unflushed_bytes() > 0, "the last rounds were not flushed");
     }
     for log in &mut logs {
         log.flush().expect("flush");
