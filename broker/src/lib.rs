@@ -37,7 +37,10 @@ pub mod log;
 pub mod runtime;
 
 #[cfg(feature = "runtime")]
-pub use runtime::{Broker, BrokerConfig, BrokerError, ClusterControl, NodeControlError, NodesStatus};
+pub use runtime::{
+    Broker, BrokerConfig, BrokerError, ClusterControl, DEFAULT_MAX_PARTITION_REPLICAS, NodeControlError, NodesStatus,
+    default_max_open_log_files,
+};
 
 #[cfg(feature = "client")]
 pub mod client;

@@ -138,6 +138,17 @@ pub struct KafkaArgs {
     #[arg(long, env = "STREAMLAB_QUEUED_MAX_REQUEST_BYTES", default_value_t = 100 * 1024 * 1024, value_name = "BYTES", allow_negative_numbers = true, value_parser = parse_queued_max_request_bytes)]
     pub queued_max_request_bytes: i64,
 
+    /// Most segment and index files the brokers keep open at once; the least recently used
+    /// closes to make room. No Kafka counterpart (Kafka keeps every segment open and wants a huge
+    /// `ulimit -n`). Default: half the process's open-files limit (`ulimit -n`).
+    #[arg(long, env = "STREAMLAB_MAX_OPEN_LOG_FILES", value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub max_open_log_files: Option<usize>,
+
+    /// Most partition replicas (partitions × replication factor, over all topics) the cluster
+    /// may hold; creating more is refused with POLICY_VIOLATION. No Kafka counterpart.
+    #[arg(long, env = "STREAMLAB_MAX_PARTITION_REPLICAS", default_value_t = broker::DEFAULT_MAX_PARTITION_REPLICAS, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_partition_replicas: u32,
+
     /// Broker settings in Kafka's `server.properties` format (`num.partitions=4`, ...), applied
     /// after the flags above. Unknown keys are refused.
     #[arg(long = "config", env = "STREAMLAB_BROKER_CONFIG", value_name = "FILE")]
@@ -218,6 +229,7 @@ mod tests {
         assert_eq!((kafka.max_connections, kafka.max_connections_per_ip), (4096, 1000));
         assert_eq!((kafka.connections_max_idle_ms, kafka.request_read_timeout_ms), (600_000, 30_000));
         assert_eq!((kafka.socket_request_max_bytes, kafka.queued_max_request_bytes), (8 << 20, 100 << 20));
+        assert_eq!((kafka.max_open_log_files, kafka.max_partition_replicas), (None, 5_000));
         let serve = &cli.serve;
         assert_eq!(
             (serve.http_header_read_timeout_ms, serve.http_idle_timeout_ms, serve.http_max_connections),
@@ -237,6 +249,19 @@ mod tests {
         assert!(parse(&["--queued-max-request-bytes", "0"]).is_err(), "0 bytes would stop every request");
         assert!(parse(&["--max-connections-per-ip", "0"]).is_err());
         assert!(parse(&["--socket-request-max-bytes", "4294967296"]).is_err(), "a frame size is an int32");
+    }
+
+    #[test]
+    fn file_and_partition_budgets_parse() {
+        let parse = |args: &[&str]| Cli::try_parse_from([&["streamlab", "broker"], args].concat());
+        let Some(Command::Broker(args)) =
+            parse(&["--max-open-log-files", "64", "--max-partition-replicas", "300"]).expect("parses").command
+        else {
+            panic!("broker")
+        };
+        assert_eq!((args.kafka.max_open_log_files, args.kafka.max_partition_replicas), (Some(64), 300));
+        assert!(parse(&["--max-open-log-files", "0"]).is_err());
+        assert!(parse(&["--max-partition-replicas", "0"]).is_err());
     }
 
     #[test]

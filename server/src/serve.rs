@@ -54,6 +54,10 @@ fn broker_config(kafka: &KafkaArgs, data_dir: &std::path::Path) -> Result<broker
     config.request_read_timeout_ms = kafka.request_read_timeout_ms;
     // Kafka's −1: unbounded.
     config.queued_max_request_bytes = usize::try_from(kafka.queued_max_request_bytes).ok();
+    if let Some(files) = kafka.max_open_log_files {
+        config.max_open_log_files = files;
+    }
+    config.max_partition_replicas = kafka.max_partition_replicas;
     if let Some(path) = &kafka.broker_properties {
         let text = std::fs::read_to_string(path)
             .map_err(|source| ServeError::BrokerProperties { path: path.clone(), message: source.to_string() })?;

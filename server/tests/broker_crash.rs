@@ -7,7 +7,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use broker::log::{LogConfig, PartitionLog};
+use broker::log::{FileCache, LogConfig, PartitionLog};
 use broker::testkit::{Client, batch, records_of};
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
@@ -226,7 +226,7 @@ async fn acknowledged_writes_survive_kill_9() {
 /// `(offset, value)` of every record in broker `broker`'s replica of the topic, from its files.
 fn replica_records(data_dir: &std::path::Path, broker: i32) -> Vec<(i64, String)> {
     let dir = data_dir.join("kafka").join(format!("broker-{broker}")).join(format!("{TOPIC}-0"));
-    let (log, _) = PartitionLog::open(&dir, LogConfig::default(), 0).expect("open a replica's log");
+    let (log, _) = PartitionLog::open(&dir, LogConfig::default(), 0, &FileCache::new(8)).expect("open a replica's log");
     let bytes = log.read(0, usize::MAX / 2, i64::MAX).expect("read");
     records_of(bytes.into()).into_iter().map(|(offset, _, value)| (offset, value)).collect()
 }

@@ -71,6 +71,7 @@ pub enum ErrorCode {
     ElectionNotNeeded = 84,
     ClusterAuthorizationFailed = 31,
     InvalidReplicaAssignment = 39,
+    PolicyViolation = 44,
     TransactionalIdAuthorizationFailed = 53,
     FencedInstanceId = 82,
 }
@@ -146,6 +147,7 @@ impl ErrorCode {
             108 => ErrorCode::NewLeaderElected,
             31 => ErrorCode::ClusterAuthorizationFailed,
             39 => ErrorCode::InvalidReplicaAssignment,
+            44 => ErrorCode::PolicyViolation,
             53 => ErrorCode::TransactionalIdAuthorizationFailed,
             82 => ErrorCode::FencedInstanceId,
             _ => return None,
@@ -221,6 +223,7 @@ impl ErrorCode {
             ErrorCode::ElectionNotNeeded => "ELECTION_NOT_NEEDED",
             ErrorCode::ClusterAuthorizationFailed => "CLUSTER_AUTHORIZATION_FAILED",
             ErrorCode::InvalidReplicaAssignment => "INVALID_REPLICA_ASSIGNMENT",
+            ErrorCode::PolicyViolation => "POLICY_VIOLATION",
             ErrorCode::TransactionalIdAuthorizationFailed => "TRANSACTIONAL_ID_AUTHORIZATION_FAILED",
             ErrorCode::FencedInstanceId => "FENCED_INSTANCE_ID",
         }

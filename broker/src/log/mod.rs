@@ -7,6 +7,8 @@
 //!   one rolls in on `segment.bytes` or `segment.ms`; retention deletes whole old segments.
 //! * `segment`: one segment, its files, appends, reads, recovery.
 //! * `index`: the `.index` (offset → position) and `.timeindex` (timestamp → offset) formats.
+//! * [`FileCache`] (`file_cache.rs`): the bounded cache of open handles every segment's files
+//!   go through, so a broker with thousands of partitions holds a bounded number of descriptors.
 //!
 //! ```text
 //! orders-0/
@@ -27,11 +29,15 @@
 //! [`PartitionLog::open`] trusts nothing past the last batch with a sane header, a valid CRC and
 //! the expected base offset, truncates there, and rebuilds the indexes from the log.
 
+mod file_cache;
 mod index;
 mod segment;
 
 use std::fs;
 use std::path::{Path, PathBuf};
+
+use file_cache::FileRef;
+pub use file_cache::{FileCache, FileCacheStats};
 
 use crate::record::batch::{self, BatchError, BatchHeader};
 use segment::{INDEX_SUFFIX, LOG_SUFFIX, Segment, TIME_INDEX_SUFFIX, io_error, remove_if_exists};
@@ -123,21 +129,30 @@ impl LogError {
     }
 }
 
-/// Files to fsync, taken from a log by [`PartitionLog::take_sync_work`].
+/// Files to fsync, taken from a log by [`PartitionLog::take_sync_work`]. It holds names, not
+/// descriptors: each file is synced through the [`FileCache`] (reopened if the cache closed it
+/// since, unless closing already fsynced it), so a round over many partitions stays within the
+/// cache's budget.
 #[derive(Debug)]
 pub struct SyncWork {
-    files: Vec<std::fs::File>,
+    files: Vec<FileRef>,
+    /// The partition directory, when segment files were created or deleted in it.
+    dir: Option<PathBuf>,
 }
 
 impl SyncWork {
     pub fn is_empty(&self) -> bool {
-        self.files.is_empty()
+        self.files.is_empty() && self.dir.is_none()
     }
 
-    /// fsyncs every file (data only: sizes are part of it on Linux's `fdatasync`).
-    pub fn sync(&self) -> std::io::Result<()> {
+    /// fsyncs every file (data only: sizes are part of it on Linux's `fdatasync`), then the
+    /// directory.
+    pub fn sync(&self) -> Result<(), LogError> {
         for file in &self.files {
-            file.sync_data()?;
+            file.sync()?;
+        }
+        if let Some(dir) = &self.dir {
+            sync_dir(dir)?;
         }
         Ok(())
     }
@@ -187,6 +202,8 @@ pub struct PartitionLog {
     dir_changed: bool,
     /// An append failed half-way: the in-memory state may not match the files any more.
     offline: bool,
+    /// Where segments open their files.
+    files: FileCache,
 }
 
 impl PartitionLog {
@@ -200,10 +217,19 @@ impl PartitionLog {
     /// the file at the first failure and rebuilds the indexes. A segment whose base offset is
     /// not the previous segment's next offset is deleted, with all later ones.
     ///
+    /// Segment files are opened through `files`, one at a time and closed again as the cache
+    /// fills: recovering a log (or every log of a broker) never needs more descriptors than the
+    /// cache's capacity.
+    ///
     /// # Errors
     ///
     /// [`LogError::Io`] only: no file content makes `open` fail.
-    pub fn open(dir: &Path, config: LogConfig, now_ms: i64) -> Result<(PartitionLog, RecoveryReport), LogError> {
+    pub fn open(
+        dir: &Path,
+        config: LogConfig,
+        now_ms: i64,
+        files: &FileCache,
+    ) -> Result<(PartitionLog, RecoveryReport), LogError> {
         fs::create_dir_all(dir).map_err(io_error(format!("cannot create {}", dir.display())))?;
         let base_offsets = list_segments(dir)?;
         let mut report = RecoveryReport::default();
@@ -222,7 +248,8 @@ impl PartitionLog {
                 break;
             }
             let is_last = i + 1 == base_offsets.len();
-            let (segment, recovery) = Segment::open(dir, base_offset, is_last, config.index_interval_bytes, now_ms)?;
+            let (segment, recovery) =
+                Segment::open(dir, base_offset, is_last, config.index_interval_bytes, now_ms, files)?;
             report.segments_scanned += usize::from(recovery.full_scan);
             report.batches_scanned += recovery.batches_scanned;
             report.truncated_bytes += recovery.truncated_bytes;
@@ -230,9 +257,16 @@ impl PartitionLog {
             segments.push(segment);
         }
         if segments.is_empty() {
-            segments.push(Segment::create(dir, 0, now_ms)?);
+            segments.push(Segment::create(dir, 0, now_ms, files)?);
         }
-        let mut log = PartitionLog { dir: dir.to_path_buf(), config, segments, dir_changed: false, offline: false };
+        let mut log = PartitionLog {
+            dir: dir.to_path_buf(),
+            config,
+            segments,
+            dir_changed: false,
+            offline: false,
+            files: files.clone(),
+        };
         log.active_mut().activate()?;
         report.segments = log.segments.len();
         report.log_start_offset = log.log_start_offset();
@@ -375,7 +409,7 @@ impl PartitionLog {
     fn roll(&mut self, now_ms: i64) -> Result<(), LogError> {
         let base_offset = self.log_end_offset();
         self.active_mut().seal()?;
-        self.segments.push(Segment::create(&self.dir, base_offset, now_ms)?);
+        self.segments.push(Segment::create(&self.dir, base_offset, now_ms, &self.files)?);
         self.dir_changed = true;
         Ok(())
     }
@@ -472,27 +506,18 @@ impl PartitionLog {
         Ok(chunks.into_iter().rev().flatten().collect())
     }
 
-    /// Group commit without blocking appends: returns the files written since the last flush,
-    /// already marked as synced, for the caller to `fsync` outside whatever lock guards this log
+    /// Group commit without blocking appends: returns the files written since the last flush
+    /// for the caller to `fsync` outside whatever lock guards this log
     /// (see [`SyncWork::sync`]). A failed sync must be reported with
     /// [`PartitionLog::mark_offline`].
     pub fn take_sync_work(&mut self) -> Result<SyncWork, LogError> {
         if self.offline {
             return Err(LogError::Offline);
         }
-        let mut files = Vec::new();
-        for segment in &mut self.segments {
-            files.extend(segment.take_sync_files().inspect_err(|_| self.offline = true)?);
-        }
-        if self.dir_changed {
-            // The directory entry of a new segment must be durable too.
-            files.push(std::fs::File::open(&self.dir).map_err(|source| LogError::Io {
-                context: format!("cannot open {} to fsync it", self.dir.display()),
-                source,
-            })?);
-            self.dir_changed = false;
-        }
-        Ok(SyncWork { files })
+        let files = self.segments.iter_mut().flat_map(Segment::take_sync_files).collect();
+        // The directory entry of a new segment must be durable too.
+        let dir = std::mem::take(&mut self.dir_changed).then(|| self.dir.clone());
+        Ok(SyncWork { files, dir })
     }
 
     /// Takes the log offline after a failed sync: it refuses writes until reopened (recovery).

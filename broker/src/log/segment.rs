@@ -15,12 +15,17 @@
 //! rolls, its time index gets a final entry for its largest timestamp and all three files are
 //! fsynced, so recovery can trust a sealed segment after checking the tail past its last index
 //! entry, while the active segment is always re-scanned in full.
+//!
+//! The three files are opened on demand through the log's [`FileCache`] (see `file_cache.rs`):
+//! a segment holds names, not descriptors, and each operation takes the handle it needs for
+//! its duration.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use super::LogError;
+use super::file_cache::{CachedFile, FileCache, FileRef, Handle};
 use super::index::{
     self, OffsetIndexEntry, TimeIndexEntry, decode_offset_index, decode_time_index, lookup_offset, lookup_timestamp,
 };
@@ -49,24 +54,20 @@ pub(crate) struct SegmentRecovery {
 }
 
 #[derive(Debug)]
-struct IndexFiles {
-    offset_index: File,
-    time_index: File,
-}
-
-#[derive(Debug)]
 pub(crate) struct Segment {
     dir: PathBuf,
     base_offset: i64,
     /// Opened for reading and appending; reads are positioned (`pread`), so `&self` can read.
-    log: File,
+    log_file: CachedFile,
     size_bytes: u64,
     /// The offset after the last batch: `base_offset` while empty.
     next_offset: i64,
     offset_index: Vec<OffsetIndexEntry>,
     time_index: Vec<TimeIndexEntry>,
-    /// Append handles for the index files: open only while the segment is active.
-    index_files: Option<IndexFiles>,
+    /// The index files, appended to while the segment is active; their handles are closed
+    /// when it is sealed, as only recovery reads them back.
+    offset_index_file: CachedFile,
+    time_index_file: CachedFile,
     bytes_since_last_index_entry: u64,
     /// Largest batch `maxTimestamp` in the segment, -1 if none has a timestamp.
     max_timestamp: i64,
@@ -80,24 +81,29 @@ pub(crate) struct Segment {
     /// timestamps, like Kafka's use of the file's last-modified time.
     last_modified_ms: i64,
     unflushed_bytes: u64,
-    /// Something (log bytes or index entries) was written since the last fsync.
+    /// Something (log bytes or index entries) was written since sync work was last taken.
     needs_sync: bool,
 }
 
 impl Segment {
     /// Creates the three (empty) files of a new segment at `base_offset`; it starts active.
-    pub(crate) fn create(dir: &Path, base_offset: i64, now_ms: i64) -> Result<Segment, LogError> {
-        let log = open_append(&dir.join(file_name(base_offset, LOG_SUFFIX)), true)?;
-        let index_files = Some(IndexFiles::open(dir, base_offset, true)?);
+    pub(crate) fn create(dir: &Path, base_offset: i64, now_ms: i64, files: &FileCache) -> Result<Segment, LogError> {
+        let [log_file, offset_index_file, time_index_file] = segment_files(dir, base_offset, files);
+        for file in [&log_file, &offset_index_file, &time_index_file] {
+            // Leftovers of a segment that was deleted half-way would otherwise be appended to.
+            let handle = file.handle()?;
+            handle.file().set_len(0).map_err(io_error(format!("cannot truncate {}", file.path().display())))?;
+        }
         Ok(Segment {
             dir: dir.to_path_buf(),
             base_offset,
-            log,
+            log_file,
             size_bytes: 0,
             next_offset: base_offset,
             offset_index: Vec::new(),
             time_index: Vec::new(),
-            index_files,
+            offset_index_file,
+            time_index_file,
             bytes_since_last_index_entry: 0,
             max_timestamp: -1,
             offset_of_max_timestamp: -1,
@@ -122,19 +128,25 @@ impl Segment {
         full_scan: bool,
         index_interval_bytes: u32,
         now_ms: i64,
+        files: &FileCache,
     ) -> Result<(Segment, SegmentRecovery), LogError> {
-        let log_path = dir.join(file_name(base_offset, LOG_SUFFIX));
-        let log = open_append(&log_path, false)?;
-        let size_bytes = log.metadata().map_err(io_error(format!("cannot stat {}", log_path.display())))?.len();
+        let [log_file, offset_index_file, time_index_file] = segment_files(dir, base_offset, files);
+        let size_bytes = log_file
+            .handle()?
+            .file()
+            .metadata()
+            .map_err(io_error(format!("cannot stat {}", log_file.path().display())))?
+            .len();
         let mut segment = Segment {
             dir: dir.to_path_buf(),
             base_offset,
-            log,
+            log_file,
             size_bytes,
             next_offset: base_offset,
             offset_index: Vec::new(),
             time_index: Vec::new(),
-            index_files: None,
+            offset_index_file,
+            time_index_file,
             bytes_since_last_index_entry: 0,
             max_timestamp: -1,
             offset_of_max_timestamp: -1,
@@ -219,30 +231,30 @@ impl Segment {
         now_ms: i64,
     ) -> Result<(), LogError> {
         let position = self.size_bytes;
-        if let Err(error) = self.log.write_all(batch) {
+        let log = self.log_file.handle()?;
+        let written = log.file().write_all(batch);
+        // Marked even after a failure: whatever part reached the file is fsynced before its
+        // handle closes.
+        self.log_file.mark_written();
+        if let Err(error) = written {
             // Cut a partial write so the next append does not land after garbage. If even that
             // fails, the caller takes the log offline and recovery fixes it on the next open.
-            let _ = self.log.set_len(position);
+            let _ = log.file().set_len(position);
             return Err(LogError::Io {
                 context: format!("cannot append to {}", self.path(LOG_SUFFIX).display()),
                 source: error,
             });
         }
-        self.unflushed_bytes += batch.len() as u64;
+        drop(log);
         self.needs_sync = true;
+        self.unflushed_bytes += batch.len() as u64;
         self.last_modified_ms = now_ms;
         let (offset_entry, time_entry) = self.track_batch(position, header, batch, index_interval_bytes);
-        if offset_entry.is_some() || time_entry.is_some() {
-            let files = match &mut self.index_files {
-                Some(files) => files,
-                none => none.insert(IndexFiles::open(&self.dir, self.base_offset, false)?),
-            };
-            if let Some(entry) = offset_entry {
-                files.offset_index.write_all(&entry.encode()).map_err(io_error("cannot append to the offset index"))?;
-            }
-            if let Some(entry) = time_entry {
-                files.time_index.write_all(&entry.encode()).map_err(io_error("cannot append to the time index"))?;
-            }
+        if let Some(entry) = offset_entry {
+            append_entry(&self.offset_index_file, &entry.encode(), "cannot append to the offset index")?;
+        }
+        if let Some(entry) = time_entry {
+            append_entry(&self.time_index_file, &entry.encode(), "cannot append to the time index")?;
         }
         Ok(())
     }
@@ -316,7 +328,8 @@ impl Segment {
             Some(entry) => (entry.timestamp, self.base_offset.saturating_add(i64::from(entry.relative_offset))),
             None => (-1, -1),
         };
-        let mut scanner = Scanner::new(&self.log, self.size_bytes, position);
+        let log = self.log_file.handle()?;
+        let mut scanner = Scanner::new(log.file(), self.size_bytes, position);
         let mut batches_scanned = 0;
         loop {
             match scanner.next_batch()? {
@@ -367,8 +380,8 @@ impl Segment {
         self.size_bytes = 0;
 
         let mut recovery = SegmentRecovery { full_scan: true, ..SegmentRecovery::default() };
-        let log = self.log.try_clone().map_err(io_error("cannot duplicate a segment file handle"))?;
-        let mut scanner = Scanner::new(&log, file_size_bytes, 0);
+        let log = self.log_file.handle()?;
+        let mut scanner = Scanner::new(log.file(), file_size_bytes, 0);
         let valid_end_bytes = loop {
             match scanner.next_batch()? {
                 Scanned::End => break file_size_bytes,
@@ -387,8 +400,8 @@ impl Segment {
             }
         };
         if valid_end_bytes < file_size_bytes {
-            self.log.set_len(valid_end_bytes).map_err(io_error("cannot truncate a torn segment"))?;
-            self.log.sync_all().map_err(io_error("cannot fsync a truncated segment"))?;
+            log.file().set_len(valid_end_bytes).map_err(io_error("cannot truncate a torn segment"))?;
+            log.file().sync_all().map_err(io_error("cannot fsync a truncated segment"))?;
             recovery.truncated_bytes = file_size_bytes - valid_end_bytes;
         }
         recovery.indexes_rewritten = self.rewrite_indexes_if_changed(offset_index_on_disk, time_index_on_disk)?;
@@ -407,29 +420,25 @@ impl Segment {
         if !offset_changed && !time_changed {
             return Ok(false);
         }
-        let files = IndexFiles::open(&self.dir, self.base_offset, false)?;
-        for (changed, mut file, bytes) in
-            [(offset_changed, &files.offset_index, offset_index), (time_changed, &files.time_index, time_index)]
+        for (changed, file, bytes) in
+            [(offset_changed, &self.offset_index_file, offset_index), (time_changed, &self.time_index_file, time_index)]
         {
             if changed {
+                let handle = file.handle()?;
                 // The handle appends, so after cutting to zero the write starts at byte 0.
-                file.set_len(0).map_err(io_error("cannot reset an index file"))?;
-                file.write_all(&bytes).map_err(io_error("cannot rewrite an index file"))?;
-                file.sync_all().map_err(io_error("cannot fsync an index file"))?;
+                handle.file().set_len(0).map_err(io_error("cannot reset an index file"))?;
+                handle.file().write_all(&bytes).map_err(io_error("cannot rewrite an index file"))?;
+                handle.file().sync_all().map_err(io_error("cannot fsync an index file"))?;
             }
         }
-        self.index_files = Some(files);
         Ok(true)
     }
 
-    /// Makes this the active segment: index files open for appending, and the first batch's
-    /// timestamp known for `segment.ms`.
+    /// Makes this the active segment: the first batch's timestamp known for `segment.ms`.
     pub(crate) fn activate(&mut self) -> Result<(), LogError> {
-        if self.index_files.is_none() {
-            self.index_files = Some(IndexFiles::open(&self.dir, self.base_offset, false)?);
-        }
         if self.rolling_based_timestamp.is_none() && self.size_bytes > 0 {
-            self.rolling_based_timestamp = Some(self.read_header(0)?.max_timestamp);
+            let log = self.log_file.handle()?;
+            self.rolling_based_timestamp = Some(self.read_header(log.file(), 0)?.max_timestamp);
         }
         Ok(())
     }
@@ -439,44 +448,35 @@ impl Segment {
     /// recovery only has to check this segment's tail.
     pub(crate) fn seal(&mut self) -> Result<(), LogError> {
         if let Some(entry) = self.maybe_add_time_entry() {
-            let files = match &mut self.index_files {
-                Some(files) => files,
-                none => none.insert(IndexFiles::open(&self.dir, self.base_offset, false)?),
-            };
-            files.time_index.write_all(&entry.encode()).map_err(io_error("cannot append to the time index"))?;
+            append_entry(&self.time_index_file, &entry.encode(), "cannot append to the time index")?;
             self.needs_sync = true;
         }
         self.flush()?;
-        self.index_files = None;
+        // Only recovery reads index files back: their handles can go now.
+        self.offset_index_file.close();
+        self.time_index_file.close();
         Ok(())
     }
 
-    /// Handles to the files a flush must fsync (log and indexes), and marks them as synced: the
-    /// caller syncs them without holding the log, so appends go on meanwhile.
-    pub(crate) fn take_sync_files(&mut self) -> Result<Vec<File>, LogError> {
-        if !self.needs_sync {
-            return Ok(Vec::new());
-        }
-        let clone = |file: &File| file.try_clone().map_err(io_error("cannot duplicate a file handle to fsync it"));
-        let mut files = vec![clone(&self.log)?];
-        if let Some(index) = &self.index_files {
-            files.push(clone(&index.offset_index)?);
-            files.push(clone(&index.time_index)?);
-        }
-        self.unflushed_bytes = 0;
-        self.needs_sync = false;
-        Ok(files)
+    fn files(&self) -> [&CachedFile; 3] {
+        [&self.log_file, &self.offset_index_file, &self.time_index_file]
     }
 
-    /// fsyncs the log and index files if anything was appended since the last flush.
-    pub(crate) fn flush(&mut self) -> Result<(), LogError> {
-        if !self.needs_sync {
-            return Ok(());
+    /// The files a flush must fsync (those written since the last one), for the caller to sync
+    /// through the cache without holding the log, so appends go on meanwhile.
+    /// A file that closed meanwhile was fsynced on closing, and its sync is then a no-op.
+    pub(crate) fn take_sync_files(&mut self) -> Vec<FileRef> {
+        if !std::mem::take(&mut self.needs_sync) {
+            return Vec::new();
         }
-        self.log.sync_data().map_err(io_error(format!("cannot fsync {}", self.path(LOG_SUFFIX).display())))?;
-        if let Some(files) = &self.index_files {
-            files.offset_index.sync_data().map_err(io_error("cannot fsync the offset index"))?;
-            files.time_index.sync_data().map_err(io_error("cannot fsync the time index"))?;
+        self.unflushed_bytes = 0;
+        self.files().into_iter().map(|file| FileRef::clone(file)).collect()
+    }
+
+    /// fsyncs the log and index files if anything was written to them since the last flush.
+    pub(crate) fn flush(&mut self) -> Result<(), LogError> {
+        for file in self.files() {
+            file.sync()?;
         }
         self.unflushed_bytes = 0;
         self.needs_sync = false;
@@ -489,8 +489,10 @@ impl Segment {
         let Some((position, _)) = self.find_batch(offset)? else {
             return Ok(self.next_offset);
         };
-        self.log.set_len(position).map_err(io_error("cannot truncate a segment"))?;
-        self.log.sync_all().map_err(io_error("cannot fsync a truncated segment"))?;
+        let log = self.log_file.handle()?;
+        log.file().set_len(position).map_err(io_error("cannot truncate a segment"))?;
+        log.file().sync_all().map_err(io_error("cannot fsync a truncated segment"))?;
+        drop(log);
         self.size_bytes = position;
         self.unflushed_bytes = 0;
         let offset_index = Some(index::encode_all(&self.offset_index, OffsetIndexEntry::encode));
@@ -511,21 +513,21 @@ impl Segment {
     }
 
     /// Reads and parses the batch header at `position`.
-    fn read_header(&self, position: u64) -> Result<BatchHeader, LogError> {
+    fn read_header(&self, log: &File, position: u64) -> Result<BatchHeader, LogError> {
         let mut header = [0; BATCH_HEADER_LEN];
         let available = self.size_bytes.saturating_sub(position);
         if available < BATCH_HEADER_LEN as u64 {
             let source = BatchError::Truncated { needed: BATCH_HEADER_LEN, available: available as usize };
             return Err(self.corrupt(position, source));
         }
-        read_exact_at(&self.log, &mut header, position)
+        read_exact_at(log, &mut header, position)
             .map_err(io_error(format!("cannot read {}", self.path(LOG_SUFFIX).display())))?;
         BatchHeader::parse(&header).map_err(|source| self.corrupt(position, source))
     }
 
-    fn read_at(&self, position: u64, len: usize) -> Result<Vec<u8>, LogError> {
+    fn read_at(&self, log: &File, position: u64, len: usize) -> Result<Vec<u8>, LogError> {
         let mut bytes = vec![0; len];
-        read_exact_at(&self.log, &mut bytes, position)
+        read_exact_at(log, &mut bytes, position)
             .map_err(io_error(format!("cannot read {}", self.path(LOG_SUFFIX).display())))?;
         Ok(bytes)
     }
@@ -537,18 +539,20 @@ impl Segment {
     /// Headers of the batches in roughly the last `window_bytes` of the segment, oldest first:
     /// the scan starts at the last index entry at least that far from the end (or the start).
     pub(crate) fn tail_headers(&self, window_bytes: u64) -> Result<Vec<BatchHeader>, LogError> {
+        let log = self.log_file.handle()?;
+        let log = log.file();
         let from = self.size_bytes.saturating_sub(window_bytes);
         let entry = self.offset_index.iter().rev().find(|entry| u64::from(entry.position) <= from);
         let mut position = entry.map_or(0, |entry| u64::from(entry.position));
         if let Some(entry) = entry {
             let expected_offset = self.base_offset.saturating_add(i64::from(entry.relative_offset));
-            if !self.read_header(position).is_ok_and(|header| header.base_offset == expected_offset) {
+            if !self.read_header(log, position).is_ok_and(|header| header.base_offset == expected_offset) {
                 position = 0;
             }
         }
         let mut headers = Vec::new();
         while position < self.size_bytes {
-            let header = self.read_header(position)?;
+            let header = self.read_header(log, position)?;
             position += header.size_in_bytes() as u64;
             headers.push(header);
         }
@@ -559,18 +563,23 @@ impl Segment {
     /// is `>= offset` (Kafka `LogSegment.translateOffset`), found from the sparse index entry
     /// at or before `offset` and a scan of batch headers. `None` if `offset` is past the end.
     pub(crate) fn find_batch(&self, offset: i64) -> Result<Option<(u64, BatchHeader)>, LogError> {
+        let log = self.log_file.handle()?;
+        self.find_batch_in(log.file(), offset)
+    }
+
+    fn find_batch_in(&self, log: &File, offset: i64) -> Result<Option<(u64, BatchHeader)>, LogError> {
         let entry = lookup_offset(&self.offset_index, self.relative_offset(offset));
         let mut position = entry.map_or(0, |entry| u64::from(entry.position));
         if let Some(entry) = entry {
             // A sealed segment's index entries are trusted after sanity checks only; one that
             // does not land on its batch costs a scan from the start, not a wrong answer.
             let expected_offset = self.base_offset.saturating_add(i64::from(entry.relative_offset));
-            if !self.read_header(position).is_ok_and(|header| header.base_offset == expected_offset) {
+            if !self.read_header(log, position).is_ok_and(|header| header.base_offset == expected_offset) {
                 position = 0;
             }
         }
         while position < self.size_bytes {
-            let header = self.read_header(position)?;
+            let header = self.read_header(log, position)?;
             if header.last_offset() >= offset {
                 return Ok(Some((position, header)));
             }
@@ -590,8 +599,13 @@ impl Segment {
         upper_bound: i64,
         out: &mut Vec<u8>,
     ) -> Result<bool, LogError> {
+        if position >= self.size_bytes {
+            return Ok(false);
+        }
+        let log = self.log_file.handle()?;
+        let log = log.file();
         while position < self.size_bytes {
-            let header = self.read_header(position)?;
+            let header = self.read_header(log, position)?;
             let batch_bytes = header.size_in_bytes();
             if header.last_offset() >= upper_bound || (!out.is_empty() && out.len() + batch_bytes > max_bytes) {
                 return Ok(true);
@@ -604,7 +618,7 @@ impl Segment {
             // One read for this batch and as many following ones as the budget allows.
             let budget_bytes = if out.is_empty() { max_bytes.max(batch_bytes) } else { max_bytes - out.len() };
             let chunk_bytes = budget_bytes.min(READ_CHUNK_BYTES.max(batch_bytes)).min(remaining_bytes as usize);
-            let chunk = self.read_at(position, chunk_bytes)?;
+            let chunk = self.read_at(log, position, chunk_bytes)?;
             let mut consumed = 0;
             for item in batches(&chunk) {
                 match item {
@@ -632,18 +646,20 @@ impl Segment {
         let hint = lookup_timestamp(&self.time_index, timestamp);
         let start_offset =
             hint.map_or(self.base_offset, |entry| self.base_offset.saturating_add(i64::from(entry.relative_offset)));
-        let Some((mut position, _)) = self.find_batch(start_offset)? else {
+        let log = self.log_file.handle()?;
+        let log = log.file();
+        let Some((mut position, _)) = self.find_batch_in(log, start_offset)? else {
             return Ok(None);
         };
         while position < self.size_bytes {
-            let header = self.read_header(position)?;
+            let header = self.read_header(log, position)?;
             let batch_bytes = header.size_in_bytes();
             if header.max_timestamp >= timestamp {
                 if batch_bytes as u64 > self.size_bytes - position {
                     let available = (self.size_bytes - position) as usize;
                     return Err(self.corrupt(position, BatchError::Truncated { needed: batch_bytes, available }));
                 }
-                return self.read_at(position, batch_bytes).map(Some);
+                return self.read_at(log, position, batch_bytes).map(Some);
             }
             position += batch_bytes as u64;
         }
@@ -656,13 +672,19 @@ impl Segment {
     }
 }
 
-impl IndexFiles {
-    fn open(dir: &Path, base_offset: i64, truncate: bool) -> Result<IndexFiles, LogError> {
-        Ok(IndexFiles {
-            offset_index: open_append(&dir.join(file_name(base_offset, INDEX_SUFFIX)), truncate)?,
-            time_index: open_append(&dir.join(file_name(base_offset, TIME_INDEX_SUFFIX)), truncate)?,
-        })
-    }
+/// The log, offset index and time index files of the segment at `base_offset`, registered with
+/// the cache (none opened yet).
+fn segment_files(dir: &Path, base_offset: i64, files: &FileCache) -> [CachedFile; 3] {
+    [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX]
+        .map(|suffix| CachedFile::new(files, dir.join(file_name(base_offset, suffix))))
+}
+
+/// Appends one index entry through the cache.
+fn append_entry(file: &CachedFile, bytes: &[u8], context: &str) -> Result<(), LogError> {
+    let handle: std::sync::Arc<Handle> = file.handle()?;
+    let written = handle.file().write_all(bytes);
+    file.mark_written();
+    written.map_err(io_error(context))
 }
 
 /// Offset of the record with the batch's `maxTimestamp` (KIP-734 answers ListOffsets -3 with
@@ -762,20 +784,6 @@ impl<'f> Scanner<'f> {
         self.buffer_start = self.position;
         Ok(())
     }
-}
-
-fn open_append(path: &Path, truncate: bool) -> Result<File, LogError> {
-    let file = OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create(true)
-        .open(path)
-        .map_err(io_error(format!("cannot open {}", path.display())))?;
-    if truncate {
-        // `append` and `truncate` cannot be combined in `OpenOptions`.
-        file.set_len(0).map_err(io_error(format!("cannot truncate {}", path.display())))?;
-    }
-    Ok(file)
 }
 
 /// The file's bytes, or `None` if it does not exist.

@@ -51,8 +51,14 @@ fn small_config() -> LogConfig {
     LogConfig { segment_bytes: 1_000, index_interval_bytes: 150, ..LogConfig::default() }
 }
 
+/// A cache smaller than one segment's three files: every test here has its handles closed and
+/// reopened behind its back, which must change nothing it can see.
+fn files() -> FileCache {
+    FileCache::new(2)
+}
+
 fn open(dir: &TempDir, config: LogConfig) -> (PartitionLog, RecoveryReport) {
-    PartitionLog::open(dir.path(), config, 0).expect("open")
+    PartitionLog::open(dir.path(), config, 0, &files()).expect("open")
 }
 
 fn append(log: &mut PartitionLog, mut bytes: Vec<u8>) -> (AppendInfo, Vec<u8>) {
@@ -207,7 +213,7 @@ fn segments_roll_by_age_in_record_time_or_wall_time() {
 
     // Without timestamps (-1), wall time since the segment was created, from `now_ms`.
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut log, _) = PartitionLog::open(dir.path(), config_with_segment_ms(1_000), 5_000).expect("open");
+    let (mut log, _) = PartitionLog::open(dir.path(), config_with_segment_ms(1_000), 5_000, &files()).expect("open");
     log.append(&mut batch(1, -1), 0, 5_500).expect("append");
     log.append(&mut batch(1, -1), 0, 6_000).expect("append");
     assert_eq!(log.segment_base_offsets(), vec![0]);
@@ -507,7 +513,8 @@ fn random_damage_to_any_file_never_panics_and_the_log_stays_usable() {
             fs::write(&path, &bytes).expect("write");
         }
 
-        let (mut log, _) = PartitionLog::open(dir.path(), config.clone(), 0).expect("open never fails on content");
+        let (mut log, _) =
+            PartitionLog::open(dir.path(), config.clone(), 0, &files()).expect("open never fails on content");
         let (start, leo) = (log.log_start_offset(), log.log_end_offset());
         assert!(start <= leo, "round {round}");
         // Whatever reads return, returned bytes are whole batches in offset order.
@@ -524,7 +531,7 @@ fn random_damage_to_any_file_never_panics_and_the_log_stays_usable() {
         let _ = log.batch_for_timestamp(1_005);
         assert_eq!(append(&mut log, batch(1, 0)).0.base_offset, leo, "round {round}");
         drop(log);
-        let (log, _) = PartitionLog::open(dir.path(), config, 0).expect("reopen");
+        let (log, _) = PartitionLog::open(dir.path(), config, 0, &files()).expect("reopen");
         assert_eq!(log.log_end_offset(), leo + 1, "round {round}");
     }
 }
@@ -712,4 +719,45 @@ fn sync_work_is_taken_once_per_write_and_can_be_synced_outside_the_log() {
     assert!(!log.take_sync_work().expect("work").is_empty(), "the later append is the next round's");
     log.mark_offline();
     assert!(matches!(log.take_sync_work(), Err(LogError::Offline)));
+}
+
+#[test]
+fn many_logs_share_a_small_file_budget_without_losing_a_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let files = FileCache::new(4);
+    let paths: Vec<PathBuf> = (0..10).map(|i| dir.path().join(format!("topic-{i}"))).collect();
+    let mut logs: Vec<PartitionLog> =
+        paths.iter().map(|path| PartitionLog::open(path, small_config(), 0, &files).expect("open").0).collect();
+    let mut expected: Vec<Vec<u8>> = vec![Vec::new(); logs.len()];
+    // Round-robin appends: each one evicts another log's active segment, which then appends
+    // again through a reopened handle; small segments make them roll too.
+    for round in 0..12 {
+        for (log, bytes) in logs.iter_mut().zip(&mut expected) {
+            let (_, stored) = append(log, batch(2, 1_000 + round));
+            bytes.extend(stored);
+        }
+        if round % 5 == 4 {
+            for log in &mut logs {
+                log.take_sync_work().expect("work").sync().expect("fsync through the cache");
+            }
+        }
+    }
+    assert!(files.stats().open <= 4, "{:?}", files.stats());
+    assert!(files.stats().evicted > 100, "{:?}", files.stats());
+    for (log, bytes) in logs.iter().zip(&expected) {
+        assert!(log.segment_base_offsets().len() > 1, "rolled");
+        assert_eq!(&log.read(0, NO_LIMIT, i64::MAX).expect("read"), bytes);
+        assert!(log.unflushed_bytes() > 0, "the last rounds were not flushed");
+    }
+    for log in &mut logs {
+        log.flush().expect("flush");
+    }
+    drop(logs);
+    let reopened = FileCache::new(4);
+    for (path, bytes) in paths.iter().zip(&expected) {
+        let (log, report) = PartitionLog::open(path, small_config(), 0, &reopened).expect("reopen");
+        assert_eq!(report.truncated_bytes, 0);
+        assert_eq!(&log.read(0, NO_LIMIT, i64::MAX).expect("read"), bytes);
+    }
+    assert!(reopened.stats().open <= 4, "recovery opens, checks and closes: {:?}", reopened.stats());
 }

@@ -29,7 +29,7 @@ use crate::core::message::{Message, TopicPartition};
 use crate::core::node::{CLIENT, NodeId, Outbox};
 use crate::core::quorum::{DurableState, QuorumConfig};
 use crate::core::replica::BrokerId;
-use crate::log::{LogError, SyncWork};
+use crate::log::{FileCache, LogError, SyncWork};
 
 use super::ResolvedConfig;
 use super::cluster::{Cluster, ClusterError, Inbox, core_now_ms, node_dir, node_properties, now_ms};
@@ -53,6 +53,8 @@ pub(crate) struct BrokerHandle {
     /// KIP-858's `directory.id` of this broker's log directory.
     pub(crate) directory_id: [u8; 16],
     dirty: SharedDirty,
+    /// The cluster's budget of open log files.
+    files: FileCache,
     settings: BrokerSettings,
     quorum_config: QuorumConfig,
     max_connections: usize,
@@ -99,6 +101,7 @@ impl BrokerHandle {
         kafka_dir: &std::path::Path,
         cluster_id: &str,
         dirty: SharedDirty,
+        files: FileCache,
     ) -> Result<BrokerHandle, ClusterError> {
         let dir = node_dir(kafka_dir, id);
         let directory_id = node_properties(&dir, id, cluster_id)?;
@@ -128,6 +131,7 @@ impl BrokerHandle {
             dir,
             directory_id,
             dirty,
+            files,
             settings,
             quorum_config: QuorumConfig { voters: config.controller_ids(), ..QuorumConfig::default() },
             max_connections: config.max_connections,
@@ -184,7 +188,7 @@ impl BrokerHandle {
         if let Ok(bound) = listener.local_addr() {
             *self.listen.lock().unwrap_or_else(|e| e.into_inner()) = bound;
         }
-        let storage = DiskStorage::new(self.id, self.dir.clone(), self.dirty.clone());
+        let storage = DiskStorage::new(self.id, self.dir.clone(), self.dirty.clone(), self.files.clone());
         let opened = tokio::task::spawn_blocking(move || storage.open_existing(now_ms()).map(|logs| (storage, logs)))
             .await
             .map_err(|e| ClusterError::Io {

@@ -28,7 +28,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::core::node::NodeId;
 use crate::core::replica::BrokerId;
-use crate::log::LogError;
+use crate::log::{FileCache, LogError};
 
 use super::ResolvedConfig;
 use super::broker::BrokerHandle;
@@ -166,12 +166,14 @@ impl Cluster {
         // Kafka's `kafka-storage random-uuid` is base64; 32 hex characters read better in a lesson.
         let cluster_id = cluster_id.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
         let dirty = SharedDirty::default();
+        // One budget for the partition logs of every broker: they share the process's limit.
+        let files = FileCache::new(config.max_open_log_files);
         let groups = Groups::open(&dir, config.group_initial_rebalance_delay_ms).map_err(|source| {
             ClusterError::Io { context: format!("cannot open committed offsets in {}", dir.display()), source }
         })?;
         let mut brokers = BTreeMap::new();
         for id in config.broker_ids() {
-            let handle = BrokerHandle::new(id, &config, &dir, &cluster_id, dirty.clone())?;
+            let handle = BrokerHandle::new(id, &config, &dir, &cluster_id, dirty.clone(), files.clone())?;
             brokers.insert(id, Arc::new(handle));
         }
         let mut controllers = BTreeMap::new();
@@ -302,7 +304,7 @@ impl Cluster {
                 tracing::error!(%error, "fsync of committed offsets failed");
             }
             for (broker_id, tp, sync) in work {
-                if let Err(error) = sync.map_err(|e| e.to_string()).and_then(|w| w.sync().map_err(|e| e.to_string())) {
+                if let Err(error) = sync.and_then(|work| work.sync()) {
                     tracing::error!(%error, broker = broker_id, %tp, "fsync failed; the partition is offline until its broker restarts");
                     if let Some(broker) = cluster.brokers.get(&broker_id) {
                         broker.mark_offline(&tp);

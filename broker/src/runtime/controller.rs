@@ -88,6 +88,7 @@ impl ControllerHandle {
             leader_imbalance_check_interval_ms: cluster.config.leader_imbalance_check_interval_ms,
             eligible_leader_replicas_enabled: cluster.config.eligible_leader_replicas_enabled,
             static_configs: cluster.config.static_configs.clone(),
+            max_partition_replicas: Some(u64::from(cluster.config.max_partition_replicas)),
         };
         let quorum_config = QuorumConfig { voters, ..QuorumConfig::default() };
         let node = ControllerNode::new(self.id, quorum_config, durable, controller_config, now, seed);

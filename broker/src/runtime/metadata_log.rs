@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::metadata::MetadataRecord;
 use crate::core::quorum::{DurableState, Entry, EntryPayload, NodeId, QuorumNode, ReplicaState};
-use crate::log::{LogConfig, PartitionLog};
+use crate::log::{FileCache, LogConfig, PartitionLog};
 
 use super::cluster::ClusterError;
 
@@ -42,6 +42,10 @@ pub(crate) const META_PROPERTIES_FILE: &str = "meta.properties";
 const ENTRIES_PER_BATCH: usize = 256;
 /// How much of the log one read at start-up takes.
 const READ_CHUNK_BYTES: usize = 1 << 20;
+
+/// Handles the metadata log keeps: its active segment's log and two indexes, plus one for a
+/// reader of an older segment.
+const METADATA_LOG_OPEN_FILES: usize = 4;
 
 /// `quorum-state`, with Kafka's field names (its `QuorumStateData`).
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -123,7 +127,10 @@ impl QuorumStore {
     ) -> Result<(QuorumStore, DurableState<MetadataRecord>), ClusterError> {
         let dir = node_dir.join(METADATA_LOG_DIR);
         let config = LogConfig { retention_ms: -1, retention_bytes: -1, ..LogConfig::default() };
-        let (log, report) = PartitionLog::open(&dir, config, now_ms)?;
+        // A cache of its own, outside the partitions' budget: the active segment's three files
+        // stay open, as a controller appends to them all the time.
+        let files = FileCache::new(METADATA_LOG_OPEN_FILES);
+        let (log, report) = PartitionLog::open(&dir, config, now_ms, &files)?;
         if report.truncated_bytes > 0 || report.segments_deleted > 0 {
             tracing::warn!(?report, dir = %dir.display(), "recovered the metadata log: truncated a torn or corrupt tail");
         }

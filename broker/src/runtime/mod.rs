@@ -111,6 +111,31 @@ pub struct BrokerConfig {
     /// `min.insync.replicas`, ...), as `server.properties` / `--override` give them: Kafka's
     /// STATIC_BROKER_CONFIG layer, below the dynamic ones `kafka-configs.sh` sets.
     pub static_configs: BrokerConfigs,
+    /// Most segment and index files the partition logs of all brokers keep open at once; the
+    /// least recently used handle closes to make room (see `log/file_cache.rs`). Kafka has no
+    /// such setting: it keeps every segment open and asks for a `ulimit -n` of 100,000. Here
+    /// thousands of partitions must not take every descriptor of the process, or the
+    /// listeners and the web site stop accepting and the broker cannot start again. Default
+    /// ([`default_max_open_log_files`]): half the process's open-files limit, the other half
+    /// left to sockets, the database and the metadata logs.
+    pub max_open_log_files: usize,
+    /// Most partition replicas (partitions × replication factor, summed over every topic) the
+    /// cluster may hold; a CreateTopics, CreatePartitions or auto-creation past it is refused
+    /// with POLICY_VIOLATION. Kafka has no such limit (KIP-578 proposed one); every replica
+    /// here is a directory and files on this one machine.
+    pub max_partition_replicas: u32,
+}
+
+/// The default of [`BrokerConfig::max_partition_replicas`]: a 3-broker cluster holds a
+/// thousand-partition topic at replication factor 3 and more beside it, well short of what
+/// slows a laptop's start-up (every replica is recovered at start).
+pub const DEFAULT_MAX_PARTITION_REPLICAS: u32 = 5_000;
+
+/// The default of [`BrokerConfig::max_open_log_files`]: half the soft `RLIMIT_NOFILE`
+/// (`ulimit -n`), at least 16; 4096 where the limit is unknown or unlimited.
+pub fn default_max_open_log_files() -> usize {
+    let soft = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+    soft.map_or(4096, |soft| usize::try_from(soft / 2).unwrap_or(usize::MAX).max(16))
 }
 
 impl BrokerConfig {
@@ -140,6 +165,8 @@ impl BrokerConfig {
             leader_imbalance_check_interval_ms: Some(300_000),
             eligible_leader_replicas_enabled: true,
             static_configs: BrokerConfigs::default(),
+            max_open_log_files: default_max_open_log_files(),
+            max_partition_replicas: DEFAULT_MAX_PARTITION_REPLICAS,
         }
     }
 }
@@ -170,6 +197,8 @@ pub(crate) struct ResolvedConfig {
     pub(crate) leader_imbalance_check_interval_ms: Option<u64>,
     pub(crate) eligible_leader_replicas_enabled: bool,
     pub(crate) static_configs: BrokerConfigs,
+    pub(crate) max_open_log_files: usize,
+    pub(crate) max_partition_replicas: u32,
 }
 
 impl ResolvedConfig {
@@ -250,6 +279,8 @@ impl Broker {
             leader_imbalance_check_interval_ms: config.leader_imbalance_check_interval_ms,
             eligible_leader_replicas_enabled: config.eligible_leader_replicas_enabled,
             static_configs: config.static_configs.clone(),
+            max_open_log_files: config.max_open_log_files.max(1),
+            max_partition_replicas: config.max_partition_replicas,
         };
         let data_dir = config.data_dir.clone();
         let open_error = |message: String| BrokerError::Open { dir: data_dir.clone(), message };

@@ -27,7 +27,7 @@ use crate::core::config::TopicConfigs;
 use crate::core::message::{Message, TopicPartition};
 use crate::core::producer::{ProducedBatch, ProducerStates, SequenceCheck};
 use crate::core::replica::{BrokerId, LeaderEpochCache};
-use crate::log::{LogConfig, LogError, PartitionLog};
+use crate::log::{FileCache, LogConfig, LogError, PartitionLog};
 use crate::record::batch::{self, BatchError, BatchHeader};
 
 /// How much of each partition's log tail is read at start-up to rebuild idempotent producers'
@@ -76,11 +76,13 @@ pub(crate) struct DiskStorage {
     broker_id: BrokerId,
     dir: PathBuf,
     dirty: SharedDirty,
+    /// Where every log of this broker opens its segment files.
+    files: FileCache,
 }
 
 impl DiskStorage {
-    pub(crate) fn new(broker_id: BrokerId, dir: PathBuf, dirty: SharedDirty) -> Self {
-        DiskStorage { broker_id, dir, dirty }
+    pub(crate) fn new(broker_id: BrokerId, dir: PathBuf, dirty: SharedDirty, files: FileCache) -> Self {
+        DiskStorage { broker_id, dir, dirty, files }
     }
 
     /// Opens every partition log found in the directory (at start-up, before the metadata says
@@ -97,8 +99,15 @@ impl DiskStorage {
             if !entry.path().is_dir() {
                 continue;
             }
-            let log =
-                DiskLog::open(self.broker_id, &entry.path(), &tp, LogConfig::default(), self.dirty.clone(), now_ms)?;
+            let log = DiskLog::open(
+                self.broker_id,
+                &entry.path(),
+                &tp,
+                LogConfig::default(),
+                self.dirty.clone(),
+                &self.files,
+                now_ms,
+            )?;
             logs.push((tp, log));
         }
         Ok(logs)
@@ -119,7 +128,8 @@ impl Storage for DiskStorage {
     fn create_log(&mut self, tp: &TopicPartition, configs: &TopicConfigs) -> Result<DiskLog, ErrorCode> {
         let dir = self.dir.join(tp.to_string());
         let now_ms = super::cluster::now_ms();
-        DiskLog::open(self.broker_id, &dir, tp, log_config(configs), self.dirty.clone(), now_ms).map_err(|error| {
+        let dirty = self.dirty.clone();
+        DiskLog::open(self.broker_id, &dir, tp, log_config(configs), dirty, &self.files, now_ms).map_err(|error| {
             tracing::error!(%error, %tp, "cannot create a partition log");
             ErrorCode::KafkaStorageError
         })
@@ -166,9 +176,10 @@ impl DiskLog {
         tp: &TopicPartition,
         config: LogConfig,
         dirty: SharedDirty,
+        files: &FileCache,
         now_ms: i64,
     ) -> Result<DiskLog, LogError> {
-        let (log, report) = PartitionLog::open(dir, config, now_ms)?;
+        let (log, report) = PartitionLog::open(dir, config, now_ms, files)?;
         if report.truncated_bytes > 0 || report.segments_deleted > 0 {
             tracing::warn!(%tp, ?report, "recovered a partition log: truncated a torn or corrupt tail");
         }

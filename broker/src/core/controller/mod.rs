@@ -44,6 +44,11 @@ pub struct ControllerConfig {
     /// (`unclean.leader.election.enable`, ...): Kafka's controller reads its own static config
     /// below the cluster-wide dynamic defaults.
     pub static_configs: BrokerConfigs,
+    /// Most partition replicas (each partition counted once per replica) the cluster may hold:
+    /// a topic or partition creation past it is refused with POLICY_VIOLATION, as Kafka
+    /// answers a creation its `create.topic.policy.class.name` refuses. Kafka has no such limit;
+    /// Streamlab runs every replica in one process (`--max-partition-replicas`). `None`: none.
+    pub max_partition_replicas: Option<u64>,
 }
 
 impl Default for ControllerConfig {
@@ -54,6 +59,7 @@ impl Default for ControllerConfig {
             leader_imbalance_check_interval_ms: Some(300_000),
             eligible_leader_replicas_enabled: true,
             static_configs: BrokerConfigs::default(),
+            max_partition_replicas: None,
         }
     }
 }
@@ -310,8 +316,24 @@ impl Controller {
             .min()
     }
 
+    /// Refuses `added` more partition replicas past `max_partition_replicas`. Checked here, where
+    /// the whole cluster's metadata is, so concurrent requests through different brokers cannot
+    /// both slip under the limit.
+    fn check_replica_budget(&self, image: &MetadataImage, added: u64) -> Result<(), ErrorCode> {
+        let Some(max) = self.config.max_partition_replicas else { return Ok(()) };
+        if partition_replicas(image).saturating_add(added) > max {
+            return Err(ErrorCode::PolicyViolation);
+        }
+        Ok(())
+    }
+
     /// CreateTopics: replicas placed round-robin over the unfenced brokers, the first of each
     /// list being the preferred leader (a deterministic take on Kafka's striped placement).
+    ///
+    /// # Errors
+    ///
+    /// TOPIC_ALREADY_EXISTS, INVALID_TOPIC_EXCEPTION (a colliding name), INVALID_PARTITIONS,
+    /// INVALID_REPLICATION_FACTOR, POLICY_VIOLATION past `max_partition_replicas`.
     pub fn create_topic(
         &mut self,
         image: &MetadataImage,
@@ -330,6 +352,8 @@ impl Controller {
         if replication_factor == 0 || replication_factor > active.len() {
             return Err(ErrorCode::InvalidReplicationFactor);
         }
+        let added = u64::try_from(partitions).unwrap_or(0).saturating_mul(replication_factor as u64);
+        self.check_replica_budget(image, added)?;
         let topic_id = super::metadata::derived_topic_id(name, image.offset);
         let mut records = vec![MetadataRecord::Topic { name: name.to_owned(), topic_id, configs }];
         for partition in 0..partitions {
@@ -353,8 +377,8 @@ impl Controller {
     ///
     /// # Errors
     ///
-    /// TOPIC_ALREADY_EXISTS, or INVALID_REPLICA_ASSIGNMENT when
-    /// [`validate_replica_assignments`] refuses the assignments.
+    /// TOPIC_ALREADY_EXISTS, INVALID_REPLICA_ASSIGNMENT when [`validate_replica_assignments`]
+    /// refuses the assignments, POLICY_VIOLATION past `max_partition_replicas`.
     pub fn create_topic_with_assignments(
         &mut self,
         image: &MetadataImage,
@@ -364,6 +388,7 @@ impl Controller {
     ) -> Result<Vec<MetadataRecord>, ErrorCode> {
         check_new_topic_name(image, name)?;
         validate_replica_assignments(image, assignments).map_err(|_| ErrorCode::InvalidReplicaAssignment)?;
+        self.check_replica_budget(image, assignments.iter().map(|replicas| replicas.len() as u64).sum())?;
         let topic_id = super::metadata::derived_topic_id(name, image.offset);
         let mut records = vec![MetadataRecord::Topic { name: name.to_owned(), topic_id, configs }];
         for (partition, replicas) in (0..).zip(assignments) {
@@ -398,6 +423,8 @@ impl Controller {
         if replication_factor > active.len() {
             return Err(ErrorCode::InvalidReplicationFactor);
         }
+        let added = u64::try_from(count - current).unwrap_or(0).saturating_mul(replication_factor as u64);
+        self.check_replica_budget(image, added)?;
         Ok((current..count)
             .map(|partition| {
                 let start = usize::try_from(partition).unwrap_or(0);
@@ -662,6 +689,11 @@ pub fn validate_replica_assignments(
     Ok(())
 }
 
+/// Partition replicas in the cluster: every partition once per replica.
+pub fn partition_replicas(image: &MetadataImage) -> u64 {
+    image.partitions().map(|(_, _, partition)| partition.replicas.len() as u64).sum()
+}
+
 /// A new topic's name must be free, and must not collide with an existing one in metric names
 /// (Kafka's `Topic.hasCollision`: `a.b_c` beside `a_b.c`).
 fn check_new_topic_name(image: &MetadataImage, name: &str) -> Result<(), ErrorCode> {
@@ -758,6 +790,34 @@ mod tests {
         assert_eq!(
             controller.create_topic(&image, "wide", 1, 4, TopicConfigs::default()),
             Err(ErrorCode::InvalidReplicationFactor)
+        );
+    }
+
+    #[test]
+    fn creations_past_the_partition_replica_budget_are_a_policy_violation() {
+        let mut controller = Controller::default();
+        let mut image = cluster(&mut controller, &[]);
+        // `orders` holds 3 replicas; 10 are allowed.
+        controller.config.max_partition_replicas = Some(10);
+        let none = TopicConfigs::default;
+        assert_eq!(controller.create_topic(&image, "wide", 4, 2, none()), Err(ErrorCode::PolicyViolation));
+        assert_eq!(
+            controller.create_topic_with_assignments(
+                &image,
+                "wide",
+                &[vec![1, 2, 3], vec![2, 3, 1], vec![3, 1, 2]],
+                none()
+            ),
+            Err(ErrorCode::PolicyViolation)
+        );
+        let records = controller.create_topic(&image, "clicks", 3, 2, none()).expect("9 replicas fit");
+        apply(&mut image, &records);
+        assert_eq!(partition_replicas(&image), 9);
+        assert_eq!(controller.create_partitions(&image, "clicks", 4), Err(ErrorCode::PolicyViolation));
+        assert_eq!(
+            controller.create_topic(&image, "one", 1, 1, none()).map(|r| r.len()),
+            Ok(2),
+            "exactly at the limit"
         );
     }
 

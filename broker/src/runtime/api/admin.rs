@@ -29,7 +29,7 @@ use crate::core::broker_config::{
     validate_dynamic_changes,
 };
 use crate::core::config::{ConfigKind, TopicConfigs, config_def};
-use crate::core::controller::validate_replica_assignments;
+use crate::core::controller::{partition_replicas, validate_replica_assignments};
 use crate::core::metadata::{MetadataImage, TopicImage};
 use crate::core::topic::{colliding_topic, validate_topic_name};
 use crate::runtime::broker::BrokerHandle;
@@ -139,6 +139,43 @@ fn controller_message(error: ErrorCode, topic: &str) -> String {
     }
 }
 
+/// Refuses `added` partition replicas past `--max-partition-replicas`, with a message that
+/// names the limit and the flag. The controller checks the same limit against the whole
+/// cluster's metadata and decides; this check, on the broker's copy, gives the message (and
+/// answers `validate_only` requests).
+fn check_replica_budget(cluster: &Cluster, broker: &BrokerHandle, added: u64) -> Result<(), (ErrorCode, String)> {
+    let current = broker.with_node(|node| partition_replicas(&node.image)).unwrap_or(0);
+    if current.saturating_add(added) <= u64::from(cluster.config.max_partition_replicas) {
+        return Ok(());
+    }
+    Err(replica_budget_refusal(cluster, broker, added))
+}
+
+/// POLICY_VIOLATION and its message, with the count as this broker's metadata has it.
+fn replica_budget_refusal(cluster: &Cluster, broker: &BrokerHandle, added: u64) -> (ErrorCode, String) {
+    let current = broker.with_node(|node| partition_replicas(&node.image)).unwrap_or(0);
+    let limit = cluster.config.max_partition_replicas;
+    let message = format!(
+        "Creating {added} partition replicas (partitions × replication factor) would exceed this cluster's limit of \
+         {limit} partition replicas: it holds {current}. Delete topics, or start Streamlab with a higher \
+         --max-partition-replicas."
+    );
+    (ErrorCode::PolicyViolation, message)
+}
+
+impl NewTopic {
+    /// Partition replicas the topic adds.
+    fn replicas(&self) -> u64 {
+        if self.assignments.is_empty() {
+            u64::try_from(self.partitions)
+                .unwrap_or(0)
+                .saturating_mul(u64::try_from(self.replication_factor).unwrap_or(0))
+        } else {
+            self.assignments.iter().map(|replicas| replicas.len() as u64).sum()
+        }
+    }
+}
+
 /// A topic about to be created.
 struct NewTopic {
     partitions: i32,
@@ -178,13 +215,15 @@ pub(super) fn create_topics(
                         ErrorCode::InvalidTopicException,
                         format!("Topic '{name}' collides with existing topic: {existing}"),
                     )),
-                    None => Ok(topic),
+                    None => check_replica_budget(&cluster, &broker, topic.replicas()).map(|()| topic),
                 }
             });
             let created = match checked {
                 Ok(topic) if request.validate_only => Ok(topic),
                 Ok(topic) => match create_topic(&cluster, &broker, &name, &topic).await {
                     ErrorCode::None => Ok(topic),
+                    // Another creation got there first: the limit and the count as they are now.
+                    ErrorCode::PolicyViolation => Err(replica_budget_refusal(&cluster, &broker, topic.replicas())),
                     error => Err((error, controller_message(error, &name))),
                 },
                 Err(refusal) => Err(refusal),
@@ -908,6 +947,11 @@ async fn add_partitions(
         );
         return (ErrorCode::InvalidPartitions, Some(message));
     }
+    let replication_factor = topic.partitions.first().map_or(1, |p| p.replicas.len() as u64);
+    let added = u64::try_from(count - current).unwrap_or(0).saturating_mul(replication_factor);
+    if let Err((error, message)) = check_replica_budget(cluster, broker, added) {
+        return (error, Some(message));
+    }
     if validate_only {
         return (ErrorCode::None, None);
     }
@@ -917,6 +961,10 @@ async fn add_partitions(
         count,
     })
     .await;
+    if error == ErrorCode::PolicyViolation {
+        let (error, message) = replica_budget_refusal(cluster, broker, added);
+        return (error, Some(message));
+    }
     if error != ErrorCode::None {
         return (error, Some(controller_message(error, name)));
     }

@@ -114,6 +114,16 @@ async fn named_topic(
         ErrorCode::None | ErrorCode::TopicAlreadyExists => {
             found(broker).unwrap_or_else(|| topic_error(Some(name), [0; 16], ErrorCode::LeaderNotAvailable))
         }
+        // Past the partition replica budget: retrying will not help, so say so (Kafka answers
+        // a creation its policy refuses with POLICY_VIOLATION too).
+        ErrorCode::PolicyViolation => {
+            tracing::warn!(
+                topic = name,
+                max_partition_replicas = cluster.config.max_partition_replicas,
+                "auto-create refused: the cluster is at its partition replica limit (--max-partition-replicas)"
+            );
+            topic_error(Some(name), [0; 16], ErrorCode::PolicyViolation)
+        }
         error => {
             tracing::warn!(topic = name, error = error.name(), "auto-create failed");
             // What Kafka answers while it cannot create the topic: the client retries.

@@ -121,7 +121,8 @@ fn a_record_that_is_not_metadata_is_refused_with_its_offset() {
     drop(start(&dir, None));
     // A well-formed batch (the CRC matches) whose value is not a metadata record.
     let (mut partition_log, _) =
-        PartitionLog::open(&dir.path().join(METADATA_LOG_DIR), LogConfig::default(), 0).expect("opens");
+        PartitionLog::open(&dir.path().join(METADATA_LOG_DIR), LogConfig::default(), 0, &FileCache::new(3))
+            .expect("opens");
     let mut batch = encode_batch(
         &[Entry { offset: 1, epoch: 1, payload: EntryPayload::LeaderChange { leader_id: NODE, voters: vec![NODE] } }],
         dir.path(),

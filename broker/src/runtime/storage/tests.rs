@@ -33,7 +33,7 @@ fn produced(count: i64, producer: Option<(i64, i16, i32)>) -> Bytes {
 }
 
 fn storage(dir: &TempDir, name: &str) -> DiskStorage {
-    DiskStorage::new(1, dir.path().join(name), SharedDirty::default())
+    DiskStorage::new(1, dir.path().join(name), SharedDirty::default(), crate::log::FileCache::new(4))
 }
 
 #[test]
