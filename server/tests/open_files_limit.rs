@@ -127,11 +127,6 @@ async fn values(client: &mut Client, partition: i32) -> Vec<String> {
 }
 
 #[tokio::test]
-#[ignore = "restarts without \"Too many open files\", but partitions from about the 60th on come back \
-            empty: the restarted broker reconciles against a metadata image replayed only up to the \
-            restarted controller's first high watermark and deletes the logs of partitions not in it \
-            yet (remove_unassigned), then recreates them; the same with ulimit -n 4096, so not the \
-            file cache (see the file-budget branch report)"]
 async fn a_broker_with_more_partitions_than_its_open_files_limit_restarts_and_serves() {
     let dir = tempfile::tempdir().expect("tempdir");
     let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
