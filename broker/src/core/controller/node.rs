@@ -208,27 +208,12 @@ impl<P: Payload> ControllerNode<P> {
                 }
             }
             Message::AlterConfig { request_id, topic, configs } => {
-                // Each change is decided against the image with the ones before it applied, so a
-                // request that sets two configs is one atomic append.
-                let mut after = active.working.clone();
-                let mut records = Vec::new();
-                let mut result = Ok(());
-                for (name, value) in &configs {
-                    match active.controller.alter_config(&after, &topic, name, value.as_deref()) {
-                        Ok(decided) => {
-                            for record in &decided {
-                                after.apply(after.offset + 1, record);
-                            }
-                            records.extend(decided);
-                        }
-                        Err(error) => {
-                            result = Err(error);
-                            break;
-                        }
-                    }
-                }
-                match result {
-                    Ok(()) => {
+                let controller = &mut active.controller;
+                let decided = decide_each(&active.working, &configs, |image, name, value| {
+                    controller.alter_config(image, &topic, name, value)
+                });
+                match decided {
+                    Ok(records) => {
                         for (name, value) in configs {
                             out.event(now_ms, EventKind::ConfigChanged { topic: topic.clone(), name, value });
                         }
@@ -244,26 +229,12 @@ impl<P: Payload> ControllerNode<P> {
                 }
             }
             Message::AlterBrokerConfig { request_id, broker, configs } => {
-                // One atomic append, each change decided with the ones before it applied.
-                let mut after = active.working.clone();
-                let mut records = Vec::new();
-                let mut result = Ok(());
-                for (name, value) in &configs {
-                    match active.controller.alter_broker_config(&after, broker, name, value.as_deref()) {
-                        Ok(decided) => {
-                            for record in &decided {
-                                after.apply(after.offset + 1, record);
-                            }
-                            records.extend(decided);
-                        }
-                        Err(error) => {
-                            result = Err(error);
-                            break;
-                        }
-                    }
-                }
-                match result {
-                    Ok(()) => {
+                let controller = &mut active.controller;
+                let decided = decide_each(&active.working, &configs, |image, name, value| {
+                    controller.alter_broker_config(image, broker, name, value)
+                });
+                match decided {
+                    Ok(records) => {
                         for (name, value) in configs {
                             out.event(now_ms, EventKind::BrokerConfigChanged { broker, name, value });
                         }
@@ -445,6 +416,26 @@ impl<P: Payload> ControllerNode<P> {
             }
         }
     }
+}
+
+/// Decides config changes one after another, each against the image with the ones before it
+/// applied, so a request that sets several configs is one atomic append: all its records, or
+/// the first refusal and none.
+fn decide_each(
+    working: &MetadataImage,
+    configs: &[(String, Option<String>)],
+    mut decide: impl FnMut(&MetadataImage, &str, Option<&str>) -> Result<Vec<MetadataRecord>, ErrorCode>,
+) -> Result<Vec<MetadataRecord>, ErrorCode> {
+    let mut after = working.clone();
+    let mut records = Vec::new();
+    for (name, value) in configs {
+        let decided = decide(&after, name, value.as_deref())?;
+        for record in &decided {
+            after.apply(after.offset + 1, record);
+        }
+        records.extend(decided);
+    }
+    Ok(records)
 }
 
 /// The NOT_CONTROLLER answer a non-active controller gives a request.
