@@ -659,13 +659,7 @@ async fn alter_broker_configs(
     if validate_only {
         return (ErrorCode::None, None);
     }
-    let (old, new) = (before.values(), after.values());
-    let changes: Vec<(String, Option<String>)> = new
-        .iter()
-        .filter(|&(config, value)| old.get(config) != Some(value))
-        .map(|(config, value)| (config.clone(), Some(value.clone())))
-        .chain(old.keys().filter(|config| !new.contains_key(*config)).map(|config| (config.clone(), None)))
-        .collect();
+    let changes = config_changes(before.values(), after.values());
     if changes.is_empty() {
         return (ErrorCode::None, None);
     }
@@ -747,6 +741,20 @@ fn edit_list(current: &str, values: &str, append: bool) -> String {
     items.join(",")
 }
 
+/// What turns the configs `before` into `after`: each new or changed value (`Some`) and each
+/// removed name (`None`), as the controller records them.
+fn config_changes(
+    before: &std::collections::BTreeMap<String, String>,
+    after: &std::collections::BTreeMap<String, String>,
+) -> Vec<(String, Option<String>)> {
+    after
+        .iter()
+        .filter(|&(config, value)| before.get(config) != Some(value))
+        .map(|(config, value)| (config.clone(), Some(value.clone())))
+        .chain(before.keys().filter(|config| !after.contains_key(*config)).map(|config| (config.clone(), None)))
+        .collect()
+}
+
 /// Applies `change` to a topic's configs (which validates) and, unless only validating, has the
 /// controller record the differences. The answer for one resource of an AlterConfigs or
 /// IncrementalAlterConfigs request.
@@ -767,13 +775,7 @@ async fn alter_topic_configs(
     if validate_only {
         return (ErrorCode::None, None);
     }
-    let (before, after) = (topic.configs.overrides(), configs.overrides());
-    let changes: Vec<(String, Option<String>)> = after
-        .iter()
-        .filter(|&(config, value)| before.get(config) != Some(value))
-        .map(|(config, value)| (config.clone(), Some(value.clone())))
-        .chain(before.keys().filter(|config| !after.contains_key(*config)).map(|config| (config.clone(), None)))
-        .collect();
+    let changes = config_changes(topic.configs.overrides(), configs.overrides());
     if changes.is_empty() {
         return (ErrorCode::None, None);
     }
@@ -786,7 +788,10 @@ async fn alter_topic_configs(
     if error != ErrorCode::None {
         return (error, Some(controller_message(error, name)));
     }
-    wait_for_metadata(cluster, |image| image.topics.get(name).is_none_or(|t| t.configs.overrides() == after)).await;
+    wait_for_metadata(cluster, |image| {
+        image.topics.get(name).is_none_or(|t| t.configs.overrides() == configs.overrides())
+    })
+    .await;
     tracing::info!(topic = name, "altered topic configs");
     (ErrorCode::None, None)
 }
