@@ -325,8 +325,8 @@ impl PartitionLog {
     }
 
     /// Appends one producer batch as the leader does: validates it, assigns its offsets from
-    /// the log end offset and stamps `leader_epoch` (both in place, in `batch`; the CRC does
-    /// not cover them), rolling to a new segment first if the active one is full or too old.
+    /// the log end offset and stamps `leader_epoch` (both as the batch is written; `batch`
+    /// itself is not changed, and the CRC does not cover them), rolling to a new segment first if the active one is full or too old.
     ///
     /// # Errors
     ///
@@ -334,7 +334,7 @@ impl PartitionLog {
     /// [`LogError::InconsistentRecordCount`], [`LogError::MessageTooLarge`],
     /// [`LogError::BatchLargerThanSegment`]: the log is unchanged. [`LogError::Io`] while
     /// writing takes the log [`LogError::Offline`] until it is reopened.
-    pub fn append(&mut self, batch: &mut [u8], leader_epoch: i32, now_ms: i64) -> Result<AppendInfo, LogError> {
+    pub fn append(&mut self, batch: &[u8], leader_epoch: i32, now_ms: i64) -> Result<AppendInfo, LogError> {
         if self.offline {
             return Err(LogError::Offline);
         }
@@ -343,8 +343,6 @@ impl PartitionLog {
             self.roll(now_ms).inspect_err(|_| self.offline = true)?;
         }
         let base_offset = self.log_end_offset();
-        batch::set_base_offset(batch, base_offset)?;
-        batch::set_partition_leader_epoch(batch, leader_epoch)?;
         let header = BatchHeader { base_offset, partition_leader_epoch: leader_epoch, ..header };
         let index_interval_bytes = self.config.index_interval_bytes;
         self.active_mut().append(batch, &header, index_interval_bytes, now_ms).inspect_err(|_| self.offline = true)?;

@@ -21,7 +21,7 @@
 //! its duration.
 
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io::{self, IoSlice, Write};
 use std::path::{Path, PathBuf};
 
 use super::LogError;
@@ -29,7 +29,10 @@ use super::file_cache::{CachedFile, FileCache, FileRef, Handle};
 use super::index::{
     self, OffsetIndexEntry, TimeIndexEntry, decode_offset_index, decode_time_index, lookup_offset, lookup_timestamp,
 };
-use crate::record::batch::{BATCH_HEADER_LEN, BatchError, BatchHeader, batches, record_positions, verify_crc};
+use crate::record::batch::{
+    BATCH_HEADER_LEN, BatchError, BatchHeader, STAMPED_PREFIX_LEN, batches, record_positions, stamped_prefix,
+    verify_crc,
+};
 
 pub(crate) const LOG_SUFFIX: &str = "log";
 pub(crate) const INDEX_SUFFIX: &str = "index";
@@ -221,8 +224,10 @@ impl Segment {
         offset.saturating_sub(self.base_offset).clamp(0, i64::from(u32::MAX)) as u32
     }
 
-    /// Appends one batch whose base offset is already `next_offset`: log bytes first, then the
-    /// index entries, so an index never points past data that was written (crash safety).
+    /// Appends one batch at `next_offset`, stamped with `header.base_offset` and
+    /// `header.partition_leader_epoch` as it is written (see [`stamped_prefix`]): log bytes
+    /// first, then the index entries, so an index never points past data that was written
+    /// (crash safety).
     pub(crate) fn append(
         &mut self,
         batch: &[u8],
@@ -231,8 +236,10 @@ impl Segment {
         now_ms: i64,
     ) -> Result<(), LogError> {
         let position = self.size_bytes;
+        let prefix = stamped_prefix(batch, header.base_offset, header.partition_leader_epoch)?;
         let log = self.log_file.handle()?;
-        let written = log.file().write_all(batch);
+        let written =
+            write_all_vectored(log.file(), &mut [IoSlice::new(&prefix), IoSlice::new(&batch[STAMPED_PREFIX_LEN..])]);
         // Marked even after a failure: whatever part reached the file is fsynced before its
         // handle closes.
         self.log_file.mark_written();
@@ -680,6 +687,21 @@ fn segment_files(dir: &Path, base_offset: i64, files: &FileCache) -> [CachedFile
 }
 
 /// Appends one index entry through the cache.
+/// `Write::write_all` over several buffers in as few system calls as the kernel allows (the
+/// standard library's `write_all_vectored` is not stable yet).
+fn write_all_vectored(mut out: impl Write, mut slices: &mut [IoSlice<'_>]) -> io::Result<()> {
+    IoSlice::advance_slices(&mut slices, 0);
+    while !slices.is_empty() {
+        match out.write_vectored(slices) {
+            Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
+            Ok(written) => IoSlice::advance_slices(&mut slices, written),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
+}
+
 fn append_entry(file: &CachedFile, bytes: &[u8], context: &str) -> Result<(), LogError> {
     let handle: std::sync::Arc<Handle> = file.handle()?;
     let written = handle.file().write_all(bytes);

@@ -61,8 +61,11 @@ fn open(dir: &TempDir, config: LogConfig) -> (PartitionLog, RecoveryReport) {
     PartitionLog::open(dir.path(), config, 0, &files()).expect("open")
 }
 
+/// Appends `bytes` at epoch 3 and returns them as the log stored them (offsets and epoch stamped).
 fn append(log: &mut PartitionLog, mut bytes: Vec<u8>) -> (AppendInfo, Vec<u8>) {
-    let info = log.append(&mut bytes, 3, 0).expect("append");
+    let info = log.append(&bytes, 3, 0).expect("append");
+    let prefix = batch::stamped_prefix(&bytes, info.base_offset, 3).expect("a whole batch");
+    bytes[..prefix.len()].copy_from_slice(&prefix);
     (info, bytes)
 }
 
@@ -205,19 +208,19 @@ fn segments_roll_by_age_in_record_time_or_wall_time() {
     let config = LogConfig { segment_ms: 1_000, ..LogConfig::default() };
     let (mut log, _) = open(&dir, config);
     // Record time: measured from the first batch's timestamp to the incoming batch's.
-    log.append(&mut batch(1, 10_000), 0, 0).expect("append");
-    log.append(&mut batch(1, 11_000), 0, 0).expect("append");
+    log.append(&batch(1, 10_000), 0, 0).expect("append");
+    log.append(&batch(1, 11_000), 0, 0).expect("append");
     assert_eq!(log.segment_base_offsets(), vec![0], "exactly segment.ms does not roll");
-    log.append(&mut batch(1, 11_001), 0, 0).expect("append");
+    log.append(&batch(1, 11_001), 0, 0).expect("append");
     assert_eq!(log.segment_base_offsets(), vec![0, 2]);
 
     // Without timestamps (-1), wall time since the segment was created, from `now_ms`.
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut log, _) = PartitionLog::open(dir.path(), config_with_segment_ms(1_000), 5_000, &files()).expect("open");
-    log.append(&mut batch(1, -1), 0, 5_500).expect("append");
-    log.append(&mut batch(1, -1), 0, 6_000).expect("append");
+    log.append(&batch(1, -1), 0, 5_500).expect("append");
+    log.append(&batch(1, -1), 0, 6_000).expect("append");
     assert_eq!(log.segment_base_offsets(), vec![0]);
-    log.append(&mut batch(1, -1), 0, 6_001).expect("append");
+    log.append(&batch(1, -1), 0, 6_001).expect("append");
     assert_eq!(log.segment_base_offsets(), vec![0, 2]);
 }
 
@@ -261,7 +264,7 @@ fn retention_by_time_deletes_old_sealed_segments() {
     let config = LogConfig { segment_bytes: 300, retention_ms: 1_000, ..LogConfig::default() };
     let (mut log, _) = open(&dir, config);
     for timestamp in [100, 200, 5_000, 300, 6_000, 7_000] {
-        log.append(&mut batch_with(&[timestamp; 3], 40), 0, 0).expect("append");
+        log.append(&batch_with(&[timestamp; 3], 40), 0, 0).expect("append");
     }
     assert_eq!(log.segment_base_offsets(), vec![0, 3, 6, 9, 12, 15], "one batch per segment");
     // At 5_500 the segments at 100 and 200 are expired; 5_000 is not, so 300 behind it stays.
@@ -277,8 +280,8 @@ fn retention_by_time_deletes_old_sealed_segments() {
     assert_eq!(log.log_end_offset(), 18);
     // retention.ms = -1 keeps everything.
     log.set_config(LogConfig { retention_ms: -1, ..log.config().clone() });
-    log.append(&mut batch(1, 0), 0, 0).expect("append");
-    log.append(&mut batch(1, 0), 0, 0).expect("append");
+    log.append(&batch(1, 0), 0, 0).expect("append");
+    log.append(&batch(1, 0), 0, 0).expect("append");
     assert_eq!(log.enforce_retention(i64::MAX).expect("retention"), 0);
 }
 
@@ -638,38 +641,38 @@ fn invalid_batches_are_rejected_and_leave_the_log_unchanged() {
     let mut corrupt = batch(2, 0);
     let last = corrupt.len() - 1;
     corrupt[last] ^= 0xff;
-    assert!(matches!(log.append(&mut corrupt, 0, 0), Err(LogError::InvalidBatch(BatchError::CorruptCrc { .. }))));
+    assert!(matches!(log.append(&corrupt, 0, 0), Err(LogError::InvalidBatch(BatchError::CorruptCrc { .. }))));
 
     let mut two = batch(1, 0);
     two.extend_from_slice(&batch(1, 0));
-    let error = log.append(&mut two, 0, 0).expect_err("two batches");
+    let error = log.append(&two, 0, 0).expect_err("two batches");
     assert!(matches!(error, LogError::NotOneBatch { .. }));
     assert_eq!(error.kafka_error_code(), 87);
 
     let mut cut = batch(2, 0);
     cut.pop();
-    assert!(matches!(log.append(&mut cut, 0, 0), Err(LogError::InvalidBatch(BatchError::Truncated { .. }))));
+    assert!(matches!(log.append(&cut, 0, 0), Err(LogError::InvalidBatch(BatchError::Truncated { .. }))));
 
-    let mut large = batch_with(&[0], 300);
-    let error = log.append(&mut large, 0, 0).expect_err("too large");
+    let large = batch_with(&[0], 300);
+    let error = log.append(&large, 0, 0).expect_err("too large");
     assert!(matches!(error, LogError::MessageTooLarge { max_bytes: 200, .. }));
     assert_eq!(error.kafka_error_code(), 10);
 
-    let mut header_only = batch(1, 0);
+    let header_only = batch(1, 0);
     let mut lying = header_only.clone();
     lying[57..61].copy_from_slice(&2i32.to_be_bytes()); // recordCount 2, lastOffsetDelta 0
     crate::record::batch::update_crc(&mut lying).expect("crc");
     assert!(matches!(
-        log.append(&mut lying, 0, 0),
+        log.append(&lying, 0, 0),
         Err(LogError::InconsistentRecordCount { record_count: 2, last_offset_delta: 0 })
     ));
 
     log.set_config(config);
-    let error = log.append(&mut batch_with(&[0], 100), 0, 0).expect_err("larger than a segment");
+    let error = log.append(&batch_with(&[0], 100), 0, 0).expect_err("larger than a segment");
     assert!(matches!(error, LogError::BatchLargerThanSegment { segment_bytes: 150, .. }));
 
     assert_eq!((log.log_end_offset(), log.size_in_bytes()), before);
-    assert!(log.append(&mut header_only, 0, 0).is_ok(), "the log still works");
+    assert!(log.append(&header_only, 0, 0).is_ok(), "the log still works");
 }
 
 #[test]

@@ -31,7 +31,7 @@
 //!
 //! Because the CRC starts at `attributes`, a leader can stamp `baseOffset` and
 //! `partitionLeaderEpoch` into a producer's batch without recomputing it
-//! ([`set_base_offset`], [`set_partition_leader_epoch`]). Changing the timestamp type to
+//! ([`stamped_prefix`], [`set_base_offset`]). Changing the timestamp type to
 //! LogAppendTime does touch covered bytes, so that path must recompute the CRC.
 
 /// The only record batch format this broker reads and writes (KIP-98, Kafka 0.11+).
@@ -283,15 +283,31 @@ pub fn set_base_offset(batch: &mut [u8], base_offset: i64) -> Result<(), BatchEr
     write_header_field(batch, field::BASE_OFFSET, &base_offset.to_be_bytes())
 }
 
-/// Writes `partitionLeaderEpoch` in place (KIP-101: the leader stamps its epoch on every batch
-/// it appends, so followers can truncate a divergent log by epoch). The CRC stays valid: it does
-/// not cover bytes 12..16.
+/// How many leading bytes of a batch hold the fields an append stamps (`baseOffset`,
+/// `batchLength`, `partitionLeaderEpoch`); the CRC covers none of them.
+pub const STAMPED_PREFIX_LEN: usize = field::MAGIC;
+
+/// The first [`STAMPED_PREFIX_LEN`] bytes of `batch` as an append writes them: `base_offset`
+/// and `partition_leader_epoch` in place of the producer's. Writing this prefix and then
+/// `batch[STAMPED_PREFIX_LEN..]` stores the stamped batch without copying it (a produce batch
+/// is up to `max.message.bytes`, 1 MiB by default).
 ///
 /// # Errors
 ///
-/// [`BatchError::Truncated`] if `batch` is shorter than a batch header; nothing is written then.
-pub fn set_partition_leader_epoch(batch: &mut [u8], partition_leader_epoch: i32) -> Result<(), BatchError> {
-    write_header_field(batch, field::PARTITION_LEADER_EPOCH, &partition_leader_epoch.to_be_bytes())
+/// [`BatchError::Truncated`] if `batch` is shorter than a batch header.
+pub fn stamped_prefix(
+    batch: &[u8],
+    base_offset: i64,
+    partition_leader_epoch: i32,
+) -> Result<[u8; STAMPED_PREFIX_LEN], BatchError> {
+    if batch.len() < BATCH_HEADER_LEN {
+        return Err(BatchError::Truncated { needed: BATCH_HEADER_LEN, available: batch.len() });
+    }
+    let mut prefix = [0; STAMPED_PREFIX_LEN];
+    prefix.copy_from_slice(&batch[..STAMPED_PREFIX_LEN]);
+    prefix[field::BASE_OFFSET..field::BATCH_LENGTH].copy_from_slice(&base_offset.to_be_bytes());
+    prefix[field::PARTITION_LEADER_EPOCH..field::MAGIC].copy_from_slice(&partition_leader_epoch.to_be_bytes());
+    Ok(prefix)
 }
 
 fn write_header_field(batch: &mut [u8], at: usize, value: &[u8]) -> Result<(), BatchError> {
@@ -607,8 +623,8 @@ mod tests {
     #[test]
     fn rewriting_base_offset_and_epoch_keeps_the_crc_valid() {
         let mut bytes = encoded_batch(0, 4);
-        set_base_offset(&mut bytes, 1_000).expect("base offset");
-        set_partition_leader_epoch(&mut bytes, 7).expect("epoch");
+        let prefix = stamped_prefix(&bytes, 1_000, 7).expect("prefix");
+        bytes[..STAMPED_PREFIX_LEN].copy_from_slice(&prefix);
         let header = BatchHeader::parse(&bytes).expect("parse");
         assert_eq!((header.base_offset, header.partition_leader_epoch), (1_000, 7));
         assert_eq!((header.last_offset(), header.next_offset()), (1_003, 1_004));
@@ -625,7 +641,7 @@ mod tests {
     fn setters_refuse_a_short_slice() {
         let mut short = [0u8; 20];
         assert_eq!(set_base_offset(&mut short, 1), Err(BatchError::Truncated { needed: 61, available: 20 }));
-        assert_eq!(set_partition_leader_epoch(&mut short, 1), Err(BatchError::Truncated { needed: 61, available: 20 }));
+        assert_eq!(stamped_prefix(&short, 1, 1), Err(BatchError::Truncated { needed: 61, available: 20 }));
         assert_eq!(short, [0u8; 20]);
     }
 

@@ -191,8 +191,8 @@ impl QuorumStore {
                 .take(ENTRIES_PER_BATCH)
                 .position(|entry| entry.epoch != epoch)
                 .map_or((start + ENTRIES_PER_BATCH).min(new_entries.len()), |n| start + n);
-            let mut batch = encode_batch(&new_entries[start..end], &self.dir)?;
-            self.log.append(&mut batch, epoch, super::cluster::now_ms())?;
+            let batch = encode_batch(&new_entries[start..end], &self.dir)?;
+            self.log.append(&batch, epoch, super::cluster::now_ms())?;
             self.epochs_on_disk.extend(new_entries[start..end].iter().map(|entry| entry.epoch));
             start = end;
         }

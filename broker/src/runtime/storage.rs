@@ -19,7 +19,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use crate::core::ErrorCode;
 use crate::core::broker::storage::{Appended, Payload, ReplicaLog, Storage};
@@ -301,9 +301,8 @@ impl ReplicaLog for DiskLog {
                 SequenceCheck::Reject(error) => return Err(error),
             }
         }
-        let mut batch = BytesMut::from(&records[..]);
         let now_ms = i64::try_from(now_ms).unwrap_or(i64::MAX);
-        let info = self.log.append(&mut batch, leader_epoch, now_ms).map_err(|error| {
+        let info = self.log.append(records, leader_epoch, now_ms).map_err(|error| {
             let code = log_error_code(&error);
             if code == ErrorCode::KafkaStorageError {
                 tracing::error!(%error, tp = %self.tp, "append failed");
@@ -327,9 +326,8 @@ impl ReplicaLog for DiskLog {
                 tracing::error!(tp = %self.tp, base_offset = header.base_offset, log_end_offset, "a fetched batch does not start at the log end");
                 return Err(ErrorCode::CorruptMessage);
             }
-            let mut batch = BytesMut::from(bytes);
             let now_ms = super::cluster::now_ms();
-            let info = self.log.append(&mut batch, header.partition_leader_epoch, now_ms).map_err(|error| {
+            let info = self.log.append(bytes, header.partition_leader_epoch, now_ms).map_err(|error| {
                 tracing::error!(%error, tp = %self.tp, "follower append failed");
                 log_error_code(&error)
             })?;

@@ -132,7 +132,7 @@ fn a_record_that_is_not_metadata_is_refused_with_its_offset() {
     batch[value_start..value_start + 3].copy_from_slice(b"xyz");
     let crc = crc32c::crc32c(&batch[21..]);
     batch[17..21].copy_from_slice(&crc.to_be_bytes());
-    partition_log.append(&mut batch, 1, 0).expect("appends");
+    partition_log.append(&batch, 1, 0).expect("appends");
     partition_log.flush().expect("flushes");
     drop(partition_log);
 

@@ -1,4 +1,5 @@
 use super::*;
+use bytes::BytesMut;
 use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
 use tempfile::TempDir;
 
