@@ -333,3 +333,52 @@ async fn below_min_insync_replicas_the_high_watermark_waits_and_the_elr_keeps_th
     }
     cluster.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_restarted_leader_serves_what_was_committed_before_the_crash_from_its_high_watermark_checkpoint() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Without ELR (as before Kafka 4.1's new clusters), the last replica in the ISR stays there
+    // through its crash and leads again when it returns alone.
+    let cluster = start_cluster_with(dir.path(), |config| {
+        config.replica_high_watermark_checkpoint_interval_ms = 50;
+        config.eligible_leader_replicas_enabled = false;
+    })
+    .await;
+    let mut client = Client::connect(cluster.local_addr()).await;
+    let created = client.send(&create_request("orders", 1, 3, &[("min.insync.replicas", "2")]), 7).await;
+    assert_eq!(created.topics[0].error_code, 0);
+    let (leader, _, isr) = wait_for(&cluster, "orders", "all replicas in sync", |s| s.2.len() == 3).await;
+    for (offset, value) in ["a", "b", "c"].into_iter().enumerate() {
+        assert_eq!(produce(&cluster, leader, -1, value).await, (0, i64::try_from(offset).expect("offset")));
+    }
+    // Kafka's replication-offset-checkpoint, written on its interval.
+    let checkpoint = dir.path().join(format!("broker-{leader}")).join("replication-offset-checkpoint");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&checkpoint).unwrap_or_default().lines().any(|line| line == "orders 0 3") {
+        assert!(
+            Instant::now() < deadline,
+            "the high watermark was not checkpointed: {:?}",
+            std::fs::read_to_string(&checkpoint)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Every broker crashes, the leader last; only it comes back. It leads alone, below
+    // min.insync.replicas=2, so its high watermark cannot move (KIP-966's strict min ISR, which
+    // Kafka applies with or without ELR): what it serves is what the checkpoint says was
+    // committed. Without the checkpoint it would serve nothing until a follower returned.
+    for follower in isr.iter().copied().filter(|id| *id != leader) {
+        cluster.control().stop_broker(follower).expect("stop a follower");
+    }
+    wait_for(&cluster, "orders", "the ISR down to the leader", |s| s.2 == [leader]).await;
+    cluster.control().stop_broker(leader).expect("stop the leader");
+    cluster.control().start_broker(leader).await.expect("restart the leader");
+    wait_for(&cluster, "orders", "the old leader leading again", |s| s.0 == leader).await;
+    let mut client = Client::connect(addr_of(&cluster, leader)).await;
+    let fetched = client.send(&fetch_request("orders", 0, 0, 0), 12).await;
+    let partition = &fetched.responses[0].partitions[0];
+    assert_eq!((partition.error_code, partition.high_watermark), (0, 3));
+    let records = records_of(partition.records.clone().expect("records"));
+    assert_eq!(records.iter().map(|r| r.2.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
+    cluster.shutdown().await;
+}

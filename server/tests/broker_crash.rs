@@ -184,7 +184,9 @@ async fn acknowledged_writes_survive_kill_9() {
     let mut child = start(port, dir.path());
     // Every broker restarted after a crash, so each left the ISR and ELR: the last leader leads
     // alone, below min.insync.replicas=2, and under KIP-966's strict min ISR rule its high
-    // watermark (not checkpointed) moves only once a follower is back in sync. Read then.
+    // watermark moves only once a follower is back in sync. It starts at the last checkpoint
+    // (replication-offset-checkpoint, every 5 s), which may lie below the last acknowledged
+    // records: read once a follower is back.
     let deadline = Instant::now() + Duration::from_secs(60);
     while leader_of(port).await.1.len() < 2 {
         assert!(Instant::now() < deadline, "no follower came back in sync");

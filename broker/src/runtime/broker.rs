@@ -23,6 +23,7 @@ use tokio::sync::{Notify, Semaphore, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::core::ErrorCode;
+use crate::core::broker::storage::ReplicaLog;
 use crate::core::broker::{BrokerNode, BrokerSettings, BrokerStart};
 use crate::core::event::EventKind;
 use crate::core::message::{Message, TopicPartition};
@@ -33,7 +34,7 @@ use crate::log::{FileCache, LogError, SyncWork};
 
 use super::ResolvedConfig;
 use super::cluster::{Cluster, ClusterError, Inbox, core_now_ms, node_dir, node_properties, now_ms};
-use super::storage::{BatchPayload, DiskStorage, NodeMessage, SharedDirty};
+use super::storage::{BatchPayload, DiskStorage, NodeMessage, SharedDirty, write_high_watermarks};
 
 /// The core's broker over this runtime's logs.
 pub(crate) type DiskBroker = BrokerNode<DiskStorage>;
@@ -178,7 +179,7 @@ impl BrokerHandle {
             return Ok(false);
         }
         let addr = self.listen_addr();
-        let listener = TcpListener::bind(addr).await.map_err(|source| ClusterError::Io {
+        let listener = bind_after_stop(addr).await.map_err(|source| ClusterError::Io {
             context: format!(
                 "broker {} cannot listen on {addr} (is another broker using it? choose another address with --kafka)",
                 self.id
@@ -218,8 +219,10 @@ impl BrokerHandle {
         let (stopped, stopped_receiver) = watch::channel(false);
         let driver = tokio::spawn(drive(cluster.clone(), self.clone(), inbox));
         let accept = tokio::spawn(accept_loop(listener, cluster.clone(), self.clone(), stopped_receiver));
+        let checkpoint_interval = Duration::from_millis(cluster.config.replica_high_watermark_checkpoint_interval_ms);
+        let checkpoint = tokio::spawn(checkpoint_high_watermarks(self.clone(), checkpoint_interval));
         *self.running.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some(Running { tasks: vec![driver, accept], stopped });
+            Some(Running { tasks: vec![driver, accept, checkpoint], stopped });
         tracing::info!(broker = self.id, listen = %self.listen_addr(), "broker started");
         Ok(true)
     }
@@ -264,10 +267,20 @@ impl BrokerHandle {
         }
     }
 
-    /// After a controlled shutdown and a last flush: records the broker epoch this incarnation
-    /// stopped cleanly in, so the next start can prove it to the controller (KIP-966's
-    /// PreviousBrokerEpoch) and stay in the ELRs it is in.
+    /// Every partition's high watermark on this broker, `None` while it is stopped.
+    fn high_watermarks(&self) -> Option<Vec<(TopicPartition, i64)>> {
+        self.with_node(|node| node.logs.iter().map(|(tp, log)| (tp.clone(), log.high_watermark())).collect())
+    }
+
+    /// After a controlled shutdown and a last flush: checkpoints the high watermarks and
+    /// records the broker epoch this incarnation stopped cleanly in, so the next start can
+    /// prove it to the controller (KIP-966's PreviousBrokerEpoch) and stay in the ELRs it is in.
     pub(crate) fn mark_clean_shutdown(&self) {
+        if let Some(high_watermarks) = self.high_watermarks()
+            && let Err(error) = write_high_watermarks(&self.dir, &high_watermarks)
+        {
+            tracing::warn!(broker = self.id, %error, "could not checkpoint the high watermarks");
+        }
         let Some(broker_epoch) = self.with_node(|node| node.broker_epoch).filter(|&epoch| epoch >= 0) else { return };
         let text = format!("{{\"version\":0,\"brokerEpoch\":{broker_epoch}}}");
         let temporary = self.dir.join(format!("{CLEAN_SHUTDOWN_FILE}.tmp"));
@@ -455,6 +468,42 @@ async fn drive(cluster: Arc<Cluster>, broker: Arc<BrokerHandle>, mut inbox: Inbo
             },
             () = tokio::time::sleep(Duration::from_millis(sleep_ms)) => broker.tick(&cluster),
             () = broker.wake.notified() => {}
+        }
+    }
+}
+
+/// Kafka's `ReplicaManager.checkpointHighWatermarks` on its schedule: writes the broker's high
+/// watermarks every `interval` while they change (an idle broker writes nothing). Aborted with
+/// the broker's other tasks when it stops.
+async fn checkpoint_high_watermarks(broker: Arc<BrokerHandle>, interval: Duration) {
+    let mut written: Option<Vec<(TopicPartition, i64)>> = None;
+    loop {
+        tokio::time::sleep(interval).await;
+        let Some(high_watermarks) = broker.high_watermarks() else { continue };
+        if written.as_ref() == Some(&high_watermarks) {
+            continue;
+        }
+        let (dir, checkpoint) = (broker.dir.clone(), high_watermarks.clone());
+        match tokio::task::spawn_blocking(move || write_high_watermarks(&dir, &checkpoint)).await {
+            Ok(Ok(())) => written = Some(high_watermarks),
+            // The next round tries again; until one succeeds a restart waits for its followers.
+            Ok(Err(error)) => tracing::warn!(broker = broker.id, %error, "could not checkpoint the high watermarks"),
+            Err(_) => return,
+        }
+    }
+}
+
+/// Binds the broker's listener. Right after a stop, the aborted accept task may not have
+/// dropped the old listener yet (an abort takes effect at the task's next poll): a start that
+/// follows a stop at once retries for a moment instead of failing with "address in use".
+async fn bind_after_stop(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        match TcpListener::bind(addr).await {
+            Err(error) if error.kind() == std::io::ErrorKind::AddrInUse && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            bound => return bound,
         }
     }
 }

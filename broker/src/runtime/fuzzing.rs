@@ -50,6 +50,7 @@ impl RequestPath {
             broker_session_timeout_ms: 9_000,
             replica_lag_time_max_ms: 30_000,
             flush_interval_ms: 5,
+            replica_high_watermark_checkpoint_interval_ms: 5_000,
             retention_check_interval_ms: 60_000,
             max_request_bytes: 1 << 20,
             max_connections: 16,

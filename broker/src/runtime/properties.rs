@@ -51,6 +51,9 @@ impl BrokerConfig {
             "auto.create.topics.enable" => self.auto_create_topics = boolean()?,
             "broker.session.timeout.ms" => self.broker_session_timeout_ms = number("the timeout")?,
             "replica.lag.time.max.ms" => self.replica_lag_time_max_ms = number("the time")?,
+            "replica.high.watermark.checkpoint.interval.ms" => {
+                self.replica_high_watermark_checkpoint_interval_ms = number("the interval")?.max(1);
+            }
             "log.retention.check.interval.ms" => self.retention_check_interval_ms = number("the interval")?.max(1),
             "socket.request.max.bytes" => {
                 self.max_request_bytes = usize::try_from(number("the size")?).unwrap_or(usize::MAX).max(1024);

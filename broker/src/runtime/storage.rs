@@ -8,6 +8,12 @@
 //!   epochs and the offset each began at, in Kafka's format (KIP-101). It is rewritten,
 //!   atomically, whenever an epoch begins or a truncation drops one.
 //!
+//! - `replication-offset-checkpoint`: every partition's high watermark, in Kafka's format
+//!   (`ReplicaManager.checkpointHighWatermarks`), rewritten atomically every
+//!   `replica.high.watermark.checkpoint.interval.ms` and at a clean stop. A restarted broker
+//!   starts each log's high watermark there (at most its log end offset), so a leader serves
+//!   what was committed before a crash without waiting for its followers to catch up.
+//!
 //! Idempotent producers' recent batches (KIP-98) live beside each log and are rebuilt from its
 //! tail at start-up, on leaders and followers alike, so a broker that becomes leader still
 //! recognises a retried batch.
@@ -15,7 +21,7 @@
 //! Durability is the broker driver's group commit: every append marks its partition in the
 //! shared [`DirtyPartitions`]; the flusher fsyncs them in rounds.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -36,6 +42,9 @@ const PRODUCER_STATE_WINDOW_BYTES: u64 = 32 * 1024 * 1024;
 
 /// Kafka's file of a partition's leader epochs (`LeaderEpochCheckpointFile`).
 pub(crate) const LEADER_EPOCH_CHECKPOINT_FILE: &str = "leader-epoch-checkpoint";
+
+/// Kafka's file of a log directory's high watermarks (`ReplicaManager.HighWatermarkFilename`).
+pub(crate) const HIGH_WATERMARK_CHECKPOINT_FILE: &str = "replication-offset-checkpoint";
 
 /// Produce carries one record batch (v2) per partition, a follower fetch whole batches: both
 /// as the bytes the wire and the segment files hold.
@@ -89,6 +98,7 @@ impl DiskStorage {
     /// which ones this broker hosts), with default configs until the metadata brings the topic's.
     pub(crate) fn open_existing(&self, now_ms: i64) -> Result<Vec<(TopicPartition, DiskLog)>, LogError> {
         let mut logs = Vec::new();
+        let mut high_watermarks = read_high_watermarks(&self.dir);
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(logs),
@@ -99,15 +109,8 @@ impl DiskStorage {
             if !entry.path().is_dir() {
                 continue;
             }
-            let log = DiskLog::open(
-                self.broker_id,
-                &entry.path(),
-                &tp,
-                LogConfig::default(),
-                self.dirty.clone(),
-                &self.files,
-                now_ms,
-            )?;
+            let checkpointed_high_watermark = high_watermarks.remove(&tp);
+            let log = self.open_log(&entry.path(), &tp, LogConfig::default(), now_ms, checkpointed_high_watermark)?;
             logs.push((tp, log));
         }
         Ok(logs)
@@ -128,8 +131,7 @@ impl Storage for DiskStorage {
     fn create_log(&mut self, tp: &TopicPartition, configs: &TopicConfigs) -> Result<DiskLog, ErrorCode> {
         let dir = self.dir.join(tp.to_string());
         let now_ms = super::cluster::now_ms();
-        let dirty = self.dirty.clone();
-        DiskLog::open(self.broker_id, &dir, tp, log_config(configs), dirty, &self.files, now_ms).map_err(|error| {
+        self.open_log(&dir, tp, log_config(configs), now_ms, None).map_err(|error| {
             tracing::error!(%error, %tp, "cannot create a partition log");
             ErrorCode::KafkaStorageError
         })
@@ -169,17 +171,19 @@ pub(crate) struct DiskLog {
     dirty: SharedDirty,
 }
 
-impl DiskLog {
-    fn open(
-        broker_id: BrokerId,
+impl DiskStorage {
+    /// Opens (or creates) the log of `tp` in `dir`, recovering it, its leader epochs and its
+    /// idempotent producers.
+    fn open_log(
+        &self,
         dir: &Path,
         tp: &TopicPartition,
         config: LogConfig,
-        dirty: SharedDirty,
-        files: &FileCache,
         now_ms: i64,
+        checkpointed_high_watermark: Option<i64>,
     ) -> Result<DiskLog, LogError> {
-        let (log, report) = PartitionLog::open(dir, config, now_ms, files)?;
+        let (broker_id, dirty) = (self.broker_id, self.dirty.clone());
+        let (log, report) = PartitionLog::open(dir, config, now_ms, &self.files)?;
         if report.truncated_bytes > 0 || report.segments_deleted > 0 {
             tracing::warn!(%tp, ?report, "recovered a partition log: truncated a torn or corrupt tail");
         }
@@ -187,13 +191,17 @@ impl DiskLog {
         // Recovery may have cut the tail an epoch began in.
         epochs.truncate_from_end(log.log_end_offset());
         let producers = rebuild_producers(&log)?;
-        // What a restarted broker may serve before its leader tells it more: everything it
-        // holds counts as committed until then only on a leader of a one-replica partition,
-        // where the high watermark follows the log end at once anyway.
-        let high_watermark = log.log_start_offset();
+        // What a restarted broker may serve before its leader tells it more: what was committed
+        // when the high watermarks were last checkpointed, as far as this log still holds it
+        // (Kafka's `Partition.createLog` initializes it the same way).
+        let high_watermark = checkpointed_high_watermark
+            .unwrap_or(0)
+            .clamp(log.log_start_offset(), log.log_end_offset().max(log.log_start_offset()));
         Ok(DiskLog { broker_id, tp: tp.clone(), log, epochs, high_watermark, producers, dirty })
     }
+}
 
+impl DiskLog {
     fn mark_dirty(&self) {
         self.dirty.lock().unwrap_or_else(|e| e.into_inner()).partitions.insert((self.broker_id, self.tp.clone()));
     }
@@ -414,6 +422,64 @@ fn read_leader_epochs(dir: &Path) -> Result<LeaderEpochCache, LogError> {
         }
     }
     Ok(cache)
+}
+
+/// The high watermarks in `dir`'s checkpoint file. A missing file is an empty map; so is a
+/// damaged one (with a warning): each log then starts at its log start offset, which is safe
+/// and only means waiting for the followers once more.
+pub(crate) fn read_high_watermarks(dir: &Path) -> HashMap<TopicPartition, i64> {
+    let path = dir.join(HIGH_WATERMARK_CHECKPOINT_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return HashMap::new(),
+        Err(error) => {
+            tracing::warn!(path = %path.display(), %error, "cannot read the high watermark checkpoint; starting from none");
+            return HashMap::new();
+        }
+    };
+    match parse_high_watermarks(&text) {
+        Some(high_watermarks) => high_watermarks,
+        None => {
+            tracing::warn!(path = %path.display(), "the high watermark checkpoint is damaged; starting from none");
+            HashMap::new()
+        }
+    }
+}
+
+/// Kafka's `CheckpointFile` format: a version line (0), a count line, then `topic partition
+/// offset` per line. `None` if any part is off, the count included.
+fn parse_high_watermarks(text: &str) -> Option<HashMap<TopicPartition, i64>> {
+    let mut lines = text.lines();
+    if lines.next()? != "0" {
+        return None;
+    }
+    let count = lines.next()?.parse::<usize>().ok()?;
+    let mut high_watermarks = HashMap::new();
+    for line in lines {
+        let mut fields = line.split(' ');
+        let (Some(topic), Some(partition), Some(offset), None) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return None;
+        };
+        let partition = partition.parse::<i32>().ok().filter(|p| *p >= 0)?;
+        let offset = offset.parse::<i64>().ok().filter(|o| *o >= 0)?;
+        if topic.is_empty() {
+            return None;
+        }
+        high_watermarks.insert(TopicPartition { topic: topic.to_owned(), partition }, offset);
+    }
+    (high_watermarks.len() == count).then_some(high_watermarks)
+}
+
+/// Replaces `dir`'s high watermark checkpoint with `high_watermarks`, atomically (a crash
+/// leaves the old file or the new one).
+pub(crate) fn write_high_watermarks(dir: &Path, high_watermarks: &[(TopicPartition, i64)]) -> std::io::Result<()> {
+    let mut text = format!("0\n{}\n", high_watermarks.len());
+    for (tp, offset) in high_watermarks {
+        text.push_str(&format!("{} {} {offset}\n", tp.topic, tp.partition));
+    }
+    super::replace_file(&dir.join(HIGH_WATERMARK_CHECKPOINT_FILE), text.as_bytes())
 }
 
 #[cfg(test)]

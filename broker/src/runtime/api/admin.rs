@@ -591,6 +591,11 @@ fn describe_broker(
             ("default.replication.factor", config.default_replication_factor.to_string(), 3),
             ("broker.session.timeout.ms", config.broker_session_timeout_ms.to_string(), 3),
             ("replica.lag.time.max.ms", config.replica_lag_time_max_ms.to_string(), 5),
+            (
+                "replica.high.watermark.checkpoint.interval.ms",
+                config.replica_high_watermark_checkpoint_interval_ms.to_string(),
+                5,
+            ),
             ("log.dirs", config.data_dir.display().to_string(), 2),
         ];
         for (name, value, kind) in fixed {

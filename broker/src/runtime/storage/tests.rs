@@ -141,3 +141,46 @@ fn partition_directories_are_found_by_their_last_dash() {
     assert_eq!(parse_partition_dir("orders-x"), None);
     assert_eq!(parse_partition_dir("-3"), None);
 }
+
+#[test]
+fn a_reopened_log_starts_at_its_checkpointed_high_watermark_bounded_by_what_it_holds() {
+    let dir = TempDir::new().expect("tempdir");
+    let mut storage = storage(&dir, "broker-1");
+    let other = TopicPartition { topic: "payments-eu".into(), partition: 3 };
+    for tp in [tp(), other.clone()] {
+        let mut log = storage.create_log(&tp, &TopicConfigs::default()).expect("create");
+        log.begin_leader_epoch(0);
+        log.append_as_leader(1, 0, &produced(5, None)).expect("append");
+    }
+    // orders-0 committed 4 of its 5 records; payments-eu-3's checkpoint is ahead of its log
+    // (its tail was lost in the crash), so it starts at its log end.
+    write_high_watermarks(&storage.dir, &[(tp(), 4), (other.clone(), 9)]).expect("checkpoint");
+    assert_eq!(
+        std::fs::read_to_string(storage.dir.join(HIGH_WATERMARK_CHECKPOINT_FILE)).expect("read"),
+        "0\n2\norders 0 4\npayments-eu 3 9\n",
+        "Kafka's format"
+    );
+
+    let reopened: HashMap<_, _> = storage.open_existing(3).expect("reopen").into_iter().collect();
+    assert_eq!(reopened[&tp()].high_watermark(), 4);
+    assert_eq!(reopened[&other].high_watermark(), 5);
+    drop(reopened);
+
+    // A partition without an entry, or a damaged file, starts at the log start offset.
+    write_high_watermarks(&storage.dir, &[(other.clone(), 2)]).expect("checkpoint");
+    let reopened: HashMap<_, _> = storage.open_existing(4).expect("reopen").into_iter().collect();
+    assert_eq!((reopened[&tp()].high_watermark(), reopened[&other].high_watermark()), (0, 2));
+    drop(reopened);
+    for damaged in [
+        "",
+        "1\n1\norders 0 4\n",
+        "0\n2\norders 0 4\n",
+        "0\n1\norders 0\n",
+        "0\n1\norders x 4\n",
+        "0\n1\norders 0 -4\n",
+    ] {
+        std::fs::write(storage.dir.join(HIGH_WATERMARK_CHECKPOINT_FILE), damaged).expect("write");
+        let reopened: HashMap<_, _> = storage.open_existing(5).expect("reopen").into_iter().collect();
+        assert_eq!(reopened[&tp()].high_watermark(), 0, "{damaged:?}");
+    }
+}
