@@ -489,7 +489,7 @@ async fn the_metadata_quorum_records_every_change_and_counts_restarts() {
         // registers and is unfenced (two more records); it follows the log as an observer.
         let (leader, epoch, start, voters, observers) = quorum_status(&mut client).await;
         assert_eq!((leader, epoch, observers), (3000, 1, vec![1]));
-        assert!(start >= 3, "LeaderChange, RegisterBroker, UnfenceBroker: {start}");
+        assert!(start >= 3, "LeaderChange, RegisterBroker, BrokerRegistrationChange: {start}");
         assert_eq!(voters, vec![start]);
         let voter = client.send(&describe_quorum_request("__cluster_metadata", 0), 2).await.topics[0].partitions[0]
             .current_voters[0]

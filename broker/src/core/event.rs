@@ -41,6 +41,8 @@ pub enum EventKind {
     BrokerFenced {
         broker: BrokerId,
         session_timeout_ms: u64,
+        /// It asked to stop (controlled shutdown) rather than missing its heartbeats.
+        controlled_shutdown: bool,
     },
     BrokerUnfenced {
         broker: BrokerId,
@@ -229,7 +231,11 @@ impl std::fmt::Display for EventKind {
                 "broker {broker}'s registration was refused ({}): its previous session has not expired yet",
                 error.name()
             ),
-            EventKind::BrokerFenced { broker, session_timeout_ms } => write!(
+            EventKind::BrokerFenced { broker, controlled_shutdown: true, .. } => write!(
+                f,
+                "the controller fenced broker {broker}: it is shutting down (controlled shutdown), so its leadership moves now"
+            ),
+            EventKind::BrokerFenced { broker, session_timeout_ms, controlled_shutdown: false } => write!(
                 f,
                 "the controller fenced broker {broker}: no heartbeat for {} s (broker.session.timeout.ms)",
                 session_timeout_ms / 1000

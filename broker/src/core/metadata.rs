@@ -28,10 +28,25 @@ pub enum MetadataRecord {
     /// restarted broker's heartbeats for its old epoch are recognisably stale.
     #[cfg_attr(feature = "runtime", serde(rename = "REGISTER_BROKER_RECORD"))]
     RegisterBroker { broker_id: BrokerId, incarnation_id: u64 },
-    /// The controller stopped trusting a broker: it missed heartbeats for `broker.session.timeout.ms`.
+    /// A registered broker was fenced (it missed heartbeats for `broker.session.timeout.ms`, or
+    /// asked to stop: `in_controlled_shutdown`) or unfenced (it caught up with the metadata log
+    /// and may lead partitions again). Kafka 3.3+ writes this record for all three
+    /// (`BrokerRegistrationChangeRecord`; `fenced` there is an int8, -1 unfenced, 0 no change,
+    /// 1 fenced).
+    #[cfg_attr(feature = "runtime", serde(rename = "BROKER_REGISTRATION_CHANGE_RECORD"))]
+    BrokerRegistrationChange {
+        broker_id: BrokerId,
+        broker_epoch: i64,
+        /// `Some(true)` fenced, `Some(false)` unfenced, `None` no change.
+        fenced: Option<bool>,
+        #[cfg_attr(feature = "runtime", serde(default))]
+        in_controlled_shutdown: bool,
+    },
+    /// The record older Kafka versions (and data directories written before Streamlab wrote
+    /// [`MetadataRecord::BrokerRegistrationChange`]) use to fence a broker; still read.
     #[cfg_attr(feature = "runtime", serde(rename = "FENCE_BROKER_RECORD"))]
     FenceBroker { broker_id: BrokerId, broker_epoch: i64 },
-    /// A registered broker caught up with the metadata log and may lead partitions again.
+    /// Its unfencing counterpart; still read.
     #[cfg_attr(feature = "runtime", serde(rename = "UNFENCE_BROKER_RECORD"))]
     UnfenceBroker { broker_id: BrokerId, broker_epoch: i64 },
     /// A topic was created; its partitions follow as `Partition` records. (Kafka writes the
@@ -92,6 +107,8 @@ pub struct BrokerRegistration {
     pub incarnation_id: u64,
     pub broker_epoch: i64,
     pub fenced: bool,
+    /// It stopped with a controlled shutdown (until it registers again).
+    pub in_controlled_shutdown: bool,
 }
 
 /// One partition's replication state (Kafka's `PartitionRegistration`).
@@ -175,6 +192,7 @@ impl MetadataImage {
                         incarnation_id: *incarnation_id,
                         broker_epoch: offset,
                         fenced: true,
+                        in_controlled_shutdown: false,
                     },
                 );
             }
@@ -182,6 +200,14 @@ impl MetadataImage {
             | MetadataRecord::UnfenceBroker { broker_id, broker_epoch } => {
                 if let Some(broker) = self.brokers.get_mut(broker_id).filter(|b| b.broker_epoch == *broker_epoch) {
                     broker.fenced = matches!(record, MetadataRecord::FenceBroker { .. });
+                }
+            }
+            MetadataRecord::BrokerRegistrationChange { broker_id, broker_epoch, fenced, in_controlled_shutdown } => {
+                if let Some(broker) = self.brokers.get_mut(broker_id).filter(|b| b.broker_epoch == *broker_epoch) {
+                    if let Some(fenced) = fenced {
+                        broker.fenced = *fenced;
+                    }
+                    broker.in_controlled_shutdown |= *in_controlled_shutdown;
                 }
             }
             MetadataRecord::Topic { name, topic_id, configs } => {
@@ -311,6 +337,18 @@ impl std::fmt::Display for MetadataRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             MetadataRecord::RegisterBroker { broker_id, .. } => write!(f, "RegisterBrokerRecord(broker {broker_id})"),
+            MetadataRecord::BrokerRegistrationChange { broker_id, fenced, in_controlled_shutdown, .. } => {
+                write!(f, "BrokerRegistrationChangeRecord(broker {broker_id}")?;
+                match fenced {
+                    Some(true) => write!(f, ", fenced")?,
+                    Some(false) => write!(f, ", unfenced")?,
+                    None => {}
+                }
+                if *in_controlled_shutdown {
+                    write!(f, ", in controlled shutdown")?;
+                }
+                write!(f, ")")
+            }
             MetadataRecord::FenceBroker { broker_id, .. } => write!(f, "FenceBrokerRecord(broker {broker_id})"),
             MetadataRecord::UnfenceBroker { broker_id, .. } => write!(f, "UnfenceBrokerRecord(broker {broker_id})"),
             MetadataRecord::Topic { name, .. } => write!(f, "TopicRecord({name})"),
@@ -359,6 +397,61 @@ impl std::fmt::Display for MetadataRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn broker_registration_changes_fence_and_unfence_and_the_older_records_still_apply() {
+        let change = |fenced, in_controlled_shutdown, broker_epoch| MetadataRecord::BrokerRegistrationChange {
+            broker_id: 1,
+            broker_epoch,
+            fenced,
+            in_controlled_shutdown,
+        };
+        let state = |image: &MetadataImage| {
+            let broker = &image.brokers[&1];
+            (broker.broker_epoch, broker.fenced, broker.in_controlled_shutdown)
+        };
+        let mut image = MetadataImage::new();
+        image.apply(0, &MetadataRecord::RegisterBroker { broker_id: 1, incarnation_id: 7 });
+        assert_eq!(state(&image), (0, true, false), "a new registration starts fenced");
+        image.apply(1, &change(Some(false), false, 0));
+        assert_eq!(state(&image), (0, false, false));
+        image.apply(2, &change(Some(true), true, 0));
+        assert_eq!(state(&image), (0, true, true));
+        assert_eq!(
+            change(Some(true), true, 0).to_string(),
+            "BrokerRegistrationChangeRecord(broker 1, fenced, in controlled shutdown)"
+        );
+
+        // The next incarnation: a change for the old broker epoch is stale and changes nothing.
+        image.apply(3, &MetadataRecord::RegisterBroker { broker_id: 1, incarnation_id: 8 });
+        image.apply(4, &change(Some(false), false, 0));
+        assert_eq!(state(&image), (3, true, false));
+        // Metadata logs written before BrokerRegistrationChangeRecord replay the same.
+        image.apply(5, &MetadataRecord::UnfenceBroker { broker_id: 1, broker_epoch: 3 });
+        assert_eq!(state(&image), (3, false, false));
+        image.apply(6, &MetadataRecord::FenceBroker { broker_id: 1, broker_epoch: 3 });
+        assert_eq!(state(&image), (3, true, false));
+    }
+
+    #[cfg(feature = "runtime")]
+    #[test]
+    fn broker_registration_changes_are_stored_under_kafkas_record_name_and_the_older_ones_still_read() {
+        let record = MetadataRecord::BrokerRegistrationChange {
+            broker_id: 2,
+            broker_epoch: 41,
+            fenced: Some(true),
+            in_controlled_shutdown: true,
+        };
+        let json = serde_json::to_string(&record).expect("serializes");
+        assert_eq!(
+            json,
+            r#"{"type":"BROKER_REGISTRATION_CHANGE_RECORD","broker_id":2,"broker_epoch":41,"fenced":true,"in_controlled_shutdown":true}"#
+        );
+        assert_eq!(serde_json::from_str::<MetadataRecord>(&json).expect("reads"), record);
+        let older: MetadataRecord =
+            serde_json::from_str(r#"{"type":"FENCE_BROKER_RECORD","broker_id":2,"broker_epoch":41}"#).expect("reads");
+        assert_eq!(older, MetadataRecord::FenceBroker { broker_id: 2, broker_epoch: 41 });
+    }
 
     #[test]
     fn replaying_records_builds_the_image() {

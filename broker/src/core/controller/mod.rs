@@ -189,7 +189,12 @@ impl Controller {
         if current_metadata_offset < registration.broker_epoch {
             return Ok((HeartbeatReply { is_fenced: true }, Vec::new()));
         }
-        let mut records = vec![MetadataRecord::UnfenceBroker { broker_id, broker_epoch }];
+        let mut records = vec![MetadataRecord::BrokerRegistrationChange {
+            broker_id,
+            broker_epoch,
+            fenced: Some(false),
+            in_controlled_shutdown: false,
+        }];
         let mut after = image.clone();
         after.apply(image.offset + 1, &records[0]);
         records.extend(self.elect_leaderless(&after));
@@ -208,7 +213,7 @@ impl Controller {
         let mut records = Vec::new();
         let mut after = image.clone();
         for broker_id in expired {
-            records.extend(self.fence(&mut after, broker_id));
+            records.extend(self.fence(&mut after, broker_id, false));
         }
         records.extend(self.balance_leaders(now_ms, &after));
         records
@@ -249,7 +254,10 @@ impl Controller {
 
     /// BrokerHeartbeat with `want_shutdown` (Kafka's controlled shutdown, KIP-631): the broker
     /// is about to stop, so it is fenced now and its leadership and ISR membership move away
-    /// before clients notice, instead of after its session expires. Its registration being
+    /// before clients notice, instead of after its session expires. Kafka takes two steps
+    /// (`handleBrokerInControlledShutdown` moves leadership and writes `InControlledShutdown`;
+    /// a later heartbeat, once the broker leads nothing, fences it); here one record says both,
+    /// as the broker waits for nothing between them. Its registration being
     /// fenced, the next incarnation may register at once.
     pub fn controlled_shutdown(
         &mut self,
@@ -265,13 +273,18 @@ impl Controller {
             return Ok(Vec::new());
         }
         self.last_heartbeat_ms.remove(&broker_id);
-        Ok(self.fence(&mut image.clone(), broker_id))
+        Ok(self.fence(&mut image.clone(), broker_id, true))
     }
 
     /// Fences `broker_id` in `image` and takes it out of every ISR and leadership (Kafka's
     /// `ReplicationControlManager.handleBrokerFenced`); returns the records, applied to `image`.
     /// It stays in the ELRs it is in: it may lead cleanly when it returns.
-    fn fence(&self, image: &mut MetadataImage, broker_id: BrokerId) -> Vec<MetadataRecord> {
+    fn fence(
+        &self,
+        image: &mut MetadataImage,
+        broker_id: BrokerId,
+        in_controlled_shutdown: bool,
+    ) -> Vec<MetadataRecord> {
         let Some(broker_epoch) = image.brokers.get(&broker_id).map(|b| b.broker_epoch) else { return Vec::new() };
         let elr_enabled = self.config.eligible_leader_replicas_enabled;
         let changes: Vec<MetadataRecord> = image
@@ -283,7 +296,12 @@ impl Controller {
             .collect();
         // Kafka writes the partition changes first; the fence first reads better in the event
         // log ("broker 1 fenced", then what followed), and comes to the same image.
-        let fence = MetadataRecord::FenceBroker { broker_id, broker_epoch };
+        let fence = MetadataRecord::BrokerRegistrationChange {
+            broker_id,
+            broker_epoch,
+            fenced: Some(true),
+            in_controlled_shutdown,
+        };
         let mut records = Vec::with_capacity(changes.len() + 1);
         for record in [fence].into_iter().chain(changes) {
             image.apply(image.offset + 1, &record);
@@ -764,7 +782,15 @@ mod tests {
         let (reply, records) = controller.heartbeat(20, &image, 1, 0, 0).expect("heartbeat");
         assert_eq!(
             (reply.is_fenced, records),
-            (false, vec![MetadataRecord::UnfenceBroker { broker_id: 1, broker_epoch: 0 }])
+            (
+                false,
+                vec![MetadataRecord::BrokerRegistrationChange {
+                    broker_id: 1,
+                    broker_epoch: 0,
+                    fenced: Some(false),
+                    in_controlled_shutdown: false
+                }]
+            )
         );
     }
 
@@ -832,10 +858,35 @@ mod tests {
         assert_eq!(controller.tick(9_000, &image), vec![], "9 s exactly is still alive");
         let records = controller.tick(9_001, &image);
         let text: Vec<String> = records.iter().map(ToString::to_string).collect();
-        assert_eq!(text, ["FenceBrokerRecord(broker 1)", "PartitionChangeRecord(orders-0, leader 2, isr [2, 3])"]);
+        assert_eq!(
+            text,
+            [
+                "BrokerRegistrationChangeRecord(broker 1, fenced)",
+                "PartitionChangeRecord(orders-0, leader 2, isr [2, 3])"
+            ]
+        );
         apply(&mut image, &records);
         let partition = image.partition("orders", 0).expect("exists");
         assert_eq!((partition.leader, partition.leader_epoch), (2, 1));
+    }
+
+    #[test]
+    fn a_controlled_shutdown_fences_the_broker_at_once_and_says_so() {
+        let mut controller = Controller::default();
+        let mut image = cluster(&mut controller, &[]);
+        let epoch = image.brokers[&1].broker_epoch;
+        assert_eq!(controller.controlled_shutdown(&image, 1, epoch + 1), Err(ErrorCode::StaleBrokerEpoch));
+        let records = controller.controlled_shutdown(&image, 1, epoch).expect("shuts down");
+        let text: Vec<String> = records.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            text,
+            [
+                "BrokerRegistrationChangeRecord(broker 1, fenced, in controlled shutdown)",
+                "PartitionChangeRecord(orders-0, leader 2, isr [2, 3])"
+            ]
+        );
+        apply(&mut image, &records);
+        assert_eq!(controller.controlled_shutdown(&image, 1, epoch), Ok(vec![]), "already fenced");
     }
 
     #[test]
@@ -851,7 +902,10 @@ mod tests {
         }
         let records = controller.tick(9_001, &image);
         let text: Vec<String> = records.iter().map(ToString::to_string).collect();
-        assert_eq!(text, ["FenceBrokerRecord(broker 1)", "PartitionChangeRecord(orders-0, leader -1)"]);
+        assert_eq!(
+            text,
+            ["BrokerRegistrationChangeRecord(broker 1, fenced)", "PartitionChangeRecord(orders-0, leader -1)"]
+        );
         apply(&mut image, &records);
         assert_eq!(image.partition("orders", 0).map(|p| p.isr.clone()), Some(vec![1]));
 
@@ -861,7 +915,10 @@ mod tests {
         let epoch = image.brokers[&1].broker_epoch;
         let (_, records) = controller.heartbeat(12_100, &image, 1, epoch, image.offset).expect("heartbeat");
         let text: Vec<String> = records.iter().map(ToString::to_string).collect();
-        assert_eq!(text, ["UnfenceBrokerRecord(broker 1)", "PartitionChangeRecord(orders-0, leader 1)"]);
+        assert_eq!(
+            text,
+            ["BrokerRegistrationChangeRecord(broker 1, unfenced)", "PartitionChangeRecord(orders-0, leader 1)"]
+        );
     }
 
     #[test]
@@ -1088,18 +1145,18 @@ mod tests {
         let mut image = cluster(&mut controller, &[("min.insync.replicas", "2")]);
         assert_eq!(
             expire(&mut controller, &mut image, 9_001, &[3]),
-            ["FenceBrokerRecord(broker 3)", "PartitionChangeRecord(orders-0, isr [1, 2])"],
+            ["BrokerRegistrationChangeRecord(broker 3, fenced)", "PartitionChangeRecord(orders-0, isr [1, 2])"],
             "two in sync is enough: no ELR"
         );
         assert_eq!(
             expire(&mut controller, &mut image, 18_001, &[2, 3]),
-            ["FenceBrokerRecord(broker 2)", "PartitionChangeRecord(orders-0, isr [1], elr [2])"],
+            ["BrokerRegistrationChangeRecord(broker 2, fenced)", "PartitionChangeRecord(orders-0, isr [1], elr [2])"],
             "below the minimum the high watermark stops, so broker 2 has every committed record"
         );
         assert_eq!(
             expire(&mut controller, &mut image, 27_001, &[1, 2, 3]),
             [
-                "FenceBrokerRecord(broker 1)",
+                "BrokerRegistrationChangeRecord(broker 1, fenced)",
                 "PartitionChangeRecord(orders-0, leader -1, isr [], elr [1, 2], last known elr [1])"
             ],
             "an empty ISR, kept in the ELR"
@@ -1112,7 +1169,7 @@ mod tests {
         assert_eq!(
             records.iter().map(ToString::to_string).collect::<Vec<_>>(),
             [
-                "UnfenceBrokerRecord(broker 2)",
+                "BrokerRegistrationChangeRecord(broker 2, unfenced)",
                 "PartitionChangeRecord(orders-0, leader 2, isr [2], elr [1], last known elr [])"
             ]
         );
@@ -1180,7 +1237,10 @@ mod tests {
         let (_, records) = controller.heartbeat(20_200, &image, 1, epoch, image.offset).expect("heartbeat");
         assert_eq!(
             records.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            ["UnfenceBrokerRecord(broker 1)", "PartitionChangeRecord(orders-0, leader 1, isr [1], last known elr [])"],
+            [
+                "BrokerRegistrationChangeRecord(broker 1, unfenced)",
+                "PartitionChangeRecord(orders-0, leader 1, isr [1], last known elr [])"
+            ],
             "the last leader, as Kafka elects it when no ISR or ELR member is left"
         );
     }

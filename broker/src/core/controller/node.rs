@@ -475,10 +475,21 @@ fn describe(
         MetadataRecord::RegisterBroker { broker_id, .. } => {
             Some(EventKind::BrokerRegistered { broker: *broker_id, broker_epoch: offset })
         }
-        MetadataRecord::FenceBroker { broker_id, .. } => {
-            Some(EventKind::BrokerFenced { broker: *broker_id, session_timeout_ms: config.broker_session_timeout_ms })
+        MetadataRecord::FenceBroker { broker_id, .. }
+        | MetadataRecord::BrokerRegistrationChange { broker_id, fenced: Some(true), .. } => {
+            Some(EventKind::BrokerFenced {
+                broker: *broker_id,
+                session_timeout_ms: config.broker_session_timeout_ms,
+                controlled_shutdown: matches!(
+                    record,
+                    MetadataRecord::BrokerRegistrationChange { in_controlled_shutdown: true, .. }
+                ),
+            })
         }
-        MetadataRecord::UnfenceBroker { broker_id, .. } => Some(EventKind::BrokerUnfenced { broker: *broker_id }),
+        MetadataRecord::UnfenceBroker { broker_id, .. }
+        | MetadataRecord::BrokerRegistrationChange { broker_id, fenced: Some(false), .. } => {
+            Some(EventKind::BrokerUnfenced { broker: *broker_id })
+        }
         MetadataRecord::PartitionChange { topic, partition, leader: Some(_), unclean, .. } => {
             let registration = image.partition(topic, *partition)?;
             Some(EventKind::LeaderElected {
