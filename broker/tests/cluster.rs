@@ -382,3 +382,52 @@ async fn a_restarted_leader_serves_what_was_committed_before_the_crash_from_its_
     assert_eq!(records.iter().map(|r| r.2.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
     cluster.shutdown().await;
 }
+
+/// The values in broker `broker`'s replica of `orders-0`, read from its files.
+fn replica_values(dir: &std::path::Path, broker: i32) -> Vec<String> {
+    use broker::log::{FileCache, LogConfig, PartitionLog};
+    let dir = dir.join(format!("broker-{broker}")).join("orders-0");
+    let (log, _) = PartitionLog::open(&dir, LogConfig::default(), 0, &FileCache::new(8)).expect("open a replica");
+    let bytes = log.read(0, usize::MAX / 2, i64::MAX).expect("read");
+    records_of(bytes::Bytes::from(bytes)).into_iter().map(|r| r.2).collect()
+}
+
+#[tokio::test]
+async fn a_topic_deleted_and_created_again_while_a_broker_is_down_does_not_inherit_its_old_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A session long enough that the stopped broker still counts as a live replica when the
+    // topic is created again right after its crash.
+    let cluster = start_cluster_with(dir.path(), |config| config.broker_session_timeout_ms = 6_000).await;
+    let mut client = Client::connect(cluster.local_addr()).await;
+    let created = client.send(&create_request("orders", 1, 3, &[]), 7).await;
+    assert_eq!(created.topics[0].error_code, 0);
+    let (leader, _, isr) = wait_for(&cluster, "orders", "all replicas in sync", |s| s.2.len() == 3).await;
+    for value in ["old-1", "old-2"] {
+        assert_eq!(produce(&cluster, leader, -1, value).await.0, 0);
+    }
+    let down = isr.iter().copied().find(|id| *id != leader).expect("a follower");
+    cluster.control().stop_broker(down).expect("stop a follower");
+    assert_eq!(replica_values(dir.path(), down), ["old-1", "old-2"]);
+
+    let mut delete = DeleteTopicsRequest::default();
+    delete.topic_names = vec![name("orders")];
+    assert_eq!(client.send(&delete, 5).await.responses[0].error_code, 0);
+    let created = client.send(&create_request("orders", 1, 3, &[]), 7).await;
+    assert_eq!(created.topics[0].error_code, 0, "the stopped broker's session has not expired: three replicas");
+
+    // The broker returns: its orders-0 belongs to the deleted topic (another topic id in its
+    // partition.metadata), so it starts the new topic's replica empty.
+    cluster.control().start_broker(down).await.expect("restart");
+    let (leader, _, _) = wait_for(&cluster, "orders", "all replicas in sync", |s| s.2.len() == 3).await;
+    assert_eq!(produce(&cluster, leader, -1, "new").await, (0, 0));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while replica_values(dir.path(), down) != ["new"] {
+        assert!(Instant::now() < deadline, "broker {down} holds {:?}", replica_values(dir.path(), down));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let metadata =
+        std::fs::read_to_string(dir.path().join(format!("broker-{down}")).join("orders-0/partition.metadata"))
+            .expect("partition.metadata");
+    assert!(metadata.starts_with("version: 0\ntopic_id: "), "{metadata}");
+    cluster.shutdown().await;
+}

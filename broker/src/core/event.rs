@@ -87,6 +87,11 @@ pub enum EventKind {
         tp: TopicPartition,
         error: ErrorCode,
     },
+    /// A broker deleted a log left by an earlier topic of the same name (KIP-516).
+    StrayLogDeleted {
+        broker: BrokerId,
+        tp: TopicPartition,
+    },
     BecameLeader {
         broker: BrokerId,
         tp: TopicPartition,
@@ -183,7 +188,8 @@ impl EventKind {
             | EventKind::BecameLeader { .. }
             | EventKind::BecameFollower { .. }
             | EventKind::Truncated { .. }
-            | EventKind::LogUnavailable { .. } => "replication",
+            | EventKind::LogUnavailable { .. }
+            | EventKind::StrayLogDeleted { .. } => "replication",
             EventKind::Produced { .. } | EventKind::Acknowledged { .. } | EventKind::ProduceFailed { .. } => "client",
             EventKind::AcknowledgedRecordLost { .. } | EventKind::InvariantViolated { .. } => "loss",
             EventKind::Crashed { .. }
@@ -309,6 +315,10 @@ impl std::fmt::Display for EventKind {
             EventKind::LogUnavailable { broker, tp, error } => {
                 write!(f, "broker {broker} cannot use its log of {tp}: {}", error.name())
             }
+            EventKind::StrayLogDeleted { broker, tp } => write!(
+                f,
+                "broker {broker} deleted its log of {tp}: it belonged to an earlier topic of that name, deleted while the broker was down"
+            ),
             EventKind::Produced { tp, leader, offset, acks, value } => {
                 write!(f, "leader {leader} appended {value} to {tp} at offset {offset} ({})", acks_name(*acks))
             }

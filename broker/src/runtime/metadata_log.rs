@@ -334,7 +334,7 @@ pub(crate) fn base64_uuid(id: &[u8; 16]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id)
 }
 
-fn base64_uuid_decode(text: &str) -> Option<[u8; 16]> {
+pub(crate) fn base64_uuid_decode(text: &str) -> Option<[u8; 16]> {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).ok()?.try_into().ok()
 }

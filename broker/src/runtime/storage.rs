@@ -43,6 +43,9 @@ const PRODUCER_STATE_WINDOW_BYTES: u64 = 32 * 1024 * 1024;
 /// Kafka's file of a partition's leader epochs (`LeaderEpochCheckpointFile`).
 pub(crate) const LEADER_EPOCH_CHECKPOINT_FILE: &str = "leader-epoch-checkpoint";
 
+/// Kafka's file of a partition's topic id (`PartitionMetadataFile`, KIP-516).
+pub(crate) const PARTITION_METADATA_FILE: &str = "partition.metadata";
+
 /// Kafka's file of a log directory's high watermarks (`ReplicaManager.HighWatermarkFilename`).
 pub(crate) const HIGH_WATERMARK_CHECKPOINT_FILE: &str = "replication-offset-checkpoint";
 
@@ -128,13 +131,20 @@ impl Storage for DiskStorage {
     type Payload = BatchPayload;
     type Log = DiskLog;
 
-    fn create_log(&mut self, tp: &TopicPartition, configs: &TopicConfigs) -> Result<DiskLog, ErrorCode> {
+    fn create_log(
+        &mut self,
+        tp: &TopicPartition,
+        topic_id: [u8; 16],
+        configs: &TopicConfigs,
+    ) -> Result<DiskLog, ErrorCode> {
         let dir = self.dir.join(tp.to_string());
         let now_ms = super::cluster::now_ms();
-        self.open_log(&dir, tp, log_config(configs), now_ms, None).map_err(|error| {
+        let mut log = self.open_log(&dir, tp, log_config(configs), now_ms, None).map_err(|error| {
             tracing::error!(%error, %tp, "cannot create a partition log");
             ErrorCode::KafkaStorageError
-        })
+        })?;
+        log.set_topic_id(topic_id)?;
+        Ok(log)
     }
 
     fn delete_log(&mut self, tp: &TopicPartition, log: DiskLog) {
@@ -166,6 +176,8 @@ pub(crate) struct DiskLog {
     pub(crate) log: PartitionLog,
     epochs: LeaderEpochCache,
     high_watermark: i64,
+    /// From `partition.metadata`.
+    topic_id: Option<[u8; 16]>,
     /// Idempotent producers' recent batches.
     pub(crate) producers: ProducerStates,
     dirty: SharedDirty,
@@ -194,10 +206,11 @@ impl DiskStorage {
         // What a restarted broker may serve before its leader tells it more: what was committed
         // when the high watermarks were last checkpointed, as far as this log still holds it
         // (Kafka's `Partition.createLog` initializes it the same way).
+        let topic_id = read_partition_metadata(dir)?;
         let high_watermark = checkpointed_high_watermark
             .unwrap_or(0)
             .clamp(log.log_start_offset(), log.log_end_offset().max(log.log_start_offset()));
-        Ok(DiskLog { broker_id, tp: tp.clone(), log, epochs, high_watermark, producers, dirty })
+        Ok(DiskLog { broker_id, tp: tp.clone(), log, epochs, high_watermark, topic_id, producers, dirty })
     }
 }
 
@@ -278,6 +291,23 @@ impl ReplicaLog for DiskLog {
         let log_end_offset = self.log.log_end_offset();
         // A failure is logged; the in-memory cache is still right for this run.
         let _ = self.note_epoch(leader_epoch, log_end_offset);
+    }
+
+    fn topic_id(&self) -> Option<[u8; 16]> {
+        self.topic_id
+    }
+
+    fn set_topic_id(&mut self, topic_id: [u8; 16]) -> Result<(), ErrorCode> {
+        if self.topic_id == Some(topic_id) {
+            return Ok(());
+        }
+        let text = format!("version: 0\ntopic_id: {}\n", super::metadata_log::base64_uuid(&topic_id));
+        super::replace_file(&self.log.dir().join(PARTITION_METADATA_FILE), text.as_bytes()).map_err(|error| {
+            tracing::error!(%error, tp = %self.tp, "cannot write partition.metadata");
+            ErrorCode::KafkaStorageError
+        })?;
+        self.topic_id = Some(topic_id);
+        Ok(())
     }
 
     fn high_watermark(&self) -> i64 {
@@ -422,6 +452,40 @@ fn read_leader_epochs(dir: &Path) -> Result<LeaderEpochCache, LogError> {
         }
     }
     Ok(cache)
+}
+
+/// The topic id in a partition directory's `partition.metadata` (`version: 0`, then
+/// `topic_id: <base64 UUID>`), `None` if there is none yet. The file is only ever replaced
+/// atomically, so a damaged one was edited by hand: it counts as none (with a warning), and
+/// the topic of the directory's name adopts the log, rather than one file keeping the whole
+/// broker from starting.
+///
+/// # Errors
+///
+/// [`LogError::Io`] if it exists but cannot be read (the disk itself fails).
+fn read_partition_metadata(dir: &Path) -> Result<Option<[u8; 16]>, LogError> {
+    let path = dir.join(PARTITION_METADATA_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(LogError::Io { context: format!("cannot read {}", path.display()), source }),
+    };
+    let mut version = None;
+    let mut topic_id = None;
+    for line in text.lines() {
+        match line.split_once(':').map(|(key, value)| (key.trim(), value.trim())) {
+            Some(("version", value)) => version = Some(value.to_owned()),
+            Some(("topic_id", value)) => topic_id = super::metadata_log::base64_uuid_decode(value),
+            _ => {}
+        }
+    }
+    match (version.as_deref(), topic_id) {
+        (Some("0"), Some(topic_id)) => Ok(Some(topic_id)),
+        _ => {
+            tracing::warn!(path = %path.display(), "partition.metadata does not hold a version 0 topic id; ignoring it");
+            Ok(None)
+        }
+    }
 }
 
 /// The high watermarks in `dir`'s checkpoint file. A missing file is an empty map; so is a

@@ -53,6 +53,8 @@ pub struct MemoryLog {
     pub epochs: LeaderEpochCache,
     /// The high watermark as last checkpointed (Kafka's `replication-offset-checkpoint`).
     pub high_watermark: i64,
+    /// The topic it was created for (Kafka's `partition.metadata`).
+    pub topic_id: Option<[u8; 16]>,
 }
 
 impl MemoryLog {
@@ -85,6 +87,15 @@ impl ReplicaLog for MemoryLog {
     fn begin_leader_epoch(&mut self, leader_epoch: i32) {
         let log_end_offset = self.log_end_offset();
         self.epochs.assign(leader_epoch, log_end_offset);
+    }
+
+    fn topic_id(&self) -> Option<[u8; 16]> {
+        self.topic_id
+    }
+
+    fn set_topic_id(&mut self, topic_id: [u8; 16]) -> Result<(), ErrorCode> {
+        self.topic_id = Some(topic_id);
+        Ok(())
     }
 
     fn high_watermark(&self) -> i64 {
@@ -141,8 +152,13 @@ impl Storage for MemoryStorage {
     type Payload = SimPayload;
     type Log = MemoryLog;
 
-    fn create_log(&mut self, _tp: &TopicPartition, _configs: &TopicConfigs) -> Result<MemoryLog, ErrorCode> {
-        Ok(MemoryLog::default())
+    fn create_log(
+        &mut self,
+        _tp: &TopicPartition,
+        topic_id: [u8; 16],
+        _configs: &TopicConfigs,
+    ) -> Result<MemoryLog, ErrorCode> {
+        Ok(MemoryLog { topic_id: Some(topic_id), ..MemoryLog::default() })
     }
 
     fn delete_log(&mut self, _tp: &TopicPartition, _log: MemoryLog) {}

@@ -431,11 +431,17 @@ impl<S: Storage> BrokerNode<S> {
             // defaults and server.properties: a changed default reaches existing logs here, as
             // Kafka's `DynamicLogConfig.reconfigure` updates every log without an override.
             let Some(configs) = self.image.effective_topic_configs(&tp.topic, Some(self.id)) else { continue };
+            let Some(topic_id) = self.image.topics.get(&tp.topic).map(|topic| topic.topic_id) else { continue };
             let min_insync_replicas = configs.get_i64("min.insync.replicas");
+            self.remove_stray(now_ms, &tp, topic_id, out);
             if let Some(log) = self.logs.get_mut(&tp) {
+                if log.topic_id().is_none() {
+                    // A log from before topic ids were recorded: the topic of its name adopts it.
+                    let _ = log.set_topic_id(topic_id);
+                }
                 log.configure(&configs);
             } else {
-                match self.storage.create_log(&tp, &configs) {
+                match self.storage.create_log(&tp, topic_id, &configs) {
                     Ok(log) => {
                         self.logs.insert(tp.clone(), log);
                     }
@@ -554,6 +560,23 @@ impl<S: Storage> BrokerNode<S> {
                 self.storage.delete_log(&tp, log);
             }
         }
+    }
+
+    /// Deletes this broker's log of `tp` if it belongs to an earlier topic of the same name
+    /// (KIP-516: the topic was deleted while this broker was down and created again), so the
+    /// new topic does not inherit its records. Kafka's `LogManager` finds such strays the same
+    /// way, by the topic id in `partition.metadata`.
+    fn remove_stray(&mut self, now_ms: u64, tp: &TopicPartition, topic_id: [u8; 16], out: &mut Outbox<S::Payload>) {
+        let is_stray = self.logs.get(tp).and_then(|log| log.topic_id()).is_some_and(|id| id != topic_id);
+        if !is_stray {
+            return;
+        }
+        let previous = self.partitions.remove(tp);
+        self.abandon_leadership(now_ms, tp, previous, out);
+        if let Some(log) = self.logs.remove(tp) {
+            self.storage.delete_log(tp, log);
+        }
+        out.event(now_ms, EventKind::StrayLogDeleted { broker: self.id, tp: tp.clone() });
     }
 
     /// A leader that lost its role answers what it held: the producers must retry elsewhere.

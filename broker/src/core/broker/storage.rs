@@ -51,6 +51,18 @@ pub trait ReplicaLog: Debug {
     /// follower that fetches with an older epoch learns where to truncate.
     fn begin_leader_epoch(&mut self, leader_epoch: i32);
 
+    /// The id of the topic this log was created for (Kafka's `partition.metadata`, KIP-516);
+    /// `None` for a log from before it was recorded. A log whose topic id is not the current
+    /// topic's belongs to an earlier topic of the same name: a stray.
+    fn topic_id(&self) -> Option<[u8; 16]>;
+
+    /// Records the topic id of a log that had none (it is adopted by the topic of its name).
+    ///
+    /// # Errors
+    ///
+    /// `KafkaStorageError` if it cannot be written; the log stays usable without it.
+    fn set_topic_id(&mut self, topic_id: [u8; 16]) -> Result<(), ErrorCode>;
+
     /// The high watermark this log last learnt (Kafka's `replication-offset-checkpoint`): where a
     /// broker that restarts, or becomes leader, starts from.
     fn high_watermark(&self) -> i64;
@@ -88,9 +100,14 @@ pub trait Storage: Debug {
     type Payload: Payload;
     type Log: ReplicaLog<Payload = Self::Payload>;
 
-    /// The log of a partition this broker was just assigned.
-    fn create_log(&mut self, tp: &TopicPartition, configs: &TopicConfigs) -> Result<Self::Log, ErrorCode>;
+    /// The log of a partition this broker was just assigned, for the topic `topic_id`.
+    fn create_log(
+        &mut self,
+        tp: &TopicPartition,
+        topic_id: [u8; 16],
+        configs: &TopicConfigs,
+    ) -> Result<Self::Log, ErrorCode>;
 
-    /// The partition is gone (its topic was deleted): remove its data.
+    /// The partition is gone (its topic was deleted, or the log is a stray): remove its data.
     fn delete_log(&mut self, tp: &TopicPartition, log: Self::Log);
 }

@@ -41,7 +41,7 @@ fn storage(dir: &TempDir, name: &str) -> DiskStorage {
 fn a_leader_append_is_placed_at_the_log_end_in_its_epoch_and_the_epochs_survive_a_reopen() {
     let dir = TempDir::new().expect("tempdir");
     let mut storage = storage(&dir, "broker-1");
-    let mut log = storage.create_log(&tp(), &TopicConfigs::default()).expect("create");
+    let mut log = storage.create_log(&tp(), [7; 16], &TopicConfigs::default()).expect("create");
     log.begin_leader_epoch(0);
     let first = log.append_as_leader(1, 0, &produced(3, None)).expect("append");
     assert_eq!(first, Appended { base_offset: 0, last_offset: 2, duplicate: false });
@@ -62,8 +62,9 @@ fn a_leader_append_is_placed_at_the_log_end_in_its_epoch_and_the_epochs_survive_
 #[test]
 fn a_follower_copies_the_leaders_batches_with_their_offsets_and_epochs() {
     let dir = TempDir::new().expect("tempdir");
-    let mut leader = storage(&dir, "broker-1").create_log(&tp(), &TopicConfigs::default()).expect("leader");
-    let mut follower = storage(&dir, "broker-2").create_log(&tp(), &TopicConfigs::default()).expect("follower");
+    let mut leader = storage(&dir, "broker-1").create_log(&tp(), [7; 16], &TopicConfigs::default()).expect("leader");
+    let mut follower =
+        storage(&dir, "broker-2").create_log(&tp(), [7; 16], &TopicConfigs::default()).expect("follower");
     leader.begin_leader_epoch(2);
     leader.append_as_leader(1, 2, &produced(2, None)).expect("append");
     leader.append_as_leader(1, 2, &produced(1, None)).expect("append");
@@ -85,7 +86,7 @@ fn a_follower_copies_the_leaders_batches_with_their_offsets_and_epochs() {
 #[test]
 fn truncation_drops_whole_batches_their_epochs_and_the_high_watermark_above() {
     let dir = TempDir::new().expect("tempdir");
-    let mut log = storage(&dir, "broker-1").create_log(&tp(), &TopicConfigs::default()).expect("create");
+    let mut log = storage(&dir, "broker-1").create_log(&tp(), [7; 16], &TopicConfigs::default()).expect("create");
     log.begin_leader_epoch(1);
     log.append_as_leader(1, 1, &produced(2, None)).expect("append");
     log.begin_leader_epoch(3);
@@ -101,8 +102,9 @@ fn truncation_drops_whole_batches_their_epochs_and_the_high_watermark_above() {
 #[test]
 fn a_follower_that_becomes_leader_recognises_a_retried_idempotent_batch() {
     let dir = TempDir::new().expect("tempdir");
-    let mut leader = storage(&dir, "broker-1").create_log(&tp(), &TopicConfigs::default()).expect("leader");
-    let mut follower = storage(&dir, "broker-2").create_log(&tp(), &TopicConfigs::default()).expect("follower");
+    let mut leader = storage(&dir, "broker-1").create_log(&tp(), [7; 16], &TopicConfigs::default()).expect("leader");
+    let mut follower =
+        storage(&dir, "broker-2").create_log(&tp(), [7; 16], &TopicConfigs::default()).expect("follower");
     let batch = produced(2, Some((42, 0, 0)));
     assert_eq!(leader.append_as_leader(1, 0, &batch).map(|a| a.duplicate), Ok(false));
     assert_eq!(
@@ -126,7 +128,7 @@ fn a_follower_that_becomes_leader_recognises_a_retried_idempotent_batch() {
 #[test]
 fn a_leader_refuses_what_is_not_exactly_one_plain_batch() {
     let dir = TempDir::new().expect("tempdir");
-    let mut log = storage(&dir, "broker-1").create_log(&tp(), &TopicConfigs::default()).expect("create");
+    let mut log = storage(&dir, "broker-1").create_log(&tp(), [7; 16], &TopicConfigs::default()).expect("create");
     let one = produced(1, None);
     let two: Bytes = [one.clone(), one.clone()].concat().into();
     assert_eq!(log.append_as_leader(1, 0, &two), Err(ErrorCode::InvalidRecord));
@@ -148,7 +150,7 @@ fn a_reopened_log_starts_at_its_checkpointed_high_watermark_bounded_by_what_it_h
     let mut storage = storage(&dir, "broker-1");
     let other = TopicPartition { topic: "payments-eu".into(), partition: 3 };
     for tp in [tp(), other.clone()] {
-        let mut log = storage.create_log(&tp, &TopicConfigs::default()).expect("create");
+        let mut log = storage.create_log(&tp, [7; 16], &TopicConfigs::default()).expect("create");
         log.begin_leader_epoch(0);
         log.append_as_leader(1, 0, &produced(5, None)).expect("append");
     }
@@ -183,4 +185,35 @@ fn a_reopened_log_starts_at_its_checkpointed_high_watermark_bounded_by_what_it_h
         let reopened: HashMap<_, _> = storage.open_existing(5).expect("reopen").into_iter().collect();
         assert_eq!(reopened[&tp()].high_watermark(), 0, "{damaged:?}");
     }
+}
+
+#[test]
+fn a_log_remembers_its_topic_id_in_kafkas_partition_metadata_and_an_older_log_is_adopted() {
+    let dir = TempDir::new().expect("tempdir");
+    let mut storage = storage(&dir, "broker-1");
+    let topic_id = *uuid::Uuid::parse_str("5c4a8b3e-1f7d-4c2a-9e6b-0d1f2a3b4c5d").expect("uuid").as_bytes();
+    let log = storage.create_log(&tp(), topic_id, &TopicConfigs::default()).expect("create");
+    assert_eq!(log.topic_id(), Some(topic_id));
+    let file = storage.dir.join("orders-0").join(PARTITION_METADATA_FILE);
+    assert_eq!(std::fs::read_to_string(&file).expect("read"), "version: 0\ntopic_id: XEqLPh99TCqeaw0fKjtMXQ\n");
+    drop(log);
+    let reopened = storage.open_existing(1).expect("reopen");
+    assert_eq!(reopened[0].1.topic_id(), Some(topic_id));
+    drop(reopened);
+
+    // A log without the file (written before it existed), or with a damaged one, has no topic
+    // id until the topic of its name adopts it.
+    for content in
+        [None, Some("version: 0\ntopic_id: not-a-uuid\n"), Some("version: 1\ntopic_id: XEqLPh99TCqeaw0fKjtMXQ\n")]
+    {
+        match content {
+            Some(text) => std::fs::write(&file, text).expect("write"),
+            None => std::fs::remove_file(&file).expect("remove"),
+        }
+        let mut reopened = storage.open_existing(2).expect("reopen");
+        assert_eq!(reopened[0].1.topic_id(), None, "{content:?}");
+        reopened[0].1.set_topic_id([9; 16]).expect("adopt");
+        assert_eq!(reopened[0].1.topic_id(), Some([9; 16]));
+    }
+    assert_eq!(storage.open_existing(3).expect("reopen")[0].1.topic_id(), Some([9; 16]));
 }
