@@ -663,3 +663,43 @@ async fn a_restart_with_many_topics_keeps_every_record() {
         assert_eq!(values, std::slice::from_ref(topic), "{topic} kept its record");
     }
 }
+
+#[tokio::test]
+async fn a_log_append_time_topic_stamps_each_batch_with_the_time_the_leader_appended_it() {
+    let broker = TestBroker::start().await;
+    let mut client = broker.client().await;
+    let created = client.send(&create_request("clicks", 1, 1, &[("message.timestamp.type", "LogAppendTime")]), 7).await;
+    assert_eq!(created.topics[0].error_code, 0, "{:?}", created.topics[0].error_message);
+    let now_ms = || i64::try_from(std::time::UNIX_EPOCH.elapsed().expect("clock").as_millis()).expect("ms");
+
+    let mut stamps = Vec::new();
+    for compression in [Compression::None, Compression::Gzip] {
+        let before = now_ms();
+        let records = batch(&[(None, "a"), (None, "b")], 1_000, compression);
+        let produced = client.send(&produce_request("clicks", 0, 1, records), 9).await;
+        let partition = &produced.responses[0].partition_responses[0];
+        assert_eq!(partition.error_code, 0, "{:?}", partition.error_message);
+        assert!((before..=now_ms()).contains(&partition.log_append_time_ms), "{}", partition.log_append_time_ms);
+        stamps.push(partition.log_append_time_ms);
+    }
+
+    // The stored batches say LogAppendTime, with that time as their maxTimestamp.
+    let fetched = client.send(&fetch_request("clicks", 0, 0, 0), 12).await;
+    let mut bytes = fetched.responses[0].partitions[0].records.clone().expect("records");
+    let mut seen = Vec::new();
+    while !bytes.is_empty() {
+        let set = kafka_protocol::records::RecordBatchDecoder::decode(&mut bytes).expect("decodes");
+        assert!(set.records.iter().all(|r| r.timestamp_type == kafka_protocol::records::TimestampType::LogAppend));
+        seen.push(set.records.len());
+    }
+    assert_eq!(seen, [2, 2]);
+    let timestamps = client.send(&list_offsets_request("clicks", 0, -3), 7).await;
+    let latest = &timestamps.topics[0].partitions[0];
+    assert_eq!(latest.timestamp, stamps[1], "KIP-734's max timestamp is the last stamp");
+
+    // A CreateTime topic keeps the producer's timestamps and answers -1.
+    client.send(&create_request("orders", 1, 1, &[]), 7).await;
+    let produced =
+        client.send(&produce_request("orders", 0, 1, batch(&[(None, "a")], 1_000, Compression::None)), 9).await;
+    assert_eq!(produced.responses[0].partition_responses[0].log_append_time_ms, -1);
+}

@@ -160,6 +160,8 @@ pub enum Message<P: Payload> {
         tp: TopicPartition,
         error: ErrorCode,
         base_offset: i64,
+        /// -1 unless the topic stamps LogAppendTime.
+        log_append_time_ms: i64,
     },
 }
 

@@ -67,6 +67,9 @@ pub struct LogConfig {
     /// `max.message.bytes`: the largest batch accepted by append, log overhead included.
     /// Default 1048588 (1 MiB + 12 bytes of log overhead).
     pub max_message_bytes: usize,
+    /// `message.timestamp.type=LogAppendTime`: a leader append stamps the batch with the time
+    /// it was appended (Kafka's `LogValidator`); default CreateTime, the producer's timestamps.
+    pub log_append_time: bool,
 }
 
 impl Default for LogConfig {
@@ -78,6 +81,7 @@ impl Default for LogConfig {
             retention_bytes: -1,
             index_interval_bytes: 4096,
             max_message_bytes: 1024 * 1024 + batch::LOG_OVERHEAD,
+            log_append_time: false,
         }
     }
 }
@@ -185,8 +189,8 @@ pub struct AppendInfo {
     pub last_offset: i64,
     /// The batch's `maxTimestamp`.
     pub max_timestamp: i64,
-    /// -1: timestamps are the producer's (`message.timestamp.type=CreateTime`), the only type
-    /// supported so far. A ProduceResponse carries it as `log_append_time_ms`.
+    /// The time the batch was stamped with (`message.timestamp.type=LogAppendTime`), or -1:
+    /// its timestamps are the producer's. A ProduceResponse carries it as `log_append_time_ms`.
     pub log_append_time_ms: i64,
 }
 
@@ -335,10 +339,37 @@ impl PartitionLog {
     /// [`LogError::BatchLargerThanSegment`]: the log is unchanged. [`LogError::Io`] while
     /// writing takes the log [`LogError::Offline`] until it is reopened.
     pub fn append(&mut self, batch: &[u8], leader_epoch: i32, now_ms: i64) -> Result<AppendInfo, LogError> {
+        let log_append_time_ms = self.config.log_append_time.then_some(now_ms);
+        self.append_batch(batch, leader_epoch, now_ms, log_append_time_ms)
+    }
+
+    /// Appends a batch its leader appended (a follower's copy): checked as [`Self::append`]
+    /// checks, at the log end offset, but its leader epoch and timestamps are kept as the
+    /// leader stamped them (Kafka's `appendAsFollower`), so replicas hold the same bytes.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::append`].
+    pub fn append_replicated(&mut self, batch: &[u8], now_ms: i64) -> Result<AppendInfo, LogError> {
+        let header = BatchHeader::parse(batch)?;
+        self.append_batch(batch, header.partition_leader_epoch, now_ms, None)
+    }
+
+    fn append_batch(
+        &mut self,
+        batch: &[u8],
+        leader_epoch: i32,
+        now_ms: i64,
+        log_append_time_ms: Option<i64>,
+    ) -> Result<AppendInfo, LogError> {
         if self.offline {
             return Err(LogError::Offline);
         }
-        let header = self.validate(batch)?;
+        let mut header = self.validate(batch)?;
+        if let Some(log_append_time_ms) = log_append_time_ms {
+            header.attributes |= batch::TIMESTAMP_TYPE_MASK;
+            header.max_timestamp = log_append_time_ms;
+        }
         if self.should_roll(&header, now_ms) {
             self.roll(now_ms).inspect_err(|_| self.offline = true)?;
         }
@@ -350,7 +381,7 @@ impl PartitionLog {
             base_offset,
             last_offset: header.last_offset(),
             max_timestamp: header.max_timestamp,
-            log_append_time_ms: -1,
+            log_append_time_ms: log_append_time_ms.unwrap_or(-1),
         })
     }
 

@@ -30,8 +30,7 @@ use super::index::{
     self, OffsetIndexEntry, TimeIndexEntry, decode_offset_index, decode_time_index, lookup_offset, lookup_timestamp,
 };
 use crate::record::batch::{
-    BATCH_HEADER_LEN, BatchError, BatchHeader, STAMPED_PREFIX_LEN, batches, record_positions, stamped_prefix,
-    verify_crc,
+    BATCH_HEADER_LEN, BatchError, BatchHeader, batches, record_positions, stamped_header, verify_crc,
 };
 
 pub(crate) const LOG_SUFFIX: &str = "log";
@@ -225,7 +224,8 @@ impl Segment {
     }
 
     /// Appends one batch at `next_offset`, stamped with `header.base_offset` and
-    /// `header.partition_leader_epoch` as it is written (see [`stamped_prefix`]): log bytes
+    /// `header.partition_leader_epoch` (and LogAppendTime, if `header` says so) as it is
+    /// written (see [`stamped_header`]): log bytes
     /// first, then the index entries, so an index never points past data that was written
     /// (crash safety).
     pub(crate) fn append(
@@ -236,10 +236,10 @@ impl Segment {
         now_ms: i64,
     ) -> Result<(), LogError> {
         let position = self.size_bytes;
-        let prefix = stamped_prefix(batch, header.base_offset, header.partition_leader_epoch)?;
+        let stamped = stamped_header(batch, header)?;
         let log = self.log_file.handle()?;
         let written =
-            write_all_vectored(log.file(), &mut [IoSlice::new(&prefix), IoSlice::new(&batch[STAMPED_PREFIX_LEN..])]);
+            write_all_vectored(log.file(), &mut [IoSlice::new(&stamped), IoSlice::new(&batch[BATCH_HEADER_LEN..])]);
         // Marked even after a failure: whatever part reached the file is fsynced before its
         // handle closes.
         self.log_file.mark_written();

@@ -64,8 +64,13 @@ fn open(dir: &TempDir, config: LogConfig) -> (PartitionLog, RecoveryReport) {
 /// Appends `bytes` at epoch 3 and returns them as the log stored them (offsets and epoch stamped).
 fn append(log: &mut PartitionLog, mut bytes: Vec<u8>) -> (AppendInfo, Vec<u8>) {
     let info = log.append(&bytes, 3, 0).expect("append");
-    let prefix = batch::stamped_prefix(&bytes, info.base_offset, 3).expect("a whole batch");
-    bytes[..prefix.len()].copy_from_slice(&prefix);
+    let header = BatchHeader {
+        base_offset: info.base_offset,
+        partition_leader_epoch: 3,
+        ..BatchHeader::parse(&bytes).expect("a batch")
+    };
+    let stamped = batch::stamped_header(&bytes, &header).expect("a whole batch");
+    bytes[..stamped.len()].copy_from_slice(&stamped);
     (info, bytes)
 }
 
@@ -763,4 +768,30 @@ fn many_logs_share_a_small_file_budget_without_losing_a_record() {
         assert_eq!(&log.read(0, NO_LIMIT, i64::MAX).expect("read"), bytes);
     }
     assert!(reopened.stats().open <= 4, "recovery opens, checks and closes: {:?}", reopened.stats());
+}
+
+#[test]
+fn a_log_append_time_topic_stamps_the_leader_append_and_keeps_a_replicated_batch_as_it_came() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut log, _) = open(&dir, LogConfig { log_append_time: true, ..LogConfig::default() });
+    let info = log.append(&batch_with(&[100, 250], 10), 2, 1_700_000_000_000).expect("append");
+    assert_eq!((info.max_timestamp, info.log_append_time_ms), (1_700_000_000_000, 1_700_000_000_000));
+    let stored = log.read(0, 1 << 20, i64::MAX).expect("read");
+    assert_eq!(verify_crc(&stored), Ok(()), "the CRC covers the new timestamp");
+    let header = BatchHeader::parse(&stored).expect("header");
+    assert!(header.timestamp_type_is_log_append_time());
+    assert_eq!((header.max_timestamp, header.partition_leader_epoch), (1_700_000_000_000, 2));
+
+    // A follower appends the leader's bytes as they are, on its own clock.
+    let follower_dir = tempfile::tempdir().expect("tempdir");
+    let (mut follower, _) = open(&follower_dir, LogConfig { log_append_time: true, ..LogConfig::default() });
+    let replicated = follower.append_replicated(&stored, 1_800_000_000_000).expect("append");
+    assert_eq!((replicated.max_timestamp, replicated.log_append_time_ms), (1_700_000_000_000, -1));
+    assert_eq!(follower.read(0, 1 << 20, i64::MAX).expect("read"), stored);
+
+    // CreateTime (the default) keeps the producer's timestamps.
+    let create_dir = tempfile::tempdir().expect("tempdir");
+    let (mut create_time, _) = open(&create_dir, LogConfig::default());
+    let info = create_time.append(&batch_with(&[100, 250], 10), 0, 1_700_000_000_000).expect("append");
+    assert_eq!((info.max_timestamp, info.log_append_time_ms), (250, -1));
 }

@@ -31,7 +31,7 @@
 //!
 //! Because the CRC starts at `attributes`, a leader can stamp `baseOffset` and
 //! `partitionLeaderEpoch` into a producer's batch without recomputing it
-//! ([`stamped_prefix`], [`set_base_offset`]). Changing the timestamp type to
+//! ([`stamped_header`], [`set_base_offset`]). Changing the timestamp type to
 //! LogAppendTime does touch covered bytes, so that path must recompute the CRC.
 
 /// The only record batch format this broker reads and writes (KIP-98, Kafka 0.11+).
@@ -65,7 +65,8 @@ const CRC_START: usize = field::ATTRIBUTES;
 
 // Attribute bits (Kafka protocol guide, "Record Batch"; DefaultRecordBatch.java).
 const COMPRESSION_CODEC_MASK: i16 = 0x07;
-const TIMESTAMP_TYPE_MASK: i16 = 0x08;
+/// The `attributes` bit of `timestampType`: set for LogAppendTime.
+pub const TIMESTAMP_TYPE_MASK: i16 = 0x08;
 const TRANSACTIONAL_FLAG_MASK: i16 = 0x10;
 const CONTROL_FLAG_MASK: i16 = 0x20;
 const DELETE_HORIZON_FLAG_MASK: i16 = 0x40;
@@ -283,31 +284,34 @@ pub fn set_base_offset(batch: &mut [u8], base_offset: i64) -> Result<(), BatchEr
     write_header_field(batch, field::BASE_OFFSET, &base_offset.to_be_bytes())
 }
 
-/// How many leading bytes of a batch hold the fields an append stamps (`baseOffset`,
-/// `batchLength`, `partitionLeaderEpoch`); the CRC covers none of them.
-pub const STAMPED_PREFIX_LEN: usize = field::MAGIC;
-
-/// The first [`STAMPED_PREFIX_LEN`] bytes of `batch` as an append writes them: `base_offset`
-/// and `partition_leader_epoch` in place of the producer's. Writing this prefix and then
-/// `batch[STAMPED_PREFIX_LEN..]` stores the stamped batch without copying it (a produce batch
-/// is up to `max.message.bytes`, 1 MiB by default).
+/// The header of `batch` as an append writes it, from `header`: `baseOffset` and
+/// `partitionLeaderEpoch` (the CRC covers neither), and, when `header` says LogAppendTime where
+/// the batch does not (`message.timestamp.type=LogAppendTime`, Kafka's `LogValidator`), the
+/// timestamp type bit and `maxTimestamp`, with the CRC recomputed over the whole batch. Writing
+/// this header and then `batch[BATCH_HEADER_LEN..]` stores the stamped batch without copying it
+/// (a produce batch is up to `max.message.bytes`, 1 MiB by default).
 ///
 /// # Errors
 ///
 /// [`BatchError::Truncated`] if `batch` is shorter than a batch header.
-pub fn stamped_prefix(
-    batch: &[u8],
-    base_offset: i64,
-    partition_leader_epoch: i32,
-) -> Result<[u8; STAMPED_PREFIX_LEN], BatchError> {
+pub fn stamped_header(batch: &[u8], header: &BatchHeader) -> Result<[u8; BATCH_HEADER_LEN], BatchError> {
     if batch.len() < BATCH_HEADER_LEN {
         return Err(BatchError::Truncated { needed: BATCH_HEADER_LEN, available: batch.len() });
     }
-    let mut prefix = [0; STAMPED_PREFIX_LEN];
-    prefix.copy_from_slice(&batch[..STAMPED_PREFIX_LEN]);
-    prefix[field::BASE_OFFSET..field::BATCH_LENGTH].copy_from_slice(&base_offset.to_be_bytes());
-    prefix[field::PARTITION_LEADER_EPOCH..field::MAGIC].copy_from_slice(&partition_leader_epoch.to_be_bytes());
-    Ok(prefix)
+    let mut stamped = [0; BATCH_HEADER_LEN];
+    stamped.copy_from_slice(&batch[..BATCH_HEADER_LEN]);
+    stamped[field::BASE_OFFSET..field::BATCH_LENGTH].copy_from_slice(&header.base_offset.to_be_bytes());
+    stamped[field::PARTITION_LEADER_EPOCH..field::MAGIC].copy_from_slice(&header.partition_leader_epoch.to_be_bytes());
+    let attributes = i16::from_be_bytes([batch[field::ATTRIBUTES], batch[field::ATTRIBUTES + 1]]);
+    let restamp = header.timestamp_type_is_log_append_time() && attributes & TIMESTAMP_TYPE_MASK == 0;
+    if restamp {
+        let attributes = attributes | TIMESTAMP_TYPE_MASK;
+        stamped[field::ATTRIBUTES..field::LAST_OFFSET_DELTA].copy_from_slice(&attributes.to_be_bytes());
+        stamped[field::MAX_TIMESTAMP..field::PRODUCER_ID].copy_from_slice(&header.max_timestamp.to_be_bytes());
+        let crc = crc32c::crc32c_append(crc32c::crc32c(&stamped[field::ATTRIBUTES..]), &batch[BATCH_HEADER_LEN..]);
+        stamped[field::CRC..field::ATTRIBUTES].copy_from_slice(&crc.to_be_bytes());
+    }
+    Ok(stamped)
 }
 
 fn write_header_field(batch: &mut [u8], at: usize, value: &[u8]) -> Result<(), BatchError> {
@@ -623,8 +627,11 @@ mod tests {
     #[test]
     fn rewriting_base_offset_and_epoch_keeps_the_crc_valid() {
         let mut bytes = encoded_batch(0, 4);
-        let prefix = stamped_prefix(&bytes, 1_000, 7).expect("prefix");
-        bytes[..STAMPED_PREFIX_LEN].copy_from_slice(&prefix);
+        let header =
+            BatchHeader { base_offset: 1_000, partition_leader_epoch: 7, ..BatchHeader::parse(&bytes).expect("parse") };
+        let stamped = stamped_header(&bytes, &header).expect("stamped");
+        assert_eq!(stamped[21..], bytes[21..BATCH_HEADER_LEN], "what the CRC covers is unchanged");
+        bytes[..BATCH_HEADER_LEN].copy_from_slice(&stamped);
         let header = BatchHeader::parse(&bytes).expect("parse");
         assert_eq!((header.base_offset, header.partition_leader_epoch), (1_000, 7));
         assert_eq!((header.last_offset(), header.next_offset()), (1_003, 1_004));
@@ -638,10 +645,38 @@ mod tests {
     }
 
     #[test]
+    fn stamping_log_append_time_sets_the_type_and_max_timestamp_and_recomputes_the_crc() {
+        let mut bytes = encoded_batch(0, 3);
+        let parsed = BatchHeader::parse(&bytes).expect("parse");
+        assert!(!parsed.timestamp_type_is_log_append_time());
+        let header = BatchHeader {
+            base_offset: 40,
+            attributes: parsed.attributes | TIMESTAMP_TYPE_MASK,
+            max_timestamp: 1_700_000_000_000,
+            ..parsed
+        };
+        let stamped = stamped_header(&bytes, &header).expect("stamped");
+        bytes[..BATCH_HEADER_LEN].copy_from_slice(&stamped);
+        assert_eq!(verify_crc(&bytes), Ok(()));
+        let reread = BatchHeader::parse(&bytes).expect("parse");
+        assert!(reread.timestamp_type_is_log_append_time());
+        assert_eq!((reread.base_offset, reread.max_timestamp), (40, 1_700_000_000_000));
+        // A client decoder sees LogAppendTime on every record (Java's `DefaultRecord.readFrom`
+        // then gives each the batch's maxTimestamp).
+        let set = RecordBatchDecoder::decode(&mut &bytes[..]).expect("decode");
+        assert!(set.records.iter().all(|r| r.timestamp_type == TimestampType::LogAppend), "{:?}", set.records);
+
+        // A batch already stamped (a follower's copy) is written as it is.
+        let again = BatchHeader { max_timestamp: 5, ..reread };
+        assert_eq!(stamped_header(&bytes, &again).expect("stamped")[..], bytes[..BATCH_HEADER_LEN]);
+    }
+
+    #[test]
     fn setters_refuse_a_short_slice() {
         let mut short = [0u8; 20];
         assert_eq!(set_base_offset(&mut short, 1), Err(BatchError::Truncated { needed: 61, available: 20 }));
-        assert_eq!(stamped_prefix(&short, 1, 1), Err(BatchError::Truncated { needed: 61, available: 20 }));
+        let header = BatchHeader::parse(&encoded_batch(0, 1)).expect("parse");
+        assert_eq!(stamped_header(&short, &header), Err(BatchError::Truncated { needed: 61, available: 20 }));
         assert_eq!(short, [0u8; 20]);
     }
 

@@ -40,7 +40,8 @@ use super::storage::{BatchPayload, DiskStorage, NodeMessage, SharedDirty, write_
 pub(crate) type DiskBroker = BrokerNode<DiskStorage>;
 
 /// A produce's answer: the error (or none) and the base offset.
-pub(crate) type ProduceAnswer = (ErrorCode, i64);
+/// A produce's error, base offset and LogAppendTime (-1 for CreateTime topics).
+pub(crate) type ProduceAnswer = (ErrorCode, i64, i64);
 
 /// One broker. See the module documentation.
 #[derive(Debug)]
@@ -404,10 +405,10 @@ impl BrokerHandle {
     fn dispatch(&self, cluster: &Cluster, state: &mut BrokerState, out: Outbox<BatchPayload>) {
         for (from, to, message) in out.messages {
             if to == CLIENT {
-                if let Message::ProduceResponse { request_id, error, base_offset, .. } = message
+                if let Message::ProduceResponse { request_id, error, base_offset, log_append_time_ms, .. } = message
                     && let Some(waiting) = state.produces.remove(&request_id)
                 {
-                    let _ = waiting.send((error, base_offset));
+                    let _ = waiting.send((error, base_offset, log_append_time_ms));
                 }
             } else {
                 cluster.router.send(from, to, message);

@@ -165,6 +165,7 @@ pub(crate) fn log_config(configs: &TopicConfigs) -> LogConfig {
         retention_bytes: configs.get_i64("retention.bytes"),
         index_interval_bytes: u32::try_from(configs.get_i64("index.interval.bytes")).unwrap_or(4096),
         max_message_bytes: usize::try_from(configs.get_i64("max.message.bytes")).unwrap_or(1_048_588),
+        log_append_time: configs.get("message.timestamp.type") == Some("LogAppendTime"),
     }
 }
 
@@ -334,7 +335,7 @@ impl ReplicaLog for DiskLog {
                 SequenceCheck::Append => {}
                 SequenceCheck::Duplicate { base_offset } => {
                     let last_offset = base_offset + i64::from(header.last_offset_delta);
-                    return Ok(Appended { base_offset, last_offset, duplicate: true });
+                    return Ok(Appended { base_offset, last_offset, duplicate: true, log_append_time_ms: -1 });
                 }
                 SequenceCheck::Reject(error) => return Err(error),
             }
@@ -350,7 +351,12 @@ impl ReplicaLog for DiskLog {
         self.mark_dirty();
         self.note_epoch(leader_epoch, info.base_offset)?;
         self.remember_producer(&header, info.base_offset, info.last_offset);
-        Ok(Appended { base_offset: info.base_offset, last_offset: info.last_offset, duplicate: false })
+        Ok(Appended {
+            base_offset: info.base_offset,
+            last_offset: info.last_offset,
+            duplicate: false,
+            log_append_time_ms: info.log_append_time_ms,
+        })
     }
 
     fn append_as_follower(&mut self, records: &Bytes) -> Result<(), ErrorCode> {
@@ -365,7 +371,7 @@ impl ReplicaLog for DiskLog {
                 return Err(ErrorCode::CorruptMessage);
             }
             let now_ms = super::cluster::now_ms();
-            let info = self.log.append(bytes, header.partition_leader_epoch, now_ms).map_err(|error| {
+            let info = self.log.append_replicated(bytes, now_ms).map_err(|error| {
                 tracing::error!(%error, tp = %self.tp, "follower append failed");
                 log_error_code(&error)
             })?;

@@ -115,7 +115,7 @@ impl ReplicaLog for MemoryLog {
         let offset = self.log_end_offset();
         let ProducedRecord { key, value, id } = record.clone();
         self.push(LogRecord { offset, leader_epoch, key, value, id });
-        Ok(Appended { base_offset: offset, last_offset: offset, duplicate: false })
+        Ok(Appended { base_offset: offset, last_offset: offset, duplicate: false, log_append_time_ms: -1 })
     }
 
     fn append_as_follower(&mut self, records: &Vec<LogRecord>) -> Result<(), ErrorCode> {

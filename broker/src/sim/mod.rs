@@ -928,7 +928,7 @@ impl Simulation {
     fn client_receive(&mut self, _from: NodeId, message: SimMessage) {
         let now_ms = self.now_ms;
         match message {
-            Message::ProduceResponse { request_id, tp, error, base_offset } => {
+            Message::ProduceResponse { request_id, tp, error, base_offset, .. } => {
                 let Some(attempt) = self.client.produces.get_mut(&request_id) else { return };
                 if !attempt.in_flight {
                     return; // an answer to an attempt the producer gave up on

@@ -121,15 +121,15 @@ impl Kafka {
             'batches: while bytes.has_remaining() && out.len() < max_records {
                 // The decoder inflates a compressed batch whole, unbounded: check first, as a
                 // bounded stream, that this one inflates to a sane size (a bomb stops the page).
-                let inflates_sanely = broker::record::BatchHeader::parse(&bytes)
-                    .ok()
-                    .and_then(|header| bytes.get(..header.size_in_bytes()))
-                    .is_some_and(|batch| {
+                let header = broker::record::BatchHeader::parse(&bytes).ok();
+                let inflates_sanely =
+                    header.as_ref().and_then(|header| bytes.get(..header.size_in_bytes())).is_some_and(|batch| {
                         broker::record::codec::record_positions_bounded(batch, BATCH_UNCOMPRESSED_BYTES_MAX).is_ok()
                     });
-                if !inflates_sanely {
-                    break;
-                }
+                let Some(header) = header.filter(|_| inflates_sanely) else { break };
+                // A LogAppendTime batch's records all carry its maxTimestamp (Java's
+                // `DefaultRecord.readFrom`); the decoder leaves them their producer's deltas.
+                let log_append_time = header.timestamp_type_is_log_append_time().then_some(header.max_timestamp);
                 let Ok(set) = RecordBatchDecoder::decode(&mut bytes) else { break };
                 for record in set.records.into_iter().filter(|r| r.offset >= next) {
                     if out.len() >= max_records || (bytes_read >= max_bytes && !out.is_empty()) {
@@ -143,8 +143,8 @@ impl Kafka {
                         + record.value.as_ref().map_or(0, bytes::Bytes::len);
                     out.push(RawRecord {
                         offset: record.offset,
-                        timestamp_ms: record.timestamp,
-                        log_append_time: record.timestamp_type == kafka_protocol::records::TimestampType::LogAppend,
+                        timestamp_ms: log_append_time.unwrap_or(record.timestamp),
+                        log_append_time: log_append_time.is_some(),
                         key: record.key,
                         value: record.value,
                         headers: record.headers.into_iter().map(|(key, value)| (key.to_string(), value)).collect(),

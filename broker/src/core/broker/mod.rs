@@ -89,6 +89,8 @@ struct PendingProduce {
     client: NodeId,
     /// The base offset, which the answer carries.
     offset: i64,
+    /// The answer carries it too.
+    log_append_time_ms: i64,
     /// The batch is committed once the high watermark passes its last record.
     last_offset: i64,
     deadline_ms: u64,
@@ -597,6 +599,7 @@ impl<S: Storage> BrokerNode<S> {
                     tp: tp.clone(),
                     error: ErrorCode::NotLeaderOrFollower,
                     base_offset: -1,
+                    log_append_time_ms: -1,
                 },
             );
         }
@@ -632,30 +635,31 @@ impl<S: Storage> BrokerNode<S> {
         records: &<S::Payload as Payload>::Produce,
         out: &mut Outbox<S::Payload>,
     ) {
-        let reply = |error: ErrorCode, base_offset: i64| Message::ProduceResponse {
+        let reply = |error: ErrorCode, base_offset: i64, log_append_time_ms: i64| Message::ProduceResponse {
             request_id,
             tp: tp.clone(),
             error,
             base_offset,
+            log_append_time_ms,
         };
         let (Some(PartitionRole::Leader(state)), Some(log)) = (self.partitions.get_mut(&tp), self.logs.get_mut(&tp))
         else {
             if acks != 0 {
                 let known = self.image.partition(&tp.topic, tp.partition).is_some();
                 let error = if known { ErrorCode::NotLeaderOrFollower } else { ErrorCode::UnknownTopicOrPartition };
-                out.send(self.id, client, reply(error, -1));
+                out.send(self.id, client, reply(error, -1, -1));
             }
             return;
         };
         if let Err(error) = state.replica.check_enough_replicas(acks) {
-            out.send(self.id, client, reply(error, -1));
+            out.send(self.id, client, reply(error, -1, -1));
             return;
         }
         let appended = match log.append_as_leader(now_ms, state.replica.leader_epoch, records) {
             Ok(appended) => appended,
             Err(error) => {
                 if acks != 0 {
-                    out.send(self.id, client, reply(error, -1));
+                    out.send(self.id, client, reply(error, -1, -1));
                 }
                 return;
             }
@@ -669,11 +673,12 @@ impl<S: Storage> BrokerNode<S> {
         state.replica.on_leader_append(log.log_end_offset());
         match acks {
             0 => {}
-            1 => out.send(self.id, client, reply(ErrorCode::None, offset)),
+            1 => out.send(self.id, client, reply(ErrorCode::None, offset, appended.log_append_time_ms)),
             _ => state.pending_produces.push(PendingProduce {
                 request_id,
                 client,
                 offset,
+                log_append_time_ms: appended.log_append_time_ms,
                 last_offset: appended.last_offset,
                 deadline_ms: now_ms + self.settings.produce_timeout_ms,
             }),
@@ -949,6 +954,7 @@ impl<S: Storage> BrokerNode<S> {
                             tp: tp.clone(),
                             error: ErrorCode::RequestTimedOut,
                             base_offset: -1,
+                            log_append_time_ms: -1,
                         };
                         out.send(self.id, produce.client, response);
                     }
@@ -992,6 +998,7 @@ impl<S: Storage> BrokerNode<S> {
                 tp: tp.clone(),
                 error,
                 base_offset: produce.offset,
+                log_append_time_ms: produce.log_append_time_ms,
             };
             out.send(self.id, produce.client, response);
         }

@@ -33,6 +33,9 @@ pub struct Appended {
     /// An idempotent producer's retry of a batch this log already holds (KIP-98): nothing was
     /// written, and the offsets are where the batch went the first time.
     pub duplicate: bool,
+    /// The time the log stamped the batch with (`message.timestamp.type=LogAppendTime`), -1
+    /// if its timestamps are the producer's (or it is a duplicate).
+    pub log_append_time_ms: i64,
 }
 
 /// One partition's log on one broker. Offsets are contiguous from the log start offset; every

@@ -215,21 +215,22 @@ pub(super) fn handle(cluster: &Arc<Cluster>, broker: &Arc<BrokerHandle>, validat
                 response.log_append_time_ms = -1;
                 response.log_start_offset = -1;
                 let outcome = match answer {
-                    Some(Ok(receiver)) => receiver.await.unwrap_or((ErrorCode::NotLeaderOrFollower, -1)),
-                    Some(Err(error)) => (error, -1),
-                    None => (ErrorCode::None, -1),
+                    Some(Ok(receiver)) => receiver.await.unwrap_or((ErrorCode::NotLeaderOrFollower, -1, -1)),
+                    Some(Err(error)) => (error, -1, -1),
+                    None => (ErrorCode::None, -1, -1),
                 };
                 match (outcome, refusal) {
-                    ((ErrorCode::None, base_offset), _) => {
+                    ((ErrorCode::None, base_offset, log_append_time_ms), _) => {
                         any_written = true;
                         response.base_offset = base_offset;
+                        response.log_append_time_ms = log_append_time_ms;
                         let tp = TopicPartition { topic: name.0.to_string(), partition: index };
                         response.log_start_offset = broker
                             .with_node(|node| node.logs.get(&tp).map(|log| log.log.log_start_offset()))
                             .flatten()
                             .unwrap_or(-1);
                     }
-                    ((error, _), Some(Refusal { message, record_errors, .. })) => {
+                    ((error, _, _), Some(Refusal { message, record_errors, .. })) => {
                         // ProduceResponse v8+ (KIP-467) carries the message and names each
                         // refused record; older versions carry the code alone (the codec leaves
                         // the fields out).
@@ -245,7 +246,7 @@ pub(super) fn handle(cluster: &Arc<Cluster>, broker: &Arc<BrokerHandle>, validat
                             .collect();
                         response.error_message = (!message.is_empty()).then(|| str_bytes(message));
                     }
-                    ((error, _), None) => {
+                    ((error, _, _), None) => {
                         response.error_code = error.code();
                         response.error_message = error_message(error, &name.0, index).map(str_bytes);
                     }

@@ -44,7 +44,7 @@ fn a_leader_append_is_placed_at_the_log_end_in_its_epoch_and_the_epochs_survive_
     let mut log = storage.create_log(&tp(), [7; 16], &TopicConfigs::default()).expect("create");
     log.begin_leader_epoch(0);
     let first = log.append_as_leader(1, 0, &produced(3, None)).expect("append");
-    assert_eq!(first, Appended { base_offset: 0, last_offset: 2, duplicate: false });
+    assert_eq!(first, Appended { base_offset: 0, last_offset: 2, duplicate: false, log_append_time_ms: -1 });
     log.begin_leader_epoch(4);
     let second = log.append_as_leader(2, 4, &produced(2, None)).expect("append");
     assert_eq!((second.base_offset, log.log_end_offset()), (3, 5));
@@ -109,14 +109,14 @@ fn a_follower_that_becomes_leader_recognises_a_retried_idempotent_batch() {
     assert_eq!(leader.append_as_leader(1, 0, &batch).map(|a| a.duplicate), Ok(false));
     assert_eq!(
         leader.append_as_leader(1, 0, &batch),
-        Ok(Appended { base_offset: 0, last_offset: 1, duplicate: true }),
+        Ok(Appended { base_offset: 0, last_offset: 1, duplicate: true, log_append_time_ms: -1 }),
         "a retry on the same leader"
     );
     follower.append_as_follower(&leader.read(0, 1 << 20).expect("read")).expect("copy");
     follower.begin_leader_epoch(1);
     assert_eq!(
         follower.append_as_leader(2, 1, &batch),
-        Ok(Appended { base_offset: 0, last_offset: 1, duplicate: true }),
+        Ok(Appended { base_offset: 0, last_offset: 1, duplicate: true, log_append_time_ms: -1 }),
         "the new leader knows the producer's last batch"
     );
     assert_eq!(
