@@ -92,11 +92,13 @@ async fn authorized_operations_are_every_operation_when_asked_as_without_an_auth
     assert_eq!(metadata.topics[0].topic_authorized_operations, 3576);
 
     let mut describe = DescribeClusterRequest::default();
+    assert_eq!(client.send(&describe, 0).await.cluster_authorized_operations, i32::MIN, "not asked");
     describe.include_cluster_authorized_operations = true;
     assert_eq!(client.send(&describe, 0).await.cluster_authorized_operations, 8096);
 
     let mut groups = DescribeGroupsRequest::default();
     groups.groups = vec![GroupId(StrBytes::from_static_str("readers"))];
+    assert_eq!(client.send(&groups, 3).await.groups[0].authorized_operations, i32::MIN, "not asked");
     groups.include_authorized_operations = true;
     // READ, DESCRIBE and DELETE on a group.
     assert_eq!(client.send(&groups, 3).await.groups[0].authorized_operations, 328);
@@ -182,4 +184,43 @@ async fn create_topics_with_replica_assignments_sizes_the_topic_from_them() {
     }
     let metadata = client.send(&common::all_topics(), 12).await;
     assert_eq!(metadata.topics.len(), 1, "nothing refused was created");
+}
+
+#[tokio::test]
+async fn num_partitions_from_an_override_sizes_auto_created_and_default_sized_topics() {
+    // librdkafka's CI brokers run with `num.partitions=4`; `--override` sets it as
+    // `kafka-server-start.sh --override` does.
+    let broker =
+        TestBroker::start_with(|config| config.apply_override("num.partitions=4").expect("a broker config")).await;
+    let mut client = broker.client().await;
+
+    // Auto-created by Metadata, and created by CreateTopics with num_partitions = -1.
+    let mut wanted = metadata_request::MetadataRequestTopic::default();
+    wanted.name = Some(common::name("auto"));
+    let mut request = MetadataRequest::default();
+    request.topics = Some(vec![wanted]);
+    request.allow_auto_topic_creation = true;
+    client.send(&request, 12).await;
+    let created = client.send(&create_request("defaulted", -1, -1, &[]), 7).await;
+    assert_eq!((created.topics[0].error_code, created.topics[0].num_partitions), (0, 4));
+    let metadata = client.send(&common::all_topics(), 12).await;
+    let mut sizes: Vec<(String, usize)> = metadata
+        .topics
+        .iter()
+        .map(|t| (t.name.as_ref().map(|n| n.0.to_string()).unwrap_or_default(), t.partitions.len()))
+        .collect();
+    sizes.sort();
+    assert_eq!(sizes, [("auto".to_owned(), 4), ("defaulted".to_owned(), 4)]);
+
+    // DescribeConfigs on the broker shows it as set at start-up; like Kafka, it is read-only.
+    let mut resource = describe_configs_request::DescribeConfigsResource::default();
+    resource.resource_type = 4;
+    resource.resource_name = StrBytes::from_static_str("1");
+    resource.configuration_keys = Some(vec![StrBytes::from_static_str("num.partitions")]);
+    let mut describe = DescribeConfigsRequest::default();
+    describe.resources = vec![resource];
+    let described = client.send(&describe, 4).await;
+    let entry = described.results[0].configs.iter().find(|c| c.name.as_str() == "num.partitions");
+    let entry = entry.expect("num.partitions is described");
+    assert_eq!((entry.value.as_ref().map(|v| v.as_str()), entry.config_source, entry.read_only), (Some("4"), 4, true));
 }
