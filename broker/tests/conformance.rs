@@ -224,3 +224,29 @@ async fn num_partitions_from_an_override_sizes_auto_created_and_default_sized_to
     let entry = entry.expect("num.partitions is described");
     assert_eq!((entry.value.as_ref().map(|v| v.as_str()), entry.config_source, entry.read_only), (Some("4"), 4, true));
 }
+
+#[tokio::test]
+async fn an_offset_commit_naming_a_generation_of_an_unknown_group_is_refused_as_kafka_refuses_it() {
+    let broker = TestBroker::start().await;
+    let mut client = broker.client().await;
+    client.send(&create_request("orders", 1, 1, &[]), 7).await;
+    let mut partition = offset_commit_request::OffsetCommitRequestPartition::default();
+    partition.partition_index = 0;
+    partition.committed_offset = 5;
+    let mut topic = offset_commit_request::OffsetCommitRequestTopic::default();
+    topic.name = common::name("orders");
+    topic.partitions = vec![partition];
+    let mut request = OffsetCommitRequest::default();
+    request.group_id = GroupId(StrBytes::from_static_str("nobody-joined"));
+    request.generation_id_or_member_epoch = 4;
+    request.member_id = StrBytes::from_static_str("rdkafka-1");
+    request.topics = vec![topic];
+    // ILLEGAL_GENERATION before v9, GROUP_ID_NOT_FOUND from v9 (KIP-848's change).
+    for (version, code) in [(8, 22), (9, 69)] {
+        let response = client.send(&request, version).await;
+        assert_eq!(response.topics[0].partitions[0].error_code, code, "v{version}");
+    }
+    let mut list = ListGroupsRequest::default();
+    list.states_filter = Vec::new();
+    assert!(client.send(&list, 4).await.groups.is_empty(), "no group was created");
+}

@@ -853,16 +853,22 @@ impl GroupCoordinator {
     }
 
     /// Checks an OffsetCommit against the group's generation, as Kafka's
-    /// `ClassicGroup.validateOffsetCommit` does. `Ok` means the offsets may be stored (the driver
-    /// then calls [`GroupCoordinator::store_offset`] once they are durable).
+    /// `OffsetMetadataManager.validateOffsetCommit` and `ClassicGroup.validateOffsetCommit` do.
+    /// `Ok` means the offsets may be stored (the driver then calls
+    /// [`GroupCoordinator::store_offset`] once they are durable).
     ///
     /// * Generation -1 with no member is a "simple" commit (a consumer using `assign()`, or an
-    ///   admin client), allowed while the group has no members; with members it is refused with
-    ///   UNKNOWN_MEMBER_ID.
+    ///   admin client), allowed while the group has no members (an unknown group is created
+    ///   for it); with members it is refused with UNKNOWN_MEMBER_ID.
+    /// * A generation for a group this coordinator does not know: GROUP_ID_NOT_FOUND. Kafka
+    ///   answers that from OffsetCommit v9 on and ILLEGAL_GENERATION before; the driver, which
+    ///   knows the version, makes the change. No group is created.
     /// * A member of the current generation may commit while the group is Stable and also while
     ///   it is PreparingRebalance: a consumer commits what it processed when its partitions are
     ///   revoked, and refusing that would have the next owner process those records again. Only
     ///   CompletingRebalance refuses (REBALANCE_IN_PROGRESS), while the new assignment is out.
+    ///   An accepted commit in those two states also keeps the member's session alive, as a
+    ///   heartbeat would.
     /// * A static member's old incarnation is fenced (FENCED_INSTANCE_ID, KIP-345).
     pub fn check_commit(
         &mut self,
@@ -875,7 +881,11 @@ impl GroupCoordinator {
         if group_id.is_empty() {
             return Err(ErrorCode::InvalidGroupId);
         }
-        let group = self.groups.entry(group_id.to_owned()).or_insert_with(|| Group::new(group_id));
+        let group = if generation_id < 0 {
+            self.groups.entry(group_id.to_owned()).or_insert_with(|| Group::new(group_id))
+        } else {
+            self.groups.get_mut(group_id).ok_or(ErrorCode::GroupIdNotFound)?
+        };
         if generation_id < 0 && group.members.is_empty() {
             return Ok(());
         }
@@ -883,15 +893,18 @@ impl GroupCoordinator {
             return Err(ErrorCode::UnknownMemberId);
         }
         group.validate_member(member_id, group_instance_id)?;
-        if let Some(member) = group.members.get_mut(member_id) {
-            member.last_heartbeat_ms = now_ms;
-        }
         if generation_id != group.generation_id {
             return Err(ErrorCode::IllegalGeneration);
         }
         match group.state {
             GroupState::CompletingRebalance => Err(ErrorCode::RebalanceInProgress),
-            GroupState::Stable | GroupState::PreparingRebalance | GroupState::Empty => Ok(()),
+            GroupState::Stable | GroupState::PreparingRebalance => {
+                if let Some(member) = group.members.get_mut(member_id) {
+                    member.last_heartbeat_ms = now_ms;
+                }
+                Ok(())
+            }
+            GroupState::Empty => Ok(()),
         }
     }
 

@@ -200,6 +200,33 @@ fn commits_follow_the_generation() {
 }
 
 #[test]
+fn a_commit_naming_a_generation_of_a_group_nobody_joined_is_refused_and_creates_no_group() {
+    let mut coordinator = GroupCoordinator::new(7, 0);
+    // Kafka's `OffsetMetadataManager.validateOffsetCommit`: GROUP_ID_NOT_FOUND (the driver
+    // answers ILLEGAL_GENERATION below OffsetCommit v9).
+    assert_eq!(coordinator.check_commit(0, "shop", 3, "app-1", None), Err(ErrorCode::GroupIdNotFound));
+    assert!(coordinator.group("shop").is_none());
+    // Generation -1 creates the "simple" group it commits to.
+    assert_eq!(coordinator.check_commit(0, "shop", -1, "", None), Ok(()));
+    assert!(coordinator.group("shop").is_some());
+    // Known now, but without that member.
+    assert_eq!(coordinator.check_commit(0, "shop", 3, "app-1", None), Err(ErrorCode::UnknownMemberId));
+}
+
+#[test]
+fn only_an_accepted_commit_keeps_a_members_session_alive() {
+    let mut coordinator = GroupCoordinator::new(7, 0);
+    let a = lone_member(&mut coordinator, 0);
+    let session_ms = i64::from(SESSION_MS);
+    // A refused commit (an old generation) is no sign of life...
+    assert_eq!(coordinator.check_commit(session_ms - 1, "shop", 0, &a, None), Err(ErrorCode::IllegalGeneration));
+    assert_eq!(coordinator.next_deadline_ms(), Some(session_ms));
+    // ...an accepted one is, as a heartbeat would be.
+    assert_eq!(coordinator.check_commit(session_ms - 1, "shop", 1, &a, None), Ok(()));
+    assert_eq!(coordinator.next_deadline_ms(), Some(2 * session_ms - 1));
+}
+
+#[test]
 fn an_empty_group_waits_the_initial_delay_so_members_starting_together_share_a_generation() {
     let mut coordinator = GroupCoordinator::new(7, 500);
     let join_now = |coordinator: &mut GroupCoordinator, now, request| {

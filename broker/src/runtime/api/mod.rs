@@ -104,7 +104,7 @@ pub(crate) fn dispatch(
         RequestKind::LeaveGroup(request) => {
             ready(ResponseKind::LeaveGroup(groups::leave_group(cluster, request, version)))
         }
-        RequestKind::OffsetCommit(request) => groups::offset_commit(cluster, broker, request),
+        RequestKind::OffsetCommit(request) => groups::offset_commit(cluster, broker, request, version),
         RequestKind::OffsetFetch(request) => {
             ready(ResponseKind::OffsetFetch(groups::offset_fetch(cluster, request, version)))
         }
