@@ -165,22 +165,41 @@ async fn create_topics_with_replica_assignments_sizes_the_topic_from_them() {
     assert_eq!(partitions.len(), 3);
     assert!(partitions.iter().all(|p| p.replica_nodes == [BrokerId(1)] && p.leader_id == BrokerId(1)));
 
-    // Kafka's refusals: counts beside assignments, unknown or repeated brokers, replica lists of
-    // different lengths, partition indexes that are not 0..n.
+    // Kafka's refusals, with its controller's messages (`ReplicationControlManager.createTopic`
+    // and `validateManualPartitionAssignment`): counts beside assignments, repeated partitions,
+    // empty, unknown or repeated brokers (looked at in id order), replica lists of different
+    // lengths, partition indexes that are not 0..n.
     let mut both = assigned("both", &[(0, &[1])]);
     both.topics[0].num_partitions = 1;
+    let mut all_three = both.clone();
+    all_three.topics[0].replication_factor = 1;
     let refusals = [
-        (both, 42),
-        (assigned("unknown", &[(0, &[7])]), 39),
-        (assigned("twice", &[(0, &[1, 1])]), 39),
-        (assigned("uneven", &[(0, &[1]), (1, &[])]), 39),
-        (assigned("holes", &[(0, &[1]), (2, &[1])]), 39),
+        (all_three, 42, "A manual partition assignment was specified, but replication factor was not set to -1."),
+        (both, 42, "A manual partition assignment was specified, but numPartitions was not set to -1."),
+        (assigned("again", &[(0, &[1]), (0, &[1])]), 39, "Found multiple manual partition assignments for partition 0"),
+        (assigned("empty", &[(0, &[])]), 39, "The manual partition assignment includes an empty replica list."),
+        (
+            assigned("unknown", &[(0, &[7])]),
+            39,
+            "The manual partition assignment includes broker 7, but no such broker is registered.",
+        ),
+        (
+            assigned("twice", &[(0, &[7, 1, 1])]),
+            39,
+            "The manual partition assignment includes the broker 1 more than once.",
+        ),
+        (
+            assigned("uneven", &[(0, &[1]), (1, &[])]),
+            39,
+            "The manual partition assignment includes an empty replica list.",
+        ),
+        (assigned("holes", &[(0, &[1]), (2, &[1])]), 39, "partitions should be a consecutive 0-based integer sequence"),
     ];
-    for (request, code) in refusals {
+    for (request, code, message) in refusals {
         let name = request.topics[0].name.0.to_string();
         let result = &client.send(&request, 7).await.topics[0];
         assert_eq!(result.error_code, code, "{name}: {:?}", result.error_message);
-        assert!(result.error_message.is_some(), "{name}");
+        assert_eq!(result.error_message.as_ref().map(|m| m.as_str()), Some(message), "{name}");
     }
     let metadata = client.send(&common::all_topics(), 12).await;
     assert_eq!(metadata.topics.len(), 1, "nothing refused was created");

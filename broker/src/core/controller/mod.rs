@@ -614,46 +614,90 @@ impl Controller {
 }
 
 /// Why a manual replica assignment is refused (INVALID_REPLICA_ASSIGNMENT), worded as
-/// Kafka's `ReplicationControlManager.validateManualPartitionAssignment` words it.
+/// Kafka's `ReplicationControlManager.createTopic` and `validateManualPartitionAssignment`
+/// word it (clients show the message as it comes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReplicaAssignmentError {
     NoPartitions,
-    EmptyReplicaList { partition: i32 },
-    UnknownBroker { partition: i32, broker_id: BrokerId },
-    DuplicateBroker { partition: i32, broker_id: BrokerId },
-    InconsistentReplicationFactor { partition: i32, replicas: usize, expected: usize },
+    DuplicatePartition { partition: i32 },
+    EmptyReplicaList,
+    UnknownBroker { broker_id: BrokerId },
+    DuplicateBroker { broker_id: BrokerId },
+    InconsistentReplicationFactor { replicas: usize, expected: usize },
     AllReplicasFenced { partition: i32 },
+    NonContiguousPartitions,
 }
 
 impl std::fmt::Display for ReplicaAssignmentError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ReplicaAssignmentError::NoPartitions => write!(f, "The manual partition assignment has no partitions."),
-            ReplicaAssignmentError::EmptyReplicaList { partition } => {
-                write!(f, "The manual partition assignment includes an empty replica list for partition {partition}.")
+            ReplicaAssignmentError::DuplicatePartition { partition } => {
+                write!(f, "Found multiple manual partition assignments for partition {partition}")
             }
-            ReplicaAssignmentError::UnknownBroker { partition, broker_id } => write!(
+            ReplicaAssignmentError::EmptyReplicaList => {
+                write!(f, "The manual partition assignment includes an empty replica list.")
+            }
+            ReplicaAssignmentError::UnknownBroker { broker_id } => write!(
                 f,
-                "The manual partition assignment includes broker {broker_id} for partition {partition}, but no such broker is registered."
+                "The manual partition assignment includes broker {broker_id}, but no such broker is registered."
             ),
-            ReplicaAssignmentError::DuplicateBroker { partition, broker_id } => write!(
+            ReplicaAssignmentError::DuplicateBroker { broker_id } => {
+                write!(f, "The manual partition assignment includes the broker {broker_id} more than once.")
+            }
+            ReplicaAssignmentError::InconsistentReplicationFactor { replicas, expected } => write!(
                 f,
-                "The manual partition assignment includes the broker {broker_id} more than once for partition {partition}."
-            ),
-            ReplicaAssignmentError::InconsistentReplicationFactor { partition, replicas, expected } => write!(
-                f,
-                "The manual partition assignment includes partition {partition} with {replicas} replica(s), but previous partitions have {expected} replica(s)."
+                "The manual partition assignment includes a partition with {replicas} replica(s), but this is not \
+                 consistent with previous partitions, which have {expected} replica(s)."
             ),
             ReplicaAssignmentError::AllReplicasFenced { partition } => write!(
                 f,
-                "All brokers specified in the manual partition assignment for partition {partition} are fenced or in controlled shutdown."
+                "All brokers specified in the manual partition assignment for partition {partition} are fenced or in \
+                 controlled shutdown."
             ),
+            ReplicaAssignmentError::NonContiguousPartitions => {
+                write!(f, "partitions should be a consecutive 0-based integer sequence")
+            }
         }
     }
 }
 
-/// Checks explicit replica assignments (partition `i` at index `i`): every partition has the
-/// same number of replicas, each a registered broker named once, at least one of them unfenced.
+/// Checks CreateTopics' explicit replica assignments as Kafka's controller does, in the
+/// request's order: each partition index once, each replica list valid for
+/// [`validate_manual_partition_assignment`] with as many replicas as the first, at least one
+/// replica unfenced; then the indexes must be `0..n`. Returns the replica lists by index.
+///
+/// # Errors
+///
+/// The first problem found, as a [`ReplicaAssignmentError`].
+pub fn validate_manual_assignments(
+    image: &MetadataImage,
+    assignments: &[(i32, Vec<BrokerId>)],
+) -> Result<Vec<Vec<BrokerId>>, ReplicaAssignmentError> {
+    if assignments.is_empty() {
+        return Err(ReplicaAssignmentError::NoPartitions);
+    }
+    let mut by_index = std::collections::BTreeMap::new();
+    let mut replication_factor = None;
+    for (partition, replicas) in assignments {
+        if by_index.contains_key(partition) {
+            return Err(ReplicaAssignmentError::DuplicatePartition { partition: *partition });
+        }
+        validate_manual_partition_assignment(image, replicas, replication_factor)?;
+        replication_factor = Some(replicas.len());
+        if !replicas.iter().any(|id| image.is_active(*id)) {
+            return Err(ReplicaAssignmentError::AllReplicasFenced { partition: *partition });
+        }
+        by_index.insert(*partition, replicas.clone());
+    }
+    if (0..).take(by_index.len()).any(|partition| !by_index.contains_key(&partition)) {
+        return Err(ReplicaAssignmentError::NonContiguousPartitions);
+    }
+    Ok(by_index.into_values().collect())
+}
+
+/// Checks explicit replica assignments indexed by partition (partition `i` at index `i`), as
+/// [`validate_manual_assignments`] checks a request's.
 ///
 /// # Errors
 ///
@@ -662,31 +706,44 @@ pub fn validate_replica_assignments(
     image: &MetadataImage,
     assignments: &[Vec<BrokerId>],
 ) -> Result<(), ReplicaAssignmentError> {
-    let expected = assignments.first().ok_or(ReplicaAssignmentError::NoPartitions)?.len();
-    for (partition, replicas) in (0..).zip(assignments) {
-        if replicas.is_empty() {
-            return Err(ReplicaAssignmentError::EmptyReplicaList { partition });
-        }
-        for (i, &broker_id) in replicas.iter().enumerate() {
-            if !image.brokers.contains_key(&broker_id) {
-                return Err(ReplicaAssignmentError::UnknownBroker { partition, broker_id });
-            }
-            if replicas[..i].contains(&broker_id) {
-                return Err(ReplicaAssignmentError::DuplicateBroker { partition, broker_id });
-            }
-        }
-        if replicas.len() != expected {
-            return Err(ReplicaAssignmentError::InconsistentReplicationFactor {
-                partition,
-                replicas: replicas.len(),
-                expected,
-            });
-        }
-        if !replicas.iter().any(|id| image.is_active(*id)) {
-            return Err(ReplicaAssignmentError::AllReplicasFenced { partition });
-        }
+    let indexed: Vec<(i32, Vec<BrokerId>)> = (0..).zip(assignments.iter().cloned()).collect();
+    validate_manual_assignments(image, &indexed).map(|_| ())
+}
+
+/// One partition's manual replica list, as Kafka's
+/// `ReplicationControlManager.validateManualPartitionAssignment` checks it: not empty, every
+/// broker registered and named once (looked at in broker id order, as Kafka does, so the same
+/// list gets the same answer), and as many replicas as `replication_factor` when given.
+///
+/// # Errors
+///
+/// The first problem found, as a [`ReplicaAssignmentError`].
+pub fn validate_manual_partition_assignment(
+    image: &MetadataImage,
+    replicas: &[BrokerId],
+    replication_factor: Option<usize>,
+) -> Result<(), ReplicaAssignmentError> {
+    if replicas.is_empty() {
+        return Err(ReplicaAssignmentError::EmptyReplicaList);
     }
-    Ok(())
+    let mut sorted = replicas.to_vec();
+    sorted.sort_unstable();
+    let mut previous = None;
+    for broker_id in sorted {
+        if !image.brokers.contains_key(&broker_id) {
+            return Err(ReplicaAssignmentError::UnknownBroker { broker_id });
+        }
+        if previous == Some(broker_id) {
+            return Err(ReplicaAssignmentError::DuplicateBroker { broker_id });
+        }
+        previous = Some(broker_id);
+    }
+    match replication_factor {
+        Some(expected) if expected != replicas.len() => {
+            Err(ReplicaAssignmentError::InconsistentReplicationFactor { replicas: replicas.len(), expected })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Partition replicas in the cluster: every partition once per replica.

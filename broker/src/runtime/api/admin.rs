@@ -29,7 +29,7 @@ use crate::core::broker_config::{
     validate_dynamic_changes,
 };
 use crate::core::config::{ConfigKind, TopicConfigs, config_def};
-use crate::core::controller::{partition_replicas, validate_replica_assignments};
+use crate::core::controller::{partition_replicas, validate_manual_assignments};
 use crate::core::metadata::{MetadataImage, TopicImage};
 use crate::core::topic::{colliding_topic, validate_topic_name};
 use crate::runtime::broker::BrokerHandle;
@@ -363,34 +363,28 @@ fn topic_configs(
     Ok(configs)
 }
 
-/// CreateTopics with explicit replica assignments, checked as Kafka's controller checks them:
-/// the partition count comes from the assignments, which may not be combined with
-/// `num_partitions` or `replication_factor` (INVALID_REQUEST); indexes must be 0..n and every
-/// list valid for [`validate_replica_assignments`] (INVALID_REPLICA_ASSIGNMENT).
+/// CreateTopics with explicit replica assignments, checked as Kafka's controller checks them
+/// (`ReplicationControlManager.createTopic`): the partition count comes from the assignments,
+/// which may not be combined with a `replication_factor` or `num_partitions` (INVALID_REQUEST,
+/// in that order); the lists must pass [`validate_manual_assignments`]
+/// (INVALID_REPLICA_ASSIGNMENT). Messages are Kafka's.
 fn check_assignments(
     broker: &BrokerHandle,
     creatable: &kafka_protocol::messages::create_topics_request::CreatableTopic,
 ) -> Result<NewTopic, (ErrorCode, String)> {
-    if creatable.num_partitions != -1 || creatable.replication_factor != -1 {
+    if creatable.replication_factor != -1 {
         return Err((
             ErrorCode::InvalidRequest,
-            "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time."
-                .into(),
+            "A manual partition assignment was specified, but replication factor was not set to -1.".into(),
         ));
     }
-    let mut by_index: Vec<(i32, Vec<i32>)> = creatable
-        .assignments
-        .iter()
-        .map(|a| (a.partition_index, a.broker_ids.iter().map(|id| id.0).collect()))
-        .collect();
-    by_index.sort_by_key(|(index, _)| *index);
-    if by_index.iter().zip(0..).any(|((index, _), expected)| *index != expected) {
+    if creatable.num_partitions != -1 {
         return Err((
-            ErrorCode::InvalidReplicaAssignment,
-            "Partitions should be a consecutive 0-based integer sequence.".into(),
+            ErrorCode::InvalidRequest,
+            "A manual partition assignment was specified, but numPartitions was not set to -1.".into(),
         ));
     }
-    let partitions = i32::try_from(by_index.len()).unwrap_or(i32::MAX);
+    let partitions = i32::try_from(creatable.assignments.len()).unwrap_or(i32::MAX);
     if partitions > MAX_PARTITIONS_PER_TOPIC {
         return Err((
             ErrorCode::InvalidPartitions,
@@ -399,10 +393,15 @@ fn check_assignments(
             ),
         ));
     }
-    let assignments: Vec<Vec<i32>> = by_index.into_iter().map(|(_, replicas)| replicas).collect();
-    broker
-        .with_node(|node| validate_replica_assignments(&node.image, &assignments))
-        .unwrap_or(Ok(()))
+    let requested: Vec<(i32, Vec<i32>)> = creatable
+        .assignments
+        .iter()
+        .map(|a| (a.partition_index, a.broker_ids.iter().map(|id| id.0).collect()))
+        .collect();
+    // A broker that is not running knows no brokers yet: every one named is unknown to it.
+    let assignments = broker
+        .with_node(|node| validate_manual_assignments(&node.image, &requested))
+        .unwrap_or_else(|| validate_manual_assignments(&MetadataImage::default(), &requested))
         .map_err(|problem| (ErrorCode::InvalidReplicaAssignment, problem.to_string()))?;
     let replication_factor = assignments.first().map_or(0, |replicas| i32::try_from(replicas.len()).unwrap_or(0));
     Ok(NewTopic { partitions, replication_factor, configs: topic_configs(creatable)?, assignments })
