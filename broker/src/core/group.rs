@@ -338,9 +338,11 @@ impl GroupCoordinator {
                 // no member id. It takes its old incarnation's place, assignment included (Kafka's
                 // `updateStaticMemberThenRebalanceOrCompleteJoin`); the old one is fenced.
                 (Some(old_id), Some(new_id)) => {
+                    let leader_before = group.leader_id.clone();
                     replies.extend(Self::replace_static_member(&mut self.events, group, &old_id, new_id, instance_id));
                     if group.state == GroupState::Stable
-                        && let Some(result) = Self::rejoin_stable_static_member(group, now_ms, new_id, &join)
+                        && let Some(result) =
+                            Self::rejoin_stable_static_member(group, now_ms, new_id, leader_before, &join)
                     {
                         replies.push(Reply::Join(request_id, result));
                         return replies;
@@ -469,12 +471,17 @@ impl GroupCoordinator {
     /// A static member rejoining a Stable group: as in Kafka, no rebalance unless its protocols
     /// would change the group's protocol. It gets the current generation (and keeps its
     /// assignment, which SyncGroup hands back); a leader gets the members with
-    /// `skip_assignment` (KIP-814) so it does not compute a new assignment. `None`: the
-    /// protocol would change, so the caller rebalances.
+    /// `skip_assignment` (KIP-814) so it does not compute a new assignment. A client too old
+    /// for KIP-814 (JoinGroup < v9) is named the leader as it was before the member was
+    /// replaced (`leader_before`, Kafka's `currentLeader` in
+    /// `updateStaticMemberThenRebalanceOrCompleteJoin`): a returning leader then acts as a
+    /// follower and syncs for its assignment instead of computing one for a member list it
+    /// was not sent. `None`: the protocol would change, so the caller rebalances.
     fn rejoin_stable_static_member(
         group: &mut Group,
         now_ms: i64,
         member_id: &str,
+        leader_before: Option<String>,
         join: &JoinGroup,
     ) -> Option<JoinResult> {
         let member = group.members.get_mut(member_id)?;
@@ -489,7 +496,8 @@ impl GroupCoordinator {
         member.session_timeout_ms = join.session_timeout_ms;
         member.rebalance_timeout_ms = join.rebalance_timeout_ms;
         member.last_heartbeat_ms = now_ms;
-        let leader = group.leader_id.clone().unwrap_or_default();
+        let leader = if join.supports_skip_assignment { group.leader_id.clone() } else { leader_before };
+        let leader = leader.unwrap_or_default();
         let skip_assignment = leader == member_id && join.supports_skip_assignment;
         let protocol = group.protocol_name.clone().unwrap_or_default();
         Some(JoinResult {

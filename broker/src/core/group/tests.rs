@@ -326,6 +326,26 @@ fn a_restarted_static_member_takes_its_old_place_without_a_rebalance_and_fences_
 }
 
 #[test]
+fn a_restarted_static_leader_on_an_old_client_is_told_the_old_leader_and_syncs_its_assignment() {
+    let mut coordinator = GroupCoordinator::new(7, 0);
+    let old = lone_static_member(&mut coordinator, 0);
+    // JoinGroup < v9 (librdkafka sends v5): no KIP-814, so Kafka names the leader as it was
+    // before the replacement, and the returning member acts as a follower.
+    let request = JoinGroup { supports_skip_assignment: false, ..static_join("", "pod-1") };
+    let replies = coordinator.join_group(1_000, 3, request);
+    let rejoined = join_result(&replies, 3);
+    let new = rejoined.member_id.clone();
+    assert_eq!((rejoined.error, rejoined.generation_id), (ErrorCode::None, 1));
+    assert_eq!(rejoined.leader_id, old);
+    assert!(rejoined.members.is_empty() && !rejoined.skip_assignment);
+    // The group itself knows the new incarnation as its leader, and hands back the assignment.
+    assert_eq!(coordinator.group("shop").and_then(|g| g.leader_id.clone()), Some(new.clone()));
+    let mut request = sync(&new, 1, &[]);
+    request.group_instance_id = Some("pod-1".into());
+    assert_eq!(sync_result(&coordinator.sync_group(1_001, 4, request), 4).assignment, b"p0");
+}
+
+#[test]
 fn a_static_member_whose_protocols_change_the_group_protocol_rebalances() {
     let mut coordinator = GroupCoordinator::new(7, 0);
     let old = lone_static_member(&mut coordinator, 0);
