@@ -50,6 +50,20 @@ async fn fetch_stays_within_the_requests_max_bytes_but_always_returns_a_first_ba
 }
 
 #[tokio::test]
+async fn the_brokers_fetch_max_bytes_caps_what_a_request_may_ask_for() {
+    let broker = TestBroker::start_with(|config| config.apply_override("fetch.max.bytes=1500").expect("valid")).await;
+    let mut client = broker.client().await;
+    client.send(&create_request("big", 1, 1, &[]), 7).await;
+    three_batches(&mut client, "big", 0).await;
+    // Kafka: min(max_bytes, fetch.max.bytes); the first batch still goes out whole.
+    let mut request = fetch_request("big", 0, 0, 100);
+    request.max_bytes = i32::MAX;
+    let fetched = client.send(&request, 12).await;
+    let records = records_of(fetched.responses[0].partitions[0].records.clone().expect("records"));
+    assert_eq!(records.len(), 1, "one 1 KB batch of three: the next would pass 1500 bytes");
+}
+
+#[tokio::test]
 async fn a_transactional_init_producer_id_is_refused_with_an_error_clients_treat_as_fatal() {
     let broker = TestBroker::start().await;
     let mut client = broker.client().await;

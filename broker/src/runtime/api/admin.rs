@@ -590,6 +590,7 @@ fn describe_broker(
             ("default.replication.factor", config.default_replication_factor.to_string(), 3),
             ("broker.session.timeout.ms", config.broker_session_timeout_ms.to_string(), 3),
             ("replica.lag.time.max.ms", config.replica_lag_time_max_ms.to_string(), 5),
+            ("fetch.max.bytes", config.fetch_max_bytes.to_string(), 3),
             ("log.dirs", config.data_dir.display().to_string(), 2),
         ];
         for (name, value, kind) in fixed {

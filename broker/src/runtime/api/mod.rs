@@ -83,7 +83,7 @@ pub(crate) fn dispatch(
             let rules = produce::partition_rules(broker, &request);
             produce::handle(cluster, broker, produce::validate_now(request, version, &rules))
         }
-        RequestKind::Fetch(request) => fetch::handle(broker, request),
+        RequestKind::Fetch(request) => fetch::handle(broker, request, cluster.config.fetch_max_bytes),
         RequestKind::ListOffsets(request) => {
             ready(ResponseKind::ListOffsets(list_offsets::handle(broker, request, version)))
         }
