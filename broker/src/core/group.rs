@@ -693,6 +693,12 @@ impl GroupCoordinator {
 
     /// Heartbeat: keeps the member alive; REBALANCE_IN_PROGRESS tells it to rejoin.
     /// A static member (KIP-345) names its `group.instance.id`; an old incarnation is fenced.
+    ///
+    /// As Kafka's `GroupMetadataManager.classicGroupHeartbeatToClassicGroup`: the member and its
+    /// generation are checked first (UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID, ILLEGAL_GENERATION,
+    /// and a refused heartbeat keeps nothing alive); then PreparingRebalance answers
+    /// REBALANCE_IN_PROGRESS, and CompletingRebalance answers like Stable, since a member that
+    /// has its JoinGroup answer may heartbeat while it waits for its assignment.
     pub fn heartbeat(
         &mut self,
         now_ms: i64,
@@ -705,14 +711,21 @@ impl GroupCoordinator {
         if let Err(error) = group.validate_member(member_id, group_instance_id) {
             return error;
         }
+        if generation_id != group.generation_id {
+            return ErrorCode::IllegalGeneration;
+        }
+        let state = group.state;
         let Some(member) = group.members.get_mut(member_id) else { return ErrorCode::UnknownMemberId };
-        member.last_heartbeat_ms = now_ms;
-        match group.state {
-            GroupState::PreparingRebalance => ErrorCode::RebalanceInProgress,
-            _ if generation_id != group.generation_id => ErrorCode::IllegalGeneration,
-            GroupState::CompletingRebalance => ErrorCode::RebalanceInProgress,
-            GroupState::Stable => ErrorCode::None,
+        match state {
             GroupState::Empty => ErrorCode::UnknownMemberId,
+            GroupState::PreparingRebalance => {
+                member.last_heartbeat_ms = now_ms;
+                ErrorCode::RebalanceInProgress
+            }
+            GroupState::CompletingRebalance | GroupState::Stable => {
+                member.last_heartbeat_ms = now_ms;
+                ErrorCode::None
+            }
         }
     }
 

@@ -110,6 +110,26 @@ fn a_second_member_triggers_a_rebalance_that_splits_the_work() {
 }
 
 #[test]
+fn heartbeats_check_the_generation_first_and_are_fine_while_the_assignment_is_out() {
+    let mut coordinator = GroupCoordinator::new(7, 0);
+    let a = lone_member(&mut coordinator, 0);
+    // A refused heartbeat (an old generation) keeps nothing alive.
+    assert_eq!(coordinator.heartbeat(5, "shop", 0, &a, None), ErrorCode::IllegalGeneration);
+    assert_eq!(coordinator.next_deadline_ms(), Some(i64::from(SESSION_MS)));
+    let b = join_result(&coordinator.join_group(10, 10, join("", "app")), 10).member_id.clone();
+    assert!(coordinator.join_group(10, 11, join(&b, "app")).is_empty());
+    // PreparingRebalance: the current generation is told to rejoin; an older one is not current.
+    assert_eq!(coordinator.heartbeat(20, "shop", 1, &a, None), ErrorCode::RebalanceInProgress);
+    assert_eq!(coordinator.heartbeat(20, "shop", 0, &a, None), ErrorCode::IllegalGeneration);
+    // Both joined: while the leader computes the assignment, a member of the new generation
+    // heartbeats as in Stable (Kafka's `classicGroupHeartbeatToClassicGroup`).
+    coordinator.join_group(30, 12, join(&a, "app"));
+    assert_eq!(coordinator.group("shop").map(|g| g.state), Some(GroupState::CompletingRebalance));
+    assert_eq!(coordinator.heartbeat(31, "shop", 2, &b, None), ErrorCode::None);
+    assert_eq!(coordinator.heartbeat(31, "shop", 1, &b, None), ErrorCode::IllegalGeneration);
+}
+
+#[test]
 fn a_silent_member_is_removed_after_its_session_timeout() {
     let mut coordinator = GroupCoordinator::new(7, 0);
     let a = lone_member(&mut coordinator, 0);
