@@ -383,6 +383,15 @@ impl GroupCoordinator {
                 join.member_id.clone()
             }
         };
+        // A static member that just took its old incarnation's place (no member id in the
+        // request) was handled above: in CompletingRebalance it must rebalance, since the
+        // leader is assigning to the old member id.
+        if !join.member_id.is_empty()
+            && let Some(result) = Self::rejoin_without_rebalance(group, &member_id, &join)
+        {
+            replies.push(Reply::Join(request_id, result));
+            return replies;
+        }
         let metadata_bytes = |protocols: &[(String, Vec<u8>)]| -> usize {
             protocols.iter().map(|(name, metadata)| name.len() + metadata.len()).sum()
         };
@@ -435,6 +444,37 @@ impl GroupCoordinator {
         }
         replies.extend(Self::try_complete_join(&mut self.events, group, now_ms, false));
         replies
+    }
+
+    /// A member of the group joining again with the protocols it already has, as Kafka's
+    /// `classicGroupJoinExistingMember` answers it without a rebalance: while the assignment is
+    /// out (CompletingRebalance; it may have missed its JoinGroup answer) it gets that answer
+    /// again, the leader with the members; in Stable a follower gets the current generation
+    /// and syncs for the assignment it has. The leader's join in Stable does rebalance (that is
+    /// how a leader asks for a new assignment, say after a topic grew), as do changed
+    /// protocols. `None`: the caller goes on with the join.
+    fn rejoin_without_rebalance(group: &Group, member_id: &str, join: &JoinGroup) -> Option<JoinResult> {
+        let member = group.members.get(member_id)?;
+        let is_leader = group.leader_id.as_deref() == Some(member_id);
+        let answer_again = match group.state {
+            GroupState::CompletingRebalance => member.protocols == join.protocols,
+            GroupState::Stable => member.protocols == join.protocols && !is_leader,
+            GroupState::Empty | GroupState::PreparingRebalance => false,
+        };
+        if !answer_again {
+            return None;
+        }
+        let protocol = group.protocol_name.clone().unwrap_or_default();
+        Some(JoinResult {
+            error: ErrorCode::None,
+            generation_id: group.generation_id,
+            protocol_type: group.protocol_type.clone(),
+            protocol_name: group.protocol_name.clone(),
+            leader_id: group.leader_id.clone().unwrap_or_default(),
+            member_id: member_id.to_owned(),
+            members: if is_leader { Self::member_list(group, &protocol) } else { Vec::new() },
+            skip_assignment: false,
+        })
     }
 
     /// KIP-345: `new_id` takes the place of the static member `old_id` (same instance). The old

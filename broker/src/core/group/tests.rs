@@ -130,6 +130,41 @@ fn heartbeats_check_the_generation_first_and_are_fine_while_the_assignment_is_ou
 }
 
 #[test]
+fn a_member_joining_again_with_unchanged_protocols_gets_the_current_generation_without_a_rebalance() {
+    let mut coordinator = GroupCoordinator::new(7, 0);
+    let a = lone_member(&mut coordinator, 0);
+    let b = join_result(&coordinator.join_group(10, 10, join("", "app")), 10).member_id.clone();
+    coordinator.join_group(10, 11, join(&b, "app"));
+    coordinator.join_group(20, 12, join(&a, "app"));
+    assert_eq!(coordinator.group("shop").map(|g| g.state), Some(GroupState::CompletingRebalance));
+    coordinator.drain_events();
+
+    // CompletingRebalance: B missed its JoinGroup answer and asks again; A (the leader) too.
+    let again = join_result(&coordinator.join_group(21, 13, join(&b, "app")), 13).clone();
+    assert_eq!((again.error, again.generation_id, again.leader_id.as_str()), (ErrorCode::None, 2, a.as_str()));
+    assert!(again.members.is_empty());
+    let again = join_result(&coordinator.join_group(21, 14, join(&a, "app")), 14).clone();
+    assert_eq!((again.generation_id, again.members.len()), (2, 2), "the leader gets the members again");
+    assert_eq!(coordinator.group("shop").map(|g| g.state), Some(GroupState::CompletingRebalance));
+    let replies = coordinator.sync_group(22, 15, sync(&a, 2, &[(&a, b"p0"), (&b, b"p1")]));
+    assert_eq!(sync_result(&replies, 15).assignment, b"p0");
+
+    // Stable: a follower joining with the same protocols syncs for the assignment it has.
+    let again = join_result(&coordinator.join_group(30, 16, join(&b, "app")), 16).clone();
+    assert_eq!((again.error, again.generation_id), (ErrorCode::None, 2));
+    assert_eq!(sync_result(&coordinator.sync_group(31, 17, sync(&b, 2, &[])), 17).assignment, b"p1");
+    assert!(!coordinator.drain_events().iter().any(|e| matches!(e, GroupEvent::RebalanceStarted { .. })));
+
+    // The leader's join in Stable asks for a new assignment, and changed protocols need one too.
+    assert!(coordinator.join_group(40, 18, join(&a, "app")).is_empty(), "parked: a rebalance started");
+    assert_eq!(coordinator.group("shop").map(|g| g.state), Some(GroupState::PreparingRebalance));
+    let mut changed = join(&b, "app");
+    changed.protocols = vec![("range".into(), vec![9]), ("roundrobin".into(), vec![2])];
+    let replies = coordinator.join_group(41, 19, changed);
+    assert_eq!(join_result(&replies, 19).generation_id, 3);
+}
+
+#[test]
 fn a_silent_member_is_removed_after_its_session_timeout() {
     let mut coordinator = GroupCoordinator::new(7, 0);
     let a = lone_member(&mut coordinator, 0);
@@ -363,6 +398,22 @@ fn a_restarted_static_leader_on_an_old_client_is_told_the_old_leader_and_syncs_i
     let mut request = sync(&new, 1, &[]);
     request.group_instance_id = Some("pod-1".into());
     assert_eq!(sync_result(&coordinator.sync_group(1_001, 4, request), 4).assignment, b"p0");
+}
+
+#[test]
+fn a_static_member_restarting_while_the_assignment_is_out_rebalances() {
+    let mut coordinator = GroupCoordinator::new(7, 0);
+    let one = lone_static_member(&mut coordinator, 0);
+    assert!(coordinator.join_group(10, 10, static_join("", "pod-2")).is_empty(), "parked");
+    let replies = coordinator.join_group(11, 11, static_join(&one, "pod-1"));
+    let old_two = join_result(&replies, 10).member_id.clone();
+    assert_eq!(coordinator.group("shop").map(|g| g.state), Some(GroupState::CompletingRebalance));
+    // The leader is assigning to pod-2's old member id: Kafka rebalances
+    // (`updateStaticMemberThenRebalanceOrCompleteJoin`) rather than leave the new one without.
+    let replies = coordinator.join_group(12, 12, static_join("", "pod-2"));
+    assert!(replies.iter().all(|r| !matches!(r, Reply::Join(12, _))), "parked: {replies:?}");
+    assert_eq!(coordinator.group("shop").map(|g| g.state), Some(GroupState::PreparingRebalance));
+    assert_eq!(coordinator.heartbeat(13, "shop", 2, &old_two, Some("pod-2")), ErrorCode::FencedInstanceId);
 }
 
 #[test]
