@@ -283,3 +283,73 @@ async fn an_offset_commit_naming_a_generation_of_an_unknown_group_is_refused_as_
     list.states_filter = Vec::new();
     assert!(client.send(&list, 4).await.groups.is_empty(), "no group was created");
 }
+
+/// CreatePartitions of `topic` to `count`, with replica lists for the new partitions.
+fn grow(topic: &str, count: i32, assignments: Option<&[&[i32]]>) -> CreatePartitionsRequest {
+    let mut wanted = create_partitions_request::CreatePartitionsTopic::default();
+    wanted.name = common::name(topic);
+    wanted.count = count;
+    wanted.assignments = assignments.map(|lists| {
+        lists
+            .iter()
+            .map(|brokers| {
+                let mut assignment = create_partitions_request::CreatePartitionsAssignment::default();
+                assignment.broker_ids = brokers.iter().map(|id| BrokerId(*id)).collect();
+                assignment
+            })
+            .collect()
+    });
+    let mut request = CreatePartitionsRequest::default();
+    request.topics = vec![wanted];
+    request.timeout_ms = 5_000;
+    request
+}
+
+#[tokio::test]
+async fn create_partitions_places_new_partitions_as_their_replica_assignments_say() {
+    let broker = TestBroker::start_with(|config| config.brokers = 3).await;
+    let mut client = broker.client().await;
+    let created = client.send(&assigned("spread", &[(0, &[1, 2])]), 7).await;
+    assert_eq!(created.topics[0].error_code, 0, "{:?}", created.topics[0].error_message);
+    let grown = client.send(&grow("spread", 3, Some(&[&[3, 1], &[2, 3]])), 3).await;
+    assert_eq!(grown.results[0].error_code, 0, "{:?}", grown.results[0].error_message);
+    let metadata = client.send(&common::all_topics(), 12).await;
+    let replicas: Vec<Vec<i32>> =
+        metadata.topics[0].partitions.iter().map(|p| p.replica_nodes.iter().map(|id| id.0).collect()).collect();
+    assert_eq!(replicas, [vec![1, 2], vec![3, 1], vec![2, 3]]);
+    assert_eq!(metadata.topics[0].partitions[1].leader_id, BrokerId(3), "the first replica leads");
+
+    // Kafka's refusals and messages (`ReplicationControlManager.createPartitions`).
+    let refusals: [(CreatePartitionsRequest, i16, &str); 6] = [
+        (grow("spread", 3, None), 37, "Topic already has 3 partition(s)."),
+        (grow("spread", 2, None), 37, "The topic spread currently has 3 partition(s); 2 would not be an increase."),
+        (
+            grow("spread", 4, Some(&[&[1, 2], &[2, 3]])),
+            39,
+            "Attempted to add 1 additional partition(s), but only 2 assignment(s) were specified.",
+        ),
+        (
+            grow("spread", 4, Some(&[])),
+            39,
+            "Attempted to add 1 additional partition(s), but only 0 assignment(s) were specified.",
+        ),
+        (
+            grow("spread", 4, Some(&[&[1, 9]])),
+            39,
+            "The manual partition assignment includes broker 9, but no such broker is registered.",
+        ),
+        (
+            grow("spread", 4, Some(&[&[1]])),
+            39,
+            "The manual partition assignment includes a partition with 1 replica(s), but this is not consistent \
+             with previous partitions, which have 2 replica(s).",
+        ),
+    ];
+    for (request, code, message) in refusals {
+        let result = &client.send(&request, 3).await.results[0];
+        assert_eq!(result.error_code, code, "{message}");
+        assert_eq!(result.error_message.as_ref().map(|m| m.as_str()), Some(message));
+    }
+    let metadata = client.send(&common::all_topics(), 12).await;
+    assert_eq!(metadata.topics[0].partitions.len(), 3, "nothing refused was added");
+}

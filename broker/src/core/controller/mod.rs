@@ -405,13 +405,23 @@ impl Controller {
         Ok(records)
     }
 
-    /// CreatePartitions: grows a topic to `count` partitions, the new ones placed as
-    /// [`Controller::create_topic`] would have placed them, with the topic's replication factor.
+    /// CreatePartitions: grows a topic to `count` partitions with the topic's replication
+    /// factor, the new ones placed as [`Controller::create_topic`] would have placed them, or
+    /// as `assignments` say (one list per new partition, in order), checked as Kafka's
+    /// `ReplicationControlManager.createPartitions` checks them (see
+    /// [`validate_new_partition_assignments`]).
+    ///
+    /// # Errors
+    ///
+    /// UNKNOWN_TOPIC_OR_PARTITION, INVALID_PARTITIONS when `count` is no increase,
+    /// INVALID_REPLICA_ASSIGNMENT, INVALID_REPLICATION_FACTOR when too few brokers are
+    /// unfenced to place the new partitions, POLICY_VIOLATION past `max_partition_replicas`.
     pub fn create_partitions(
         &mut self,
         image: &MetadataImage,
         name: &str,
         count: i32,
+        assignments: &[Vec<BrokerId>],
     ) -> Result<Vec<MetadataRecord>, ErrorCode> {
         let topic = image.topics.get(name).ok_or(ErrorCode::UnknownTopicOrPartition)?;
         let current = i32::try_from(topic.partitions.len()).unwrap_or(i32::MAX);
@@ -419,6 +429,25 @@ impl Controller {
             return Err(ErrorCode::InvalidPartitions);
         }
         let replication_factor = topic.partitions.first().map_or(1, |p| p.replicas.len());
+        if !assignments.is_empty() {
+            validate_new_partition_assignments(image, current, count, replication_factor, assignments)
+                .map_err(|_| ErrorCode::InvalidReplicaAssignment)?;
+            let added = assignments.iter().map(|replicas| replicas.len() as u64).sum();
+            self.check_replica_budget(image, added)?;
+            return Ok((current..)
+                .zip(assignments)
+                .map(|(partition, replicas)| {
+                    let isr: Vec<BrokerId> = replicas.iter().copied().filter(|id| image.is_active(*id)).collect();
+                    MetadataRecord::Partition {
+                        topic: name.to_owned(),
+                        partition,
+                        leader: isr.first().copied().unwrap_or(NO_LEADER),
+                        isr,
+                        replicas: replicas.clone(),
+                    }
+                })
+                .collect());
+        }
         let active: Vec<BrokerId> = image.brokers.values().filter(|b| !b.fenced).map(|b| b.broker_id).collect();
         if replication_factor > active.len() {
             return Err(ErrorCode::InvalidReplicationFactor);
@@ -619,13 +648,29 @@ impl Controller {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReplicaAssignmentError {
     NoPartitions,
-    DuplicatePartition { partition: i32 },
+    DuplicatePartition {
+        partition: i32,
+    },
     EmptyReplicaList,
-    UnknownBroker { broker_id: BrokerId },
-    DuplicateBroker { broker_id: BrokerId },
-    InconsistentReplicationFactor { replicas: usize, expected: usize },
-    AllReplicasFenced { partition: i32 },
+    UnknownBroker {
+        broker_id: BrokerId,
+    },
+    DuplicateBroker {
+        broker_id: BrokerId,
+    },
+    InconsistentReplicationFactor {
+        replicas: usize,
+        expected: usize,
+    },
+    AllReplicasFenced {
+        partition: i32,
+    },
     NonContiguousPartitions,
+    /// CreatePartitions: not one assignment per new partition.
+    AssignmentCountMismatch {
+        additional: usize,
+        assignments: usize,
+    },
 }
 
 impl std::fmt::Display for ReplicaAssignmentError {
@@ -658,6 +703,11 @@ impl std::fmt::Display for ReplicaAssignmentError {
             ReplicaAssignmentError::NonContiguousPartitions => {
                 write!(f, "partitions should be a consecutive 0-based integer sequence")
             }
+            ReplicaAssignmentError::AssignmentCountMismatch { additional, assignments } => write!(
+                f,
+                "Attempted to add {additional} additional partition(s), but only {assignments} assignment(s) were \
+                 specified."
+            ),
         }
     }
 }
@@ -708,6 +758,34 @@ pub fn validate_replica_assignments(
 ) -> Result<(), ReplicaAssignmentError> {
     let indexed: Vec<(i32, Vec<BrokerId>)> = (0..).zip(assignments.iter().cloned()).collect();
     validate_manual_assignments(image, &indexed).map(|_| ())
+}
+
+/// Checks CreatePartitions' explicit replica assignments of the partitions `current..count`,
+/// as Kafka's `ReplicationControlManager.createPartitions` does: one list per new partition,
+/// each valid for [`validate_manual_partition_assignment`] with the topic's replication factor,
+/// at least one replica unfenced.
+///
+/// # Errors
+///
+/// The first problem found, as a [`ReplicaAssignmentError`].
+pub fn validate_new_partition_assignments(
+    image: &MetadataImage,
+    current: i32,
+    count: i32,
+    replication_factor: usize,
+    assignments: &[Vec<BrokerId>],
+) -> Result<(), ReplicaAssignmentError> {
+    let additional = usize::try_from(count.saturating_sub(current)).unwrap_or(0);
+    if assignments.len() != additional {
+        return Err(ReplicaAssignmentError::AssignmentCountMismatch { additional, assignments: assignments.len() });
+    }
+    for (partition, replicas) in (current..).zip(assignments) {
+        validate_manual_partition_assignment(image, replicas, Some(replication_factor))?;
+        if !replicas.iter().any(|id| image.is_active(*id)) {
+            return Err(ReplicaAssignmentError::AllReplicasFenced { partition });
+        }
+    }
+    Ok(())
 }
 
 /// One partition's manual replica list, as Kafka's
@@ -870,7 +948,7 @@ mod tests {
         let records = controller.create_topic(&image, "clicks", 3, 2, none()).expect("9 replicas fit");
         apply(&mut image, &records);
         assert_eq!(partition_replicas(&image), 9);
-        assert_eq!(controller.create_partitions(&image, "clicks", 4), Err(ErrorCode::PolicyViolation));
+        assert_eq!(controller.create_partitions(&image, "clicks", 4, &[]), Err(ErrorCode::PolicyViolation));
         assert_eq!(
             controller.create_topic(&image, "one", 1, 1, none()).map(|r| r.len()),
             Ok(2),

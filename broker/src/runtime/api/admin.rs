@@ -29,7 +29,7 @@ use crate::core::broker_config::{
     validate_dynamic_changes,
 };
 use crate::core::config::{ConfigKind, TopicConfigs, config_def};
-use crate::core::controller::{partition_replicas, validate_manual_assignments};
+use crate::core::controller::{partition_replicas, validate_manual_assignments, validate_new_partition_assignments};
 use crate::core::metadata::{MetadataImage, TopicImage};
 use crate::core::topic::{colliding_topic, validate_topic_name};
 use crate::runtime::broker::BrokerHandle;
@@ -919,7 +919,14 @@ pub(super) fn create_partitions(
         let mut response = CreatePartitionsResponse::default();
         for topic in request.topics {
             let name = topic.name.0.to_string();
-            let (error, message) = add_partitions(&cluster, &broker, &name, topic.count, request.validate_only).await;
+            // Explicit replica lists for the new partitions (`--replica-assignment`); null: placed
+            // by the controller.
+            let assignments: Option<Vec<Vec<i32>>> = topic
+                .assignments
+                .as_ref()
+                .map(|lists| lists.iter().map(|a| a.broker_ids.iter().map(|id| id.0).collect()).collect());
+            let (error, message) =
+                add_partitions(&cluster, &broker, &name, topic.count, assignments, request.validate_only).await;
             let mut result = CreatePartitionsTopicResult::default();
             result.name = topic.name;
             result.error_code = error.code();
@@ -930,20 +937,26 @@ pub(super) fn create_partitions(
     })
 }
 
-/// Grows a topic to `count` partitions (Kafka never shrinks one).
+/// Grows a topic to `count` partitions (Kafka never shrinks one), placed by the controller or
+/// as `assignments` say, with the messages of Kafka's `ReplicationControlManager.createPartitions`.
 async fn add_partitions(
     cluster: &Cluster,
     broker: &BrokerHandle,
     name: &str,
     count: i32,
+    assignments: Option<Vec<Vec<i32>>>,
     validate_only: bool,
 ) -> (ErrorCode, Option<String>) {
     let Some(topic) = topic_of(broker, name) else {
         return (ErrorCode::UnknownTopicOrPartition, Some(format!("Topic {name} does not exist")));
     };
     let current = i32::try_from(topic.partitions.len()).unwrap_or(i32::MAX);
-    if count <= current {
-        let message = format!("Topic currently has {current} partitions, which is higher than the requested {count}.");
+    if count == current {
+        return (ErrorCode::InvalidPartitions, Some(format!("Topic already has {current} partition(s).")));
+    }
+    if count < current {
+        let message =
+            format!("The topic {name} currently has {current} partition(s); {count} would not be an increase.");
         return (ErrorCode::InvalidPartitions, Some(message));
     }
     if count > MAX_PARTITIONS_PER_TOPIC {
@@ -952,8 +965,19 @@ async fn add_partitions(
         );
         return (ErrorCode::InvalidPartitions, Some(message));
     }
-    let replication_factor = topic.partitions.first().map_or(1, |p| p.replicas.len() as u64);
-    let added = u64::try_from(count - current).unwrap_or(0).saturating_mul(replication_factor);
+    let replication_factor = topic.partitions.first().map_or(1, |p| p.replicas.len());
+    if let Some(assignments) = &assignments {
+        let check = |image: &MetadataImage| {
+            validate_new_partition_assignments(image, current, count, replication_factor, assignments)
+        };
+        // A broker that is not running knows no brokers yet: every one named is unknown to it.
+        let checked = broker.with_node(|node| check(&node.image)).unwrap_or_else(|| check(&MetadataImage::default()));
+        if let Err(problem) = checked {
+            return (ErrorCode::InvalidReplicaAssignment, Some(problem.to_string()));
+        }
+    }
+    let assignments = assignments.unwrap_or_default();
+    let added = u64::try_from(count - current).unwrap_or(0).saturating_mul(replication_factor as u64);
     if let Err((error, message)) = check_replica_budget(cluster, broker, added) {
         return (error, Some(message));
     }
@@ -964,6 +988,7 @@ async fn add_partitions(
         request_id,
         topic: name.to_owned(),
         count,
+        assignments: assignments.clone(),
     })
     .await;
     if error == ErrorCode::PolicyViolation {
