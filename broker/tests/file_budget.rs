@@ -59,6 +59,7 @@ fn grow(topic: &str, count: i32, validate_only: bool) -> CreatePartitionsRequest
     let mut wanted = CreatePartitionsTopic::default();
     wanted.name = name(topic);
     wanted.count = count;
+    wanted.assignments = None;
     let mut request = CreatePartitionsRequest::default();
     request.topics = vec![wanted];
     request.validate_only = validate_only;

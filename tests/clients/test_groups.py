@@ -6,7 +6,9 @@ For each client:
   of their partition;
 - commit/resume: a member commits explicit offsets, closes; a restarted member of the same group
   resumes exactly there (and auto-commit on close records the new position);
-- group admin (list / describe / delete) where the client has it.
+- group admin (list / describe / delete) where the client has it;
+- static membership (confluent-kafka): a member with a group.instance.id that restarts takes its
+  old place and partitions back without a rebalance.
 
 Members run their poll loops in threads (kcat: a subprocess) and report their assignments through
 rebalance callbacks.
@@ -311,6 +313,54 @@ def test_kafka_python_rebalance(broker, topic_name):
 
 def test_kcat_rebalance(broker, topic_name):
     run_rebalance_scenario(broker, topic_name, KcatMember)
+
+
+# --- static membership (KIP-345) ----------------------------------------------------------------------
+
+def test_confluent_static_member_comes_back_to_its_partitions_without_a_rebalance(broker, topic_name):
+    """A member with a group.instance.id that restarts within session.timeout.ms takes its old
+    place (KIP-345): it gets the same partitions back and the other member is not revoked."""
+    topic = topic_name()
+    group = f"g-{topic}"
+    create_topic(broker.bootstrap, topic, PARTITIONS)
+    members: list[Member] = []
+    try:
+        a = ConfluentMember(broker.bootstrap, group, topic, "static-a", **{"group.instance.id": "pod-a"})
+        members.append(a)
+        wait_for_split([a])
+        b = ConfluentMember(broker.bootstrap, group, topic, "static-b", **{"group.instance.id": "pod-b"})
+        members.append(b)
+        before = wait_for_split([a, b])
+        time.sleep(1)  # a late rebalance callback would land in the history now
+        history_a = list(a.history)
+
+        # A static member sends no LeaveGroup on close: its place is kept until its session expires.
+        b.close()
+        members.remove(b)
+        back = ConfluentMember(broker.bootstrap, group, topic, "static-b-again", **{"group.instance.id": "pod-b"})
+        members.append(back)
+        wait_until(lambda: back.assignment == frozenset(before["static-b"]), REBALANCE_WAIT,
+                   "the returning instance to get its partitions back")
+        time.sleep(1)
+        assert a.history == history_a, "the other member went through no rebalance"
+        assert not a.errors and not back.errors, (a.errors, back.errors)
+
+        admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+        desc = admin.describe_consumer_groups([group], request_timeout=15)[group].result(15)
+        by_instance = {m.group_instance_id: m for m in desc.members}
+        assert sorted(by_instance) == ["pod-a", "pod-b"]
+        # The returning instance has a new member id; like Kafka (`ClassicGroup.replaceStaticMember`),
+        # the group keeps the first incarnation's client id and host.
+        assert by_instance["pod-b"].member_id == back.call(lambda c: c.memberid())
+        assert by_instance["pod-b"].client_id == "static-b"
+    except AssertionError as e:
+        raise AssertionError(f"{e}\n--- members ---\n" + "\n".join(m.describe() for m in members)) from None
+    finally:
+        for m in members:
+            try:
+                m.close()
+            except AssertionError:
+                pass
 
 
 # --- commits ------------------------------------------------------------------------------------------

@@ -115,6 +115,7 @@ const READ_ONLY_BROKER_CONFIGS: &[&str] = &[
     "replica.lag.time.max.ms",
     "log.retention.check.interval.ms",
     "socket.request.max.bytes",
+    "fetch.max.bytes",
     "connections.max.idle.ms",
     "queued.max.request.bytes",
     "group.initial.rebalance.delay.ms",

@@ -338,9 +338,11 @@ impl GroupCoordinator {
                 // no member id. It takes its old incarnation's place, assignment included (Kafka's
                 // `updateStaticMemberThenRebalanceOrCompleteJoin`); the old one is fenced.
                 (Some(old_id), Some(new_id)) => {
+                    let leader_before = group.leader_id.clone();
                     replies.extend(Self::replace_static_member(&mut self.events, group, &old_id, new_id, instance_id));
                     if group.state == GroupState::Stable
-                        && let Some(result) = Self::rejoin_stable_static_member(group, now_ms, new_id, &join)
+                        && let Some(result) =
+                            Self::rejoin_stable_static_member(group, now_ms, new_id, leader_before, &join)
                     {
                         replies.push(Reply::Join(request_id, result));
                         return replies;
@@ -381,6 +383,15 @@ impl GroupCoordinator {
                 join.member_id.clone()
             }
         };
+        // A static member that just took its old incarnation's place (no member id in the
+        // request) was handled above: in CompletingRebalance it must rebalance, since the
+        // leader is assigning to the old member id.
+        if !join.member_id.is_empty()
+            && let Some(result) = Self::rejoin_without_rebalance(group, &member_id, &join)
+        {
+            replies.push(Reply::Join(request_id, result));
+            return replies;
+        }
         let metadata_bytes = |protocols: &[(String, Vec<u8>)]| -> usize {
             protocols.iter().map(|(name, metadata)| name.len() + metadata.len()).sum()
         };
@@ -435,6 +446,37 @@ impl GroupCoordinator {
         replies
     }
 
+    /// A member of the group joining again with the protocols it already has, as Kafka's
+    /// `classicGroupJoinExistingMember` answers it without a rebalance: while the assignment is
+    /// out (CompletingRebalance; it may have missed its JoinGroup answer) it gets that answer
+    /// again, the leader with the members; in Stable a follower gets the current generation
+    /// and syncs for the assignment it has. The leader's join in Stable does rebalance (that is
+    /// how a leader asks for a new assignment, say after a topic grew), as do changed
+    /// protocols. `None`: the caller goes on with the join.
+    fn rejoin_without_rebalance(group: &Group, member_id: &str, join: &JoinGroup) -> Option<JoinResult> {
+        let member = group.members.get(member_id)?;
+        let is_leader = group.leader_id.as_deref() == Some(member_id);
+        let answer_again = match group.state {
+            GroupState::CompletingRebalance => member.protocols == join.protocols,
+            GroupState::Stable => member.protocols == join.protocols && !is_leader,
+            GroupState::Empty | GroupState::PreparingRebalance => false,
+        };
+        if !answer_again {
+            return None;
+        }
+        let protocol = group.protocol_name.clone().unwrap_or_default();
+        Some(JoinResult {
+            error: ErrorCode::None,
+            generation_id: group.generation_id,
+            protocol_type: group.protocol_type.clone(),
+            protocol_name: group.protocol_name.clone(),
+            leader_id: group.leader_id.clone().unwrap_or_default(),
+            member_id: member_id.to_owned(),
+            members: if is_leader { Self::member_list(group, &protocol) } else { Vec::new() },
+            skip_assignment: false,
+        })
+    }
+
     /// KIP-345: `new_id` takes the place of the static member `old_id` (same instance). The old
     /// incarnation's parked JoinGroup or SyncGroup is answered FENCED_INSTANCE_ID, and every
     /// later request from it is too (see [`Group::validate_member`]).
@@ -469,12 +511,17 @@ impl GroupCoordinator {
     /// A static member rejoining a Stable group: as in Kafka, no rebalance unless its protocols
     /// would change the group's protocol. It gets the current generation (and keeps its
     /// assignment, which SyncGroup hands back); a leader gets the members with
-    /// `skip_assignment` (KIP-814) so it does not compute a new assignment. `None`: the
-    /// protocol would change, so the caller rebalances.
+    /// `skip_assignment` (KIP-814) so it does not compute a new assignment. A client too old
+    /// for KIP-814 (JoinGroup < v9) is named the leader as it was before the member was
+    /// replaced (`leader_before`, Kafka's `currentLeader` in
+    /// `updateStaticMemberThenRebalanceOrCompleteJoin`): a returning leader then acts as a
+    /// follower and syncs for its assignment instead of computing one for a member list it
+    /// was not sent. `None`: the protocol would change, so the caller rebalances.
     fn rejoin_stable_static_member(
         group: &mut Group,
         now_ms: i64,
         member_id: &str,
+        leader_before: Option<String>,
         join: &JoinGroup,
     ) -> Option<JoinResult> {
         let member = group.members.get_mut(member_id)?;
@@ -489,7 +536,8 @@ impl GroupCoordinator {
         member.session_timeout_ms = join.session_timeout_ms;
         member.rebalance_timeout_ms = join.rebalance_timeout_ms;
         member.last_heartbeat_ms = now_ms;
-        let leader = group.leader_id.clone().unwrap_or_default();
+        let leader = if join.supports_skip_assignment { group.leader_id.clone() } else { leader_before };
+        let leader = leader.unwrap_or_default();
         let skip_assignment = leader == member_id && join.supports_skip_assignment;
         let protocol = group.protocol_name.clone().unwrap_or_default();
         Some(JoinResult {
@@ -685,6 +733,12 @@ impl GroupCoordinator {
 
     /// Heartbeat: keeps the member alive; REBALANCE_IN_PROGRESS tells it to rejoin.
     /// A static member (KIP-345) names its `group.instance.id`; an old incarnation is fenced.
+    ///
+    /// As Kafka's `GroupMetadataManager.classicGroupHeartbeatToClassicGroup`: the member and its
+    /// generation are checked first (UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID, ILLEGAL_GENERATION,
+    /// and a refused heartbeat keeps nothing alive); then PreparingRebalance answers
+    /// REBALANCE_IN_PROGRESS, and CompletingRebalance answers like Stable, since a member that
+    /// has its JoinGroup answer may heartbeat while it waits for its assignment.
     pub fn heartbeat(
         &mut self,
         now_ms: i64,
@@ -697,14 +751,21 @@ impl GroupCoordinator {
         if let Err(error) = group.validate_member(member_id, group_instance_id) {
             return error;
         }
+        if generation_id != group.generation_id {
+            return ErrorCode::IllegalGeneration;
+        }
+        let state = group.state;
         let Some(member) = group.members.get_mut(member_id) else { return ErrorCode::UnknownMemberId };
-        member.last_heartbeat_ms = now_ms;
-        match group.state {
-            GroupState::PreparingRebalance => ErrorCode::RebalanceInProgress,
-            _ if generation_id != group.generation_id => ErrorCode::IllegalGeneration,
-            GroupState::CompletingRebalance => ErrorCode::RebalanceInProgress,
-            GroupState::Stable => ErrorCode::None,
+        match state {
             GroupState::Empty => ErrorCode::UnknownMemberId,
+            GroupState::PreparingRebalance => {
+                member.last_heartbeat_ms = now_ms;
+                ErrorCode::RebalanceInProgress
+            }
+            GroupState::CompletingRebalance | GroupState::Stable => {
+                member.last_heartbeat_ms = now_ms;
+                ErrorCode::None
+            }
         }
     }
 
@@ -853,16 +914,22 @@ impl GroupCoordinator {
     }
 
     /// Checks an OffsetCommit against the group's generation, as Kafka's
-    /// `ClassicGroup.validateOffsetCommit` does. `Ok` means the offsets may be stored (the driver
-    /// then calls [`GroupCoordinator::store_offset`] once they are durable).
+    /// `OffsetMetadataManager.validateOffsetCommit` and `ClassicGroup.validateOffsetCommit` do.
+    /// `Ok` means the offsets may be stored (the driver then calls
+    /// [`GroupCoordinator::store_offset`] once they are durable).
     ///
     /// * Generation -1 with no member is a "simple" commit (a consumer using `assign()`, or an
-    ///   admin client), allowed while the group has no members; with members it is refused with
-    ///   UNKNOWN_MEMBER_ID.
+    ///   admin client), allowed while the group has no members (an unknown group is created
+    ///   for it); with members it is refused with UNKNOWN_MEMBER_ID.
+    /// * A generation for a group this coordinator does not know: GROUP_ID_NOT_FOUND. Kafka
+    ///   answers that from OffsetCommit v9 on and ILLEGAL_GENERATION before; the driver, which
+    ///   knows the version, makes the change. No group is created.
     /// * A member of the current generation may commit while the group is Stable and also while
     ///   it is PreparingRebalance: a consumer commits what it processed when its partitions are
     ///   revoked, and refusing that would have the next owner process those records again. Only
     ///   CompletingRebalance refuses (REBALANCE_IN_PROGRESS), while the new assignment is out.
+    ///   An accepted commit in those two states also keeps the member's session alive, as a
+    ///   heartbeat would.
     /// * A static member's old incarnation is fenced (FENCED_INSTANCE_ID, KIP-345).
     pub fn check_commit(
         &mut self,
@@ -875,7 +942,11 @@ impl GroupCoordinator {
         if group_id.is_empty() {
             return Err(ErrorCode::InvalidGroupId);
         }
-        let group = self.groups.entry(group_id.to_owned()).or_insert_with(|| Group::new(group_id));
+        let group = if generation_id < 0 {
+            self.groups.entry(group_id.to_owned()).or_insert_with(|| Group::new(group_id))
+        } else {
+            self.groups.get_mut(group_id).ok_or(ErrorCode::GroupIdNotFound)?
+        };
         if generation_id < 0 && group.members.is_empty() {
             return Ok(());
         }
@@ -883,15 +954,18 @@ impl GroupCoordinator {
             return Err(ErrorCode::UnknownMemberId);
         }
         group.validate_member(member_id, group_instance_id)?;
-        if let Some(member) = group.members.get_mut(member_id) {
-            member.last_heartbeat_ms = now_ms;
-        }
         if generation_id != group.generation_id {
             return Err(ErrorCode::IllegalGeneration);
         }
         match group.state {
             GroupState::CompletingRebalance => Err(ErrorCode::RebalanceInProgress),
-            GroupState::Stable | GroupState::PreparingRebalance | GroupState::Empty => Ok(()),
+            GroupState::Stable | GroupState::PreparingRebalance => {
+                if let Some(member) = group.members.get_mut(member_id) {
+                    member.last_heartbeat_ms = now_ms;
+                }
+                Ok(())
+            }
+            GroupState::Empty => Ok(()),
         }
     }
 

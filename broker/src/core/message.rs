@@ -103,6 +103,9 @@ pub enum Message<P: Payload> {
         request_id: u64,
         topic: String,
         count: i32,
+        /// Explicit replica assignments of the new partitions, in order; empty: the controller
+        /// places them.
+        assignments: Vec<Vec<BrokerId>>,
     },
     CreatePartitionsResponse {
         request_id: u64,

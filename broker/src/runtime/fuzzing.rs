@@ -53,6 +53,7 @@ impl RequestPath {
             replica_high_watermark_checkpoint_interval_ms: 5_000,
             retention_check_interval_ms: 60_000,
             max_request_bytes: 1 << 20,
+            fetch_max_bytes: 1 << 20,
             max_connections: 16,
             max_connections_per_ip: 16,
             connections_max_idle_ms: 600_000,
@@ -62,6 +63,9 @@ impl RequestPath {
             metadata_max_idle_interval_ms: Some(500),
             leader_imbalance_check_interval_ms: Some(300_000),
             eligible_leader_replicas_enabled: true,
+            static_configs: Default::default(),
+            max_open_log_files: 64,
+            max_partition_replicas: super::DEFAULT_MAX_PARTITION_REPLICAS,
         };
         let runtime =
             tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime for the fuzz target");

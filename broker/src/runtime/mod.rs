@@ -77,6 +77,10 @@ pub struct BrokerConfig {
     pub retention_check_interval_ms: u64,
     /// Largest request frame accepted (`socket.request.max.bytes`; Kafka: 100 MiB).
     pub max_request_bytes: usize,
+    /// Most record bytes one Fetch response carries, whatever the request's `max_bytes` asks
+    /// (`fetch.max.bytes`; Kafka: 55 MiB). As with the request's own budget (KIP-74), a first
+    /// batch larger than it still goes out whole, so a consumer always progresses.
+    pub fetch_max_bytes: usize,
     /// Most concurrent client connections per broker (`max.connections`; Kafka: unlimited). When
     /// they are all taken the broker stops accepting, as Kafka's acceptor does, and new clients
     /// wait in the listen backlog until one closes.
@@ -142,6 +146,9 @@ pub fn default_max_open_log_files() -> usize {
     soft.map_or(4096, |soft| usize::try_from(soft / 2).unwrap_or(usize::MAX).max(16))
 }
 
+/// Kafka's default `fetch.max.bytes` (`ServerConfigs.FETCH_MAX_BYTES_DEFAULT`): 55 MiB.
+pub const FETCH_MAX_BYTES_DEFAULT: usize = 55 * 1024 * 1024;
+
 impl BrokerConfig {
     pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
         Self {
@@ -159,6 +166,7 @@ impl BrokerConfig {
             replica_high_watermark_checkpoint_interval_ms: 5_000,
             retention_check_interval_ms: 60_000,
             max_request_bytes: 8 * 1024 * 1024,
+            fetch_max_bytes: FETCH_MAX_BYTES_DEFAULT,
             max_connections: 4096,
             // A class behind one NAT address still fits; one runaway script does not fill the broker.
             max_connections_per_ip: 1000,
@@ -193,6 +201,7 @@ pub(crate) struct ResolvedConfig {
     pub(crate) replica_high_watermark_checkpoint_interval_ms: u64,
     pub(crate) retention_check_interval_ms: u64,
     pub(crate) max_request_bytes: usize,
+    pub(crate) fetch_max_bytes: usize,
     pub(crate) max_connections: usize,
     pub(crate) max_connections_per_ip: usize,
     pub(crate) connections_max_idle_ms: u64,
@@ -276,6 +285,7 @@ impl Broker {
             replica_high_watermark_checkpoint_interval_ms: config.replica_high_watermark_checkpoint_interval_ms.max(1),
             retention_check_interval_ms: config.retention_check_interval_ms,
             max_request_bytes: config.max_request_bytes,
+            fetch_max_bytes: config.fetch_max_bytes,
             max_connections: config.max_connections,
             max_connections_per_ip: config.max_connections_per_ip,
             connections_max_idle_ms: config.connections_max_idle_ms,

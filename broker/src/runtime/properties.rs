@@ -58,6 +58,14 @@ impl BrokerConfig {
             "socket.request.max.bytes" => {
                 self.max_request_bytes = usize::try_from(number("the size")?).unwrap_or(usize::MAX).max(1024);
             }
+            "fetch.max.bytes" => {
+                let size = usize::try_from(number("the size")?).unwrap_or(usize::MAX);
+                // Kafka's validator for it: `atLeast(1024)`.
+                if size < 1024 {
+                    return Err(format!("{key}={value}: at least 1024 bytes"));
+                }
+                self.fetch_max_bytes = size;
+            }
             "max.connections" => self.max_connections = usize::try_from(number("the count")?).unwrap_or(usize::MAX),
             "max.connections.per.ip" => {
                 self.max_connections_per_ip = usize::try_from(number("the count")?).unwrap_or(usize::MAX);
@@ -111,7 +119,7 @@ impl BrokerConfig {
                     "{key}: not a broker setting this broker implements (it takes num.partitions, \
                      default.replication.factor, auto.create.topics.enable, broker.session.timeout.ms, \
                      replica.lag.time.max.ms, log.retention.check.interval.ms, socket.request.max.bytes, \
-                     max.connections, max.connections.per.ip, connections.max.idle.ms, queued.max.request.bytes, \
+                     fetch.max.bytes, max.connections, max.connections.per.ip, connections.max.idle.ms, queued.max.request.bytes, \
                      group.initial.rebalance.delay.ms, metadata.max.idle.interval.ms, auto.leader.rebalance.enable, \
                      leader.imbalance.check.interval.seconds, eligible.leader.replicas.version, and the broker-wide topic defaults such as \
                      log.retention.ms, log.retention.hours, log.segment.bytes, message.max.bytes, \
@@ -197,12 +205,16 @@ mod tests {
             Err("line 2: num.partition: not a broker setting this broker implements (it takes num.partitions, \
                  default.replication.factor, auto.create.topics.enable, broker.session.timeout.ms, \
                  replica.lag.time.max.ms, log.retention.check.interval.ms, socket.request.max.bytes, \
-                 max.connections, max.connections.per.ip, connections.max.idle.ms, queued.max.request.bytes, \
+                 fetch.max.bytes, max.connections, max.connections.per.ip, connections.max.idle.ms, queued.max.request.bytes, \
                  group.initial.rebalance.delay.ms, metadata.max.idle.interval.ms, auto.leader.rebalance.enable, \
                  leader.imbalance.check.interval.seconds, eligible.leader.replicas.version, and the broker-wide topic defaults such as \
                  log.retention.ms, log.retention.hours, log.segment.bytes, message.max.bytes, \
                  min.insync.replicas; topic settings such as retention.ms go on each topic with kafka-configs.sh)"
                 .to_owned())
+        );
+        assert_eq!(
+            config.apply_override("fetch.max.bytes=100"),
+            Err("fetch.max.bytes=100: at least 1024 bytes".to_owned())
         );
         assert_eq!(
             config.apply_override("listeners=PLAINTEXT://:9092"),

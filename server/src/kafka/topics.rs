@@ -286,6 +286,9 @@ impl Kafka {
         let mut topic = CreatePartitionsTopic::default();
         topic.name = topic_name(name);
         topic.count = count;
+        // Null, as clients send it: the broker places the new partitions. (The codec's default
+        // is an empty list, which Kafka refuses as too few assignments.)
+        topic.assignments = None;
         let mut request = CreatePartitionsRequest::default();
         request.topics = vec![topic];
         request.timeout_ms = 30_000;

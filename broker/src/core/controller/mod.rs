@@ -423,13 +423,23 @@ impl Controller {
         Ok(records)
     }
 
-    /// CreatePartitions: grows a topic to `count` partitions, the new ones placed as
-    /// [`Controller::create_topic`] would have placed them, with the topic's replication factor.
+    /// CreatePartitions: grows a topic to `count` partitions with the topic's replication
+    /// factor, the new ones placed as [`Controller::create_topic`] would have placed them, or
+    /// as `assignments` say (one list per new partition, in order), checked as Kafka's
+    /// `ReplicationControlManager.createPartitions` checks them (see
+    /// [`validate_new_partition_assignments`]).
+    ///
+    /// # Errors
+    ///
+    /// UNKNOWN_TOPIC_OR_PARTITION, INVALID_PARTITIONS when `count` is no increase,
+    /// INVALID_REPLICA_ASSIGNMENT, INVALID_REPLICATION_FACTOR when too few brokers are
+    /// unfenced to place the new partitions, POLICY_VIOLATION past `max_partition_replicas`.
     pub fn create_partitions(
         &mut self,
         image: &MetadataImage,
         name: &str,
         count: i32,
+        assignments: &[Vec<BrokerId>],
     ) -> Result<Vec<MetadataRecord>, ErrorCode> {
         let topic = image.topics.get(name).ok_or(ErrorCode::UnknownTopicOrPartition)?;
         let current = i32::try_from(topic.partitions.len()).unwrap_or(i32::MAX);
@@ -437,6 +447,25 @@ impl Controller {
             return Err(ErrorCode::InvalidPartitions);
         }
         let replication_factor = topic.partitions.first().map_or(1, |p| p.replicas.len());
+        if !assignments.is_empty() {
+            validate_new_partition_assignments(image, current, count, replication_factor, assignments)
+                .map_err(|_| ErrorCode::InvalidReplicaAssignment)?;
+            let added = assignments.iter().map(|replicas| replicas.len() as u64).sum();
+            self.check_replica_budget(image, added)?;
+            return Ok((current..)
+                .zip(assignments)
+                .map(|(partition, replicas)| {
+                    let isr: Vec<BrokerId> = replicas.iter().copied().filter(|id| image.is_active(*id)).collect();
+                    MetadataRecord::Partition {
+                        topic: name.to_owned(),
+                        partition,
+                        leader: isr.first().copied().unwrap_or(NO_LEADER),
+                        isr,
+                        replicas: replicas.clone(),
+                    }
+                })
+                .collect());
+        }
         let active: Vec<BrokerId> = image.brokers.values().filter(|b| !b.fenced).map(|b| b.broker_id).collect();
         if replication_factor > active.len() {
             return Err(ErrorCode::InvalidReplicationFactor);
@@ -632,46 +661,111 @@ impl Controller {
 }
 
 /// Why a manual replica assignment is refused (INVALID_REPLICA_ASSIGNMENT), worded as
-/// Kafka's `ReplicationControlManager.validateManualPartitionAssignment` words it.
+/// Kafka's `ReplicationControlManager.createTopic` and `validateManualPartitionAssignment`
+/// word it (clients show the message as it comes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReplicaAssignmentError {
     NoPartitions,
-    EmptyReplicaList { partition: i32 },
-    UnknownBroker { partition: i32, broker_id: BrokerId },
-    DuplicateBroker { partition: i32, broker_id: BrokerId },
-    InconsistentReplicationFactor { partition: i32, replicas: usize, expected: usize },
-    AllReplicasFenced { partition: i32 },
+    DuplicatePartition {
+        partition: i32,
+    },
+    EmptyReplicaList,
+    UnknownBroker {
+        broker_id: BrokerId,
+    },
+    DuplicateBroker {
+        broker_id: BrokerId,
+    },
+    InconsistentReplicationFactor {
+        replicas: usize,
+        expected: usize,
+    },
+    AllReplicasFenced {
+        partition: i32,
+    },
+    NonContiguousPartitions,
+    /// CreatePartitions: not one assignment per new partition.
+    AssignmentCountMismatch {
+        additional: usize,
+        assignments: usize,
+    },
 }
 
 impl std::fmt::Display for ReplicaAssignmentError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ReplicaAssignmentError::NoPartitions => write!(f, "The manual partition assignment has no partitions."),
-            ReplicaAssignmentError::EmptyReplicaList { partition } => {
-                write!(f, "The manual partition assignment includes an empty replica list for partition {partition}.")
+            ReplicaAssignmentError::DuplicatePartition { partition } => {
+                write!(f, "Found multiple manual partition assignments for partition {partition}")
             }
-            ReplicaAssignmentError::UnknownBroker { partition, broker_id } => write!(
+            ReplicaAssignmentError::EmptyReplicaList => {
+                write!(f, "The manual partition assignment includes an empty replica list.")
+            }
+            ReplicaAssignmentError::UnknownBroker { broker_id } => write!(
                 f,
-                "The manual partition assignment includes broker {broker_id} for partition {partition}, but no such broker is registered."
+                "The manual partition assignment includes broker {broker_id}, but no such broker is registered."
             ),
-            ReplicaAssignmentError::DuplicateBroker { partition, broker_id } => write!(
+            ReplicaAssignmentError::DuplicateBroker { broker_id } => {
+                write!(f, "The manual partition assignment includes the broker {broker_id} more than once.")
+            }
+            ReplicaAssignmentError::InconsistentReplicationFactor { replicas, expected } => write!(
                 f,
-                "The manual partition assignment includes the broker {broker_id} more than once for partition {partition}."
-            ),
-            ReplicaAssignmentError::InconsistentReplicationFactor { partition, replicas, expected } => write!(
-                f,
-                "The manual partition assignment includes partition {partition} with {replicas} replica(s), but previous partitions have {expected} replica(s)."
+                "The manual partition assignment includes a partition with {replicas} replica(s), but this is not \
+                 consistent with previous partitions, which have {expected} replica(s)."
             ),
             ReplicaAssignmentError::AllReplicasFenced { partition } => write!(
                 f,
-                "All brokers specified in the manual partition assignment for partition {partition} are fenced or in controlled shutdown."
+                "All brokers specified in the manual partition assignment for partition {partition} are fenced or in \
+                 controlled shutdown."
+            ),
+            ReplicaAssignmentError::NonContiguousPartitions => {
+                write!(f, "partitions should be a consecutive 0-based integer sequence")
+            }
+            ReplicaAssignmentError::AssignmentCountMismatch { additional, assignments } => write!(
+                f,
+                "Attempted to add {additional} additional partition(s), but only {assignments} assignment(s) were \
+                 specified."
             ),
         }
     }
 }
 
-/// Checks explicit replica assignments (partition `i` at index `i`): every partition has the
-/// same number of replicas, each a registered broker named once, at least one of them unfenced.
+/// Checks CreateTopics' explicit replica assignments as Kafka's controller does, in the
+/// request's order: each partition index once, each replica list valid for
+/// [`validate_manual_partition_assignment`] with as many replicas as the first, at least one
+/// replica unfenced; then the indexes must be `0..n`. Returns the replica lists by index.
+///
+/// # Errors
+///
+/// The first problem found, as a [`ReplicaAssignmentError`].
+pub fn validate_manual_assignments(
+    image: &MetadataImage,
+    assignments: &[(i32, Vec<BrokerId>)],
+) -> Result<Vec<Vec<BrokerId>>, ReplicaAssignmentError> {
+    if assignments.is_empty() {
+        return Err(ReplicaAssignmentError::NoPartitions);
+    }
+    let mut by_index = std::collections::BTreeMap::new();
+    let mut replication_factor = None;
+    for (partition, replicas) in assignments {
+        if by_index.contains_key(partition) {
+            return Err(ReplicaAssignmentError::DuplicatePartition { partition: *partition });
+        }
+        validate_manual_partition_assignment(image, replicas, replication_factor)?;
+        replication_factor = Some(replicas.len());
+        if !replicas.iter().any(|id| image.is_active(*id)) {
+            return Err(ReplicaAssignmentError::AllReplicasFenced { partition: *partition });
+        }
+        by_index.insert(*partition, replicas.clone());
+    }
+    if (0..).take(by_index.len()).any(|partition| !by_index.contains_key(&partition)) {
+        return Err(ReplicaAssignmentError::NonContiguousPartitions);
+    }
+    Ok(by_index.into_values().collect())
+}
+
+/// Checks explicit replica assignments indexed by partition (partition `i` at index `i`), as
+/// [`validate_manual_assignments`] checks a request's.
 ///
 /// # Errors
 ///
@@ -680,31 +774,72 @@ pub fn validate_replica_assignments(
     image: &MetadataImage,
     assignments: &[Vec<BrokerId>],
 ) -> Result<(), ReplicaAssignmentError> {
-    let expected = assignments.first().ok_or(ReplicaAssignmentError::NoPartitions)?.len();
-    for (partition, replicas) in (0..).zip(assignments) {
-        if replicas.is_empty() {
-            return Err(ReplicaAssignmentError::EmptyReplicaList { partition });
-        }
-        for (i, &broker_id) in replicas.iter().enumerate() {
-            if !image.brokers.contains_key(&broker_id) {
-                return Err(ReplicaAssignmentError::UnknownBroker { partition, broker_id });
-            }
-            if replicas[..i].contains(&broker_id) {
-                return Err(ReplicaAssignmentError::DuplicateBroker { partition, broker_id });
-            }
-        }
-        if replicas.len() != expected {
-            return Err(ReplicaAssignmentError::InconsistentReplicationFactor {
-                partition,
-                replicas: replicas.len(),
-                expected,
-            });
-        }
+    let indexed: Vec<(i32, Vec<BrokerId>)> = (0..).zip(assignments.iter().cloned()).collect();
+    validate_manual_assignments(image, &indexed).map(|_| ())
+}
+
+/// Checks CreatePartitions' explicit replica assignments of the partitions `current..count`,
+/// as Kafka's `ReplicationControlManager.createPartitions` does: one list per new partition,
+/// each valid for [`validate_manual_partition_assignment`] with the topic's replication factor,
+/// at least one replica unfenced.
+///
+/// # Errors
+///
+/// The first problem found, as a [`ReplicaAssignmentError`].
+pub fn validate_new_partition_assignments(
+    image: &MetadataImage,
+    current: i32,
+    count: i32,
+    replication_factor: usize,
+    assignments: &[Vec<BrokerId>],
+) -> Result<(), ReplicaAssignmentError> {
+    let additional = usize::try_from(count.saturating_sub(current)).unwrap_or(0);
+    if assignments.len() != additional {
+        return Err(ReplicaAssignmentError::AssignmentCountMismatch { additional, assignments: assignments.len() });
+    }
+    for (partition, replicas) in (current..).zip(assignments) {
+        validate_manual_partition_assignment(image, replicas, Some(replication_factor))?;
         if !replicas.iter().any(|id| image.is_active(*id)) {
             return Err(ReplicaAssignmentError::AllReplicasFenced { partition });
         }
     }
     Ok(())
+}
+
+/// One partition's manual replica list, as Kafka's
+/// `ReplicationControlManager.validateManualPartitionAssignment` checks it: not empty, every
+/// broker registered and named once (looked at in broker id order, as Kafka does, so the same
+/// list gets the same answer), and as many replicas as `replication_factor` when given.
+///
+/// # Errors
+///
+/// The first problem found, as a [`ReplicaAssignmentError`].
+pub fn validate_manual_partition_assignment(
+    image: &MetadataImage,
+    replicas: &[BrokerId],
+    replication_factor: Option<usize>,
+) -> Result<(), ReplicaAssignmentError> {
+    if replicas.is_empty() {
+        return Err(ReplicaAssignmentError::EmptyReplicaList);
+    }
+    let mut sorted = replicas.to_vec();
+    sorted.sort_unstable();
+    let mut previous = None;
+    for broker_id in sorted {
+        if !image.brokers.contains_key(&broker_id) {
+            return Err(ReplicaAssignmentError::UnknownBroker { broker_id });
+        }
+        if previous == Some(broker_id) {
+            return Err(ReplicaAssignmentError::DuplicateBroker { broker_id });
+        }
+        previous = Some(broker_id);
+    }
+    match replication_factor {
+        Some(expected) if expected != replicas.len() => {
+            Err(ReplicaAssignmentError::InconsistentReplicationFactor { replicas: replicas.len(), expected })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Partition replicas in the cluster: every partition once per replica.
@@ -839,7 +974,7 @@ mod tests {
         let records = controller.create_topic(&image, "clicks", 3, 2, none()).expect("9 replicas fit");
         apply(&mut image, &records);
         assert_eq!(partition_replicas(&image), 9);
-        assert_eq!(controller.create_partitions(&image, "clicks", 4), Err(ErrorCode::PolicyViolation));
+        assert_eq!(controller.create_partitions(&image, "clicks", 4, &[]), Err(ErrorCode::PolicyViolation));
         assert_eq!(
             controller.create_topic(&image, "one", 1, 1, none()).map(|r| r.len()),
             Ok(2),

@@ -244,8 +244,8 @@ impl<P: Payload> ControllerNode<P> {
                     Err(error) => out.send(self.id, from, Message::AlterConfigResponse { request_id, error }),
                 }
             }
-            Message::CreatePartitions { request_id, topic, count } => {
-                match active.controller.create_partitions(&active.working, &topic, count) {
+            Message::CreatePartitions { request_id, topic, count, assignments } => {
+                match active.controller.create_partitions(&active.working, &topic, count, &assignments) {
                     Ok(records) => {
                         let response = Message::CreatePartitionsResponse { request_id, error: ErrorCode::None };
                         self.append_then_reply(now_ms, records, from, response, out);

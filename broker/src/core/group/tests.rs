@@ -110,6 +110,61 @@ fn a_second_member_triggers_a_rebalance_that_splits_the_work() {
 }
 
 #[test]
+fn heartbeats_check_the_generation_first_and_are_fine_while_the_assignment_is_out() {
+    let mut coordinator = GroupCoordinator::new(7, 0);
+    let a = lone_member(&mut coordinator, 0);
+    // A refused heartbeat (an old generation) keeps nothing alive.
+    assert_eq!(coordinator.heartbeat(5, "shop", 0, &a, None), ErrorCode::IllegalGeneration);
+    assert_eq!(coordinator.next_deadline_ms(), Some(i64::from(SESSION_MS)));
+    let b = join_result(&coordinator.join_group(10, 10, join("", "app")), 10).member_id.clone();
+    assert!(coordinator.join_group(10, 11, join(&b, "app")).is_empty());
+    // PreparingRebalance: the current generation is told to rejoin; an older one is not current.
+    assert_eq!(coordinator.heartbeat(20, "shop", 1, &a, None), ErrorCode::RebalanceInProgress);
+    assert_eq!(coordinator.heartbeat(20, "shop", 0, &a, None), ErrorCode::IllegalGeneration);
+    // Both joined: while the leader computes the assignment, a member of the new generation
+    // heartbeats as in Stable (Kafka's `classicGroupHeartbeatToClassicGroup`).
+    coordinator.join_group(30, 12, join(&a, "app"));
+    assert_eq!(coordinator.group("shop").map(|g| g.state), Some(GroupState::CompletingRebalance));
+    assert_eq!(coordinator.heartbeat(31, "shop", 2, &b, None), ErrorCode::None);
+    assert_eq!(coordinator.heartbeat(31, "shop", 1, &b, None), ErrorCode::IllegalGeneration);
+}
+
+#[test]
+fn a_member_joining_again_with_unchanged_protocols_gets_the_current_generation_without_a_rebalance() {
+    let mut coordinator = GroupCoordinator::new(7, 0);
+    let a = lone_member(&mut coordinator, 0);
+    let b = join_result(&coordinator.join_group(10, 10, join("", "app")), 10).member_id.clone();
+    coordinator.join_group(10, 11, join(&b, "app"));
+    coordinator.join_group(20, 12, join(&a, "app"));
+    assert_eq!(coordinator.group("shop").map(|g| g.state), Some(GroupState::CompletingRebalance));
+    coordinator.drain_events();
+
+    // CompletingRebalance: B missed its JoinGroup answer and asks again; A (the leader) too.
+    let again = join_result(&coordinator.join_group(21, 13, join(&b, "app")), 13).clone();
+    assert_eq!((again.error, again.generation_id, again.leader_id.as_str()), (ErrorCode::None, 2, a.as_str()));
+    assert!(again.members.is_empty());
+    let again = join_result(&coordinator.join_group(21, 14, join(&a, "app")), 14).clone();
+    assert_eq!((again.generation_id, again.members.len()), (2, 2), "the leader gets the members again");
+    assert_eq!(coordinator.group("shop").map(|g| g.state), Some(GroupState::CompletingRebalance));
+    let replies = coordinator.sync_group(22, 15, sync(&a, 2, &[(&a, b"p0"), (&b, b"p1")]));
+    assert_eq!(sync_result(&replies, 15).assignment, b"p0");
+
+    // Stable: a follower joining with the same protocols syncs for the assignment it has.
+    let again = join_result(&coordinator.join_group(30, 16, join(&b, "app")), 16).clone();
+    assert_eq!((again.error, again.generation_id), (ErrorCode::None, 2));
+    assert_eq!(sync_result(&coordinator.sync_group(31, 17, sync(&b, 2, &[])), 17).assignment, b"p1");
+    assert!(!coordinator.drain_events().iter().any(|e| matches!(e, GroupEvent::RebalanceStarted { .. })));
+
+    // The leader's join in Stable asks for a new assignment, and changed protocols need one too.
+    assert!(coordinator.join_group(40, 18, join(&a, "app")).is_empty(), "parked: a rebalance started");
+    assert_eq!(coordinator.group("shop").map(|g| g.state), Some(GroupState::PreparingRebalance));
+    let mut changed = join(&b, "app");
+    changed.protocols = vec![("range".into(), vec![9]), ("roundrobin".into(), vec![2])];
+    let replies = coordinator.join_group(41, 19, changed);
+    assert_eq!(join_result(&replies, 19).generation_id, 3);
+}
+
+#[test]
 fn a_silent_member_is_removed_after_its_session_timeout() {
     let mut coordinator = GroupCoordinator::new(7, 0);
     let a = lone_member(&mut coordinator, 0);
@@ -197,6 +252,33 @@ fn commits_follow_the_generation() {
     coordinator.leave_group(1, "shop", &[(a, None)]);
     assert_eq!(coordinator.delete_group("shop"), ErrorCode::None);
     assert_eq!(coordinator.committed_offset("shop", "orders", 0), None);
+}
+
+#[test]
+fn a_commit_naming_a_generation_of_a_group_nobody_joined_is_refused_and_creates_no_group() {
+    let mut coordinator = GroupCoordinator::new(7, 0);
+    // Kafka's `OffsetMetadataManager.validateOffsetCommit`: GROUP_ID_NOT_FOUND (the driver
+    // answers ILLEGAL_GENERATION below OffsetCommit v9).
+    assert_eq!(coordinator.check_commit(0, "shop", 3, "app-1", None), Err(ErrorCode::GroupIdNotFound));
+    assert!(coordinator.group("shop").is_none());
+    // Generation -1 creates the "simple" group it commits to.
+    assert_eq!(coordinator.check_commit(0, "shop", -1, "", None), Ok(()));
+    assert!(coordinator.group("shop").is_some());
+    // Known now, but without that member.
+    assert_eq!(coordinator.check_commit(0, "shop", 3, "app-1", None), Err(ErrorCode::UnknownMemberId));
+}
+
+#[test]
+fn only_an_accepted_commit_keeps_a_members_session_alive() {
+    let mut coordinator = GroupCoordinator::new(7, 0);
+    let a = lone_member(&mut coordinator, 0);
+    let session_ms = i64::from(SESSION_MS);
+    // A refused commit (an old generation) is no sign of life...
+    assert_eq!(coordinator.check_commit(session_ms - 1, "shop", 0, &a, None), Err(ErrorCode::IllegalGeneration));
+    assert_eq!(coordinator.next_deadline_ms(), Some(session_ms));
+    // ...an accepted one is, as a heartbeat would be.
+    assert_eq!(coordinator.check_commit(session_ms - 1, "shop", 1, &a, None), Ok(()));
+    assert_eq!(coordinator.next_deadline_ms(), Some(2 * session_ms - 1));
 }
 
 #[test]
@@ -296,6 +378,42 @@ fn a_restarted_static_member_takes_its_old_place_without_a_rebalance_and_fences_
     let (results, _) = coordinator.leave_group(1_005, "shop", &[(new, Some("pod-1".into()))]);
     assert_eq!(results, [ErrorCode::None]);
     assert_eq!(coordinator.group("shop").map(|g| g.state), Some(GroupState::Empty));
+}
+
+#[test]
+fn a_restarted_static_leader_on_an_old_client_is_told_the_old_leader_and_syncs_its_assignment() {
+    let mut coordinator = GroupCoordinator::new(7, 0);
+    let old = lone_static_member(&mut coordinator, 0);
+    // JoinGroup < v9 (librdkafka sends v5): no KIP-814, so Kafka names the leader as it was
+    // before the replacement, and the returning member acts as a follower.
+    let request = JoinGroup { supports_skip_assignment: false, ..static_join("", "pod-1") };
+    let replies = coordinator.join_group(1_000, 3, request);
+    let rejoined = join_result(&replies, 3);
+    let new = rejoined.member_id.clone();
+    assert_eq!((rejoined.error, rejoined.generation_id), (ErrorCode::None, 1));
+    assert_eq!(rejoined.leader_id, old);
+    assert!(rejoined.members.is_empty() && !rejoined.skip_assignment);
+    // The group itself knows the new incarnation as its leader, and hands back the assignment.
+    assert_eq!(coordinator.group("shop").and_then(|g| g.leader_id.clone()), Some(new.clone()));
+    let mut request = sync(&new, 1, &[]);
+    request.group_instance_id = Some("pod-1".into());
+    assert_eq!(sync_result(&coordinator.sync_group(1_001, 4, request), 4).assignment, b"p0");
+}
+
+#[test]
+fn a_static_member_restarting_while_the_assignment_is_out_rebalances() {
+    let mut coordinator = GroupCoordinator::new(7, 0);
+    let one = lone_static_member(&mut coordinator, 0);
+    assert!(coordinator.join_group(10, 10, static_join("", "pod-2")).is_empty(), "parked");
+    let replies = coordinator.join_group(11, 11, static_join(&one, "pod-1"));
+    let old_two = join_result(&replies, 10).member_id.clone();
+    assert_eq!(coordinator.group("shop").map(|g| g.state), Some(GroupState::CompletingRebalance));
+    // The leader is assigning to pod-2's old member id: Kafka rebalances
+    // (`updateStaticMemberThenRebalanceOrCompleteJoin`) rather than leave the new one without.
+    let replies = coordinator.join_group(12, 12, static_join("", "pod-2"));
+    assert!(replies.iter().all(|r| !matches!(r, Reply::Join(12, _))), "parked: {replies:?}");
+    assert_eq!(coordinator.group("shop").map(|g| g.state), Some(GroupState::PreparingRebalance));
+    assert_eq!(coordinator.heartbeat(13, "shop", 2, &old_two, Some("pod-2")), ErrorCode::FencedInstanceId);
 }
 
 #[test]

@@ -29,7 +29,7 @@ use crate::core::broker_config::{
     validate_dynamic_changes,
 };
 use crate::core::config::{ConfigKind, TopicConfigs, config_def};
-use crate::core::controller::{partition_replicas, validate_replica_assignments};
+use crate::core::controller::{partition_replicas, validate_manual_assignments, validate_new_partition_assignments};
 use crate::core::metadata::{MetadataImage, TopicImage};
 use crate::core::topic::{colliding_topic, validate_topic_name};
 use crate::runtime::broker::BrokerHandle;
@@ -363,34 +363,28 @@ fn topic_configs(
     Ok(configs)
 }
 
-/// CreateTopics with explicit replica assignments, checked as Kafka's controller checks them:
-/// the partition count comes from the assignments, which may not be combined with
-/// `num_partitions` or `replication_factor` (INVALID_REQUEST); indexes must be 0..n and every
-/// list valid for [`validate_replica_assignments`] (INVALID_REPLICA_ASSIGNMENT).
+/// CreateTopics with explicit replica assignments, checked as Kafka's controller checks them
+/// (`ReplicationControlManager.createTopic`): the partition count comes from the assignments,
+/// which may not be combined with a `replication_factor` or `num_partitions` (INVALID_REQUEST,
+/// in that order); the lists must pass [`validate_manual_assignments`]
+/// (INVALID_REPLICA_ASSIGNMENT). Messages are Kafka's.
 fn check_assignments(
     broker: &BrokerHandle,
     creatable: &kafka_protocol::messages::create_topics_request::CreatableTopic,
 ) -> Result<NewTopic, (ErrorCode, String)> {
-    if creatable.num_partitions != -1 || creatable.replication_factor != -1 {
+    if creatable.replication_factor != -1 {
         return Err((
             ErrorCode::InvalidRequest,
-            "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time."
-                .into(),
+            "A manual partition assignment was specified, but replication factor was not set to -1.".into(),
         ));
     }
-    let mut by_index: Vec<(i32, Vec<i32>)> = creatable
-        .assignments
-        .iter()
-        .map(|a| (a.partition_index, a.broker_ids.iter().map(|id| id.0).collect()))
-        .collect();
-    by_index.sort_by_key(|(index, _)| *index);
-    if by_index.iter().zip(0..).any(|((index, _), expected)| *index != expected) {
+    if creatable.num_partitions != -1 {
         return Err((
-            ErrorCode::InvalidReplicaAssignment,
-            "Partitions should be a consecutive 0-based integer sequence.".into(),
+            ErrorCode::InvalidRequest,
+            "A manual partition assignment was specified, but numPartitions was not set to -1.".into(),
         ));
     }
-    let partitions = i32::try_from(by_index.len()).unwrap_or(i32::MAX);
+    let partitions = i32::try_from(creatable.assignments.len()).unwrap_or(i32::MAX);
     if partitions > MAX_PARTITIONS_PER_TOPIC {
         return Err((
             ErrorCode::InvalidPartitions,
@@ -399,10 +393,15 @@ fn check_assignments(
             ),
         ));
     }
-    let assignments: Vec<Vec<i32>> = by_index.into_iter().map(|(_, replicas)| replicas).collect();
-    broker
-        .with_node(|node| validate_replica_assignments(&node.image, &assignments))
-        .unwrap_or(Ok(()))
+    let requested: Vec<(i32, Vec<i32>)> = creatable
+        .assignments
+        .iter()
+        .map(|a| (a.partition_index, a.broker_ids.iter().map(|id| id.0).collect()))
+        .collect();
+    // A broker that is not running knows no brokers yet: every one named is unknown to it.
+    let assignments = broker
+        .with_node(|node| validate_manual_assignments(&node.image, &requested))
+        .unwrap_or_else(|| validate_manual_assignments(&MetadataImage::default(), &requested))
         .map_err(|problem| (ErrorCode::InvalidReplicaAssignment, problem.to_string()))?;
     let replication_factor = assignments.first().map_or(0, |replicas| i32::try_from(replicas.len()).unwrap_or(0));
     Ok(NewTopic { partitions, replication_factor, configs: topic_configs(creatable)?, assignments })
@@ -596,6 +595,7 @@ fn describe_broker(
                 config.replica_high_watermark_checkpoint_interval_ms.to_string(),
                 5,
             ),
+            ("fetch.max.bytes", config.fetch_max_bytes.to_string(), 3),
             ("log.dirs", config.data_dir.display().to_string(), 2),
         ];
         for (name, value, kind) in fixed {
@@ -924,7 +924,14 @@ pub(super) fn create_partitions(
         let mut response = CreatePartitionsResponse::default();
         for topic in request.topics {
             let name = topic.name.0.to_string();
-            let (error, message) = add_partitions(&cluster, &broker, &name, topic.count, request.validate_only).await;
+            // Explicit replica lists for the new partitions (`--replica-assignment`); null: placed
+            // by the controller.
+            let assignments: Option<Vec<Vec<i32>>> = topic
+                .assignments
+                .as_ref()
+                .map(|lists| lists.iter().map(|a| a.broker_ids.iter().map(|id| id.0).collect()).collect());
+            let (error, message) =
+                add_partitions(&cluster, &broker, &name, topic.count, assignments, request.validate_only).await;
             let mut result = CreatePartitionsTopicResult::default();
             result.name = topic.name;
             result.error_code = error.code();
@@ -935,20 +942,26 @@ pub(super) fn create_partitions(
     })
 }
 
-/// Grows a topic to `count` partitions (Kafka never shrinks one).
+/// Grows a topic to `count` partitions (Kafka never shrinks one), placed by the controller or
+/// as `assignments` say, with the messages of Kafka's `ReplicationControlManager.createPartitions`.
 async fn add_partitions(
     cluster: &Cluster,
     broker: &BrokerHandle,
     name: &str,
     count: i32,
+    assignments: Option<Vec<Vec<i32>>>,
     validate_only: bool,
 ) -> (ErrorCode, Option<String>) {
     let Some(topic) = topic_of(broker, name) else {
         return (ErrorCode::UnknownTopicOrPartition, Some(format!("Topic {name} does not exist")));
     };
     let current = i32::try_from(topic.partitions.len()).unwrap_or(i32::MAX);
-    if count <= current {
-        let message = format!("Topic currently has {current} partitions, which is higher than the requested {count}.");
+    if count == current {
+        return (ErrorCode::InvalidPartitions, Some(format!("Topic already has {current} partition(s).")));
+    }
+    if count < current {
+        let message =
+            format!("The topic {name} currently has {current} partition(s); {count} would not be an increase.");
         return (ErrorCode::InvalidPartitions, Some(message));
     }
     if count > MAX_PARTITIONS_PER_TOPIC {
@@ -957,8 +970,19 @@ async fn add_partitions(
         );
         return (ErrorCode::InvalidPartitions, Some(message));
     }
-    let replication_factor = topic.partitions.first().map_or(1, |p| p.replicas.len() as u64);
-    let added = u64::try_from(count - current).unwrap_or(0).saturating_mul(replication_factor);
+    let replication_factor = topic.partitions.first().map_or(1, |p| p.replicas.len());
+    if let Some(assignments) = &assignments {
+        let check = |image: &MetadataImage| {
+            validate_new_partition_assignments(image, current, count, replication_factor, assignments)
+        };
+        // A broker that is not running knows no brokers yet: every one named is unknown to it.
+        let checked = broker.with_node(|node| check(&node.image)).unwrap_or_else(|| check(&MetadataImage::default()));
+        if let Err(problem) = checked {
+            return (ErrorCode::InvalidReplicaAssignment, Some(problem.to_string()));
+        }
+    }
+    let assignments = assignments.unwrap_or_default();
+    let added = u64::try_from(count - current).unwrap_or(0).saturating_mul(replication_factor as u64);
     if let Err((error, message)) = check_replica_budget(cluster, broker, added) {
         return (error, Some(message));
     }
@@ -969,6 +993,7 @@ async fn add_partitions(
         request_id,
         topic: name.to_owned(),
         count,
+        assignments: assignments.clone(),
     })
     .await;
     if error == ErrorCode::PolicyViolation {

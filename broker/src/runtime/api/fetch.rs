@@ -2,9 +2,10 @@
 //!
 //! * The batch containing `fetch_offset` is returned whole even when the offset is in its middle
 //!   (clients skip the records before it; Tansu/franz-go FINDINGS).
-//! * KIP-74: the response holds at most the request's `max_bytes`, each partition at most its
-//!   `partition_max_bytes`, filled in request order; only the response's first batch may be
-//!   larger than both, so a consumer can always make progress.
+//! * KIP-74: the response holds at most the request's `max_bytes` (and never more than the
+//!   broker's `fetch.max.bytes`), each partition at most its `partition_max_bytes`, filled in
+//!   request order; only the response's first batch may be larger than those, so a consumer can
+//!   always make progress.
 //! * Long poll: with less than `min_bytes` ready, the request waits for appends until
 //!   `max_wait_ms`, or clients would spin.
 //! * No fetch sessions (KIP-227): `session_id` is always 0, so every fetch is a full fetch.
@@ -29,7 +30,8 @@ use crate::runtime::broker::BrokerHandle;
 /// should not hold connections for minutes).
 const MAX_WAIT_CAP_MS: u64 = 30_000;
 
-pub(super) fn handle(broker: &Arc<BrokerHandle>, request: FetchRequest) -> Reply {
+/// `fetch_max_bytes` is the broker's `fetch.max.bytes`, the most any response carries.
+pub(super) fn handle(broker: &Arc<BrokerHandle>, request: FetchRequest, fetch_max_bytes: usize) -> Reply {
     let broker = broker.clone();
     Box::pin(async move {
         let max_wait = Duration::from_millis(u64::try_from(request.max_wait_ms).unwrap_or(0).min(MAX_WAIT_CAP_MS));
@@ -41,7 +43,7 @@ pub(super) fn handle(broker: &Arc<BrokerHandle>, request: FetchRequest) -> Reply
             let appended = broker.appended.notified();
             tokio::pin!(appended);
             appended.as_mut().enable();
-            let (response, bytes, errors) = read(&broker, &request);
+            let (response, bytes, errors) = read(&broker, &request, fetch_max_bytes);
             if bytes >= min_bytes.max(1) || errors || tokio::time::Instant::now() >= deadline {
                 return Some(ResponseKind::Fetch(response));
             }
@@ -55,8 +57,10 @@ pub(super) fn handle(broker: &Arc<BrokerHandle>, request: FetchRequest) -> Reply
 
 /// One pass over the requested partitions: the response, how many record bytes it carries,
 /// and whether any partition answered with an error (which ends the long poll, as in Kafka).
-fn read(broker: &BrokerHandle, request: &FetchRequest) -> (FetchResponse, usize, bool) {
-    let mut budget = usize::try_from(request.max_bytes).unwrap_or(0);
+fn read(broker: &BrokerHandle, request: &FetchRequest, fetch_max_bytes: usize) -> (FetchResponse, usize, bool) {
+    // Kafka's `KafkaApis.handleFetchRequest`: min(request max_bytes, fetch.max.bytes), so a
+    // client asking for 2 GiB cannot have the broker read that much into memory.
+    let mut budget = usize::try_from(request.max_bytes).unwrap_or(0).min(fetch_max_bytes);
     let mut total = 0;
     let mut errors = false;
     let read_committed = request.isolation_level == 1;
@@ -89,6 +93,12 @@ fn read(broker: &BrokerHandle, request: &FetchRequest) -> (FetchResponse, usize,
                     let offsets = (replica.high_watermark, log.log_start_offset());
                     if (replica.high_watermark..=log.log_end_offset()).contains(&fetch_offset) {
                         // Nothing committed to read yet (offsets above the high watermark are not visible).
+                        return Ok((offsets, Bytes::new()));
+                    }
+                    let readable = (log.log_start_offset()..replica.high_watermark).contains(&fetch_offset);
+                    if max == 0 && !oversized_first_batch_allowed && readable {
+                        // The budget is spent: nothing of this partition fits, so nothing is read
+                        // (an offset out of range still gets its error below).
                         return Ok((offsets, Bytes::new()));
                     }
                     match log.log.read(fetch_offset, max, replica.high_watermark) {

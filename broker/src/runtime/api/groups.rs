@@ -202,16 +202,30 @@ pub(super) fn leave_group(cluster: &Arc<Cluster>, request: LeaveGroupRequest, ve
     response
 }
 
-pub(super) fn offset_commit(cluster: &Arc<Cluster>, broker: &BrokerHandle, request: OffsetCommitRequest) -> Pending {
+pub(super) fn offset_commit(
+    cluster: &Arc<Cluster>,
+    broker: &BrokerHandle,
+    request: OffsetCommitRequest,
+    version: i16,
+) -> Pending {
     let group_id = request.group_id.0.to_string();
     let now = now_ms();
-    let checked = cluster.groups.coordinator().check_commit(
-        now,
-        &group_id,
-        request.generation_id_or_member_epoch,
-        request.member_id.as_str(),
-        request.group_instance_id.as_deref(),
-    );
+    let checked = cluster
+        .groups
+        .coordinator()
+        .check_commit(
+            now,
+            &group_id,
+            request.generation_id_or_member_epoch,
+            request.member_id.as_str(),
+            request.group_instance_id.as_deref(),
+        )
+        // A generation for a group nobody joined: Kafka answers GROUP_ID_NOT_FOUND from v9 on
+        // and ILLEGAL_GENERATION before, as it always had (`OffsetMetadataManager.validateOffsetCommit`).
+        .map_err(|error| match error {
+            ErrorCode::GroupIdNotFound if version < 9 => ErrorCode::IllegalGeneration,
+            error => error,
+        });
     let mut records = Vec::new();
     let mut topics = Vec::new();
     for topic in request.topics {

@@ -83,7 +83,7 @@ pub(crate) fn dispatch(
             let rules = produce::partition_rules(broker, &request);
             produce::handle(cluster, broker, produce::validate_now(request, version, &rules))
         }
-        RequestKind::Fetch(request) => fetch::handle(broker, request),
+        RequestKind::Fetch(request) => fetch::handle(broker, request, cluster.config.fetch_max_bytes),
         RequestKind::ListOffsets(request) => {
             ready(ResponseKind::ListOffsets(list_offsets::handle(broker, request, version)))
         }
@@ -104,7 +104,7 @@ pub(crate) fn dispatch(
         RequestKind::LeaveGroup(request) => {
             ready(ResponseKind::LeaveGroup(groups::leave_group(cluster, request, version)))
         }
-        RequestKind::OffsetCommit(request) => groups::offset_commit(cluster, broker, request),
+        RequestKind::OffsetCommit(request) => groups::offset_commit(cluster, broker, request, version),
         RequestKind::OffsetFetch(request) => {
             ready(ResponseKind::OffsetFetch(groups::offset_fetch(cluster, request, version)))
         }
