@@ -29,6 +29,7 @@
 //! [`PartitionLog::open`] trusts nothing past the last batch with a sane header, a valid CRC and
 //! the expected base offset, truncates there, and rebuilds the indexes from the log.
 
+mod cleaner;
 mod file_cache;
 mod index;
 mod segment;
@@ -36,6 +37,7 @@ mod segment;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+pub use cleaner::{CLEANER_CHECKPOINT_FILE, CleanedLog, CleanerStats, DEDUPE_BUFFER_BYTES_DEFAULT, LogToClean};
 use file_cache::FileRef;
 pub use file_cache::{FileCache, FileCacheStats};
 
@@ -47,7 +49,7 @@ use segment::{INDEX_SUFFIX, LOG_SUFFIX, Segment, TIME_INDEX_SUFFIX, io_error, re
 const SEGMENT_BYTES_MAX: u64 = i32::MAX as u64;
 
 /// Per-topic log settings, named after Kafka's topic configs (defaults are Kafka's).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LogConfig {
     /// `segment.bytes`: roll to a new segment before the active one would exceed this.
     /// Default 1 GiB; capped at `i32::MAX` as in Kafka.
@@ -67,6 +69,24 @@ pub struct LogConfig {
     /// `max.message.bytes`: the largest batch accepted by append, log overhead included.
     /// Default 1048588 (1 MiB + 12 bytes of log overhead).
     pub max_message_bytes: usize,
+    /// `cleanup.policy` includes `delete`: `retention.ms` and `retention.bytes` delete old
+    /// segments. Default true (`cleanup.policy=delete`).
+    pub cleanup_policy_delete: bool,
+    /// `cleanup.policy` includes `compact`: the cleaner keeps the latest record of each key
+    /// (see `cleaner.rs`). Default false.
+    pub cleanup_policy_compact: bool,
+    /// `delete.retention.ms`: how long a tombstone stays once the cleaner has first seen it
+    /// (KIP-534's delete horizon). Default 1 day.
+    pub delete_retention_ms: i64,
+    /// `min.compaction.lag.ms`: a segment holding a record younger than this is not cleaned.
+    /// Default 0.
+    pub min_compaction_lag_ms: i64,
+    /// `max.compaction.lag.ms`: a dirty segment whose first batch is older than this is cleaned
+    /// whatever the dirty ratio. Default `i64::MAX` (never forced).
+    pub max_compaction_lag_ms: i64,
+    /// `min.cleanable.dirty.ratio`: the share of the log (by bytes) that must be dirty before
+    /// the cleaner picks it. Default 0.5.
+    pub min_cleanable_dirty_ratio: f64,
 }
 
 impl Default for LogConfig {
@@ -78,6 +98,12 @@ impl Default for LogConfig {
             retention_bytes: -1,
             index_interval_bytes: 4096,
             max_message_bytes: 1024 * 1024 + batch::LOG_OVERHEAD,
+            cleanup_policy_delete: true,
+            cleanup_policy_compact: false,
+            delete_retention_ms: 24 * 60 * 60 * 1000,
+            min_compaction_lag_ms: 0,
+            max_compaction_lag_ms: i64::MAX,
+            min_cleanable_dirty_ratio: 0.5,
         }
     }
 }
@@ -173,6 +199,8 @@ pub struct RecoveryReport {
     pub segments_deleted: usize,
     /// Segments whose index files were rebuilt (missing, torn, garbage or stale).
     pub indexes_rebuilt: usize,
+    /// Cleaned segments whose swap a crash interrupted, finished on open (see `cleaner.rs`).
+    pub swaps_completed: usize,
     pub log_start_offset: i64,
     pub log_end_offset: i64,
 }
@@ -231,8 +259,10 @@ impl PartitionLog {
         files: &FileCache,
     ) -> Result<(PartitionLog, RecoveryReport), LogError> {
         fs::create_dir_all(dir).map_err(io_error(format!("cannot create {}", dir.display())))?;
+        // A clean interrupted by a crash: finish its swap or drop its unfinished files.
+        let swaps_completed = cleaner::complete_swaps(dir)?;
         let base_offsets = list_segments(dir)?;
-        let mut report = RecoveryReport::default();
+        let mut report = RecoveryReport { swaps_completed, ..RecoveryReport::default() };
         let mut segments: Vec<Segment> = Vec::new();
         for (i, &base_offset) in base_offsets.iter().enumerate() {
             if segments.last().is_some_and(|previous| previous.next_offset() != base_offset) {
@@ -562,9 +592,15 @@ impl PartitionLog {
     /// 2. `retention.bytes`: while the log would still hold at least `retention_bytes`
     ///    without its oldest segment.
     ///
+    /// Only with `cleanup.policy` including `delete` (Kafka `UnifiedLog.deleteOldSegments`): a
+    /// `compact`-only topic keeps every segment, the cleaner alone shrinks it.
+    ///
     /// Returns how many segments were deleted.
     pub fn enforce_retention(&mut self, now_ms: i64) -> Result<usize, LogError> {
         let mut deleted = 0;
+        if !self.config.cleanup_policy_delete {
+            return Ok(deleted);
+        }
         let retention_ms = self.config.retention_ms;
         while retention_ms >= 0 && self.segments.len() > 1 {
             let oldest = &self.segments[0];

@@ -153,7 +153,21 @@ pub(crate) fn log_config(configs: &TopicConfigs) -> LogConfig {
         retention_bytes: configs.get_i64("retention.bytes"),
         index_interval_bytes: u32::try_from(configs.get_i64("index.interval.bytes")).unwrap_or(4096),
         max_message_bytes: usize::try_from(configs.get_i64("max.message.bytes")).unwrap_or(1_048_588),
+        cleanup_policy_delete: cleanup_policy_has(configs, "delete"),
+        cleanup_policy_compact: cleanup_policy_has(configs, "compact"),
+        delete_retention_ms: configs.get_i64("delete.retention.ms"),
+        min_compaction_lag_ms: configs.get_i64("min.compaction.lag.ms"),
+        max_compaction_lag_ms: configs.get_i64("max.compaction.lag.ms"),
+        min_cleanable_dirty_ratio: configs
+            .get("min.cleanable.dirty.ratio")
+            .and_then(|ratio| ratio.trim().parse().ok())
+            .unwrap_or(0.5),
     }
+}
+
+/// `cleanup.policy` is a list: `compact,delete` has both.
+pub(crate) fn cleanup_policy_has(configs: &TopicConfigs, policy: &str) -> bool {
+    configs.get("cleanup.policy").is_some_and(|policies| policies.split(',').any(|p| p.trim() == policy))
 }
 
 /// One partition's log on this broker.
