@@ -369,7 +369,7 @@ impl PartitionLog {
             return Err(LogError::Offline);
         }
         let header = self.validate(batch)?;
-        if self.should_roll(&header, now_ms) {
+        if self.should_roll(&header, self.log_end_offset(), now_ms) {
             self.roll(now_ms).inspect_err(|_| self.offline = true)?;
         }
         let base_offset = self.log_end_offset();
@@ -386,8 +386,57 @@ impl PartitionLog {
         })
     }
 
+    /// Appends a batch fetched from the leader as it is: its offsets and leader epoch are the
+    /// leader's (Kafka `UnifiedLog.appendAsFollower`). A batch from a cleaned segment may start
+    /// past the log end offset (the cleaner removed the batches in between) and hold fewer
+    /// records than its offsets span, down to none (an idempotent producer's emptied batch).
+    ///
+    /// # Errors
+    ///
+    /// As [`PartitionLog::append`], and [`LogError::OffsetOutOfRange`] if the batch starts
+    /// below the log end offset.
+    pub fn append_as_follower(&mut self, batch: &mut [u8], now_ms: i64) -> Result<AppendInfo, LogError> {
+        if self.offline {
+            return Err(LogError::Offline);
+        }
+        let header = self.validate_size_and_crc(batch)?;
+        let log_end_offset = self.log_end_offset();
+        if header.base_offset < log_end_offset {
+            return Err(LogError::OffsetOutOfRange {
+                offset: header.base_offset,
+                log_start_offset: self.log_start_offset(),
+                log_end_offset,
+            });
+        }
+        if self.should_roll(&header, header.base_offset, now_ms) {
+            self.roll(now_ms).inspect_err(|_| self.offline = true)?;
+        }
+        let index_interval_bytes = self.config.index_interval_bytes;
+        self.active_mut().append(batch, &header, index_interval_bytes, now_ms).inspect_err(|_| self.offline = true)?;
+        Ok(AppendInfo {
+            base_offset: header.base_offset,
+            last_offset: header.last_offset(),
+            max_timestamp: header.max_timestamp,
+            log_append_time_ms: -1,
+        })
+    }
+
     /// The produce-path checks of Kafka's `LogValidator` that apply to raw batches.
     fn validate(&self, batch: &[u8]) -> Result<BatchHeader, LogError> {
+        let header = self.validate_size_and_crc(batch)?;
+        // LogValidator.validateBatch: a producer's batch holds lastOffsetDelta + 1 records
+        // (only compaction leaves gaps, and compacted batches are never produced).
+        if header.record_count <= 0 || i64::from(header.record_count) != i64::from(header.last_offset_delta) + 1 {
+            return Err(LogError::InconsistentRecordCount {
+                record_count: header.record_count,
+                last_offset_delta: header.last_offset_delta,
+            });
+        }
+        Ok(header)
+    }
+
+    /// One whole batch, within `max.message.bytes` and `segment.bytes`, its CRC right.
+    fn validate_size_and_crc(&self, batch: &[u8]) -> Result<BatchHeader, LogError> {
         let header = BatchHeader::parse(batch)?;
         let batch_bytes = header.size_in_bytes();
         if batch.len() < batch_bytes {
@@ -408,21 +457,14 @@ impl PartitionLog {
             return Err(LogError::BatchLargerThanSegment { size_bytes: batch_bytes, segment_bytes });
         }
         batch::verify_crc(batch)?;
-        // LogValidator.validateBatch: a producer's batch holds lastOffsetDelta + 1 records
-        // (only compaction leaves gaps, and compacted batches are never produced).
-        if header.record_count <= 0 || i64::from(header.record_count) != i64::from(header.last_offset_delta) + 1 {
-            return Err(LogError::InconsistentRecordCount {
-                record_count: header.record_count,
-                last_offset_delta: header.last_offset_delta,
-            });
-        }
         Ok(header)
     }
 
     /// Kafka `UnifiedLog.maybeRoll` / `LogSegment.shouldRoll`: a non-empty active segment rolls
     /// if the batch would push it past `segment.bytes`, if it has spanned more than
     /// `segment.ms`, or if the batch's last offset would not fit a 4-byte relative offset.
-    fn should_roll(&self, header: &BatchHeader, now_ms: i64) -> bool {
+    /// `base_offset` is where the batch goes (the log end offset, or a follower's batch's own).
+    fn should_roll(&self, header: &BatchHeader, base_offset: i64, now_ms: i64) -> bool {
         let active = self.active();
         if active.size_bytes() == 0 {
             return false;
@@ -430,7 +472,7 @@ impl PartitionLog {
         let segment_bytes = self.config.segment_bytes.min(SEGMENT_BYTES_MAX);
         let full = active.size_bytes() + header.size_in_bytes() as u64 > segment_bytes;
         let old = active.time_waited_for_roll_ms(now_ms, header.max_timestamp) > self.config.segment_ms;
-        let last_offset = self.log_end_offset().saturating_add(i64::from(header.last_offset_delta));
+        let last_offset = base_offset.saturating_add(i64::from(header.last_offset_delta));
         let offsets_overflow = last_offset - active.base_offset() > i64::from(i32::MAX);
         full || old || offsets_overflow
     }
@@ -464,9 +506,16 @@ impl PartitionLog {
         if offset >= self.log_end_offset() || offset >= upper_bound {
             return Ok(out);
         }
-        let first = self.segment_index_for(offset);
-        let Some((mut position, _)) = self.segments[first].find_batch(offset)? else {
-            return Ok(out);
+        let mut first = self.segment_index_for(offset);
+        let mut position = match self.segments[first].find_batch(offset)? {
+            Some((position, _)) => position,
+            // `offset` is in a gap the cleaner left at the end of its segment: the next
+            // segment has the next batch.
+            None if first + 1 < self.segments.len() => {
+                first += 1;
+                0
+            }
+            None => return Ok(out),
         };
         for segment in &self.segments[first..] {
             if segment.read_batches(position, max_bytes, upper_bound, &mut out)? {

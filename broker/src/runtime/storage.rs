@@ -337,13 +337,14 @@ impl ReplicaLog for DiskLog {
             if header.last_offset() < log_end_offset {
                 continue; // already here (a duplicated answer)
             }
-            if header.base_offset != log_end_offset {
-                tracing::error!(tp = %self.tp, base_offset = header.base_offset, log_end_offset, "a fetched batch does not start at the log end");
+            // Past the log end is fine: the leader's cleaner may have removed the batches between.
+            if header.base_offset < log_end_offset {
+                tracing::error!(tp = %self.tp, base_offset = header.base_offset, log_end_offset, "a fetched batch overlaps the log end");
                 return Err(ErrorCode::CorruptMessage);
             }
             let mut batch = BytesMut::from(bytes);
             let now_ms = super::cluster::now_ms();
-            let info = self.log.append(&mut batch, header.partition_leader_epoch, now_ms).map_err(|error| {
+            let info = self.log.append_as_follower(&mut batch, now_ms).map_err(|error| {
                 tracing::error!(%error, tp = %self.tp, "follower append failed");
                 log_error_code(&error)
             })?;

@@ -421,3 +421,32 @@ fn small_segments_are_grouped_up_to_segment_bytes() {
     let bases: Vec<Vec<i64>> = groups.iter().map(|g| g.iter().map(|s| s.base_offset).collect()).collect();
     assert_eq!(bases, vec![vec![0, 10], vec![20, 30]]);
 }
+
+#[test]
+fn a_follower_copies_a_cleaned_log_gaps_and_empty_batches_included() {
+    let (leader_dir, follower_dir) = (TempDir::new().expect("tempdir"), TempDir::new().expect("tempdir"));
+    let (mut leader, _) = open(&leader_dir, compact_config());
+    let mut batch = keyed_batch(&[("k", Some("1"))], 1_000, KafkaCompression::None, 7);
+    leader.append(&mut batch, 0, 1_000).expect("append");
+    fill(&mut leader);
+    clean(&mut leader, 10_000).expect("clean");
+    let (mut follower, _) = open(&follower_dir, compact_config());
+    let mut offset = 0;
+    while offset < leader.log_end_offset() {
+        let bytes = leader.read(offset, 150, i64::MAX).expect("fetch");
+        for item in crate::record::batch::batches(&bytes) {
+            let (header, batch) = item.expect("batch");
+            if header.last_offset() >= follower.log_end_offset() {
+                follower.append_as_follower(&mut batch.to_vec(), 10_000).expect("follower append");
+            }
+            offset = header.next_offset();
+        }
+    }
+    assert_eq!(read_all(&follower), read_all(&leader));
+    assert_eq!(follower.log_end_offset(), leader.log_end_offset());
+    // A fetch from inside a gap starts at the next batch.
+    let read = read_all(&leader);
+    let gap = read.windows(2).find(|pair| pair[1].0 > pair[0].0 + 1).map(|pair| pair[0].0 + 1).expect("a gap");
+    let bytes = leader.read(gap, usize::MAX, i64::MAX).expect("read in a gap");
+    assert!(!bytes.is_empty());
+}
