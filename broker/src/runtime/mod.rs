@@ -71,6 +71,14 @@ pub struct BrokerConfig {
     pub flush_interval_ms: u64,
     /// How often retention runs (`log.retention.check.interval.ms`; Kafka: 5 minutes).
     pub retention_check_interval_ms: u64,
+    /// `log.cleaner.enable`: each broker runs a log cleaner for its compacted partitions.
+    pub log_cleaner_enable: bool,
+    /// `log.cleaner.backoff.ms`: the longest the cleaner sleeps when no log is due (Kafka: 15 s);
+    /// it wakes sooner when a compaction lag is about to pass.
+    pub log_cleaner_backoff_ms: u64,
+    /// `log.cleaner.dedupe.buffer.size`: memory for the cleaner's key → offset map (Kafka:
+    /// 128 MiB); a dirty section with more keys is cleaned over several rounds.
+    pub log_cleaner_dedupe_buffer_bytes: usize,
     /// Largest request frame accepted (`socket.request.max.bytes`; Kafka: 100 MiB).
     pub max_request_bytes: usize,
     /// Most concurrent client connections per broker (`max.connections`; Kafka: unlimited). When
@@ -153,6 +161,9 @@ impl BrokerConfig {
             replica_lag_time_max_ms: 30_000,
             flush_interval_ms: 5,
             retention_check_interval_ms: 60_000,
+            log_cleaner_enable: true,
+            log_cleaner_backoff_ms: 15_000,
+            log_cleaner_dedupe_buffer_bytes: crate::log::DEDUPE_BUFFER_BYTES_DEFAULT,
             max_request_bytes: 8 * 1024 * 1024,
             max_connections: 4096,
             // A class behind one NAT address still fits; one runaway script does not fill the broker.
@@ -186,6 +197,9 @@ pub(crate) struct ResolvedConfig {
     pub(crate) replica_lag_time_max_ms: u64,
     pub(crate) flush_interval_ms: u64,
     pub(crate) retention_check_interval_ms: u64,
+    pub(crate) log_cleaner_enable: bool,
+    pub(crate) log_cleaner_backoff_ms: u64,
+    pub(crate) log_cleaner_dedupe_buffer_bytes: usize,
     pub(crate) max_request_bytes: usize,
     pub(crate) max_connections: usize,
     pub(crate) max_connections_per_ip: usize,
@@ -268,6 +282,9 @@ impl Broker {
             replica_lag_time_max_ms: config.replica_lag_time_max_ms,
             flush_interval_ms: config.flush_interval_ms,
             retention_check_interval_ms: config.retention_check_interval_ms,
+            log_cleaner_enable: config.log_cleaner_enable,
+            log_cleaner_backoff_ms: config.log_cleaner_backoff_ms.max(1),
+            log_cleaner_dedupe_buffer_bytes: config.log_cleaner_dedupe_buffer_bytes,
             max_request_bytes: config.max_request_bytes,
             max_connections: config.max_connections,
             max_connections_per_ip: config.max_connections_per_ip,

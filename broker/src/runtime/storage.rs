@@ -27,7 +27,7 @@ use crate::core::config::TopicConfigs;
 use crate::core::message::{Message, TopicPartition};
 use crate::core::producer::{ProducedBatch, ProducerStates, SequenceCheck};
 use crate::core::replica::{BrokerId, LeaderEpochCache};
-use crate::log::{FileCache, LogConfig, LogError, PartitionLog};
+use crate::log::{CleanedLog, FileCache, LogConfig, LogError, LogToClean, PartitionLog};
 use crate::record::batch::{self, BatchError, BatchHeader};
 
 /// How much of each partition's log tail is read at start-up to rebuild idempotent producers'
@@ -206,6 +206,21 @@ impl DiskLog {
         // where the high watermark follows the log end at once anyway.
         let high_watermark = log.log_start_offset();
         Ok(DiskLog { broker_id, tp: tp.clone(), log, epochs, high_watermark, producers, dirty })
+    }
+
+    /// The cleanable range of this log if its topic is compacted: nothing past the high
+    /// watermark (see [`PartitionLog::log_to_clean`]).
+    pub(crate) fn log_to_clean(&self, now_ms: i64) -> Result<Option<LogToClean>, LogError> {
+        self.log.log_to_clean(self.high_watermark, now_ms)
+    }
+
+    /// Swaps a finished clean in (see [`PartitionLog::replace_cleaned`]); returns how many
+    /// segments were replaced.
+    pub(crate) fn replace_cleaned(&mut self, cleaned: CleanedLog, now_ms: i64) -> Result<usize, LogError> {
+        let replaced = self.log.replace_cleaned(cleaned, now_ms)?;
+        // The directory changed: the next group commit fsyncs it.
+        self.mark_dirty();
+        Ok(replaced)
     }
 
     fn mark_dirty(&self) {
