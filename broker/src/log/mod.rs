@@ -7,6 +7,9 @@
 //!   one rolls in on `segment.bytes` or `segment.ms`; retention deletes whole old segments.
 //! * `segment`: one segment, its files, appends, reads, recovery.
 //! * `index`: the `.index` (offset → position) and `.timeindex` (timestamp → offset) formats.
+//! * `cleaner`: log compaction (Kafka's `LogCleaner`): the latest record of each key kept at
+//!   its offset, segments rewritten to `.cleaned` files and swapped in through `.swap` files,
+//!   a half-done swap finished or undone by [`PartitionLog::open`].
 //! * [`FileCache`] (`file_cache.rs`): the bounded cache of open handles every segment's files
 //!   go through, so a broker with thousands of partitions holds a bounded number of descriptors.
 //!
@@ -27,7 +30,8 @@
 //!
 //! Crash safety: an append writes the log bytes before the index entries; recovery on
 //! [`PartitionLog::open`] trusts nothing past the last batch with a sane header, a valid CRC and
-//! the expected base offset, truncates there, and rebuilds the indexes from the log.
+//! offsets past the previous batch's (a cleaned segment has gaps), truncates there, and rebuilds
+//! the indexes from the log.
 
 mod cleaner;
 mod file_cache;

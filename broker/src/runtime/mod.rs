@@ -5,7 +5,7 @@
 //!
 //! * [`cluster`]: the nodes, the in-process network between them, group commit, retention.
 //! * [`broker`]: one broker — the core's `BrokerNode` over disk logs, its driver task, its
-//!   listener. [`controller`]: one controller and its driver.
+//!   listener, its log cleaner task. [`controller`]: one controller and its driver.
 //! * [`storage`]: partition logs on disk behind the core's `Storage` seam.
 //!   [`metadata_log`]: a controller's metadata log on disk.
 //! * [`connection`], [`api`]: the Kafka port — framing, hostile input, one module per API.

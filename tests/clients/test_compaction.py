@@ -1,0 +1,84 @@
+"""Log compaction seen by confluent-kafka: after the broker's cleaner has run, a consumer reading
+from the beginning gets the latest value of each key at its original offset, and a deleted key
+(tombstone) is gone once delete.retention.ms has passed; keyless records are refused.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
+from confluent_kafka.admin import NewTopic
+
+from conftest import Broker
+from support import wait_until
+from test_confluent import TIMEOUT, admin, consume_to_end, consumer, producer
+
+# Every batch in a segment of its own once segment.ms has passed; any dirty byte makes a log due.
+TOPIC_CONFIGS = {"cleanup.policy": "compact", "segment.ms": "100", "min.cleanable.dirty.ratio": "0.01",
+                 "delete.retention.ms": "0"}
+
+
+@pytest.fixture
+def compacting_broker(request, tmp_path):
+    b = Broker(tmp_path / "data", tmp_path / "broker.log",
+               extra_args=["--override", "log.cleaner.backoff.ms=50"]).start()
+    try:
+        yield b
+    finally:
+        b.stop()
+        request.node.add_report_section("teardown", "broker log", b.log()[-20_000:])
+
+
+def produce_one(p, topic: str, key: bytes | None, value: bytes | None) -> int:
+    """Produce one record in a batch of its own; its offset."""
+    delivered = []
+    p.produce(topic, key=key, value=value, on_delivery=lambda err, msg: delivered.append((err, msg)))
+    assert p.flush(TIMEOUT) == 0
+    err, msg = delivered[0]
+    assert err is None, err
+    return msg.offset()
+
+
+def read_all(broker, topic: str) -> list[tuple[int, bytes, bytes | None]]:
+    c = consumer(broker)
+    try:
+        c.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+        return [(r.offset, r.key, r.value) for r in consume_to_end(c, {0})]
+    finally:
+        c.close()
+
+
+def test_compaction_end_state_with_a_real_client(compacting_broker, topic_name):
+    broker = compacting_broker
+    topic = topic_name()
+    fs = admin(broker).create_topics([NewTopic(topic, 1, 1, config=TOPIC_CONFIGS)], operation_timeout=TIMEOUT)
+    fs[topic].result(TIMEOUT)
+    p = producer(broker, **{"linger.ms": 0})
+    written = []
+    for i in range(60):
+        key = b"k%d" % (i % 7)
+        written.append((produce_one(p, topic, key, b"v%d" % i), key, b"v%d" % i))
+    written.append((produce_one(p, topic, b"k3", None), b"k3", None))  # delete k3
+
+    # A record after segment.ms seals everything before it.
+    time.sleep(0.3)
+    end = produce_one(p, topic, b"end", b"1")
+    latest = {}
+    for offset, key, value in written:
+        latest[key] = (offset, key, value)
+    with_tombstone = sorted(latest.values()) + [(end, b"end", b"1")]
+    wait_until(lambda: read_all(broker, topic) == with_tombstone, TIMEOUT, "the first clean")
+
+    # The next clean (more dirty data) is past the tombstone's delete horizon: k3 is gone.
+    time.sleep(0.3)
+    end2 = produce_one(p, topic, b"end", b"2")
+    without_k3 = [r for r in sorted(latest.values()) if r[1] != b"k3"] + [(end, b"end", b"1"), (end2, b"end", b"2")]
+    wait_until(lambda: read_all(broker, topic) == without_k3, TIMEOUT, "the tombstone to go")
+
+    # Keyless records are refused on a compacted topic (INVALID_RECORD, as Kafka's LogValidator).
+    errors = []
+    p.produce(topic, value=b"no key", on_delivery=lambda err, msg: errors.append(err))
+    p.flush(TIMEOUT)
+    assert errors and errors[0] is not None and errors[0].code() == KafkaError.INVALID_RECORD, errors
