@@ -96,3 +96,34 @@ async fn cleanup_policy_can_be_switched_to_compact_on_a_live_topic() {
     assert_eq!(response.responses[0].error_code, 0);
     wait_for_compaction(&mut client, "events").await;
 }
+
+#[tokio::test]
+async fn a_min_compaction_lag_above_the_max_is_refused_as_kafka_refuses_it() {
+    let broker = broker().await;
+    let mut client = broker.client().await;
+    let created = client
+        .send(&create_request("lags", 1, 1, &[("min.compaction.lag.ms", "10"), ("max.compaction.lag.ms", "5")]), 7)
+        .await;
+    assert_eq!(created.topics[0].error_code, 40, "INVALID_CONFIG");
+    let message = created.topics[0].error_message.as_ref().map(ToString::to_string).unwrap_or_default();
+    assert_eq!(message, "conflict topic config setting min.compaction.lag.ms (10) > max.compaction.lag.ms (5)");
+    // Ranges: a ratio outside [0, 1] and a negative lag are refused one by one.
+    for (name, value) in [("min.cleanable.dirty.ratio", "1.5"), ("min.compaction.lag.ms", "-1")] {
+        let created = client.send(&create_request("bad", 1, 1, &[(name, value)]), 7).await;
+        assert_eq!(created.topics[0].error_code, 40, "{name}={value}");
+    }
+
+    client.send(&create_request("lags", 1, 1, &[("max.compaction.lag.ms", "5")]), 7).await;
+    let mut config = AlterableConfig::default();
+    config.name = StrBytes::from_static_str("min.compaction.lag.ms");
+    config.config_operation = 0; // SET
+    config.value = Some(StrBytes::from_static_str("6"));
+    let mut resource = AlterConfigsResource::default();
+    resource.resource_type = 2; // TOPIC
+    resource.resource_name = StrBytes::from_static_str("lags");
+    resource.configs = vec![config];
+    let mut request = IncrementalAlterConfigsRequest::default();
+    request.resources = vec![resource];
+    let response = client.send(&request, 1).await;
+    assert_eq!(response.responses[0].error_code, 40);
+}
