@@ -43,8 +43,9 @@
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::hash::{BuildHasher, Hasher};
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::BytesMut;
 use kafka_protocol::compression::{self as kafka_compression, Compressor};
@@ -132,8 +133,24 @@ impl LogToClean {
     /// [`LogError::Io`], or [`LogError::Corrupt`] for a batch that fails its CRC or does not
     /// parse; the `.cleaned` files written so far are removed.
     pub fn clean(&self, now_ms: i64, dedupe_buffer_bytes: usize) -> Result<CleanedLog, LogError> {
+        self.clean_unless_aborted(now_ms, dedupe_buffer_bytes, &AtomicBool::new(false))
+    }
+
+    /// [`LogToClean::clean`], giving up between two batches once `aborted` is set (Kafka's
+    /// `checkDone`): a broker that stops must not leave a clean running that could write into
+    /// the files of its next incarnation.
+    ///
+    /// # Errors
+    ///
+    /// As [`LogToClean::clean`]; an abort is an [`io::ErrorKind::Interrupted`] I/O error.
+    pub fn clean_unless_aborted(
+        &self,
+        now_ms: i64,
+        dedupe_buffer_bytes: usize,
+        aborted: &AtomicBool,
+    ) -> Result<CleanedLog, LogError> {
         let mut written = Vec::new();
-        let result = self.clean_into(now_ms, dedupe_buffer_bytes, &mut written);
+        let result = self.clean_into(now_ms, dedupe_buffer_bytes, aborted, &mut written);
         if result.is_err() {
             for path in written {
                 let _ = remove_if_exists(&path);
@@ -146,13 +163,14 @@ impl LogToClean {
         &self,
         now_ms: i64,
         dedupe_buffer_bytes: usize,
+        aborted: &AtomicBool,
         written: &mut Vec<PathBuf>,
     ) -> Result<CleanedLog, LogError> {
         let mut stats = CleanerStats::default();
         let mut producers = ProducerLastOffsets::default();
         let entries_max = ((dedupe_buffer_bytes / OFFSET_MAP_ENTRY_BYTES) as f64 * DEDUPE_BUFFER_LOAD_FACTOR) as usize;
         let mut map = OffsetMap::new(entries_max.max(1));
-        let end_offset = self.build_offset_map(&mut map, &mut producers, &mut stats)?;
+        let end_offset = self.build_offset_map(&mut map, &mut producers, aborted, &mut stats)?;
         // Producers whose batches the map pass did not read: the clean section and the tail.
         for segment in &self.segments {
             let in_map_pass = segment.base_offset >= self.dirty_segment_base() && segment.next_offset <= end_offset;
@@ -174,7 +192,7 @@ impl LogToClean {
             let path =
                 self.dir.join(format!("{}{CLEANED_SUFFIX}", segment::file_name(group[0].base_offset, LOG_SUFFIX)));
             written.push(path.clone());
-            self.clean_group(&group, &filter, &path, &mut stats)?;
+            self.clean_group(&group, &filter, &path, aborted, &mut stats)?;
             groups.push(CleanedGroup { old: group, cleaned: path });
         }
         stats.segments_cleaned = to_clean.len();
@@ -203,6 +221,7 @@ impl LogToClean {
         &self,
         map: &mut OffsetMap,
         producers: &mut ProducerLastOffsets,
+        aborted: &AtomicBool,
         stats: &mut CleanerStats,
     ) -> Result<i64, LogError> {
         let dirty_base = self.dirty_segment_base();
@@ -212,9 +231,18 @@ impl LogToClean {
             }
             let mut reader = SegmentReader::open(&self.dir, segment)?;
             while let Some((header, batch)) = reader.next_batch()? {
+                check_done(aborted)?;
                 producers.note(&header);
                 if header.last_offset() < self.first_dirty_offset {
                     continue;
+                }
+                // The dirty section may end inside this segment (where the last round's map
+                // filled): what follows is not cleanable this round.
+                if header.base_offset >= self.first_uncleanable_offset {
+                    while let Some(header) = reader.next_header()? {
+                        producers.note(&header);
+                    }
+                    break;
                 }
                 if !map.is_empty() && map.len() + header.record_count.max(0) as usize > map.entries_max {
                     map.latest_offset = header.base_offset - 1;
@@ -256,12 +284,14 @@ impl LogToClean {
         group: &[SegmentSnapshot],
         filter: &RecordFilter<'_>,
         path: &Path,
+        aborted: &AtomicBool,
         stats: &mut CleanerStats,
     ) -> Result<(), LogError> {
+        // A new file, never one a writer may still have open.
+        remove_if_exists(path)?;
         let file = OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .open(path)
             .map_err(io_error(format!("cannot create {}", path.display())))?;
         let mut out = BufWriter::with_capacity(IO_BUFFER_BYTES, file);
@@ -270,6 +300,7 @@ impl LogToClean {
         for segment in group {
             let mut reader = SegmentReader::open(&self.dir, segment)?;
             while let Some((header, batch)) = reader.next_batch()? {
+                check_done(aborted)?;
                 stats.bytes_read += batch.len() as u64;
                 // The group's last batch stays, empty if need be, so the cleaned segment ends
                 // where the old ones did (the next segment's base offset follows it exactly).
@@ -697,6 +728,17 @@ fn write_varlong(out: &mut Vec<u8>, value: i64) {
         raw >>= 7;
     }
     out.push(raw as u8);
+}
+
+/// Kafka `LogCleaner.checkDone`: stops a clean whose broker is stopping.
+fn check_done(aborted: &AtomicBool) -> Result<(), LogError> {
+    if aborted.load(Ordering::Acquire) {
+        return Err(LogError::Io {
+            context: "the log cleaner was stopped".into(),
+            source: io::Error::from(io::ErrorKind::Interrupted),
+        });
+    }
+    Ok(())
 }
 
 fn corrupt(segment: &SegmentSnapshot, base_offset: i64, source: BatchError) -> LogError {

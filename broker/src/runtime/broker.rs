@@ -14,6 +14,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -454,6 +455,15 @@ impl BrokerHandle {
     }
 }
 
+/// Sets its flag when dropped.
+struct AbortOnDrop(Arc<AtomicBool>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
 /// `log.cleaner.*` of one broker.
 #[derive(Debug, Clone, Copy)]
 struct CleanerSettings {
@@ -535,17 +545,29 @@ impl BrokerHandle {
 async fn run_cleaner(broker: Arc<BrokerHandle>) {
     let settings = broker.cleaner;
     let mut uncleanable = HashSet::new();
+    // Set when this task is dropped (the broker stops): a clean on its blocking thread gives up.
+    let aborted = AbortOnDrop(Arc::new(AtomicBool::new(false)));
     loop {
         match broker.grab_filthiest_compacted_log(&uncleanable) {
             CleanerPick::Clean(tp, to_clean) => {
                 let now = now_ms();
-                let cleaned =
-                    tokio::task::spawn_blocking(move || to_clean.clean(now, settings.dedupe_buffer_bytes)).await;
+                let flag = aborted.0.clone();
+                let cleaned = tokio::task::spawn_blocking(move || {
+                    to_clean.clean_unless_aborted(now, settings.dedupe_buffer_bytes, &flag)
+                })
+                .await;
+                // Kafka marks a partition whose clean failed uncleanable until the broker
+                // restarts; an I/O error (the topic deleted meanwhile, say) is only retried later.
                 match cleaned {
-                    Ok(Ok(cleaned)) => broker.replace_cleaned(&tp, cleaned),
+                    Ok(Ok(cleaned)) => {
+                        broker.replace_cleaned(&tp, cleaned);
+                        continue;
+                    }
+                    Ok(Err(error @ LogError::Io { .. })) => {
+                        tracing::warn!(%error, broker = broker.id, %tp, "log cleaning failed; retrying later");
+                    }
                     Ok(Err(error)) => {
-                        // Kafka marks such a partition uncleanable until the broker restarts.
-                        tracing::error!(%error, broker = broker.id, %tp, "log cleaning failed; the partition is left uncompacted");
+                        tracing::error!(%error, broker = broker.id, %tp, "log cleaning failed; the partition stays uncompacted");
                         uncleanable.insert(tp);
                     }
                     Err(error) => {
@@ -553,6 +575,7 @@ async fn run_cleaner(broker: Arc<BrokerHandle>) {
                         uncleanable.insert(tp);
                     }
                 }
+                tokio::time::sleep(Duration::from_millis(settings.backoff_ms)).await;
             }
             CleanerPick::Idle { next_check_ms } => {
                 let now = now_ms();

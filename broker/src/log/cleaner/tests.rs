@@ -450,3 +450,48 @@ fn a_follower_copies_a_cleaned_log_gaps_and_empty_batches_included() {
     let bytes = leader.read(gap, usize::MAX, i64::MAX).expect("read in a gap");
     assert!(!bytes.is_empty());
 }
+
+#[test]
+fn an_aborted_clean_leaves_no_file_behind() {
+    let dir = TempDir::new().expect("tempdir");
+    let (mut log, _) = open(&dir, compact_config());
+    fill(&mut log);
+    let to_clean = log.log_to_clean(log.log_end_offset(), 10_000).expect("plan").expect("compacted");
+    let aborted = std::sync::atomic::AtomicBool::new(true);
+    let error = to_clean.clean_unless_aborted(10_000, DEDUPE_BUFFER_BYTES_DEFAULT, &aborted).expect_err("aborted");
+    assert!(matches!(error, LogError::Io { ref source, .. } if source.kind() == io::ErrorKind::Interrupted), "{error}");
+    let names: Vec<String> = fs::read_dir(dir.path())
+        .expect("list")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.ends_with(CLEANED_SUFFIX)), "{names:?}");
+}
+
+#[test]
+fn a_full_offset_map_cleans_over_several_rounds_to_the_same_end_state() {
+    let dir = TempDir::new().expect("tempdir");
+    let (mut log, _) = open(&dir, compact_config());
+    fill(&mut log);
+    let before = read_all(&log);
+    let active_base = *log.segment_base_offsets().last().expect("active");
+    // Room for 4 keys (of 5): each round maps a batch or two and cleans up to there.
+    let dedupe_buffer_bytes = OFFSET_MAP_ENTRY_BYTES * 5;
+    let mut rounds = 0;
+    loop {
+        let to_clean = log.log_to_clean(log.log_end_offset(), 10_000).expect("plan").expect("compacted");
+        if !to_clean.is_due() {
+            break;
+        }
+        let cleaned = to_clean.clean(10_000, dedupe_buffer_bytes).expect("clean");
+        assert!(cleaned.first_dirty_offset > to_clean.first_dirty_offset, "every round makes progress");
+        log.replace_cleaned(cleaned, 10_000).expect("swap");
+        rounds += 1;
+        assert!(rounds < 100);
+    }
+    assert!(rounds > 1, "the map filled: {rounds} round(s)");
+    let (sealed, active): (Read, Read) = before.into_iter().partition(|(offset, _, _)| *offset < active_base);
+    let mut expected = latest_per_key(&sealed);
+    expected.extend(active);
+    assert_eq!(read_all(&log), expected);
+}
