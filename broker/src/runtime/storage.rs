@@ -197,6 +197,9 @@ impl DiskLog {
         if report.truncated_bytes > 0 || report.segments_deleted > 0 {
             tracing::warn!(%tp, ?report, "recovered a partition log: truncated a torn or corrupt tail");
         }
+        if report.swaps_completed > 0 {
+            tracing::info!(%tp, swaps = report.swaps_completed, "finished swapping in cleaned segments a crash interrupted");
+        }
         let mut epochs = read_leader_epochs(dir)?;
         // Recovery may have cut the tail an epoch began in.
         epochs.truncate_from_end(log.log_end_offset());
