@@ -42,7 +42,7 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::hash::{BuildHasher, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -366,7 +366,8 @@ pub struct CleanerStats {
 /// drop the older of two records.
 #[derive(Debug)]
 struct OffsetMap {
-    entries: HashMap<u128, i64>,
+    /// Keyed by the key's hash, which is already random: hashing it again would only cost.
+    entries: HashMap<u128, i64, BuildHasherDefault<KeyHashHasher>>,
     entries_max: usize,
     hashers: (std::collections::hash_map::RandomState, std::collections::hash_map::RandomState),
     /// The last offset the map covers: records past it are always kept.
@@ -376,7 +377,7 @@ struct OffsetMap {
 impl OffsetMap {
     fn new(entries_max: usize) -> OffsetMap {
         OffsetMap {
-            entries: HashMap::new(),
+            entries: HashMap::default(),
             entries_max,
             hashers: (Default::default(), Default::default()),
             latest_offset: -1,
@@ -408,6 +409,28 @@ impl OffsetMap {
 
     fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+}
+
+/// The hasher of [`OffsetMap`]'s table: its keys are SipHash outputs, so their low 64 bits are
+/// as good a hash as any.
+#[derive(Debug, Default)]
+struct KeyHashHasher(u64);
+
+impl Hasher for KeyHashHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u128` is used; fold anything else in so the hasher stays correct.
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u128(&mut self, value: u128) {
+        self.0 = value as u64;
     }
 }
 

@@ -495,3 +495,14 @@ fn a_full_offset_map_cleans_over_several_rounds_to_the_same_end_state() {
     expected.extend(active);
     assert_eq!(read_all(&log), expected);
 }
+
+#[test]
+fn retention_deletes_nothing_unless_cleanup_policy_includes_delete() {
+    let dir = TempDir::new().expect("tempdir");
+    let (mut log, _) = open(&dir, LogConfig { retention_ms: 0, retention_bytes: 0, ..compact_config() });
+    fill(&mut log);
+    let segments = log.segment_base_offsets().len();
+    assert_eq!(log.enforce_retention(1_000_000).expect("retention"), 0, "compact only");
+    log.set_config(LogConfig { retention_ms: 0, cleanup_policy_delete: true, ..compact_config() });
+    assert_eq!(log.enforce_retention(1_000_000).expect("retention"), segments - 1, "compact,delete");
+}
