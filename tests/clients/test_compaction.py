@@ -53,7 +53,8 @@ def read_all(broker, topic: str) -> list[tuple[int, bytes, bytes | None]]:
 def test_compaction_end_state_with_a_real_client(compacting_broker, topic_name):
     broker = compacting_broker
     topic = topic_name()
-    fs = admin(broker).create_topics([NewTopic(topic, 1, 1, config=TOPIC_CONFIGS)], operation_timeout=TIMEOUT)
+    a = admin(broker)  # keep the handle alive until the future resolves
+    fs = a.create_topics([NewTopic(topic, 1, 1, config=TOPIC_CONFIGS)], operation_timeout=TIMEOUT)
     fs[topic].result(TIMEOUT)
     p = producer(broker, **{"linger.ms": 0})
     written = []
