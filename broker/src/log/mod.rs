@@ -399,7 +399,7 @@ impl PartitionLog {
     ///
     /// As [`PartitionLog::append`], and [`LogError::OffsetOutOfRange`] if the batch starts
     /// below the log end offset.
-    pub fn append_as_follower(&mut self, batch: &mut [u8], now_ms: i64) -> Result<AppendInfo, LogError> {
+    pub fn append_as_follower(&mut self, batch: &[u8], now_ms: i64) -> Result<AppendInfo, LogError> {
         if self.offline {
             return Err(LogError::Offline);
         }

@@ -360,9 +360,8 @@ impl ReplicaLog for DiskLog {
                 tracing::error!(tp = %self.tp, base_offset = header.base_offset, log_end_offset, "a fetched batch overlaps the log end");
                 return Err(ErrorCode::CorruptMessage);
             }
-            let mut batch = BytesMut::from(bytes);
             let now_ms = super::cluster::now_ms();
-            let info = self.log.append_as_follower(&mut batch, now_ms).map_err(|error| {
+            let info = self.log.append_as_follower(bytes, now_ms).map_err(|error| {
                 tracing::error!(%error, tp = %self.tp, "follower append failed");
                 log_error_code(&error)
             })?;

@@ -437,7 +437,7 @@ fn a_follower_copies_a_cleaned_log_gaps_and_empty_batches_included() {
         for item in crate::record::batch::batches(&bytes) {
             let (header, batch) = item.expect("batch");
             if header.last_offset() >= follower.log_end_offset() {
-                follower.append_as_follower(&mut batch.to_vec(), 10_000).expect("follower append");
+                follower.append_as_follower(batch, 10_000).expect("follower append");
             }
             offset = header.next_offset();
         }
