@@ -16,11 +16,12 @@
 //!   decompression. Pure, also in the wasm build.
 //! * `log` (feature `runtime`): the on-disk segmented log of one partition — segment files
 //!   holding batches as produced, sparse offset and time indexes, roll, retention, crash
-//!   recovery.
+//!   recovery, and the log cleaner that compacts `cleanup.policy=compact` topics
+//!   (`log/cleaner.rs`).
 //! * `runtime` (feature `runtime`): the tokio driver — a cluster of brokers and controllers in
 //!   one process around the core's nodes, the Kafka port under its limits (codec: the
 //!   `kafka-protocol` crate), one module per API under `runtime/api/`, group commit and
-//!   retention timers, each controller's metadata log on disk, and broker settings by Kafka's
+//!   retention timers, a log cleaner task per broker, each controller's metadata log on disk, and broker settings by Kafka's
 //!   names (`runtime/properties.rs`).
 //! * `client` (feature `client`): a Kafka client connection over the same codec, for the server's
 //!   console and exercise checks and for tests.

@@ -7,6 +7,9 @@
 //!   one rolls in on `segment.bytes` or `segment.ms`; retention deletes whole old segments.
 //! * `segment`: one segment, its files, appends, reads, recovery.
 //! * `index`: the `.index` (offset → position) and `.timeindex` (timestamp → offset) formats.
+//! * `cleaner`: log compaction (Kafka's `LogCleaner`): the latest record of each key kept at
+//!   its offset, segments rewritten to `.cleaned` files and swapped in through `.swap` files,
+//!   a half-done swap finished or undone by [`PartitionLog::open`].
 //! * [`FileCache`] (`file_cache.rs`): the bounded cache of open handles every segment's files
 //!   go through, so a broker with thousands of partitions holds a bounded number of descriptors.
 //!
@@ -27,8 +30,10 @@
 //!
 //! Crash safety: an append writes the log bytes before the index entries; recovery on
 //! [`PartitionLog::open`] trusts nothing past the last batch with a sane header, a valid CRC and
-//! the expected base offset, truncates there, and rebuilds the indexes from the log.
+//! offsets past the previous batch's (a cleaned segment has gaps), truncates there, and rebuilds
+//! the indexes from the log.
 
+mod cleaner;
 mod file_cache;
 mod index;
 mod segment;
@@ -36,6 +41,7 @@ mod segment;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+pub use cleaner::{CLEANER_CHECKPOINT_FILE, CleanedLog, CleanerStats, DEDUPE_BUFFER_BYTES_DEFAULT, LogToClean};
 use file_cache::FileRef;
 pub use file_cache::{FileCache, FileCacheStats};
 
@@ -47,7 +53,7 @@ use segment::{INDEX_SUFFIX, LOG_SUFFIX, Segment, TIME_INDEX_SUFFIX, io_error, re
 const SEGMENT_BYTES_MAX: u64 = i32::MAX as u64;
 
 /// Per-topic log settings, named after Kafka's topic configs (defaults are Kafka's).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LogConfig {
     /// `segment.bytes`: roll to a new segment before the active one would exceed this.
     /// Default 1 GiB; capped at `i32::MAX` as in Kafka.
@@ -70,6 +76,24 @@ pub struct LogConfig {
     /// `message.timestamp.type=LogAppendTime`: a leader append stamps the batch with the time
     /// it was appended (Kafka's `LogValidator`); default CreateTime, the producer's timestamps.
     pub log_append_time: bool,
+    /// `cleanup.policy` includes `delete`: `retention.ms` and `retention.bytes` delete old
+    /// segments. Default true (`cleanup.policy=delete`).
+    pub cleanup_policy_delete: bool,
+    /// `cleanup.policy` includes `compact`: the cleaner keeps the latest record of each key
+    /// (see `cleaner.rs`). Default false.
+    pub cleanup_policy_compact: bool,
+    /// `delete.retention.ms`: how long a tombstone stays once the cleaner has first seen it
+    /// (KIP-534's delete horizon). Default 1 day.
+    pub delete_retention_ms: i64,
+    /// `min.compaction.lag.ms`: a segment holding a record younger than this is not cleaned.
+    /// Default 0.
+    pub min_compaction_lag_ms: i64,
+    /// `max.compaction.lag.ms`: a dirty segment whose first batch is older than this is cleaned
+    /// whatever the dirty ratio. Default `i64::MAX` (never forced).
+    pub max_compaction_lag_ms: i64,
+    /// `min.cleanable.dirty.ratio`: the share of the log (by bytes) that must be dirty before
+    /// the cleaner picks it. Default 0.5.
+    pub min_cleanable_dirty_ratio: f64,
 }
 
 impl Default for LogConfig {
@@ -82,6 +106,12 @@ impl Default for LogConfig {
             index_interval_bytes: 4096,
             max_message_bytes: 1024 * 1024 + batch::LOG_OVERHEAD,
             log_append_time: false,
+            cleanup_policy_delete: true,
+            cleanup_policy_compact: false,
+            delete_retention_ms: 24 * 60 * 60 * 1000,
+            min_compaction_lag_ms: 0,
+            max_compaction_lag_ms: i64::MAX,
+            min_cleanable_dirty_ratio: 0.5,
         }
     }
 }
@@ -177,6 +207,8 @@ pub struct RecoveryReport {
     pub segments_deleted: usize,
     /// Segments whose index files were rebuilt (missing, torn, garbage or stale).
     pub indexes_rebuilt: usize,
+    /// Cleaned segments whose swap a crash interrupted, finished on open (see `cleaner.rs`).
+    pub swaps_completed: usize,
     pub log_start_offset: i64,
     pub log_end_offset: i64,
 }
@@ -235,8 +267,10 @@ impl PartitionLog {
         files: &FileCache,
     ) -> Result<(PartitionLog, RecoveryReport), LogError> {
         fs::create_dir_all(dir).map_err(io_error(format!("cannot create {}", dir.display())))?;
+        // A clean interrupted by a crash: finish its swap or drop its unfinished files.
+        let swaps_completed = cleaner::complete_swaps(dir)?;
         let base_offsets = list_segments(dir)?;
-        let mut report = RecoveryReport::default();
+        let mut report = RecoveryReport { swaps_completed, ..RecoveryReport::default() };
         let mut segments: Vec<Segment> = Vec::new();
         for (i, &base_offset) in base_offsets.iter().enumerate() {
             if segments.last().is_some_and(|previous| previous.next_offset() != base_offset) {
@@ -330,7 +364,9 @@ impl PartitionLog {
 
     /// Appends one producer batch as the leader does: validates it, assigns its offsets from
     /// the log end offset and stamps `leader_epoch` (both as the batch is written; `batch`
-    /// itself is not changed, and the CRC does not cover them), rolling to a new segment first if the active one is full or too old.
+    /// itself is not changed, and the CRC does not cover them) and, on a LogAppendTime topic,
+    /// the append time (the CRC recomputed), rolling to a new segment first if the active one
+    /// is full or too old.
     ///
     /// # Errors
     ///
@@ -339,38 +375,16 @@ impl PartitionLog {
     /// [`LogError::BatchLargerThanSegment`]: the log is unchanged. [`LogError::Io`] while
     /// writing takes the log [`LogError::Offline`] until it is reopened.
     pub fn append(&mut self, batch: &[u8], leader_epoch: i32, now_ms: i64) -> Result<AppendInfo, LogError> {
-        let log_append_time_ms = self.config.log_append_time.then_some(now_ms);
-        self.append_batch(batch, leader_epoch, now_ms, log_append_time_ms)
-    }
-
-    /// Appends a batch its leader appended (a follower's copy): checked as [`Self::append`]
-    /// checks, at the log end offset, but its leader epoch and timestamps are kept as the
-    /// leader stamped them (Kafka's `appendAsFollower`), so replicas hold the same bytes.
-    ///
-    /// # Errors
-    ///
-    /// As [`Self::append`].
-    pub fn append_replicated(&mut self, batch: &[u8], now_ms: i64) -> Result<AppendInfo, LogError> {
-        let header = BatchHeader::parse(batch)?;
-        self.append_batch(batch, header.partition_leader_epoch, now_ms, None)
-    }
-
-    fn append_batch(
-        &mut self,
-        batch: &[u8],
-        leader_epoch: i32,
-        now_ms: i64,
-        log_append_time_ms: Option<i64>,
-    ) -> Result<AppendInfo, LogError> {
         if self.offline {
             return Err(LogError::Offline);
         }
         let mut header = self.validate(batch)?;
+        let log_append_time_ms = self.config.log_append_time.then_some(now_ms);
         if let Some(log_append_time_ms) = log_append_time_ms {
             header.attributes |= batch::TIMESTAMP_TYPE_MASK;
             header.max_timestamp = log_append_time_ms;
         }
-        if self.should_roll(&header, now_ms) {
+        if self.should_roll(&header, self.log_end_offset(), now_ms) {
             self.roll(now_ms).inspect_err(|_| self.offline = true)?;
         }
         let base_offset = self.log_end_offset();
@@ -385,8 +399,58 @@ impl PartitionLog {
         })
     }
 
+    /// Appends a batch fetched from the leader as it is: its offsets, leader epoch and
+    /// timestamps are the leader's (Kafka `UnifiedLog.appendAsFollower`), so replicas hold the
+    /// same bytes. A batch from a cleaned segment may start
+    /// past the log end offset (the cleaner removed the batches in between) and hold fewer
+    /// records than its offsets span, down to none (an idempotent producer's emptied batch).
+    ///
+    /// # Errors
+    ///
+    /// As [`PartitionLog::append`], and [`LogError::OffsetOutOfRange`] if the batch starts
+    /// below the log end offset.
+    pub fn append_as_follower(&mut self, batch: &[u8], now_ms: i64) -> Result<AppendInfo, LogError> {
+        if self.offline {
+            return Err(LogError::Offline);
+        }
+        let header = self.validate_size_and_crc(batch)?;
+        let log_end_offset = self.log_end_offset();
+        if header.base_offset < log_end_offset {
+            return Err(LogError::OffsetOutOfRange {
+                offset: header.base_offset,
+                log_start_offset: self.log_start_offset(),
+                log_end_offset,
+            });
+        }
+        if self.should_roll(&header, header.base_offset, now_ms) {
+            self.roll(now_ms).inspect_err(|_| self.offline = true)?;
+        }
+        let index_interval_bytes = self.config.index_interval_bytes;
+        self.active_mut().append(batch, &header, index_interval_bytes, now_ms).inspect_err(|_| self.offline = true)?;
+        Ok(AppendInfo {
+            base_offset: header.base_offset,
+            last_offset: header.last_offset(),
+            max_timestamp: header.max_timestamp,
+            log_append_time_ms: -1,
+        })
+    }
+
     /// The produce-path checks of Kafka's `LogValidator` that apply to raw batches.
     fn validate(&self, batch: &[u8]) -> Result<BatchHeader, LogError> {
+        let header = self.validate_size_and_crc(batch)?;
+        // LogValidator.validateBatch: a producer's batch holds lastOffsetDelta + 1 records
+        // (only compaction leaves gaps, and compacted batches are never produced).
+        if header.record_count <= 0 || i64::from(header.record_count) != i64::from(header.last_offset_delta) + 1 {
+            return Err(LogError::InconsistentRecordCount {
+                record_count: header.record_count,
+                last_offset_delta: header.last_offset_delta,
+            });
+        }
+        Ok(header)
+    }
+
+    /// One whole batch, within `max.message.bytes` and `segment.bytes`, its CRC right.
+    fn validate_size_and_crc(&self, batch: &[u8]) -> Result<BatchHeader, LogError> {
         let header = BatchHeader::parse(batch)?;
         let batch_bytes = header.size_in_bytes();
         if batch.len() < batch_bytes {
@@ -407,21 +471,14 @@ impl PartitionLog {
             return Err(LogError::BatchLargerThanSegment { size_bytes: batch_bytes, segment_bytes });
         }
         batch::verify_crc(batch)?;
-        // LogValidator.validateBatch: a producer's batch holds lastOffsetDelta + 1 records
-        // (only compaction leaves gaps, and compacted batches are never produced).
-        if header.record_count <= 0 || i64::from(header.record_count) != i64::from(header.last_offset_delta) + 1 {
-            return Err(LogError::InconsistentRecordCount {
-                record_count: header.record_count,
-                last_offset_delta: header.last_offset_delta,
-            });
-        }
         Ok(header)
     }
 
     /// Kafka `UnifiedLog.maybeRoll` / `LogSegment.shouldRoll`: a non-empty active segment rolls
     /// if the batch would push it past `segment.bytes`, if it has spanned more than
     /// `segment.ms`, or if the batch's last offset would not fit a 4-byte relative offset.
-    fn should_roll(&self, header: &BatchHeader, now_ms: i64) -> bool {
+    /// `base_offset` is where the batch goes (the log end offset, or a follower's batch's own).
+    fn should_roll(&self, header: &BatchHeader, base_offset: i64, now_ms: i64) -> bool {
         let active = self.active();
         if active.size_bytes() == 0 {
             return false;
@@ -429,7 +486,7 @@ impl PartitionLog {
         let segment_bytes = self.config.segment_bytes.min(SEGMENT_BYTES_MAX);
         let full = active.size_bytes() + header.size_in_bytes() as u64 > segment_bytes;
         let old = active.time_waited_for_roll_ms(now_ms, header.max_timestamp) > self.config.segment_ms;
-        let last_offset = self.log_end_offset().saturating_add(i64::from(header.last_offset_delta));
+        let last_offset = base_offset.saturating_add(i64::from(header.last_offset_delta));
         let offsets_overflow = last_offset - active.base_offset() > i64::from(i32::MAX);
         full || old || offsets_overflow
     }
@@ -463,9 +520,16 @@ impl PartitionLog {
         if offset >= self.log_end_offset() || offset >= upper_bound {
             return Ok(out);
         }
-        let first = self.segment_index_for(offset);
-        let Some((mut position, _)) = self.segments[first].find_batch(offset)? else {
-            return Ok(out);
+        let mut first = self.segment_index_for(offset);
+        let mut position = match self.segments[first].find_batch(offset)? {
+            Some((position, _)) => position,
+            // `offset` is in a gap the cleaner left at the end of its segment: the next
+            // segment has the next batch.
+            None if first + 1 < self.segments.len() => {
+                first += 1;
+                0
+            }
+            None => return Ok(out),
         };
         for segment in &self.segments[first..] {
             if segment.read_batches(position, max_bytes, upper_bound, &mut out)? {
@@ -591,9 +655,15 @@ impl PartitionLog {
     /// 2. `retention.bytes`: while the log would still hold at least `retention_bytes`
     ///    without its oldest segment.
     ///
+    /// Only with `cleanup.policy` including `delete` (Kafka `UnifiedLog.deleteOldSegments`): a
+    /// `compact`-only topic keeps every segment, the cleaner alone shrinks it.
+    ///
     /// Returns how many segments were deleted.
     pub fn enforce_retention(&mut self, now_ms: i64) -> Result<usize, LogError> {
         let mut deleted = 0;
+        if !self.config.cleanup_policy_delete {
+            return Ok(deleted);
+        }
         let retention_ms = self.config.retention_ms;
         while retention_ms >= 0 && self.segments.len() > 1 {
             let oldest = &self.segments[0];

@@ -213,6 +213,19 @@ impl Segment {
         }
     }
 
+    /// The first batch's `maxTimestamp`, -1 if the segment is empty (Kafka
+    /// `LogSegment.getFirstBatchTimestamp`): `max.compaction.lag.ms` counts from it.
+    pub(crate) fn first_batch_timestamp(&self) -> Result<i64, LogError> {
+        if let Some(timestamp) = self.rolling_based_timestamp {
+            return Ok(timestamp);
+        }
+        if self.size_bytes == 0 {
+            return Ok(-1);
+        }
+        let log = self.log_file.handle()?;
+        Ok(self.read_header(log.file(), 0)?.max_timestamp)
+    }
+
     fn path(&self, suffix: &str) -> PathBuf {
         self.dir.join(file_name(self.base_offset, suffix))
     }
@@ -343,7 +356,8 @@ impl Segment {
                 Scanned::End => break,
                 Scanned::Invalid { .. } => return Ok(None),
                 Scanned::Batch { position: at, header, bytes } => {
-                    if header.base_offset != expected_offset
+                    // Offsets only increase: a cleaned segment has gaps where batches were removed.
+                    if header.base_offset < expected_offset
                         || u32::try_from(header.last_offset().saturating_sub(self.base_offset)).is_err()
                     {
                         return Ok(None);
@@ -394,11 +408,12 @@ impl Segment {
                 Scanned::End => break file_size_bytes,
                 Scanned::Invalid { position } => break position,
                 Scanned::Batch { position, header, bytes } => {
-                    // Offsets must continue exactly where the previous batch ended, and stay
+                    // Offsets must only increase (the log cleaner leaves gaps where it removed
+                    // whole batches, as Kafka's `LogSegment.recover` allows), and stay
                     // addressable by the 4-byte relative offsets and positions of the indexes.
                     let end_fits = u32::try_from(position + bytes.len() as u64).is_ok();
                     let offset_fits = i32::try_from(header.last_offset().saturating_sub(self.base_offset)).is_ok();
-                    if header.base_offset != self.next_offset || !end_fits || !offset_fits {
+                    if header.base_offset < self.next_offset || !end_fits || !offset_fits {
                         break position;
                     }
                     self.track_batch(position, &header, bytes, index_interval_bytes);

@@ -785,7 +785,7 @@ fn a_log_append_time_topic_stamps_the_leader_append_and_keeps_a_replicated_batch
     // A follower appends the leader's bytes as they are, on its own clock.
     let follower_dir = tempfile::tempdir().expect("tempdir");
     let (mut follower, _) = open(&follower_dir, LogConfig { log_append_time: true, ..LogConfig::default() });
-    let replicated = follower.append_replicated(&stored, 1_800_000_000_000).expect("append");
+    let replicated = follower.append_as_follower(&stored, 1_800_000_000_000).expect("append");
     assert_eq!((replicated.max_timestamp, replicated.log_append_time_ms), (1_700_000_000_000, -1));
     assert_eq!(follower.read(0, 1 << 20, i64::MAX).expect("read"), stored);
 

@@ -13,7 +13,8 @@
 //!   stream, for those checks and for anything else that must look inside a batch.
 //!
 //! The broker never re-encodes what a producer sent: the batch bytes go to disk and back to
-//! consumers unchanged, except for the two header fields the CRC does not cover. That is why
+//! consumers unchanged, except for the two header fields the CRC does not cover, until the log
+//! cleaner compacts them (`log/cleaner.rs` rebuilds a batch that loses records). That is why
 //! this module works on `&[u8]` and not on decoded records. Pure code, no I/O: it builds for
 //! `wasm32-unknown-unknown`.
 

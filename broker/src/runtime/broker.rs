@@ -11,9 +11,10 @@
 //! the node and its open files are dropped, and nothing is flushed on the way out. Starting it
 //! again recovers its logs from disk and rejoins the cluster as a new incarnation.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -30,7 +31,7 @@ use crate::core::message::{Message, TopicPartition};
 use crate::core::node::{CLIENT, NodeId, Outbox};
 use crate::core::quorum::{DurableState, QuorumConfig};
 use crate::core::replica::BrokerId;
-use crate::log::{FileCache, LogError, SyncWork};
+use crate::log::{CleanedLog, FileCache, LogError, LogToClean, SyncWork};
 
 use super::ResolvedConfig;
 use super::cluster::{Cluster, ClusterError, Inbox, core_now_ms, node_dir, node_properties, now_ms};
@@ -58,6 +59,8 @@ pub(crate) struct BrokerHandle {
     /// The cluster's budget of open log files.
     files: FileCache,
     settings: BrokerSettings,
+    /// `log.cleaner.*`: how this broker's cleaner runs.
+    cleaner: CleanerSettings,
     quorum_config: QuorumConfig,
     max_connections: usize,
     max_connections_per_ip: usize,
@@ -135,6 +138,11 @@ impl BrokerHandle {
             dirty,
             files,
             settings,
+            cleaner: CleanerSettings {
+                enable: config.log_cleaner_enable,
+                backoff_ms: config.log_cleaner_backoff_ms,
+                dedupe_buffer_bytes: config.log_cleaner_dedupe_buffer_bytes,
+            },
             quorum_config: QuorumConfig { voters: config.controller_ids(), ..QuorumConfig::default() },
             max_connections: config.max_connections,
             max_connections_per_ip: config.max_connections_per_ip,
@@ -221,9 +229,12 @@ impl BrokerHandle {
         let driver = tokio::spawn(drive(cluster.clone(), self.clone(), inbox));
         let accept = tokio::spawn(accept_loop(listener, cluster.clone(), self.clone(), stopped_receiver));
         let checkpoint_interval = Duration::from_millis(cluster.config.replica_high_watermark_checkpoint_interval_ms);
-        let checkpoint = tokio::spawn(checkpoint_high_watermarks(self.clone(), checkpoint_interval));
-        *self.running.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some(Running { tasks: vec![driver, accept, checkpoint], stopped });
+        let mut tasks =
+            vec![driver, accept, tokio::spawn(checkpoint_high_watermarks(self.clone(), checkpoint_interval))];
+        if self.cleaner.enable {
+            tasks.push(tokio::spawn(run_cleaner(self.clone())));
+        }
+        *self.running.lock().unwrap_or_else(|e| e.into_inner()) = Some(Running { tasks, stopped });
         tracing::info!(broker = self.id, listen = %self.listen_addr(), "broker started");
         Ok(true)
     }
@@ -453,6 +464,137 @@ impl BrokerHandle {
                     tracing::info!(broker = self.id, %tp, deleted, log_start_offset, "retention deleted segments");
                 }
                 Err(error) => tracing::error!(%error, broker = self.id, %tp, "retention failed"),
+            }
+        }
+    }
+}
+
+/// Sets its flag when dropped.
+struct AbortOnDrop(Arc<AtomicBool>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+/// `log.cleaner.*` of one broker.
+#[derive(Debug, Clone, Copy)]
+struct CleanerSettings {
+    enable: bool,
+    backoff_ms: u64,
+    dedupe_buffer_bytes: usize,
+}
+
+/// What the cleaner task found when it looked for work.
+enum CleanerPick {
+    /// Clean this log now.
+    Clean(TopicPartition, LogToClean),
+    /// Nothing is due; time alone may make a log due at this wall-clock time.
+    Idle { next_check_ms: Option<i64> },
+}
+
+impl BrokerHandle {
+    /// Kafka `LogCleanerManager.grabFilthiestCompactedLog`: the due compacted log with the
+    /// highest dirty ratio, skipping `uncleanable` ones (a clean failed on them).
+    fn grab_filthiest_compacted_log(&self, uncleanable: &HashSet<TopicPartition>) -> CleanerPick {
+        let now = now_ms();
+        let state = self.state();
+        let Some(node) = state.node.as_ref() else { return CleanerPick::Idle { next_check_ms: None } };
+        let mut filthiest: Option<(TopicPartition, LogToClean)> = None;
+        let mut next_check_ms: Option<i64> = None;
+        for (tp, log) in node.logs.iter().filter(|(tp, _)| !uncleanable.contains(*tp)) {
+            let to_clean = match log.log_to_clean(now) {
+                Ok(Some(to_clean)) => to_clean,
+                Ok(None) => continue,
+                Err(error) => {
+                    tracing::error!(%error, broker = self.id, %tp, "cannot measure a log's dirtiness");
+                    continue;
+                }
+            };
+            if let Some(at) = to_clean.next_check_ms {
+                next_check_ms = Some(next_check_ms.map_or(at, |next| next.min(at)));
+            }
+            let dirtier =
+                filthiest.as_ref().is_none_or(|(_, best)| to_clean.cleanable_ratio() > best.cleanable_ratio());
+            if to_clean.is_due() && dirtier {
+                filthiest = Some((tp.clone(), to_clean));
+            }
+        }
+        match filthiest {
+            Some((tp, to_clean)) => CleanerPick::Clean(tp, to_clean),
+            None => CleanerPick::Idle { next_check_ms },
+        }
+    }
+
+    /// Swaps a finished clean in, if the partition is still here.
+    fn replace_cleaned(&self, tp: &TopicPartition, cleaned: CleanedLog) {
+        let stats = cleaned.stats.clone();
+        let mut state = self.state();
+        let Some(log) = state.node.as_mut().and_then(|node| node.logs.get_mut(tp)) else {
+            cleaned.discard();
+            return;
+        };
+        match log.replace_cleaned(cleaned, now_ms()) {
+            Ok(segments) => tracing::info!(
+                broker = self.id,
+                %tp,
+                segments,
+                bytes_read = stats.bytes_read,
+                bytes_written = stats.bytes_written,
+                records_retained = stats.records_retained,
+                records_read = stats.records_read,
+                "log cleaner compacted segments"
+            ),
+            Err(error) => tracing::error!(%error, broker = self.id, %tp, "swapping cleaned segments in failed"),
+        }
+    }
+}
+
+/// The broker's log cleaner (Kafka's `CleanerThread`, one per broker): cleans the dirtiest due
+/// compacted log, then looks again; when none is due it sleeps until a compaction lag passes or
+/// `log.cleaner.backoff.ms`, whichever is sooner (a produce may make a log due meanwhile, and
+/// Kafka's cleaner backs off the same way). The clean itself runs on a blocking thread, without
+/// the broker's lock; only the swap takes it.
+async fn run_cleaner(broker: Arc<BrokerHandle>) {
+    let settings = broker.cleaner;
+    let mut uncleanable = HashSet::new();
+    // Set when this task is dropped (the broker stops): a clean on its blocking thread gives up.
+    let aborted = AbortOnDrop(Arc::new(AtomicBool::new(false)));
+    loop {
+        match broker.grab_filthiest_compacted_log(&uncleanable) {
+            CleanerPick::Clean(tp, to_clean) => {
+                let now = now_ms();
+                let flag = aborted.0.clone();
+                let cleaned = tokio::task::spawn_blocking(move || {
+                    to_clean.clean_unless_aborted(now, settings.dedupe_buffer_bytes, &flag)
+                })
+                .await;
+                // Kafka marks a partition whose clean failed uncleanable until the broker
+                // restarts; an I/O error (the topic deleted meanwhile, say) is only retried later.
+                match cleaned {
+                    Ok(Ok(cleaned)) => {
+                        broker.replace_cleaned(&tp, cleaned);
+                        continue;
+                    }
+                    Ok(Err(error @ LogError::Io { .. })) => {
+                        tracing::warn!(%error, broker = broker.id, %tp, "log cleaning failed; retrying later");
+                    }
+                    Ok(Err(error)) => {
+                        tracing::error!(%error, broker = broker.id, %tp, "log cleaning failed; the partition stays uncompacted");
+                        uncleanable.insert(tp);
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, broker = broker.id, %tp, "the log cleaner panicked");
+                        uncleanable.insert(tp);
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(settings.backoff_ms)).await;
+            }
+            CleanerPick::Idle { next_check_ms } => {
+                let now = now_ms();
+                let until_next_ms = next_check_ms.map_or(u64::MAX, |at| u64::try_from(at - now).unwrap_or(0));
+                tokio::time::sleep(Duration::from_millis(until_next_ms.clamp(1, settings.backoff_ms))).await;
             }
         }
     }

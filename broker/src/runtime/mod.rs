@@ -5,7 +5,7 @@
 //!
 //! * [`cluster`]: the nodes, the in-process network between them, group commit, retention.
 //! * [`broker`]: one broker — the core's `BrokerNode` over disk logs, its driver task, its
-//!   listener. [`controller`]: one controller and its driver.
+//!   listener, its log cleaner task. [`controller`]: one controller and its driver.
 //! * [`storage`]: partition logs on disk behind the core's `Storage` seam.
 //!   [`metadata_log`]: a controller's metadata log on disk.
 //! * [`connection`], [`api`]: the Kafka port — framing, hostile input, one module per API.
@@ -75,6 +75,14 @@ pub struct BrokerConfig {
     pub replica_high_watermark_checkpoint_interval_ms: u64,
     /// How often retention runs (`log.retention.check.interval.ms`; Kafka: 5 minutes).
     pub retention_check_interval_ms: u64,
+    /// `log.cleaner.enable`: each broker runs a log cleaner for its compacted partitions.
+    pub log_cleaner_enable: bool,
+    /// `log.cleaner.backoff.ms`: the longest the cleaner sleeps when no log is due (Kafka: 15 s);
+    /// it wakes sooner when a compaction lag is about to pass.
+    pub log_cleaner_backoff_ms: u64,
+    /// `log.cleaner.dedupe.buffer.size`: memory for the cleaner's key → offset map (Kafka:
+    /// 128 MiB); a dirty section with more keys is cleaned over several rounds.
+    pub log_cleaner_dedupe_buffer_bytes: usize,
     /// Largest request frame accepted (`socket.request.max.bytes`; Kafka: 100 MiB).
     pub max_request_bytes: usize,
     /// Most record bytes one Fetch response carries, whatever the request's `max_bytes` asks
@@ -165,6 +173,9 @@ impl BrokerConfig {
             flush_interval_ms: 5,
             replica_high_watermark_checkpoint_interval_ms: 5_000,
             retention_check_interval_ms: 60_000,
+            log_cleaner_enable: true,
+            log_cleaner_backoff_ms: 15_000,
+            log_cleaner_dedupe_buffer_bytes: crate::log::DEDUPE_BUFFER_BYTES_DEFAULT,
             max_request_bytes: 8 * 1024 * 1024,
             fetch_max_bytes: FETCH_MAX_BYTES_DEFAULT,
             max_connections: 4096,
@@ -200,6 +211,9 @@ pub(crate) struct ResolvedConfig {
     pub(crate) flush_interval_ms: u64,
     pub(crate) replica_high_watermark_checkpoint_interval_ms: u64,
     pub(crate) retention_check_interval_ms: u64,
+    pub(crate) log_cleaner_enable: bool,
+    pub(crate) log_cleaner_backoff_ms: u64,
+    pub(crate) log_cleaner_dedupe_buffer_bytes: usize,
     pub(crate) max_request_bytes: usize,
     pub(crate) fetch_max_bytes: usize,
     pub(crate) max_connections: usize,
@@ -284,6 +298,9 @@ impl Broker {
             flush_interval_ms: config.flush_interval_ms,
             replica_high_watermark_checkpoint_interval_ms: config.replica_high_watermark_checkpoint_interval_ms.max(1),
             retention_check_interval_ms: config.retention_check_interval_ms,
+            log_cleaner_enable: config.log_cleaner_enable,
+            log_cleaner_backoff_ms: config.log_cleaner_backoff_ms.max(1),
+            log_cleaner_dedupe_buffer_bytes: config.log_cleaner_dedupe_buffer_bytes,
             max_request_bytes: config.max_request_bytes,
             fetch_max_bytes: config.fetch_max_bytes,
             max_connections: config.max_connections,

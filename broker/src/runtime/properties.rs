@@ -55,6 +55,13 @@ impl BrokerConfig {
                 self.replica_high_watermark_checkpoint_interval_ms = number("the interval")?.max(1);
             }
             "log.retention.check.interval.ms" => self.retention_check_interval_ms = number("the interval")?.max(1),
+            "log.cleaner.enable" => self.log_cleaner_enable = boolean()?,
+            "log.cleaner.backoff.ms" => self.log_cleaner_backoff_ms = number("the time")?.max(1),
+            "log.cleaner.dedupe.buffer.size" => {
+                // Kafka's minimum: 1 MiB.
+                self.log_cleaner_dedupe_buffer_bytes =
+                    usize::try_from(number("the size")?).unwrap_or(usize::MAX).max(1024 * 1024);
+            }
             "socket.request.max.bytes" => {
                 self.max_request_bytes = usize::try_from(number("the size")?).unwrap_or(usize::MAX).max(1024);
             }
@@ -118,7 +125,8 @@ impl BrokerConfig {
                 return Err(format!(
                     "{key}: not a broker setting this broker implements (it takes num.partitions, \
                      default.replication.factor, auto.create.topics.enable, broker.session.timeout.ms, \
-                     replica.lag.time.max.ms, log.retention.check.interval.ms, socket.request.max.bytes, \
+                     replica.lag.time.max.ms, replica.high.watermark.checkpoint.interval.ms, log.retention.check.interval.ms, \
+                     log.cleaner.enable, log.cleaner.backoff.ms, log.cleaner.dedupe.buffer.size, socket.request.max.bytes, \
                      fetch.max.bytes, max.connections, max.connections.per.ip, connections.max.idle.ms, queued.max.request.bytes, \
                      group.initial.rebalance.delay.ms, metadata.max.idle.interval.ms, auto.leader.rebalance.enable, \
                      leader.imbalance.check.interval.seconds, eligible.leader.replicas.version, and the broker-wide topic defaults such as \
@@ -204,7 +212,8 @@ mod tests {
             config.apply_properties("num.partitions=4\nnum.partition=3\n"),
             Err("line 2: num.partition: not a broker setting this broker implements (it takes num.partitions, \
                  default.replication.factor, auto.create.topics.enable, broker.session.timeout.ms, \
-                 replica.lag.time.max.ms, log.retention.check.interval.ms, socket.request.max.bytes, \
+                 replica.lag.time.max.ms, replica.high.watermark.checkpoint.interval.ms, log.retention.check.interval.ms, \
+                 log.cleaner.enable, log.cleaner.backoff.ms, log.cleaner.dedupe.buffer.size, socket.request.max.bytes, \
                  fetch.max.bytes, max.connections, max.connections.per.ip, connections.max.idle.ms, queued.max.request.bytes, \
                  group.initial.rebalance.delay.ms, metadata.max.idle.interval.ms, auto.leader.rebalance.enable, \
                  leader.imbalance.check.interval.seconds, eligible.leader.replicas.version, and the broker-wide topic defaults such as \

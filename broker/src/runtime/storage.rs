@@ -33,7 +33,7 @@ use crate::core::config::TopicConfigs;
 use crate::core::message::{Message, TopicPartition};
 use crate::core::producer::{ProducedBatch, ProducerStates, SequenceCheck};
 use crate::core::replica::{BrokerId, LeaderEpochCache};
-use crate::log::{FileCache, LogConfig, LogError, PartitionLog};
+use crate::log::{CleanedLog, FileCache, LogConfig, LogError, LogToClean, PartitionLog};
 use crate::record::batch::{self, BatchError, BatchHeader};
 
 /// How much of each partition's log tail is read at start-up to rebuild idempotent producers'
@@ -166,7 +166,21 @@ pub(crate) fn log_config(configs: &TopicConfigs) -> LogConfig {
         index_interval_bytes: u32::try_from(configs.get_i64("index.interval.bytes")).unwrap_or(4096),
         max_message_bytes: usize::try_from(configs.get_i64("max.message.bytes")).unwrap_or(1_048_588),
         log_append_time: configs.get("message.timestamp.type") == Some("LogAppendTime"),
+        cleanup_policy_delete: cleanup_policy_has(configs, "delete"),
+        cleanup_policy_compact: cleanup_policy_has(configs, "compact"),
+        delete_retention_ms: configs.get_i64("delete.retention.ms"),
+        min_compaction_lag_ms: configs.get_i64("min.compaction.lag.ms"),
+        max_compaction_lag_ms: configs.get_i64("max.compaction.lag.ms"),
+        min_cleanable_dirty_ratio: configs
+            .get("min.cleanable.dirty.ratio")
+            .and_then(|ratio| ratio.trim().parse().ok())
+            .unwrap_or(0.5),
     }
+}
+
+/// `cleanup.policy` is a list: `compact,delete` has both.
+pub(crate) fn cleanup_policy_has(configs: &TopicConfigs, policy: &str) -> bool {
+    configs.get("cleanup.policy").is_some_and(|policies| policies.split(',').any(|p| p.trim() == policy))
 }
 
 /// One partition's log on this broker.
@@ -200,6 +214,9 @@ impl DiskStorage {
         if report.truncated_bytes > 0 || report.segments_deleted > 0 {
             tracing::warn!(%tp, ?report, "recovered a partition log: truncated a torn or corrupt tail");
         }
+        if report.swaps_completed > 0 {
+            tracing::info!(%tp, swaps = report.swaps_completed, "finished swapping in cleaned segments a crash interrupted");
+        }
         let mut epochs = read_leader_epochs(dir)?;
         // Recovery may have cut the tail an epoch began in.
         epochs.truncate_from_end(log.log_end_offset());
@@ -216,6 +233,21 @@ impl DiskStorage {
 }
 
 impl DiskLog {
+    /// The cleanable range of this log if its topic is compacted: nothing past the high
+    /// watermark (see [`PartitionLog::log_to_clean`]).
+    pub(crate) fn log_to_clean(&self, now_ms: i64) -> Result<Option<LogToClean>, LogError> {
+        self.log.log_to_clean(self.high_watermark, now_ms)
+    }
+
+    /// Swaps a finished clean in (see [`PartitionLog::replace_cleaned`]); returns how many
+    /// segments were replaced.
+    pub(crate) fn replace_cleaned(&mut self, cleaned: CleanedLog, now_ms: i64) -> Result<usize, LogError> {
+        let replaced = self.log.replace_cleaned(cleaned, now_ms)?;
+        // The directory changed: the next group commit fsyncs it.
+        self.mark_dirty();
+        Ok(replaced)
+    }
+
     fn mark_dirty(&self) {
         self.dirty.lock().unwrap_or_else(|e| e.into_inner()).partitions.insert((self.broker_id, self.tp.clone()));
     }
@@ -366,12 +398,13 @@ impl ReplicaLog for DiskLog {
             if header.last_offset() < log_end_offset {
                 continue; // already here (a duplicated answer)
             }
-            if header.base_offset != log_end_offset {
-                tracing::error!(tp = %self.tp, base_offset = header.base_offset, log_end_offset, "a fetched batch does not start at the log end");
+            // Past the log end is fine: the leader's cleaner may have removed the batches between.
+            if header.base_offset < log_end_offset {
+                tracing::error!(tp = %self.tp, base_offset = header.base_offset, log_end_offset, "a fetched batch overlaps the log end");
                 return Err(ErrorCode::CorruptMessage);
             }
             let now_ms = super::cluster::now_ms();
-            let info = self.log.append_replicated(bytes, now_ms).map_err(|error| {
+            let info = self.log.append_as_follower(bytes, now_ms).map_err(|error| {
                 tracing::error!(%error, tp = %self.tp, "follower append failed");
                 log_error_code(&error)
             })?;

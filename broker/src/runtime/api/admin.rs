@@ -360,7 +360,21 @@ fn topic_configs(
         let Some(value) = &config.value else { continue };
         configs.set(config.name.as_str(), value.as_str()).map_err(|message| (ErrorCode::InvalidConfig, message))?;
     }
+    validate_values(&configs).map_err(|message| (ErrorCode::InvalidConfig, message))?;
     Ok(configs)
+}
+
+/// Kafka `LogConfig.validateValues`: the rules between configs, once each is valid alone. The
+/// cleaner could never honour a `min.compaction.lag.ms` above `max.compaction.lag.ms`.
+fn validate_values(configs: &TopicConfigs) -> Result<(), String> {
+    let min_compaction_lag_ms = configs.get_i64("min.compaction.lag.ms");
+    let max_compaction_lag_ms = configs.get_i64("max.compaction.lag.ms");
+    if min_compaction_lag_ms > max_compaction_lag_ms {
+        return Err(format!(
+            "conflict topic config setting min.compaction.lag.ms ({min_compaction_lag_ms}) > max.compaction.lag.ms ({max_compaction_lag_ms})"
+        ));
+    }
+    Ok(())
 }
 
 /// CreateTopics with explicit replica assignments, checked as Kafka's controller checks them
@@ -774,7 +788,7 @@ async fn alter_topic_configs(
         return (ErrorCode::UnknownTopicOrPartition, Some(format!("Topic {name} does not exist")));
     };
     let mut configs = topic.configs.clone();
-    if let Err(message) = change(&mut configs) {
+    if let Err(message) = change(&mut configs).and_then(|()| validate_values(&configs)) {
         return (ErrorCode::InvalidConfig, Some(message));
     }
     if validate_only {

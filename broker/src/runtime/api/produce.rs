@@ -162,7 +162,7 @@ fn topic_rules(configs: &TopicConfigs) -> TopicRules {
         max_message_bytes,
         // The records alone, without the batch header the limit also counts.
         uncompressed_bytes_max: max_message_bytes.saturating_sub(BATCH_HEADER_LEN).min(UNCOMPRESSED_BATCH_BYTES_MAX),
-        compacted: configs.get("cleanup.policy").is_some_and(|policy| policy.split(',').any(|p| p.trim() == "compact")),
+        compacted: super::super::storage::cleanup_policy_has(configs, "compact"),
         log_append_time: configs.get("message.timestamp.type") == Some("LogAppendTime"),
     }
 }

@@ -75,12 +75,17 @@ fn a_follower_copies_the_leaders_batches_with_their_offsets_and_epochs() {
     assert_eq!(follower.epochs().entries(), &[(2, 0)]);
     assert_eq!(follower.read(0, 1 << 20).expect("read"), fetched, "byte for byte the leader's batches");
 
-    // A duplicated answer adds nothing; a batch that does not start at the log end is refused.
+    // A duplicated answer adds nothing; a batch past the log end is a gap the leader's cleaner
+    // left, and is taken; one that overlaps the log end is refused.
     follower.append_as_follower(&fetched).expect("duplicate");
     assert_eq!(follower.log_end_offset(), 3);
     let mut gap = BytesMut::from(&produced(1, None)[..]);
     crate::record::batch::set_base_offset(&mut gap, 7).expect("offset");
-    assert_eq!(follower.append_as_follower(&gap.freeze()), Err(ErrorCode::CorruptMessage));
+    follower.append_as_follower(&gap.freeze()).expect("after a gap");
+    assert_eq!(follower.log_end_offset(), 8);
+    let mut overlap = BytesMut::from(&produced(2, None)[..]);
+    crate::record::batch::set_base_offset(&mut overlap, 7).expect("offset");
+    assert_eq!(follower.append_as_follower(&overlap.freeze()), Err(ErrorCode::CorruptMessage));
 }
 
 #[test]
