@@ -143,3 +143,31 @@ async fn a_stalled_request_holding_the_budget_is_dropped_and_small_ones_go_on() 
     tokio::time::timeout(PATIENCE, small).await.expect("the small request was served").expect("task");
     assert!(closed_by_broker(&mut stalled).await, "the stalled request was kept");
 }
+
+#[tokio::test]
+async fn while_unfinished_requests_hold_the_whole_budget_a_small_request_is_still_served() {
+    let broker = TestBroker::start_with(|config| {
+        config.queued_max_request_bytes = Some(64 * 1024);
+        // Far longer than the test waits: only the small request's own way through counts.
+        config.request_read_timeout_ms = 600_000;
+    })
+    .await;
+    // A slow loris: each announces 512 KiB (the first takes the whole budget, the others wait
+    // for it) and sends a few bytes.
+    let mut stalled = Vec::new();
+    for _ in 0..4 {
+        let mut stream = TcpStream::connect(broker.addr).await.expect("connect");
+        stream.write_all(&partial_frame(512 * 1024, 100)).await.expect("write");
+        stalled.push(stream);
+    }
+    let addr = broker.addr;
+    let small = tokio::spawn(async move {
+        assert_still_serving(addr).await;
+        // Metadata too, as a client's first requests are.
+        let mut client = common::Client::connect(addr).await;
+        let metadata = client.send(&common::all_topics(), 12).await;
+        assert_eq!(metadata.brokers.len(), 1);
+    });
+    tokio::time::timeout(PATIENCE, small).await.expect("the small requests were served").expect("task");
+    drop(stalled);
+}

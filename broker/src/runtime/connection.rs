@@ -191,7 +191,8 @@ type Grant = Result<OwnedSemaphorePermit, AcquireError>;
 ///
 /// Every frame takes its announced size from the process-wide `queued.max.request.bytes` budget
 /// before its body is read, as Kafka's memory pool does, and gives it back once its response is
-/// written. While the budget is spent, the connection stops reading: its client's bytes wait in
+/// written. The exception is a connection's only request in flight when it fits a read chunk
+/// (16 KiB): it is read at once, so the budget bounds what large and pipelined requests add. While the budget is spent, the connection stops reading: its client's bytes wait in
 /// the kernel's socket buffer, and TCP slows the client down.
 pub(crate) async fn serve(cluster: Arc<Cluster>, broker: Arc<BrokerHandle>, stream: TcpStream, peer: SocketAddr) {
     let _ = stream.set_nodelay(true);
@@ -223,7 +224,13 @@ pub(crate) async fn serve(cluster: Arc<Cluster>, broker: Arc<BrokerHandle>, stre
                     return;
                 }
             };
-            if let (Some(budget), None, None) = (&cluster.request_budget, &grant, &acquiring) {
+            // One small request at a time per connection is read without the budget: it costs
+            // no more than the read buffer every connection may hold anyway, and so a client
+            // asking for metadata, committing or heart-beating always gets through, even while
+            // other connections hold the whole budget with large requests they never finish
+            // (a slow loris waits for its read timeout, not everyone else with it).
+            let small_and_alone = 4 + size <= READ_CHUNK && pending.is_empty();
+            if let (Some(budget), None, None, false) = (&cluster.request_budget, &grant, &acquiring, small_and_alone) {
                 let bytes = u32::try_from((4 + size).min(budget.total_bytes)).unwrap_or(u32::MAX);
                 acquiring = Some(Box::pin(budget.bytes.clone().acquire_many_owned(bytes)));
             }
