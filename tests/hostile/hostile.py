@@ -341,7 +341,7 @@ def print_table(results: list[ClassResult], settled: str) -> None:
     log("==== hostile suite: per class of attack ====")
     headers = ["class", "cases", "failures", "peak RSS growth MB", "worst page ms", "worst kcat -L ms"]
     rows = []
-    for r in results:
+    for r in sorted(results, key=lambda r: int(r.name.split(".")[0])):
         m = r.measures
         if r.monitored:
             growth = mb(m.rss_peak_kib - m.rss_start_kib)
@@ -394,7 +394,7 @@ def main() -> int:
                 result.fail(f"the process is dead after class {number}: {suite.server.exit_note()}")
                 break
         if suite.server.alive() and (not only or only & {n for n, _, _ in attacks.ON_MAIN_SERVER}):
-            settled = wait_for_rss(suite.server)
+            settled = wait_for_rss(suite.server, suite.scale(10, SETTLE_WAIT_S))
         suite.server.stop()
         for number, title, run in attacks.OWN_SERVERS:
             if only and number not in only:
@@ -433,18 +433,20 @@ def run_class(suite: Suite, number: int, title: str, run) -> ClassResult:
     return result
 
 
-def wait_for_rss(server: Server) -> str:
+def wait_for_rss(server: Server, wait_s: int) -> str:
+    """Waits up to `wait_s` for the RSS to fall under the target; says how it went."""
     started = time.monotonic()
     rss = server.rss_kib()
-    while mb(rss) >= RSS_SETTLED_TARGET_MB and time.monotonic() - started < SETTLE_WAIT_S:
+    while mb(rss) >= RSS_SETTLED_TARGET_MB and time.monotonic() - started < wait_s:
         time.sleep(0.5)
         rss = server.rss_kib()
     waited = time.monotonic() - started
     if mb(rss) < RSS_SETTLED_TARGET_MB:
         return (f"RSS after the attacks on the main server: {mb(rss):.0f} MB after {waited:.1f} s "
                 f"(target: under {RSS_SETTLED_TARGET_MB} MB within {SETTLE_WAIT_S} s)")
-    return (f"RSS after the attacks on the main server: still {mb(rss):.0f} MB after {SETTLE_WAIT_S} s, over target "
-            f"(under {RSS_SETTLED_TARGET_MB} MB within {SETTLE_WAIT_S} s)")
+    verdict = "over target" if wait_s >= SETTLE_WAIT_S else f"quick mode waits {wait_s} s only"
+    return (f"RSS after the attacks on the main server: still {mb(rss):.0f} MB after {wait_s} s, {verdict} "
+            f"(target: under {RSS_SETTLED_TARGET_MB} MB within {SETTLE_WAIT_S} s)")
 
 
 if __name__ == "__main__":

@@ -109,10 +109,12 @@ def metadata(topics: list[str] | None = None) -> tuple[int, int, bytes]:
     return API_METADATA, 1, array(None if topics is None else [string(t) for t in topics])
 
 
-def produce(topic: str, partition: int, records: bytes, acks: int = -1) -> tuple[int, int, bytes]:
+def produce(
+    topic: str, partition: int, records: bytes, acks: int = -1, timeout_ms: int = 30_000
+) -> tuple[int, int, bytes]:
     """Produce v8: the last non-flexible version, with record_errors and error_message (KIP-467)."""
     data = i32(partition) + blob(records)
-    body = string(None) + i16(acks) + i32(30_000) + array([string(topic) + array([data])])
+    body = string(None) + i16(acks) + i32(timeout_ms) + array([string(topic) + array([data])])
     return API_PRODUCE, 8, body
 
 
