@@ -8,6 +8,7 @@ record lost or duplicated. How long anything took is measured, never judged here
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -15,7 +16,6 @@ import random
 import re
 import select
 import socket
-import struct
 import subprocess
 import threading
 import time
@@ -23,6 +23,7 @@ import urllib.error
 import urllib.request
 import zlib
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import wire
 import zstandard
@@ -416,7 +417,9 @@ def run_unfinished(suite, result) -> None:
                 except OSError:
                     sent[s] = sent_target  # closed by the broker
         total = sum(sent.values())
-        time.sleep(3)  # idle, holding everything sent
+        # Idle, holding everything sent: at least 12 s from the start, so that a probe started
+        # during the attack has its whole 10 s to be answered while it lasts.
+        time.sleep(max(3.0, 12.0 - push_s))
     result.watch(monitor)
     result.cases += n
     result.note(f"{n} connections announced {announced / 2**20:.1f} MiB each and sent {total / 2**20:.0f} MiB "
@@ -581,9 +584,11 @@ def run_partitions(suite, result) -> None:
             for name in names:
                 with leader_conn(server, name, timeout_s=90) as conn:
                     code, end = wire.list_offsets_offset(conn.request(wire.list_offsets(name, 0)))
-                    produced, message = wire.produce_error(conn.request(wire.produce(name, 0, wire.batch(wire.record()))))
+                    again = wire.produce(name, 0, wire.batch(wire.record()))
+                    produced, message = wire.produce_error(conn.request(again))
                 result.case(code == 0 and end >= 1 and produced == 0,
-                            f"{name}-0 after the restart: log end offset {end} (error {code}), produce {produced} {message}")
+                            f"{name}-0 after the restart: log end offset {end} (error {code}), "
+                            f"produce {produced} {message}")
         result.watch(monitor)
         result.note(f"restarted under ulimit -n 256; every topic served again {time.monotonic() - restarted_at:.1f} s "
                     "after the start")
@@ -670,16 +675,23 @@ def run_console(suite, result) -> None:
             return name, status, "answered ok: true", elapsed
         return name, status, None, elapsed
 
+    answers = []
+    rounds = 0
     with suite.monitor() as monitor, ThreadPoolExecutor(parallel) as pool:
-        # Each script four times at once, as the issue's freeze needed four.
-        answers = list(pool.map(post, [s for s in scripts for _ in range(parallel)]))
+        # Each script four times at once (the issue's freeze needed four), round after round for a
+        # few seconds so that the probes run during the attack.
+        until = time.monotonic() + suite.scale(1, 5)
+        while time.monotonic() < until or not rounds:
+            answers += pool.map(post, [s for s in scripts for _ in range(parallel)])
+            rounds += 1
     result.watch(monitor)
     slowest: dict[str, float] = {}
-    for name, status, failure, elapsed in answers:
+    for name, _status, failure, elapsed in answers:
         result.case(failure is None, f"console script {name}: {failure}")
         slowest[name] = max(slowest.get(name, 0.0), elapsed)
+    result.note(f"{rounds} rounds of every script, 4 at once")
     for name, elapsed in slowest.items():
-        result.note(f"{name}: slowest answer {elapsed * 1000:.0f} ms (4 at once)")
+        result.note(f"{name}: slowest answer {elapsed * 1000:.0f} ms")
     still_serving(suite, result)
 
 
@@ -854,7 +866,7 @@ def run_durability(suite, result) -> None:
         })
         stop = threading.Event()
 
-        def produce(producer=producer, trial=trial, delivered=delivered) -> None:
+        def produce(producer=producer, trial=trial, delivered=delivered, stop=stop) -> None:
             n = 0
             while not stop.is_set():
                 try:
@@ -910,7 +922,10 @@ mount -t tmpfs -o "size=$size" tmpfs "$mnt" || exit 90
 head -c "$reserve" /dev/zero >"$mnt/reserve"
 n=0
 while :; do
-    while [ ! -e "$ctl/go.$n" ]; do sleep 0.05; done
+    while [ ! -e "$ctl/go.$n" ]; do
+        [ -d "$ctl" ] || exit 0 # the suite's scratch directory is gone: nobody will ask again
+        sleep 0.05
+    done
     [ -e "$ctl/quit.$n" ] && exit 0
     [ -e "$ctl/free.$n" ] && rm -f "$mnt/reserve"
     df -k "$mnt" | tail -1 >"$ctl/df.$n"
@@ -949,8 +964,8 @@ class NsServer:
         """Starts the next run; True once both ports accept, False if it exited first."""
         self.run += 1
         if free:
-            open(os.path.join(self.ctl, f"free.{self.run}"), "w").close()
-        open(os.path.join(self.ctl, f"go.{self.run}"), "w").close()
+            Path(self.ctl, f"free.{self.run}").touch()
+        Path(self.ctl, f"go.{self.run}").touch()
         pid_path = os.path.join(self.ctl, f"pid.{self.run}")
         deadline = time.monotonic() + wait_s
         while not os.path.exists(pid_path):
@@ -959,7 +974,7 @@ class NsServer:
             if time.monotonic() > deadline:
                 raise RuntimeError("the tmpfs wrapper did not start streamlab")
             time.sleep(0.05)
-        self.pid = int(open(pid_path).read())
+        self.pid = int(Path(pid_path).read_text())
         with open(self.pid_file, "a") as f:
             f.write(f"{self.pid}\n")
         while time.monotonic() < deadline:
@@ -982,10 +997,8 @@ class NsServer:
 
     def signal(self, sig: int, wait_s: float = 20) -> None:
         if self.alive():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, sig)
-            except ProcessLookupError:
-                pass
         deadline = time.monotonic() + wait_s
         while self.alive() and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -998,13 +1011,13 @@ class NsServer:
         self.kill9()
 
     def df(self) -> str:
-        fields = open(os.path.join(self.ctl, f"df.{self.run}")).read().split()
+        fields = Path(self.ctl, f"df.{self.run}").read_text().split()
         return f"{int(fields[2]) // 1024} MiB used of {int(fields[1]) // 1024} MiB" if len(fields) > 3 else "?"
 
     def log_tail(self) -> str:
         """The server log's last error line (or last line), without colours."""
         try:
-            text = open(os.path.join(self.ctl, "server.log"), errors="replace").read()
+            text = Path(self.ctl, "server.log").read_text(errors="replace")
         except OSError:
             return ""
         lines = re.sub(r"\x1b\[[0-9;]*m", "", text).strip().splitlines() or [""]
@@ -1093,7 +1106,7 @@ def run_disk_full(suite, result) -> None:
         del producer
         result.note(f"{size_mb} MiB tmpfs ({reserve_mb} MiB of it a reserve file): {len(acked)} records of 4 KiB "
                     f"acknowledged, then none for 4 s; a produce then: error {code} {message[:80]}; killed with "
-                    f"SIGKILL; deliveries failed: {', '.join(f'{k} x{v}' for k, v in sorted(errors.items())) or 'none'}")
+                    f"SIGKILL; deliveries failed: {', '.join(f'{k} x{v}' for k, v in sorted(errors.items()))}")
         if not suite.quick:
             # On the full disk (the issue: it could not start; Kafka starts with the log dir offline).
             result.cases += 1

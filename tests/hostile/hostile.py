@@ -31,6 +31,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from pathlib import Path
 
 RSS_GROWTH_TARGET_MB = 256
 LATENCY_TARGET_MS = 1000
@@ -264,7 +265,7 @@ class Monitor:
             try:
                 done = subprocess.run(command, capture_output=True, timeout=PROBE_GIVE_UP_S)
                 last = (done.stderr.decode(errors="replace").strip().splitlines() or ["?"])[-1]
-                failure = None if done.returncode == 0 else f"kcat -L got no metadata within {PROBE_GIVE_UP_S} s: {last[:160]}"
+                failure = None if done.returncode == 0 else f"kcat -L: no metadata in {PROBE_GIVE_UP_S} s: {last[:150]}"
             except subprocess.TimeoutExpired:
                 failure = f"kcat -L got no answer within {PROBE_GIVE_UP_S} s"
             elapsed_ms = (time.monotonic() - started) * 1000
@@ -378,11 +379,13 @@ def main() -> int:
     suite = Suite(args)
     only = {int(n) for n in args.only.split(",") if n}
     started = time.monotonic()
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     log(f"mode: {'quick' if args.quick else 'full'}; cpus: {os.cpu_count()}; open-files limit: {fd_limit}; "
-        f"load average: {' '.join(open('/proc/loadavg').read().split()[:3])}")
+        f"load average: {load}")
     suite.server.start()
+    flags = f"flags: {args.server_args}" if args.server_args else "default flags"
     log(f"streamlab serve: pid {suite.server.pid}, site {suite.server.base_url}, brokers {suite.server.bootstrap}, "
-        f"{'flags: ' + args.server_args if args.server_args else 'default flags'}; idle RSS {mb(suite.server.rss_kib()):.0f} MB")
+        f"{flags}; idle RSS {mb(suite.server.rss_kib()):.0f} MB")
 
     settled = "RSS after the suite: not measured (the attacks on the main server did not run)"
     try:

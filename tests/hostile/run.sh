@@ -41,7 +41,8 @@ cleanup() {
         done <"$tmp/pids"
     fi
     if [[ -n ${HOSTILE_KEEP_LOGS:-} ]]; then
-        mkdir -p "$HOSTILE_KEEP_LOGS" && cp "$tmp"/*.log "$HOSTILE_KEEP_LOGS"/ 2>/dev/null || true
+        mkdir -p "$HOSTILE_KEEP_LOGS"
+        cp "$tmp"/*.log "$tmp"/diskfull/ctl/server.log "$HOSTILE_KEEP_LOGS"/ 2>/dev/null || true
     fi
     rm -rf "$tmp"
 }
