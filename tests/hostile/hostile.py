@@ -397,7 +397,7 @@ def main() -> int:
                 result.fail(f"the process is dead after class {number}: {suite.server.exit_note()}")
                 break
         if suite.server.alive() and (not only or only & {n for n, _, _ in attacks.ON_MAIN_SERVER}):
-            settled = wait_for_rss(suite.server, suite.scale(10, SETTLE_WAIT_S))
+            settled = wait_for_rss(suite.server, suite.scale(5, SETTLE_WAIT_S))
         suite.server.stop()
         for number, title, run in attacks.OWN_SERVERS:
             if only and number not in only:
