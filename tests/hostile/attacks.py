@@ -1043,7 +1043,7 @@ class NsServer:
             return ""
         lines = re.sub(r"\x1b\[[0-9;]*m", "", text).strip().splitlines() or [""]
         errors = [line for line in lines if "ERROR" in line or "rror:" in line]
-        return (errors or lines)[-1][-200:]
+        return re.sub(r"^\S+Z\s+", "", (errors or lines)[-1])[:240]
 
     def close(self) -> None:
         self.kill9()
