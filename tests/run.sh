@@ -6,7 +6,7 @@
 # Steps, in order: system packages, the browser tests' npm packages, no merge markers, front-end
 # format and lint (Biome), Kafka client setup, rustfmt, clippy, the broker core's wasm32 build, the
 # simulator bundle's freshness, Rust tests, release build, deterministic simulation (release),
-# browser tests, Kafka client tests, benchmark smoke.
+# browser tests, Kafka client tests, benchmark smoke, the hostile suite's quick run.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -140,5 +140,12 @@ step "benchmark smoke (tests/bench: memory, kcat, failover)"
 BENCH_IDLE=1 bash tests/bench/memory.sh
 BENCH_RECORDS=20000 BENCH_RUNS=1 bash tests/bench/kcat.sh
 BENCH_STOPS=1 BENCH_SESSION_TIMEOUT_MS=1000 bash tests/bench/failover.sh
+
+# --- Hostile suite (quick) ---------------------------------------------------------------------------
+# Issue 11's attacks, fewer and smaller (the full run: bash tests/hostile/run.sh). It fails on what
+# must never happen (a malformed batch accepted, the process dead, a failed restart, an acknowledged
+# record lost, a page or kcat -L probe with no answer in 10 s); RSS and latency are only printed.
+step "hostile suite, quick (HOSTILE_QUICK=1 bash tests/hostile/run.sh)"
+HOSTILE_QUICK=1 bash tests/hostile/run.sh
 
 current_step="done"
