@@ -69,6 +69,12 @@ pub struct ServeArgs {
     /// Most HTTP connections open at once; more wait until one closes.
     #[arg(long, env = "STREAMLAB_HTTP_MAX_CONNECTIONS", default_value_t = 1024, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub http_max_connections: usize,
+
+    /// Most HTTP connections open at once from one address; past it, a new one from that
+    /// address is closed at once. Half the total by default: a class behind one NAT address
+    /// still fits, and one address cannot lock everyone else out.
+    #[arg(long, env = "STREAMLAB_HTTP_MAX_CONNECTIONS_PER_IP", default_value_t = 512, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub http_max_connections_per_ip: usize,
 }
 
 /// The embedded broker's settings, shared by `serve` and `broker`.
@@ -232,8 +238,13 @@ mod tests {
         assert_eq!((kafka.max_open_log_files, kafka.max_partition_replicas), (None, 5_000));
         let serve = &cli.serve;
         assert_eq!(
-            (serve.http_header_read_timeout_ms, serve.http_idle_timeout_ms, serve.http_max_connections),
-            (30_000, 60_000, 1024)
+            (
+                serve.http_header_read_timeout_ms,
+                serve.http_idle_timeout_ms,
+                serve.http_max_connections,
+                serve.http_max_connections_per_ip
+            ),
+            (30_000, 60_000, 1024, 512)
         );
     }
 

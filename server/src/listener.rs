@@ -14,7 +14,9 @@
 //!   quiet period (a stalled upload, a client that stopped reading). An event stream sends a
 //!   keep-alive comment every 15 s, so an open stream is never idle that long.
 //! * **a connection cap**: while every slot is taken, nothing more is accepted; new clients
-//!   wait in the kernel's listen backlog, which costs the process nothing, until one closes.
+//!   wait in the kernel's listen backlog, which costs the process nothing, until one closes;
+//! * **a cap per client address**: one address past its share is closed at once (see
+//!   `broker::runtime::per_address`), so idle sockets from one place cannot fill every slot.
 //!
 //! Graceful shutdown works as in `axum::serve`: stop accepting, ask every connection to close
 //! after its response in progress, wait until they have.
@@ -29,6 +31,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
+use broker::runtime::per_address::{ConnectionsPerIp, IpSlot, RefusalLog};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -46,6 +49,10 @@ pub struct HttpLimits {
     pub idle_timeout_ms: u64,
     /// Most connections open at once.
     pub max_connections: usize,
+    /// Most connections open at once from one address: past it, a new one from that address
+    /// is closed at once, as Kafka's `max.connections.per.ip` does, so one address cannot take
+    /// every slot from everyone else.
+    pub max_connections_per_ip: usize,
 }
 
 /// How often a full listener says so in the log, at most.
@@ -65,6 +72,8 @@ pub async fn serve(
     let (open_tx, open_rx) = watch::channel(());
     let mut shutdown = pin!(shutdown);
     let mut last_full_log: Option<Instant> = None;
+    let per_ip = ConnectionsPerIp::default();
+    let mut refusals = RefusalLog::default();
     loop {
         if permits.available_permits() == 0 && last_full_log.is_none_or(|at| at.elapsed() >= FULL_LOG_INTERVAL) {
             last_full_log = Some(Instant::now());
@@ -92,7 +101,20 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        tokio::spawn(serve_connection(stream, peer, app.clone(), limits, stopping.clone(), (permit, open_rx.clone())));
+        let Some(slot) = per_ip.take(peer.ip(), limits.max_connections_per_ip) else {
+            drop(stream);
+            if let Some(refused) = refusals.refused(Instant::now()) {
+                tracing::warn!(
+                    %peer,
+                    refused,
+                    max_connections_per_ip = limits.max_connections_per_ip,
+                    "refused web connections from an address that has too many already"
+                );
+            }
+            continue;
+        };
+        let held = (permit, slot, open_rx.clone());
+        tokio::spawn(serve_connection(stream, peer, app.clone(), limits, stopping.clone(), held));
     }
     drop(listener);
     stop.send_replace(true);
@@ -107,7 +129,7 @@ async fn serve_connection(
     app: Router,
     limits: HttpLimits,
     mut stopping: watch::Receiver<bool>,
-    _held: (OwnedSemaphorePermit, watch::Receiver<()>),
+    _held: (OwnedSemaphorePermit, IpSlot, watch::Receiver<()>),
 ) {
     let activity = Arc::new(Activity::new());
     let io = TokioIo::new(Tracked { inner: stream, activity: activity.clone() });

@@ -149,6 +149,7 @@ pub async fn run(args: ServeArgs, shutdown: impl Future<Output = ()> + Send + 's
         header_read_timeout_ms: args.http_header_read_timeout_ms,
         idle_timeout_ms: args.http_idle_timeout_ms,
         max_connections: args.http_max_connections,
+        max_connections_per_ip: args.http_max_connections_per_ip,
     };
     crate::listener::serve(listener, web::app(state), limits, shutdown).await;
     broker.shutdown().await;

@@ -49,7 +49,12 @@ async fn start(limits: HttpLimits) -> Server {
 }
 
 fn limits() -> HttpLimits {
-    HttpLimits { header_read_timeout_ms: 30_000, idle_timeout_ms: 60_000, max_connections: 64 }
+    HttpLimits {
+        header_read_timeout_ms: 30_000,
+        idle_timeout_ms: 60_000,
+        max_connections: 64,
+        max_connections_per_ip: 64,
+    }
 }
 
 /// Reads until the response to one `GET /` is complete ("ok" is its whole body).
@@ -104,7 +109,7 @@ async fn a_kept_alive_connection_without_a_next_request_is_closed() {
 
 #[tokio::test]
 async fn an_event_stream_outlives_the_timeouts() {
-    let server = start(HttpLimits { header_read_timeout_ms: 300, idle_timeout_ms: 1_000, max_connections: 64 }).await;
+    let server = start(HttpLimits { header_read_timeout_ms: 300, idle_timeout_ms: 1_000, ..limits() }).await;
     let mut stream = TcpStream::connect(server.addr).await.expect("connect");
     stream.write_all(b"GET /events HTTP/1.1\r\nHost: streamlab\r\n\r\n").await.expect("write");
     // Several header-read and idle timeouts long: the stream is still there and still sending.
@@ -139,6 +144,39 @@ async fn past_the_connection_cap_a_client_waits_for_a_free_slot() {
     drop(first);
     tokio::time::timeout(PATIENCE, third).await.expect("the third was served once a slot freed").expect("task");
     get_ok(&mut second).await;
+}
+
+#[tokio::test]
+async fn one_address_past_its_share_is_closed_and_another_address_is_still_served() {
+    let server = start(HttpLimits { max_connections: 8, max_connections_per_ip: 3, ..limits() }).await;
+    // Three idle sockets from 127.0.0.1 take its share (and would hold their slots until the
+    // header-read timeout); a fourth from there is closed at once.
+    let mut idle = Vec::new();
+    for _ in 0..3 {
+        idle.push(TcpStream::connect(server.addr).await.expect("connect"));
+    }
+    let mut fourth = TcpStream::connect(server.addr).await.expect("connect");
+    assert!(closed_by_server(&mut fourth).await, "a fourth connection from one address was kept");
+    // Another address gets through (the listener binds 127.0.0.1; 127.0.0.2 reaches it too).
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.bind("127.0.0.2:0".parse().expect("addr")).expect("bind 127.0.0.2");
+    let mut other = socket.connect(server.addr).await.expect("connect");
+    tokio::time::timeout(PATIENCE, get_ok(&mut other)).await.expect("another address was served");
+    // A slot freed from the first address is usable again.
+    idle.pop();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let mut again = TcpStream::connect(server.addr).await.expect("connect");
+        if again.write_all(REQUEST).await.is_ok() {
+            let mut response = [0u8; 12];
+            if let Ok(Ok(12)) = tokio::time::timeout(Duration::from_secs(2), again.read_exact(&mut response)).await {
+                assert_eq!(&response, b"HTTP/1.1 200");
+                break;
+            }
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the freed slot was never given back");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]

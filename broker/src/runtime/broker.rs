@@ -12,7 +12,7 @@
 //! again recovers its logs from disk and rejoins the cluster as a new incarnation.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -35,6 +35,7 @@ use crate::log::{CleanedLog, FileCache, LogError, LogToClean, SyncWork};
 
 use super::ResolvedConfig;
 use super::cluster::{Cluster, ClusterError, Inbox, core_now_ms, node_dir, node_properties, now_ms};
+use super::per_address::{ConnectionsPerIp, RefusalLog};
 use super::storage::{BatchPayload, DiskStorage, NodeMessage, SharedDirty, write_high_watermarks};
 
 /// The core's broker over this runtime's logs.
@@ -651,61 +652,6 @@ async fn bind_after_stop(addr: SocketAddr) -> std::io::Result<TcpListener> {
     }
 }
 
-/// Connections per client address, for `max.connections.per.ip`.
-type ConnectionsPerIp = Arc<Mutex<HashMap<IpAddr, usize>>>;
-
-/// One connection counted against its address; uncounted when dropped.
-struct IpSlot {
-    counts: ConnectionsPerIp,
-    ip: IpAddr,
-}
-
-impl IpSlot {
-    /// Counts a connection from `ip`, or `None` if that address already has `max` of them.
-    fn take(counts: &ConnectionsPerIp, ip: IpAddr, max: usize) -> Option<IpSlot> {
-        let mut map = counts.lock().unwrap_or_else(|e| e.into_inner());
-        let count = map.entry(ip).or_insert(0);
-        if *count >= max {
-            return None;
-        }
-        *count += 1;
-        Some(IpSlot { counts: counts.clone(), ip })
-    }
-}
-
-impl Drop for IpSlot {
-    fn drop(&mut self) {
-        let mut map = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(count) = map.get_mut(&self.ip) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                map.remove(&self.ip);
-            }
-        }
-    }
-}
-
-/// Logs refused connections at most once per interval, with how many there were: a client
-/// reconnecting in a loop must not flood the log.
-struct RefusalLog {
-    last_logged: Option<tokio::time::Instant>,
-    refused: u64,
-}
-
-impl RefusalLog {
-    const INTERVAL: Duration = Duration::from_secs(10);
-
-    /// Counts one refusal; returns how many to report if it is time to log.
-    fn refused(&mut self, now: tokio::time::Instant) -> Option<u64> {
-        self.refused += 1;
-        if self.last_logged.is_some_and(|last| now < last + Self::INTERVAL) {
-            return None;
-        }
-        self.last_logged = Some(now);
-        Some(std::mem::take(&mut self.refused))
-    }
-}
-
 async fn accept_loop(
     listener: TcpListener,
     cluster: Arc<Cluster>,
@@ -725,14 +671,14 @@ async fn accept_loop(
     // slot too); new clients wait in the listen backlog.
     let permits = Arc::new(Semaphore::new(broker.max_connections.max(1)));
     let per_ip = ConnectionsPerIp::default();
-    let mut refusals = RefusalLog { last_logged: None, refused: 0 };
+    let mut refusals = RefusalLog::default();
     loop {
         let Ok(permit) = permits.clone().acquire_owned().await else { return };
         match listener.accept().await {
             Ok((stream, peer)) => {
                 // max.connections.per.ip: "New connections from the ip address are dropped if
                 // the limit is reached" (Kafka's broker configs). Dropping the stream closes it.
-                let Some(slot) = IpSlot::take(&per_ip, peer.ip(), broker.max_connections_per_ip) else {
+                let Some(slot) = per_ip.take(peer.ip(), broker.max_connections_per_ip) else {
                     drop(stream);
                     if let Some(refused) = refusals.refused(tokio::time::Instant::now()) {
                         tracing::warn!(

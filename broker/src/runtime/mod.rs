@@ -11,6 +11,8 @@
 //! * [`connection`], [`api`]: the Kafka port — framing, hostile input, one module per API.
 //! * [`groups`], [`offsets`]: the consumer group coordinator's driver and committed offsets.
 //! * [`properties`]: `server.properties` and `--override KEY=VALUE`, by Kafka's names.
+//! * [`per_address`]: connections counted per client address (`max.connections.per.ip`), shared
+//!   with the web site's listener.
 //!
 //! [`Broker::start`] builds the cluster, starts every node and returns once the brokers have
 //! registered and caught up with the metadata log.
@@ -25,6 +27,7 @@ pub mod fuzzing;
 mod groups;
 mod metadata_log;
 mod offsets;
+pub mod per_address;
 mod properties;
 mod storage;
 
